@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module dependencies run one way:
+//   ActionsProtocol (pure) <- ActionsStore (SQLite) <- ActionsEngine (server logic) <- executables
+//                                                  <- ActionsTop (dashboard)    <- actions-top
+let package = Package(
+    name: "Actions",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "actions-server", targets: ["actions-server"]),
+        .executable(name: "actions-top", targets: ["actions-top"]),
+        .executable(name: "actionsctl", targets: ["actionsctl"]),
+        .executable(name: "actions-bench", targets: ["actions-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .target(
+            name: "ActionsProtocol",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ActionsStore",
+            dependencies: [
+                "ActionsProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "ActionsEngine",
+            dependencies: [
+                "ActionsProtocol", "ActionsStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
+            name: "ActionsTop",
+            dependencies: ["ActionsProtocol", "ActionsStore", "CNcurses"]
+        ),
+        .executableTarget(
+            name: "actions-server",
+            dependencies: [
+                "ActionsEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "actions-top",
+            dependencies: [
+                "ActionsTop", "ActionsEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "actionsctl",
+            dependencies: [
+                "ActionsStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "actions-bench",
+            dependencies: [
+                "ActionsStore", "ActionsEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/actions-bench"
+        ),
+        .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
+        .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ActionsProtocol", "ActionsStore"]),
+    ]
+)

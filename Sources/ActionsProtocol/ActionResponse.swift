@@ -1,0 +1,178 @@
+import Foundation
+
+/// The signed part of an Actions response.
+public struct ActionResponsePayload: Equatable, Sendable {
+    public var timestampMs: Int64
+    public var verdict: Verdict
+    public var errorMessage: String?
+
+    public static let maxErrorMessageLength = 500
+
+    public init(timestampMs: Int64, verdict: Verdict, errorMessage: String? = nil) {
+        self.timestampMs = timestampMs
+        self.verdict = verdict
+        self.errorMessage = errorMessage
+    }
+
+    /// The payload exactly as `JSON.stringify` writes it: compact, keys timestamp, verdict,
+    /// error_message (only when present), raw UTF-8, `/` unescaped.
+    public func canonicalJSON(escaping: JSONText.Escaping = .javaScript) -> [UInt8] {
+        Self.serialize(timestampMs: timestampMs, verdict: verdict.rawValue, errorMessage: errorMessage.map { .some($0) },
+                       escaping: escaping)
+    }
+
+    /// `errorMessage`: nil = member absent; `.some(nil)` = present as JSON null.
+    static func serialize(timestampMs: Int64, verdict: String, errorMessage: String??, escaping: JSONText.Escaping) -> [UInt8] {
+        var out = Array("{\"timestamp\":\(timestampMs),\"verdict\":".utf8)
+        JSONText.appendQuoted(verdict, to: &out, escaping: escaping)
+        if let errorMessage {
+            out.append(contentsOf: ",\"error_message\":".utf8)
+            if let message = errorMessage {
+                JSONText.appendQuoted(message, to: &out, escaping: escaping)
+            } else {
+                out.append(contentsOf: "null".utf8)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
+
+/// Why a signed response was refused.
+public enum ResponseError: Error, Equatable, Sendable, CustomStringConvertible {
+    case malformedJSON
+    case missingField(String)
+    case wrongObject(expected: String, got: String)
+    case invalidVerdict(String)
+    case errorMessageTooLong(Int)
+    case badSignature
+    case staleTimestamp(ageMs: Int64)
+    case futureTimestamp(aheadMs: Int64)
+
+    public var description: String {
+        switch self {
+        case .malformedJSON: return "response is not a JSON object"
+        case .missingField(let name): return "response is missing \(name)"
+        case .wrongObject(let expected, let got): return "response object is \(got), expected \(expected)"
+        case .invalidVerdict(let verdict): return "verdict \(verdict) is neither Allow nor Deny"
+        case .errorMessageTooLong(let count): return "error_message has \(count) characters, at most 500 are allowed"
+        case .badSignature: return "response signature does not match its payload"
+        case .staleTimestamp(let age): return "response timestamp is \(age) ms old"
+        case .futureTimestamp(let ahead): return "response timestamp is \(ahead) ms in the future"
+        }
+    }
+
+    /// Signature and timestamp problems are the endpoint's `bad_signature` outcome; the rest are `invalid_response`.
+    public var isSignatureProblem: Bool {
+        switch self {
+        case .badSignature, .staleTimestamp, .futureTimestamp: return true
+        default: return false
+        }
+    }
+}
+
+/// Builds the signed `{object, payload, signature}` body an endpoint answers with.
+public struct ResponseSigner: Sendable {
+    public var secret: String
+
+    public init(secret: String) { self.secret = secret }
+
+    public func body(for type: ActionType, payload: ActionResponsePayload) -> [UInt8] {
+        let payloadJSON = payload.canonicalJSON()
+        let signature = Hex.encode(ActionsHMAC.mac(secret: secret, timestampMs: payload.timestampMs, body: payloadJSON))
+        var out = Array("{\"object\":\"\(type.responseObject)\",\"payload\":".utf8)
+        out.append(contentsOf: payloadJSON)
+        out.append(contentsOf: ",\"signature\":\"\(signature)\"}".utf8)
+        return out
+    }
+
+    public func body(for type: ActionType, verdict: Verdict, errorMessage: String? = nil,
+                     timestampMs: Int64 = WallClock.nowMs()) -> [UInt8] {
+        body(for: type, payload: ActionResponsePayload(timestampMs: timestampMs, verdict: verdict, errorMessage: errorMessage))
+    }
+}
+
+/// Verifies a response from a customer's endpoint. Real endpoints serialize the payload in
+/// different ways (Node: raw UTF-8; Python: `\uXXXX`; Flask: sorted keys; pretty printers: spaces),
+/// so a signature is accepted over the payload's bytes as received or over its canonical forms.
+public struct ResponseVerifier: Sendable {
+    public var secrets: [String]
+    public var toleranceMs: Int64
+
+    public init(secrets: [String], toleranceMs: Int64 = RequestVerifier.defaultToleranceMs) {
+        self.secrets = secrets
+        self.toleranceMs = toleranceMs
+    }
+
+    private struct Envelope: Decodable {
+        var object: String?
+        var signature: String?
+    }
+
+    private struct WirePayload: Decodable {
+        var timestamp: Int64?
+        var verdict: String?
+        var errorMessage: String??
+
+        enum CodingKeys: String, CodingKey {
+            case timestamp, verdict
+            case errorMessage = "error_message"
+        }
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            timestamp = try container.decodeIfPresent(Int64.self, forKey: .timestamp)
+            verdict = try container.decodeIfPresent(String.self, forKey: .verdict)
+            if container.contains(.errorMessage) {
+                errorMessage = .some(try container.decodeNil(forKey: .errorMessage)
+                    ? nil : try container.decode(String.self, forKey: .errorMessage))
+            }
+        }
+    }
+
+    public func verify(body: [UInt8], expecting type: ActionType, nowMs: Int64 = WallClock.nowMs()) throws(ResponseError) -> ActionResponsePayload {
+        guard let members = JSONMemberScanner.topLevelMembers(body),
+              let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body))
+        else { throw .malformedJSON }
+        guard let object = envelope.object else { throw .missingField("object") }
+        guard object == type.responseObject else { throw .wrongObject(expected: type.responseObject, got: object) }
+        guard let payloadRange = members["payload"] else { throw .missingField("payload") }
+        let rawPayload = Array(body[payloadRange])
+        guard let wire = try? JSONDecoder().decode(WirePayload.self, from: Data(rawPayload)) else {
+            throw .missingField("payload.timestamp, payload.verdict")
+        }
+        guard let timestamp = wire.timestamp else { throw .missingField("payload.timestamp") }
+        guard let verdictText = wire.verdict else { throw .missingField("payload.verdict") }
+        guard let signatureHex = envelope.signature else { throw .missingField("signature") }
+
+        let candidates = [
+            rawPayload,
+            ActionResponsePayload.serialize(timestampMs: timestamp, verdict: verdictText, errorMessage: wire.errorMessage, escaping: .javaScript),
+            ActionResponsePayload.serialize(timestampMs: timestamp, verdict: verdictText, errorMessage: wire.errorMessage, escaping: .pythonASCII),
+        ]
+        var matched = false
+        if let mac = Hex.decode(Substring(signatureHex)), mac.count == 32 {
+            for secret in secrets {
+                for candidate in candidates where ActionsHMAC.isValid(mac, secret: secret, timestampMs: timestamp, body: candidate) {
+                    matched = true
+                }
+            }
+        }
+        guard matched else { throw .badSignature }
+        let skew = nowMs - timestamp
+        if skew > toleranceMs { throw .staleTimestamp(ageMs: skew) }
+        if -skew > toleranceMs { throw .futureTimestamp(aheadMs: -skew) }
+        guard let verdict = Verdict(lenient: verdictText) else { throw .invalidVerdict(verdictText) }
+        let message = wire.errorMessage ?? nil
+        if let message, message.count > ActionResponsePayload.maxErrorMessageLength {
+            throw .errorMessageTooLong(message.count)
+        }
+        return ActionResponsePayload(timestampMs: timestamp, verdict: verdict, errorMessage: message)
+    }
+}
+
+enum JSONValue {
+    static func decodeString(_ quoted: [UInt8]) throws -> String {
+        try JSONDecoder().decode(String.self, from: Data(quoted))
+    }
+}

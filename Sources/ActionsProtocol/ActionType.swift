@@ -1,0 +1,55 @@
+/// The two kinds of Actions WorkOS runs before it completes a flow.
+public enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
+    case userRegistration = "user_registration"
+    case authentication = "authentication"
+
+    /// The `object` of the context WorkOS sends.
+    public var contextObject: String { "\(rawValue)_action_context" }
+
+    /// The `object` the signed response must carry.
+    public var responseObject: String { "\(rawValue)_action_response" }
+
+    /// The path segment WorkOS's examples use (`/actions/user-registration`).
+    public var pathSlug: String { rawValue.replacingOccurrences(of: "_", with: "-") }
+
+    /// Accepts `user_registration`, `user-registration` and `authentication`, any case.
+    public init?(name: String) {
+        let normal = name.lowercased().replacingOccurrences(of: "-", with: "_")
+        self.init(rawValue: normal)
+    }
+}
+
+/// Allow or Deny. WorkOS writes them capitalised; endpoints in the wild vary the case.
+public enum Verdict: String, Codable, Sendable, Hashable, CaseIterable {
+    case allow = "Allow"
+    case deny = "Deny"
+
+    /// Case-insensitive: `allow`, `ALLOW` and `Allow` are all Allow.
+    public init?(lenient text: String) {
+        switch text.lowercased() {
+        case "allow": self = .allow
+        case "deny": self = .deny
+        default: return nil
+        }
+    }
+}
+
+/// What the action type does when its endpoint can't give a valid verdict.
+public enum ErrorMode: String, Codable, Sendable, Hashable, CaseIterable {
+    case failOpen = "fail-open"
+    case failClosed = "fail-closed"
+
+    /// The verdict this mode gives when the endpoint fails.
+    public var verdict: Verdict { self == .failOpen ? .allow : .deny }
+
+    public var flipped: ErrorMode { self == .failOpen ? .failClosed : .failOpen }
+
+    /// Accepts `fail-open`, `fail_open`, `open`, and the closed equivalents.
+    public init?(name: String) {
+        switch name.lowercased().replacingOccurrences(of: "_", with: "-") {
+        case "fail-open", "open", "allow": self = .failOpen
+        case "fail-closed", "closed", "deny": self = .failClosed
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Crypto
+
+/// Why a `WorkOS-Signature` header was refused. Each case names what is wrong.
+public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missingHeader
+    case malformedHeader(String)
+    case staleTimestamp(ageMs: Int64, toleranceMs: Int64)
+    case futureTimestamp(aheadMs: Int64, toleranceMs: Int64)
+    case mismatch
+
+    public var description: String {
+        switch self {
+        case .missingHeader: return "missing WorkOS-Signature header"
+        case .malformedHeader(let why): return "malformed WorkOS-Signature header: \(why)"
+        case .staleTimestamp(let age, let tol): return "signature timestamp is \(age) ms old (tolerance \(tol) ms)"
+        case .futureTimestamp(let ahead, let tol): return "signature timestamp is \(ahead) ms in the future (tolerance \(tol) ms)"
+        case .mismatch: return "signature does not match the body for any configured secret"
+        }
+    }
+
+    /// A short machine-readable code for logs and JSON errors.
+    public var code: String {
+        switch self {
+        case .missingHeader: return "missing_signature"
+        case .malformedHeader: return "malformed_signature"
+        case .staleTimestamp: return "stale_timestamp"
+        case .futureTimestamp: return "future_timestamp"
+        case .mismatch: return "signature_mismatch"
+        }
+    }
+}
+
+/// The parsed `t=<ms>, v1=<hex>[, v1=<hex>...]` header.
+public struct SignatureHeader: Equatable, Sendable {
+    public var timestampMs: Int64
+    /// Every `v1=` value, decoded from hex. Several allow a sender to sign with old and new secrets.
+    public var signatures: [[UInt8]]
+
+    public static let name = "WorkOS-Signature"
+
+    /// Lenient about spaces after commas (the SDKs write `", "`), strict about content.
+    public init(parsing header: String) throws(SignatureError) {
+        var timestamp: Int64?
+        var signatures: [[UInt8]] = []
+        for rawPart in header.split(separator: ",") {
+            let part = rawPart.drop(while: { $0 == " " })
+            if part.hasPrefix("t=") {
+                guard timestamp == nil else { throw .malformedHeader("more than one t=") }
+                guard let value = Int64(part.dropFirst(2)), value >= 0 else {
+                    throw .malformedHeader("t= is not a millisecond timestamp")
+                }
+                timestamp = value
+            } else if part.hasPrefix("v1=") {
+                guard let bytes = Hex.decode(part.dropFirst(3)), bytes.count == 32 else {
+                    throw .malformedHeader("v1= is not a hex SHA-256 HMAC")
+                }
+                signatures.append(bytes)
+            }
+            // Other schemes (v0=, future versions) are ignored, as Stripe-style headers expect.
+        }
+        guard let timestamp else { throw .malformedHeader("no t= timestamp") }
+        guard !signatures.isEmpty else { throw .malformedHeader("no v1= signature") }
+        self.timestampMs = timestamp
+        self.signatures = signatures
+    }
+
+    public init(timestampMs: Int64, signatures: [[UInt8]]) {
+        self.timestampMs = timestampMs
+        self.signatures = signatures
+    }
+
+    /// `t=<ms>, v1=<hex>` exactly as the SDKs write it (the Python SDK splits on `", "`).
+    public var headerValue: String {
+        (["t=\(timestampMs)"] + signatures.map { "v1=" + Hex.encode($0) }).joined(separator: ", ")
+    }
+}
+
+/// HMAC-SHA256 over `"<t>.<bytes>"`, keyed with the secret's UTF-8.
+public enum ActionsHMAC {
+    public static func mac<Body: Sequence>(secret: String, timestampMs: Int64, body: Body) -> [UInt8]
+    where Body.Element == UInt8 {
+        var hmac = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
+        hmac.update(data: Array("\(timestampMs).".utf8))
+        hmac.update(data: Array(body))
+        return Array(hmac.finalize())
+    }
+
+    /// Constant-time check of one candidate MAC (swift-crypto's comparison).
+    public static func isValid(_ candidate: [UInt8], secret: String, timestampMs: Int64, body: [UInt8]) -> Bool {
+        var message = Array("\(timestampMs).".utf8)
+        message.append(contentsOf: body)
+        return HMAC<SHA256>.isValidAuthenticationCode(
+            candidate, authenticating: message, using: SymmetricKey(data: Array(secret.utf8)))
+    }
+}
+
+/// Signs outgoing requests the way WorkOS signs the ones it sends.
+public struct RequestSigner: Sendable {
+    public var secret: String
+
+    public init(secret: String) { self.secret = secret }
+
+    public func header(for body: [UInt8], timestampMs: Int64 = WallClock.nowMs()) -> String {
+        SignatureHeader(
+            timestampMs: timestampMs,
+            signatures: [ActionsHMAC.mac(secret: secret, timestampMs: timestampMs, body: body)]
+        ).headerValue
+    }
+}
+
+/// Verifies `WorkOS-Signature` over the raw body bytes as received.
+public struct RequestVerifier: Sendable {
+    /// Every secret currently accepted; more than one while a secret is rotated.
+    public var secrets: [String]
+    public var toleranceMs: Int64
+
+    public static let defaultToleranceMs: Int64 = 30_000
+
+    public init(secrets: [String], toleranceMs: Int64 = RequestVerifier.defaultToleranceMs) {
+        self.secrets = secrets
+        self.toleranceMs = toleranceMs
+    }
+
+    /// Returns the signed timestamp. Checks the window in both directions: the SDKs only refuse
+    /// old timestamps, but a timestamp far in the future is as suspicious as a replay.
+    @discardableResult
+    public func verify(header: String?, body: [UInt8], nowMs: Int64 = WallClock.nowMs()) throws(SignatureError) -> Int64 {
+        guard let header, !header.isEmpty else { throw .missingHeader }
+        let parsed = try SignatureHeader(parsing: header)
+        let skew = nowMs - parsed.timestampMs
+        if skew > toleranceMs { throw .staleTimestamp(ageMs: skew, toleranceMs: toleranceMs) }
+        if -skew > toleranceMs { throw .futureTimestamp(aheadMs: -skew, toleranceMs: toleranceMs) }
+        // Try every pair without stopping early, so timing does not reveal which secret matched.
+        var matched = false
+        for secret in secrets {
+            for candidate in parsed.signatures
+            where ActionsHMAC.isValid(candidate, secret: secret, timestampMs: parsed.timestampMs, body: body) {
+                matched = true
+            }
+        }
+        guard matched else { throw .mismatch }
+        return parsed.timestampMs
+    }
+}

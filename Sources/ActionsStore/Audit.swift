@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import ActionsProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who made an operator change: the OS user, and where they came from over SSH.
+public struct Operator: Sendable, Equatable {
+    public var user: String
+    public var sshConnection: String?
+
+    public init(user: String, sshConnection: String? = nil) {
+        self.user = user
+        self.sshConnection = sshConnection
+    }
+
+    /// The effective OS user (not `$USER`, which the caller controls) and `SSH_CONNECTION`.
+    public static func current(environment: [String: String] = ProcessInfo.processInfo.environment) -> Operator {
+        var name = environment["USER"] ?? "unknown"
+        if let entry = getpwuid(geteuid()), let cName = entry.pointee.pw_name {
+            name = String(cString: cName)
+        }
+        let ssh = environment["SSH_CONNECTION"].flatMap { $0.isEmpty ? nil : $0 }
+        return Operator(user: name, sshConnection: ssh)
+    }
+}
+
+public struct AuditEntry: Sendable, Equatable {
+    public var id: Int64
+    public var timeMs: Int64
+    public var actor: String
+    public var sshConnection: String?
+    public var action: String
+    public var target: String
+    public var oldValue: String?
+    public var newValue: String?
+}
+
+extension Store {
+    static func audit(_ db: Database, by actor: Operator, action: String, target: String, old: String?, new: String?) throws {
+        try db.execute(sql: """
+            INSERT INTO audit_log(ts_ms, actor, ssh_connection, action, target, old_value, new_value)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [WallClock.nowMs(), actor.user, actor.sshConnection, action, target, old, new])
+    }
+
+    public func auditLog(limit: Int = 100) throws(StoreError) -> [AuditEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, ts_ms, actor, ssh_connection, action, target, old_value, new_value
+                FROM audit_log ORDER BY id DESC LIMIT ?
+                """, arguments: [limit]).map {
+                AuditEntry(id: $0[0], timeMs: $0[1], actor: $0[2], sshConnection: $0[3], action: $0[4],
+                           target: $0[5], oldValue: $0[6], newValue: $0[7])
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import GRDB
+import ActionsProtocol
+
+public enum DenyKind: String, Sendable, CaseIterable, Codable {
+    /// `example.com`, or `*.example.com` for its subdomains.
+    case domain
+    case email
+    /// One address or a CIDR block, IPv4 or IPv6.
+    case ip
+
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "domain", "email-domain", "email_domain": self = .domain
+        case "email": self = .email
+        case "ip", "cidr": self = .ip
+        default: return nil
+        }
+    }
+}
+
+/// Which action types an entry applies to.
+public enum DenyScope: String, Sendable, CaseIterable, Codable {
+    case all
+    case userRegistration = "user_registration"
+    case authentication
+
+    public func covers(_ type: ActionType) -> Bool {
+        self == .all || rawValue == type.rawValue
+    }
+
+    public init?(name: String) {
+        if name.lowercased() == "all" { self = .all; return }
+        guard let type = ActionType(name: name) else { return nil }
+        self.init(rawValue: type.rawValue)
+    }
+}
+
+public struct DenyEntry: Sendable, Equatable, Identifiable {
+    public var id: Int64
+    public var kind: DenyKind
+    public var value: String
+    public var scope: DenyScope
+    public var reason: String?
+    /// Shown to the user who is denied.
+    public var message: String?
+    public var createdBy: String
+    public var createdMs: Int64
+    public var expiresMs: Int64?
+
+    public init(id: Int64 = 0, kind: DenyKind, value: String, scope: DenyScope = .all, reason: String? = nil,
+                message: String? = nil, createdBy: String = "", createdMs: Int64 = 0, expiresMs: Int64? = nil) {
+        self.id = id
+        self.kind = kind
+        self.value = value
+        self.scope = scope
+        self.reason = reason
+        self.message = message
+        self.createdBy = createdBy
+        self.createdMs = createdMs
+        self.expiresMs = expiresMs
+    }
+
+    public func isActive(nowMs: Int64) -> Bool { expiresMs.map { $0 > nowMs } ?? true }
+
+    /// Lower-cases and checks a value for its kind; a clear error when it cannot match anything.
+    public static func normalize(_ value: String, kind: DenyKind) throws(StoreError) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces).lowercased()
+        switch kind {
+        case .domain:
+            let bare = trimmed.hasPrefix("*.") ? String(trimmed.dropFirst(2)) : trimmed
+            let hostPattern = bare.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
+            guard !bare.isEmpty, !bare.hasPrefix("."), !bare.contains("@"), hostPattern else {
+                throw .invalidValue("not an email domain: \(value) (use example.com or *.example.com)")
+            }
+        case .email:
+            let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw .invalidValue("not an email address: \(value)")
+            }
+        case .ip:
+            guard let network = IPNetwork(trimmed) else {
+                throw .invalidValue("not an IP address or CIDR block: \(value)")
+            }
+            return network.prefix == 128 ? network.address.description : network.description
+        }
+        return trimmed
+    }
+}
+
+extension Store {
+    public func denyEntries(includeExpired: Bool = true, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [DenyEntry] {
+        try read { db in try Self.denyEntries(db) }.filter { includeExpired || $0.isActive(nowMs: nowMs) }
+    }
+
+    static func denyEntries(_ db: Database) throws -> [DenyEntry] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, kind, value, scope, reason, message, created_by, created_ms, expires_ms FROM deny_entries ORDER BY id
+            """).compactMap { row in
+            guard let kind = DenyKind(rawValue: row[1]), let scope = DenyScope(rawValue: row[3]) else { return nil }
+            return DenyEntry(id: row[0], kind: kind, value: row[2], scope: scope, reason: row[4], message: row[5],
+                             createdBy: row[6], createdMs: row[7], expiresMs: row[8])
+        }
+    }
+
+    /// Adds an entry (or replaces the one with the same kind, value and scope); audited.
+    @discardableResult
+    public func addDenyEntry(_ entry: DenyEntry, by actor: Operator) throws(StoreError) -> DenyEntry {
+        var entry = entry
+        entry.value = try DenyEntry.normalize(entry.value, kind: entry.kind)
+        entry.createdBy = actor.user
+        entry.createdMs = WallClock.nowMs()
+        let toSave = entry
+        return try write { db in
+            var saved = toSave
+            try db.execute(sql: """
+                INSERT INTO deny_entries(kind, value, scope, reason, message, created_by, created_ms, expires_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(kind, value, scope) DO UPDATE SET reason = excluded.reason, message = excluded.message,
+                    created_by = excluded.created_by, created_ms = excluded.created_ms, expires_ms = excluded.expires_ms
+                """, arguments: [saved.kind.rawValue, saved.value, saved.scope.rawValue, saved.reason, saved.message,
+                                 saved.createdBy, saved.createdMs, saved.expiresMs])
+            saved.id = try Int64.fetchOne(db, sql: "SELECT id FROM deny_entries WHERE kind = ? AND value = ? AND scope = ?",
+                                          arguments: [saved.kind.rawValue, saved.value, saved.scope.rawValue]) ?? 0
+            try Self.audit(db, by: actor, action: "deny.add", target: "\(saved.kind.rawValue):\(saved.value)", old: nil,
+                           new: "scope=\(saved.scope.rawValue) reason=\(saved.reason ?? "") expires=\(saved.expiresMs.map(String.init) ?? "never")")
+            try Self.bumpConfigVersion(db)
+            return saved
+        }
+    }
+
+    /// Removes an entry by id; audited. Throws notFound when there is none.
+    public func removeDenyEntry(id: Int64, by actor: Operator) throws(StoreError) {
+        let removed: Bool = try write { db in
+            guard let old = try Self.denyEntries(db).first(where: { $0.id == id }) else { return false }
+            try db.execute(sql: "DELETE FROM deny_entries WHERE id = ?", arguments: [id])
+            try Self.audit(db, by: actor, action: "deny.remove", target: "\(old.kind.rawValue):\(old.value)",
+                           old: "scope=\(old.scope.rawValue) reason=\(old.reason ?? "")", new: nil)
+            try Self.bumpConfigVersion(db)
+            return true
+        }
+        if !removed { throw .notFound("deny-list entry \(id)") }
+    }
+}

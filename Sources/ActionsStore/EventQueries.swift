@@ -1,0 +1,168 @@
+import GRDB
+import ActionsProtocol
+
+/// What the dashboard and `actionsctl events` filter on. Every field narrows the result.
+public struct EventFilter: Sendable, Equatable {
+    public var deniedOnly = false
+    /// Any outcome other than `ok`.
+    public var failuresOnly = false
+    public var actionType: ActionType?
+    /// Case-insensitive substring of email, domain, IP or reason.
+    public var text = ""
+    public var sinceMs: Int64?
+
+    public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
+                text: String = "", sinceMs: Int64? = nil) {
+        self.deniedOnly = deniedOnly
+        self.failuresOnly = failuresOnly
+        self.actionType = actionType
+        self.text = text
+        self.sinceMs = sinceMs
+    }
+
+    public var isEmpty: Bool { self == EventFilter() }
+}
+
+extension Store {
+    /// The newest `limit` events matching the filter, newest first; `beforeID` pages further back.
+    public func latestEvents(_ filter: EventFilter = EventFilter(), limit: Int = 100, beforeID: Int64? = nil) throws(StoreError) -> [Event] {
+        try read { db in
+            var (clauses, arguments) = try Self.whereClauses(filter, db)
+            if let beforeID {
+                clauses.append("id < ?")
+                arguments += [beforeID]
+            }
+            let sql = "SELECT \(Event.columns) FROM events \(Self.whereSQL(clauses)) ORDER BY id DESC LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Event.init(row:))
+        }
+    }
+
+    /// Events newer than `afterID`, oldest first: the tail.
+    public func events(after afterID: Int64, _ filter: EventFilter = EventFilter(), limit: Int = 1000) throws(StoreError) -> [Event] {
+        try read { db in
+            var (clauses, arguments) = try Self.whereClauses(filter, db)
+            clauses.append("id > ?")
+            arguments += [afterID]
+            let sql = "SELECT \(Event.columns) FROM events \(Self.whereSQL(clauses)) ORDER BY id ASC LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Event.init(row:))
+        }
+    }
+
+    public func event(id: Int64) throws(StoreError) -> Event? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Event.columns) FROM events WHERE id = ?", arguments: [id]).map(Event.init(row:))
+        }
+    }
+
+    public func maxEventID() throws(StoreError) -> Int64 {
+        try read { try Int64.fetchOne($0, sql: "SELECT max(id) FROM events") ?? 0 }
+    }
+
+    public func eventCount() throws(StoreError) -> Int {
+        try read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") ?? 0 }
+    }
+
+    /// The smallest id at or after a time. Ids grow with time, so a time bound becomes an id bound
+    /// that every index (which all end in rowid) can use.
+    static func firstID(atOrAfter ms: Int64, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT id FROM events WHERE ts_ms >= ? ORDER BY ts_ms LIMIT 1", arguments: [ms])
+            ?? Int64.max
+    }
+
+    static func whereClauses(_ filter: EventFilter, _ db: Database) throws -> ([String], StatementArguments) {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if filter.deniedOnly {
+            clauses.append("verdict = 'Deny'")
+        }
+        if filter.failuresOnly {
+            clauses.append("failed = 1")
+        }
+        if let type = filter.actionType {
+            clauses.append("action_type = ?")
+            arguments += [type.rawValue]
+        }
+        if let since = filter.sinceMs {
+            clauses.append("id >= ?")
+            arguments += [try firstID(atOrAfter: since, db)]
+            clauses.append("ts_ms >= ?")
+            arguments += [since]
+        }
+        let text = filter.text.trimmingCharacters(in: .whitespaces)
+        if !text.isEmpty {
+            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            clauses.append("(email LIKE ? ESCAPE '\\' OR email_domain LIKE ? ESCAPE '\\' OR ip LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\')")
+            arguments += [pattern, pattern, pattern, pattern]
+        }
+        return (clauses, arguments)
+    }
+
+    static func whereSQL(_ clauses: [String]) -> String {
+        clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+    }
+}
+
+/// Counts and latency percentiles over a time window.
+public struct WindowStats: Sendable, Equatable {
+    public var windowMs: Int64
+    public var total = 0
+    public var allowed = 0
+    public var denied = 0
+    /// Events per outcome other than ok.
+    public var failures: [Outcome: Int] = [:]
+    public var p50Us: Int64 = 0
+    public var p95Us: Int64 = 0
+    public var p99Us: Int64 = 0
+
+    public init(windowMs: Int64) { self.windowMs = windowMs }
+
+    public var perSecond: Double { windowMs > 0 ? Double(total) * 1000 / Double(windowMs) : 0 }
+    public var failureCount: Int { failures.values.reduce(0, +) }
+
+    /// Builds stats from (verdict, outcome, latency) triples.
+    public init<S: Sequence>(windowMs: Int64, samples: S) where S.Element == (Verdict, Outcome, Int64) {
+        self.init(windowMs: windowMs)
+        var latencies: [Int64] = []
+        for (verdict, outcome, latency) in samples {
+            total += 1
+            if verdict == .allow { allowed += 1 } else { denied += 1 }
+            if outcome != .ok { failures[outcome, default: 0] += 1 }
+            latencies.append(latency)
+        }
+        latencies.sort()
+        p50Us = Self.percentile(latencies, 0.50)
+        p95Us = Self.percentile(latencies, 0.95)
+        p99Us = Self.percentile(latencies, 0.99)
+    }
+
+    /// Nearest-rank percentile.
+    public static func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+}
+
+extension Store {
+    /// Stats over `[now - windowMs, now]`, read from the covering time index only.
+    public func stats(windowMs: Int64, nowMs: Int64 = WallClock.nowMs(), actionType: ActionType? = nil) throws(StoreError) -> WindowStats {
+        try read { db in
+            var sql = "SELECT verdict, outcome, latency_us FROM events INDEXED BY events_by_time WHERE ts_ms >= ? AND ts_ms <= ?"
+            var arguments: StatementArguments = [nowMs - windowMs, nowMs]
+            if let actionType {
+                sql += " AND action_type = ?"
+                arguments += [actionType.rawValue]
+            }
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            var samples: [(Verdict, Outcome, Int64)] = []
+            while let row = try cursor.next() {
+                samples.append((Verdict(lenient: row[0] as String? ?? "") ?? .deny,
+                                Outcome(rawValue: row[1] as String? ?? "") ?? .invalidResponse, row[2]))
+            }
+            return WindowStats(windowMs: windowMs, samples: samples)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import GRDB
+import ActionsProtocol
+
+/// Appends events off the request path with group commit: whatever is waiting when the previous
+/// transaction ends goes into the next one, so the batch grows with load and no fixed sleep adds
+/// latency. Bounded: when the queue is full an event is refused and counted, never lost silently.
+///
+/// A dedicated thread owns the writes (SQLite calls block); all shared state is guarded by `lock`,
+/// which is why the class is `@unchecked Sendable`.
+public final class EventWriter: @unchecked Sendable {
+    public struct Stats: Sendable, Equatable {
+        public var queued: Int
+        public var written: Int
+        public var dropped: Int
+        public var lastError: String?
+    }
+
+    private struct Pending {
+        var seq: UInt64
+        var event: Event
+    }
+
+    private let store: Store
+    private let capacity: Int
+    private let maxBatch: Int
+    private let lock = NSCondition()
+    private var buffer: [Pending] = []
+    private var inFlight = 0
+    private var nextSeq: UInt64 = 1
+    private var written = 0
+    private var dropped = 0
+    private var lastError: String?
+    private var closed = false
+    private var finished = false
+    private var waiters: [(seq: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    private let startedMs = WallClock.nowMs()
+    private let shutdownGraceSeconds: Double
+
+    public init(store: Store, capacity: Int = 100_000, maxBatch: Int = 8192, shutdownGraceSeconds: Double = 5) {
+        self.store = store
+        self.capacity = capacity
+        self.maxBatch = maxBatch
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+        let thread = Thread { [self] in run() }
+        thread.name = "actions-event-writer"
+        thread.start()
+    }
+
+    /// Queues an event. Returns its ticket, or nil when the queue is full (the drop is counted).
+    @discardableResult
+    public func submit(_ event: Event) -> UInt64? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed, buffer.count + inFlight < capacity else {
+            dropped += 1
+            return nil
+        }
+        let seq = nextSeq
+        nextSeq += 1
+        buffer.append(Pending(seq: seq, event: event))
+        if buffer.count == 1 { lock.signal() }
+        return seq
+    }
+
+    /// Waits until the event with this ticket is committed. False if it could not be written.
+    public func durable(_ seq: UInt64) async -> Bool {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if seq < committedBelow {
+                let ok = !failedTickets.contains(seq)
+                lock.unlock()
+                continuation.resume(returning: ok)
+                return
+            }
+            waiters.append((seq, continuation))
+            lock.unlock()
+        }
+    }
+
+    /// Queues an event and waits for it to be committed.
+    public func append(_ event: Event) async -> Bool {
+        guard let seq = submit(event) else { return false }
+        return await durable(seq)
+    }
+
+    public var stats: Stats {
+        lock.lock()
+        defer { lock.unlock() }
+        return Stats(queued: buffer.count + inFlight, written: written, dropped: dropped, lastError: lastError)
+    }
+
+    /// Stops accepting events, writes what is queued (giving a stuck database a grace period), and returns.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            closed = true
+            if finished {
+                lock.unlock()
+                continuation.resume()
+                return
+            }
+            finishWaiters.append(continuation)
+            lock.signal()
+            lock.unlock()
+        }
+    }
+
+    // MARK: - Writer thread
+
+    /// Every ticket below this has been processed (committed or given up).
+    private var committedBelow: UInt64 = 1
+    /// Tickets of events given up after a non-retryable error (kept small: only recent failures).
+    private var failedTickets = Set<UInt64>()
+
+    private func run() {
+        var lastStatusMs: Int64 = 0
+        var closingSince: Double?
+        while true {
+            lock.lock()
+            while buffer.isEmpty && !closed {
+                if !lock.wait(until: Date(timeIntervalSinceNow: 1)) { break }
+            }
+            if buffer.isEmpty && closed {
+                lock.unlock()
+                break
+            }
+            let take = min(buffer.count, maxBatch)
+            let batch = Array(buffer.prefix(take))
+            buffer.removeFirst(take)
+            inFlight = batch.count
+            let isClosing = closed
+            lock.unlock()
+
+            let nowMs = WallClock.nowMs()
+            let writeStatus = nowMs - lastStatusMs >= 1000
+            if batch.isEmpty && !writeStatus { continue }
+            var result: Result<Void, StoreError> = .success(())
+            var attempt = 0
+            // Retry a busy or unreachable database; decisions never wait on this loop.
+            while true {
+                do {
+                    try store.write { db in
+                        try Store.insert(batch.map(\.event), db)
+                        if writeStatus { try self.recordStatus(db, extraQueued: 0) }
+                    }
+                    result = .success(())
+                    if writeStatus { lastStatusMs = nowMs }
+                    break
+                } catch {
+                    result = .failure(error)
+                    setLastError(error.description)
+                    if !Self.isRetryable(error) { break }
+                    if isClosing {
+                        let start = closingSince ?? Date().timeIntervalSince1970
+                        closingSince = start
+                        if Date().timeIntervalSince1970 - start > shutdownGraceSeconds { break }
+                    }
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: min(0.01 * Double(attempt), 0.2))
+                }
+            }
+            complete(batch, ok: (try? result.get()) != nil)
+        }
+        // Final status row so other processes see the totals.
+        try? store.write { db in try self.recordStatus(db, extraQueued: 0) }
+        lock.lock()
+        finished = true
+        let toResume = finishWaiters
+        finishWaiters.removeAll()
+        let pending = waiters
+        waiters.removeAll()
+        lock.unlock()
+        for waiter in pending { waiter.continuation.resume(returning: false) }
+        for continuation in toResume { continuation.resume() }
+    }
+
+    private func complete(_ batch: [Pending], ok: Bool) {
+        guard let last = batch.last else { return }
+        lock.lock()
+        inFlight = 0
+        if ok {
+            written += batch.count
+            lastError = nil
+        } else {
+            dropped += batch.count
+            if failedTickets.count > 100_000 { failedTickets.removeAll() }
+            for item in batch { failedTickets.insert(item.seq) }
+        }
+        committedBelow = last.seq + 1
+        var ready: [(UInt64, CheckedContinuation<Bool, Never>)] = []
+        waiters.removeAll { waiter in
+            guard waiter.seq <= last.seq else { return false }
+            ready.append(waiter)
+            return true
+        }
+        lock.unlock()
+        for (seq, continuation) in ready {
+            continuation.resume(returning: ok || !batch.contains { $0.seq == seq })
+        }
+    }
+
+    private func setLastError(_ message: String) {
+        lock.lock()
+        lastError = message
+        lock.unlock()
+    }
+
+    private func recordStatus(_ db: Database, extraQueued: Int) throws {
+        let snapshot = stats
+        try db.execute(sql: """
+            INSERT INTO writer_status(pid, started_ms, updated_ms, queued, written, dropped, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(pid) DO UPDATE SET updated_ms = excluded.updated_ms, queued = excluded.queued,
+                written = excluded.written, dropped = excluded.dropped, last_error = excluded.last_error
+            """, arguments: [Int(getpid()), startedMs, WallClock.nowMs(), snapshot.queued + extraQueued,
+                             snapshot.written, snapshot.dropped, snapshot.lastError])
+    }
+
+    /// Busy, locked, I/O and open failures pass; constraint or schema errors would fail forever.
+    static func isRetryable(_ error: StoreError) -> Bool {
+        switch error {
+        case .sqlite(let message), .cannotOpen(_, let message):
+            let lower = message.lowercased()
+            return ["locked", "busy", "i/o", "unable to open", "disk", "readonly", "read-only"].contains { lower.contains($0) }
+        case .readOnly:
+            return false
+        default:
+            return false
+        }
+    }
+}
+
+/// What the dashboard shows about every writer that reported recently.
+public struct WriterStatus: Sendable, Equatable {
+    public var pid: Int
+    public var updatedMs: Int64
+    public var queued: Int
+    public var written: Int
+    public var dropped: Int
+    public var lastError: String?
+}
+
+extension Store {
+    /// Writers that reported within `freshMs`.
+    public func writerStatuses(nowMs: Int64 = WallClock.nowMs(), freshMs: Int64 = 10_000) throws(StoreError) -> [WriterStatus] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT pid, updated_ms, queued, written, dropped, last_error FROM writer_status
+                WHERE updated_ms >= ? ORDER BY pid
+                """, arguments: [nowMs - freshMs]).map {
+                WriterStatus(pid: $0[0], updatedMs: $0[1], queued: $0[2], written: $0[3], dropped: $0[4], lastError: $0[5])
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An IPv4 or IPv6 address as 16 bytes (IPv4 as ::ffff:a.b.c.d), so one comparison serves both.
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+    public let isIPv4: Bool
+
+    public init?(_ text: String) {
+        var text = text.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            let value = UInt32(bigEndian: v4.s_addr)
+            bytes = Array(repeating: 0, count: 10) + [0xff, 0xff,
+                UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+            isIPv4 = true
+            return
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
+        bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        isIPv4 = false
+    }
+
+    public var description: String {
+        if isIPv4 { return bytes[12...].map(String.init).joined(separator: ".") }
+        var v6 = in6_addr()
+        withUnsafeMutableBytes(of: &v6) { $0.copyBytes(from: bytes) }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count))
+        return String(cString: buffer)
+    }
+}
+
+/// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
+public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
+    public let address: IPAddress
+    /// Prefix length over the 128-bit form.
+    public let prefix: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let address = IPAddress(first) else { return nil }
+        let maxBits = address.isIPv4 ? 32 : 128
+        var bits = maxBits
+        if parts.count == 2 {
+            guard let value = Int(parts[1]), (0...maxBits).contains(value) else { return nil }
+            bits = value
+        }
+        self.address = address
+        self.prefix = bits + (address.isIPv4 ? 96 : 0)
+    }
+
+    public func contains(_ other: IPAddress) -> Bool {
+        guard other.isIPv4 == address.isIPv4 else { return false }
+        var remaining = prefix
+        for index in 0..<16 where remaining > 0 {
+            let mask: UInt8 = remaining >= 8 ? 0xff : ~(0xff >> UInt8(remaining))
+            if address.bytes[index] & mask != other.bytes[index] & mask { return false }
+            remaining -= 8
+        }
+        return true
+    }
+
+    public var description: String { "\(address)/\(prefix - (address.isIPv4 ? 96 : 0))" }
+}
+
+import Foundation

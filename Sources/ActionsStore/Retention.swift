@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+import ActionsProtocol
+
+extension Store {
+    /// Deletes events older than `maxAgeMs` and beyond the newest `maxRows`, `batchSize` rows per
+    /// transaction with a pause between, so the event writer never waits long for the lock.
+    /// Returns the number of rows deleted.
+    @discardableResult
+    public func prune(maxAgeMs: Int64? = nil, maxRows: Int? = nil, batchSize: Int = 5000,
+                      pause: TimeInterval = 0.005, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
+        var cutoffID: Int64 = 0
+        try read { db in
+            let maxID = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events") ?? 0
+            if let maxAgeMs {
+                let firstKept = try Self.firstID(atOrAfter: nowMs - maxAgeMs, db)
+                cutoffID = firstKept == Int64.max ? maxID + 1 : firstKept
+            }
+            if let maxRows, maxRows > 0,
+               let keepFrom = try Int64.fetchOne(db, sql: "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?",
+                                                 arguments: [maxRows - 1]) {
+                cutoffID = max(cutoffID, keepFrom)
+            }
+        }
+        guard cutoffID > 0 else { return 0 }
+        var deleted = 0
+        while true {
+            let count: Int = try write { db in
+                try db.execute(sql: "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)",
+                               arguments: [cutoffID, batchSize])
+                return db.changesCount
+            }
+            deleted += count
+            if count < batchSize { break }
+            Thread.sleep(forTimeInterval: pause)
+        }
+        return deleted
+    }
+}

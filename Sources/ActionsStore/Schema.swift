@@ -1,0 +1,122 @@
+import GRDB
+
+/// Versioned migrations. Each identifier is applied once, in order; a database that carries
+/// identifiers this list does not know was written by a newer binary.
+enum Schema {
+    static let v1 = "v1_initial"
+    static let v2 = "v2_circuit_and_writer_status"
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration(v1) { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    uid TEXT NOT NULL,
+                    ts_ms INTEGER NOT NULL,
+                    action_type TEXT NOT NULL,
+                    action_id TEXT NOT NULL,
+                    user_id TEXT,
+                    email TEXT,
+                    email_domain TEXT,
+                    ip TEXT,
+                    user_agent TEXT,
+                    verdict TEXT NOT NULL,
+                    decided_by TEXT NOT NULL,
+                    reason TEXT,
+                    error_message TEXT,
+                    outcome TEXT NOT NULL,
+                    http_status INTEGER,
+                    latency_us INTEGER NOT NULL,
+                    endpoint_latency_us INTEGER,
+                    error_mode TEXT NOT NULL
+                );
+                -- Windowed stats read only this index (it covers every column they need).
+                CREATE INDEX events_by_time ON events(ts_ms, action_type, verdict, outcome, latency_us);
+                -- (verdict, rowid): "denied, newest first" walks this backwards and stops at the limit.
+                CREATE INDEX events_by_verdict ON events(verdict);
+
+                CREATE TABLE action_settings (
+                    action_type TEXT PRIMARY KEY,
+                    error_mode TEXT NOT NULL DEFAULT 'fail-closed',
+                    endpoint_url TEXT,
+                    timeout_ms INTEGER NOT NULL DEFAULT 5000,
+                    enabled INTEGER NOT NULL DEFAULT 1,
+                    updated_ms INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO action_settings(action_type) VALUES ('user_registration'), ('authentication');
+
+                CREATE TABLE deny_entries (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    scope TEXT NOT NULL DEFAULT 'all',
+                    reason TEXT,
+                    message TEXT,
+                    created_by TEXT NOT NULL,
+                    created_ms INTEGER NOT NULL,
+                    expires_ms INTEGER,
+                    UNIQUE(kind, value, scope)
+                );
+
+                CREATE TABLE login_failures (
+                    email TEXT PRIMARY KEY,
+                    user_id TEXT,
+                    failures INTEGER NOT NULL,
+                    window_start_ms INTEGER NOT NULL,
+                    locked_until_ms INTEGER,
+                    last_ip TEXT,
+                    updated_ms INTEGER NOT NULL
+                );
+
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY,
+                    ts_ms INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    ssh_connection TEXT,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    old_value TEXT,
+                    new_value TEXT
+                );
+
+                -- config_version is bumped by every change a server must pick up, so it can poll one row.
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                INSERT INTO meta VALUES ('config_version', 1);
+                """)
+        }
+        migrator.registerMigration(v2) { db in
+            try db.execute(sql: """
+                -- Endpoint error text and response excerpt, for the dashboard's detail view.
+                ALTER TABLE events ADD COLUMN detail TEXT;
+                -- Failures-only listing: (failed, rowid) walked backwards.
+                ALTER TABLE events ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+                UPDATE events SET failed = (outcome <> 'ok');
+                CREATE INDEX events_failed ON events(failed);
+
+                CREATE TABLE circuit_state (
+                    action_type TEXT PRIMARY KEY,
+                    state TEXT NOT NULL DEFAULT 'closed',
+                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                    opened_ms INTEGER,
+                    last_error TEXT,
+                    updated_ms INTEGER NOT NULL DEFAULT 0
+                );
+
+                -- Each event writer reports here, so another process can see a writer dropping events.
+                CREATE TABLE writer_status (
+                    pid INTEGER PRIMARY KEY,
+                    started_ms INTEGER NOT NULL,
+                    updated_ms INTEGER NOT NULL,
+                    queued INTEGER NOT NULL,
+                    written INTEGER NOT NULL,
+                    dropped INTEGER NOT NULL,
+                    last_error TEXT
+                );
+                """)
+        }
+        return migrator
+    }
+
+    static let known = [v1, v2]
+}

@@ -1,0 +1,140 @@
+import GRDB
+import ActionsProtocol
+
+/// The live settings of one action type.
+public struct ActionSettings: Sendable, Equatable {
+    public var actionType: ActionType
+    /// Fail-closed unless changed: WorkOS denies when it cannot get a verdict.
+    public var errorMode: ErrorMode = .failClosed
+    public var endpointURL: String?
+    public var timeoutMs: Int = 5000
+    public var enabled = true
+
+    public init(actionType: ActionType, errorMode: ErrorMode = .failClosed, endpointURL: String? = nil,
+                timeoutMs: Int = 5000, enabled: Bool = true) {
+        self.actionType = actionType
+        self.errorMode = errorMode
+        self.endpointURL = endpointURL
+        self.timeoutMs = timeoutMs
+        self.enabled = enabled
+    }
+
+    /// The endpoint to call, if one is configured and enabled.
+    public var activeEndpoint: String? { enabled ? endpointURL : nil }
+}
+
+public enum CircuitPhase: String, Sendable, Equatable {
+    case closed, open
+    case halfOpen = "half_open"
+}
+
+/// The circuit breaker as the server last stored it, for the dashboard.
+public struct CircuitState: Sendable, Equatable {
+    public var actionType: ActionType
+    public var phase: CircuitPhase
+    public var consecutiveFailures: Int
+    public var openedMs: Int64?
+    public var lastError: String?
+    public var updatedMs: Int64
+
+    public init(actionType: ActionType, phase: CircuitPhase = .closed, consecutiveFailures: Int = 0,
+                openedMs: Int64? = nil, lastError: String? = nil, updatedMs: Int64 = 0) {
+        self.actionType = actionType
+        self.phase = phase
+        self.consecutiveFailures = consecutiveFailures
+        self.openedMs = openedMs
+        self.lastError = lastError
+        self.updatedMs = updatedMs
+    }
+}
+
+extension Store {
+    public func settings() throws(StoreError) -> [ActionType: ActionSettings] {
+        try read { db in try Self.settings(db) }
+    }
+
+    public func settings(for type: ActionType) throws(StoreError) -> ActionSettings {
+        try settings()[type] ?? ActionSettings(actionType: type)
+    }
+
+    static func settings(_ db: Database) throws -> [ActionType: ActionSettings] {
+        var result: [ActionType: ActionSettings] = [:]
+        for type in ActionType.allCases { result[type] = ActionSettings(actionType: type) }
+        for row in try Row.fetchAll(db, sql: "SELECT action_type, error_mode, endpoint_url, timeout_ms, enabled FROM action_settings") {
+            guard let type = ActionType(rawValue: row[0]) else { continue }
+            result[type] = ActionSettings(actionType: type, errorMode: ErrorMode(name: row[1]) ?? .failClosed,
+                                          endpointURL: row[2], timeoutMs: row[3], enabled: row[4])
+        }
+        return result
+    }
+
+    /// Sets the error mode; audited. Returns the previous mode.
+    @discardableResult
+    public func setErrorMode(_ mode: ErrorMode, for type: ActionType, by actor: Operator) throws(StoreError) -> ErrorMode {
+        try write { db in
+            let old = try Self.settings(db)[type]?.errorMode ?? .failClosed
+            try db.execute(sql: "UPDATE action_settings SET error_mode = ?, updated_ms = ? WHERE action_type = ?",
+                           arguments: [mode.rawValue, WallClock.nowMs(), type.rawValue])
+            try Self.audit(db, by: actor, action: "mode.set", target: type.rawValue, old: old.rawValue, new: mode.rawValue)
+            try Self.bumpConfigVersion(db)
+            return old
+        }
+    }
+
+    /// Sets or clears (url nil) the endpoint; audited.
+    public func setEndpoint(_ url: String?, timeoutMs: Int? = nil, enabled: Bool? = nil, for type: ActionType, by actor: Operator) throws(StoreError) {
+        if let url {
+            guard let scheme = url.split(separator: ":").first?.lowercased(), scheme == "http" || scheme == "https",
+                  url.contains("://") else {
+                throw .invalidValue("endpoint must be an http:// or https:// URL, got \(url)")
+            }
+        }
+        if let timeoutMs, !(1...120_000).contains(timeoutMs) {
+            throw .invalidValue("timeout must be between 1 and 120000 ms, got \(timeoutMs)")
+        }
+        try write { db in
+            let old = try Self.settings(db)[type] ?? ActionSettings(actionType: type)
+            var new = old
+            new.endpointURL = url
+            if let timeoutMs { new.timeoutMs = timeoutMs }
+            if let enabled { new.enabled = enabled }
+            try db.execute(sql: """
+                UPDATE action_settings SET endpoint_url = ?, timeout_ms = ?, enabled = ?, updated_ms = ? WHERE action_type = ?
+                """, arguments: [new.endpointURL, new.timeoutMs, new.enabled, WallClock.nowMs(), type.rawValue])
+            try Self.audit(db, by: actor, action: "endpoint.set", target: type.rawValue,
+                           old: Self.describe(old), new: Self.describe(new))
+            try Self.bumpConfigVersion(db)
+        }
+    }
+
+    static func describe(_ settings: ActionSettings) -> String {
+        "\(settings.endpointURL ?? "none") timeout=\(settings.timeoutMs)ms enabled=\(settings.enabled)"
+    }
+
+    // MARK: Circuit state (written by the server, read by the dashboard)
+
+    public func saveCircuit(_ state: CircuitState) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO circuit_state(action_type, state, consecutive_failures, opened_ms, last_error, updated_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(action_type) DO UPDATE SET state = excluded.state,
+                    consecutive_failures = excluded.consecutive_failures, opened_ms = excluded.opened_ms,
+                    last_error = excluded.last_error, updated_ms = excluded.updated_ms
+                """, arguments: [state.actionType.rawValue, state.phase.rawValue, state.consecutiveFailures,
+                                 state.openedMs, state.lastError, state.updatedMs])
+        }
+    }
+
+    public func circuits() throws(StoreError) -> [ActionType: CircuitState] {
+        try read { db in
+            var result: [ActionType: CircuitState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT action_type, state, consecutive_failures, opened_ms, last_error, updated_ms FROM circuit_state") {
+                guard let type = ActionType(rawValue: row[0]) else { continue }
+                result[type] = CircuitState(actionType: type, phase: CircuitPhase(rawValue: row[1]) ?? .closed,
+                                            consecutiveFailures: row[2], openedMs: row[3], lastError: row[4], updatedMs: row[5])
+            }
+            return result
+        }
+    }
+}

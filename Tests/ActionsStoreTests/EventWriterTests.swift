@@ -1,0 +1,61 @@
+import Testing
+import Foundation
+import ActionsProtocol
+@testable import ActionsStore
+
+@Suite struct EventWriterTests {
+    @Test func concurrentProducersLoseNothing() async throws {
+        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+        let writer = EventWriter(store: store)
+        let producers = 8, perProducer = 2_500
+        await withTaskGroup(of: Void.self) { group in
+            for p in 0..<producers {
+                group.addTask {
+                    for i in 0..<perProducer { writer.submit(sampleEvent(p * perProducer + i)) }
+                }
+            }
+        }
+        await writer.close()
+        #expect(try store.eventCount() == producers * perProducer)
+        #expect(writer.stats.dropped == 0)
+        #expect(writer.stats.written == producers * perProducer)
+        let status = try store.writerStatuses()
+        #expect(status.first?.written == producers * perProducer)
+    }
+
+    @Test func aCallerCanAwaitDurability() async throws {
+        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+        let writer = EventWriter(store: store)
+        let ok = await writer.append(sampleEvent(1, email: "durable@example.com"))
+        #expect(ok)
+        // Durable means another connection sees it now, not eventually.
+        let other = try Store(path: store.path)
+        #expect(try other.latestEvents(EventFilter(text: "durable")).count == 1)
+        await writer.close()
+    }
+
+    @Test func aFullQueueCountsDropsInsteadOfLosingSilently() async throws {
+        let path = temporaryDatabasePath()
+        let store = try Store(path: path, access: .pool, busyTimeout: 0.05)
+        // Another process-like connection holds the write lock, so nothing can be written.
+        let blocker = try Store(path: path)
+        let locked = Task.detached {
+            try? blocker.db.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                Thread.sleep(forTimeInterval: 1.0)
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let writer = EventWriter(store: store, capacity: 100)
+        var accepted = 0
+        for i in 0..<150 where writer.submit(sampleEvent(i)) != nil { accepted += 1 }
+        #expect(accepted == 100)
+        #expect(writer.stats.dropped == 50)
+        await locked.value
+        await writer.close()
+        // Everything accepted while the database was locked was written once it freed up.
+        #expect(try store.eventCount() == 100)
+        #expect(writer.stats.dropped == 50)
+    }
+}

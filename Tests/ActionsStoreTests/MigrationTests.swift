@@ -1,0 +1,60 @@
+import Testing
+import Foundation
+import GRDB
+import ActionsProtocol
+@testable import ActionsStore
+
+@Suite struct MigrationTests {
+    @Test func migratesAnEmptyFileToTheLatestSchemaWithPrivateMode() throws {
+        let path = temporaryDatabasePath()
+        let store = try Store(path: path)
+        let applied = try store.db.read { try Schema.migrator.appliedIdentifiers($0) }
+        #expect(applied == Set(Schema.known))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let settings = try store.settings()
+        #expect(settings[.authentication]?.errorMode == .failClosed)
+        #expect(settings[.userRegistration]?.timeoutMs == 5000)
+    }
+
+    @Test func upgradesAVersionOneDatabaseKeepingItsEvents() throws {
+        let path = temporaryDatabasePath()
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: Schema.v1)
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO events(uid, ts_ms, action_type, action_id, verdict, decided_by, outcome, latency_us, error_mode)
+                    VALUES ('evt_old', 1, 'authentication', 'a1', 'Deny', 'error_mode', 'timeout', 5, 'fail-closed')
+                    """)
+            }
+        }
+        let store = try Store(path: path)
+        let events = try store.latestEvents(EventFilter(failuresOnly: true))
+        #expect(events.map(\.uid) == ["evt_old"])
+        #expect(events.first?.outcome == .timeout)
+        #expect(try store.circuits().isEmpty)
+    }
+
+    @Test func aNewerSchemaIsAClearErrorNotACrash() throws {
+        let path = temporaryDatabasePath()
+        _ = try Store(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('v9_from_the_future')") }
+        #expect(throws: StoreError.schemaTooNew(path: path, unknown: ["v9_from_the_future"])) { try Store(path: path) }
+        #expect(StoreError.schemaTooNew(path: path, unknown: ["v9"]).description.contains("newer schema"))
+    }
+
+    @Test func aMissingDatabaseIsReportedWhenNotCreating() {
+        let path = temporaryDatabasePath()
+        #expect(throws: StoreError.missingDatabase(path: path)) { try Store(path: path, create: false) }
+    }
+
+    @Test func readOnlyOpeningRefusesWrites() throws {
+        let path = temporaryDatabasePath()
+        _ = try Store(path: path)
+        let store = try Store(path: path, readOnly: true)
+        #expect(store.isReadOnly)
+        #expect(throws: StoreError.readOnly(path: path)) { try store.setErrorMode(.failOpen, for: .authentication, by: tester) }
+    }
+}

@@ -1,0 +1,76 @@
+import Testing
+import Foundation
+import ActionsProtocol
+@testable import ActionsStore
+
+@Suite struct QueryTests {
+    func seeded() throws -> Store {
+        let store = try Store(path: temporaryDatabasePath())
+        let now = WallClock.nowMs()
+        var events: [Event] = []
+        for i in 0..<200 {
+            let deny = i % 4 == 0
+            let outcome: Outcome = i % 10 == 0 ? .timeout : .ok
+            events.append(sampleEvent(i, timeMs: now - Int64(200 - i) * 1000, verdict: deny ? .deny : .allow,
+                                      outcome: outcome, type: i % 2 == 0 ? .authentication : .userRegistration,
+                                      latencyUs: Int64(i + 1) * 100))
+        }
+        try store.insert(events)
+        return store
+    }
+
+    @Test func newestFirstAndTail() throws {
+        let store = try seeded()
+        let newest = try store.latestEvents(limit: 5)
+        #expect(newest.map(\.actionId) == ["act_199", "act_198", "act_197", "act_196", "act_195"])
+        let tail = try store.events(after: newest[2].id!)
+        #expect(tail.map(\.actionId) == ["act_198", "act_199"])
+        #expect(try store.latestEvents(limit: 2, beforeID: newest[2].id!).map(\.actionId) == ["act_196", "act_195"])
+    }
+
+    @Test func filtersCombine() throws {
+        let store = try seeded()
+        let denied = try store.latestEvents(EventFilter(deniedOnly: true), limit: 1000)
+        #expect(denied.count == 50)
+        #expect(denied.allSatisfy { $0.verdict == .deny })
+        let failures = try store.latestEvents(EventFilter(failuresOnly: true), limit: 1000)
+        #expect(failures.count == 20)
+        let both = try store.latestEvents(EventFilter(deniedOnly: true, failuresOnly: true, actionType: .authentication), limit: 1000)
+        #expect(both.count == 10)
+        let text = try store.latestEvents(EventFilter(text: "USER17"), limit: 1000)
+        #expect(Set(text.map(\.actionId)) == ["act_17", "act_170", "act_171", "act_172", "act_173", "act_174", "act_175", "act_176", "act_177", "act_178", "act_179"])
+        let lastMinute = try store.latestEvents(EventFilter(sinceMs: WallClock.nowMs() - 60_500), limit: 1000)
+        #expect(lastMinute.count == 60)
+        #expect(try store.latestEvents(EventFilter(text: "100%_"), limit: 10).isEmpty)
+    }
+
+    @Test func windowedStats() throws {
+        let store = try seeded()
+        let stats = try store.stats(windowMs: 100_500)
+        #expect(stats.total == 100)
+        #expect(stats.denied == 25)
+        #expect(stats.allowed == 75)
+        #expect(stats.failures[.timeout] == 10)
+        #expect(stats.p50Us == 15_000)
+        #expect(stats.p99Us == 19_900)
+        #expect(try store.stats(windowMs: 100_500, actionType: .authentication).total == 50)
+    }
+
+    @Test func dataVersionSeesOtherConnectionsCommits() throws {
+        let store = try seeded()
+        let other = try Store(path: store.path)
+        let before = try store.dataVersion()
+        #expect(try store.dataVersion() == before)
+        try other.insert([sampleEvent(999)])
+        #expect(try store.dataVersion() != before)
+    }
+
+    @Test func retentionByAgeAndByCount() throws {
+        let store = try seeded()
+        #expect(try store.prune(maxAgeMs: 50_500, batchSize: 7) == 150)
+        #expect(try store.eventCount() == 50)
+        #expect(try store.prune(maxRows: 20, batchSize: 7) == 30)
+        #expect(try store.latestEvents(limit: 100).map(\.actionId).last == "act_180")
+        #expect(try store.prune(maxRows: 20) == 0)
+    }
+}

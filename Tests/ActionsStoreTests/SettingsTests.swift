@@ -1,0 +1,82 @@
+import Testing
+import Foundation
+import ActionsProtocol
+@testable import ActionsStore
+
+@Suite struct SettingsTests {
+    @Test func modeChangesAreAuditedWithOperatorAndBumpTheConfigVersion() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let version = try store.configVersion()
+        let old = try store.setErrorMode(.failOpen, for: .authentication, by: tester)
+        #expect(old == .failClosed)
+        #expect(try store.settings(for: .authentication).errorMode == .failOpen)
+        #expect(try store.settings(for: .userRegistration).errorMode == .failClosed)
+        #expect(try store.configVersion() > version)
+        let audit = try #require(try store.auditLog().first)
+        #expect(audit.actor == "tester")
+        #expect(audit.sshConnection == "10.1.1.1 5555 10.1.1.2 22")
+        #expect(audit.action == "mode.set")
+        #expect(audit.oldValue == "fail-closed")
+        #expect(audit.newValue == "fail-open")
+    }
+
+    @Test func endpointValidation() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        try store.setEndpoint("http://127.0.0.1:9000/hook", timeoutMs: 250, for: .userRegistration, by: tester)
+        #expect(try store.settings(for: .userRegistration).activeEndpoint == "http://127.0.0.1:9000/hook")
+        #expect(try store.settings(for: .userRegistration).timeoutMs == 250)
+        #expect(throws: StoreError.self) { try store.setEndpoint("ftp://x", for: .userRegistration, by: tester) }
+        #expect(throws: StoreError.self) { try store.setEndpoint("http://x", timeoutMs: 0, for: .userRegistration, by: tester) }
+    }
+
+    @Test func denyEntriesAreNormalizedAndValidated() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let entry = try store.addDenyEntry(DenyEntry(kind: .domain, value: " *.Spam.Example ", reason: "spam"), by: tester)
+        #expect(entry.value == "*.spam.example")
+        #expect(entry.createdBy == "tester")
+        try store.addDenyEntry(DenyEntry(kind: .ip, value: "2001:DB8::/32"), by: tester)
+        #expect(try store.denyEntries().map(\.value) == ["*.spam.example", "2001:db8::/32"])
+        #expect(throws: StoreError.self) { try store.addDenyEntry(DenyEntry(kind: .ip, value: "10.0.0.0/33"), by: tester) }
+        #expect(throws: StoreError.self) { try store.addDenyEntry(DenyEntry(kind: .email, value: "nobody"), by: tester) }
+        try store.removeDenyEntry(id: entry.id, by: tester)
+        #expect(throws: StoreError.notFound("deny-list entry \(entry.id)")) { try store.removeDenyEntry(id: entry.id, by: tester) }
+        #expect(try store.auditLog().map(\.action) == ["deny.remove", "deny.add", "deny.add"])
+    }
+
+    @Test func lockoutAfterThresholdAndUnlock() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let policy = LockoutPolicy(threshold: 3, windowMs: 60_000, lockoutMs: 600_000)
+        let t0: Int64 = 1_000_000
+        for i in 0..<2 { try store.recordLoginFailure(email: "Eve@x.io", userId: "u1", ip: "1.2.3.4", policy: policy, nowMs: t0 + Int64(i)) }
+        #expect(try store.loginFailures(nowMs: t0 + 10).isEmpty)
+        let third = try store.recordLoginFailure(email: "eve@x.io", userId: nil, ip: nil, policy: policy, nowMs: t0 + 3)
+        #expect(third.isLocked(nowMs: t0 + 10))
+        #expect(third.lockedUntilMs == t0 + 3 + 600_000)
+        #expect(try store.loginFailures(nowMs: t0 + 10).map(\.email) == ["eve@x.io"])
+        try store.recordLoginSuccess(email: "eve@x.io", nowMs: t0 + 20)
+        #expect(try store.loginFailures(nowMs: t0 + 30).count == 1, "a success while locked does not unlock")
+        try store.unlock(email: "EVE@x.io", by: tester)
+        #expect(try store.loginFailures(includeUnlocked: true).isEmpty)
+        #expect(throws: StoreError.self) { try store.unlock(email: "eve@x.io", by: tester) }
+    }
+
+    @Test func failuresOutsideTheWindowStartOver() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let policy = LockoutPolicy(threshold: 3, windowMs: 1000, lockoutMs: 5000)
+        try store.recordLoginFailure(email: "a@b.c", userId: nil, ip: nil, policy: policy, nowMs: 0)
+        try store.recordLoginFailure(email: "a@b.c", userId: nil, ip: nil, policy: policy, nowMs: 500)
+        let later = try store.recordLoginFailure(email: "a@b.c", userId: nil, ip: nil, policy: policy, nowMs: 5000)
+        #expect(later.failures == 1)
+        #expect(!later.isLocked(nowMs: 5000))
+    }
+
+    @Test func cidrMatching() {
+        #expect(IPNetwork("10.0.0.0/8")!.contains(IPAddress("10.200.3.4")!))
+        #expect(!IPNetwork("10.0.0.0/8")!.contains(IPAddress("11.0.0.1")!))
+        #expect(IPNetwork("2001:db8::/32")!.contains(IPAddress("2001:db8:ffff::1")!))
+        #expect(!IPNetwork("2001:db8::/32")!.contains(IPAddress("10.0.0.1")!))
+        #expect(IPNetwork("192.168.1.7")!.contains(IPAddress("192.168.1.7")!))
+        #expect(IPNetwork("0.0.0.0/0")!.contains(IPAddress("8.8.8.8")!))
+        #expect(IPNetwork("300.1.1.1") == nil)
+    }
+}
