@@ -44,6 +44,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "actionsctl",
             dependencies: [
-                "ActionsStore",
+                "ActionsProtocol", "ActionsStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -241,11 +241,17 @@ public enum ActionContext: Sendable, Equatable {
         }
     }
 
-    /// The context with its `id` filled in, re-encoded for forwarding.
+    /// The context with its `id` and `object` filled in as WorkOS would send them, for forwarding.
     public func withID(_ id: String) -> ActionContext {
         switch self {
-        case .userRegistration(var c): c.id = id; return .userRegistration(c)
-        case .authentication(var c): c.id = id; return .authentication(c)
+        case .userRegistration(var c):
+            c.id = id
+            c.object = type.contextObject
+            return .userRegistration(c)
+        case .authentication(var c):
+            c.id = id
+            c.object = type.contextObject
+            return .authentication(c)
         }
     }
 

@@ -121,6 +121,7 @@ extension Store {
                 ON CONFLICT(action_type) DO UPDATE SET state = excluded.state,
                     consecutive_failures = excluded.consecutive_failures, opened_ms = excluded.opened_ms,
                     last_error = excluded.last_error, updated_ms = excluded.updated_ms
+                WHERE excluded.updated_ms >= circuit_state.updated_ms
                 """, arguments: [state.actionType.rawValue, state.phase.rawValue, state.consecutiveFailures,
                                  state.openedMs, state.lastError, state.updatedMs])
         }

@@ -1,0 +1,241 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import ActionsProtocol
+import ActionsStore
+
+/// The server's HTTP surface.
+///
+/// - `POST /v1/actions/{user_registration|authentication}`: the engine API an identity service calls.
+/// - `POST /actions/{user-registration|authentication}`: the WorkOS endpoint role (signed in, signed out).
+/// - `POST /v1/events`: failed and successful logins, for the lockout.
+/// - `GET /healthz`, `GET /metrics`.
+public enum ActionsHTTPServer {
+    struct DecisionAnswer: Encodable {
+        var verdict: String
+        var errorMessage: String?
+        var decidedBy: String
+        var outcome: String
+        var reason: String?
+        var eventID: String
+        var actionID: String
+
+        enum CodingKeys: String, CodingKey {
+            case verdict, outcome, reason
+            case errorMessage = "error_message"
+            case decidedBy = "decided_by"
+            case eventID = "event_id"
+            case actionID = "action_id"
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(verdict, forKey: .verdict)
+            try container.encode(errorMessage, forKey: .errorMessage) // null when absent, as documented
+            try container.encode(decidedBy, forKey: .decidedBy)
+            try container.encode(outcome, forKey: .outcome)
+            try container.encodeIfPresent(reason, forKey: .reason)
+            try container.encode(eventID, forKey: .eventID)
+            try container.encode(actionID, forKey: .actionID)
+        }
+    }
+
+    public static func router(engine: DecisionEngine) -> Router<BasicRequestContext> {
+        var routes: [String: Set<HTTPRequest.Method>] = [:]
+        for type in ActionType.allCases {
+            routes["/v1/actions/\(type.rawValue)"] = [.post]
+            routes["/actions/\(type.pathSlug)"] = [.post]
+        }
+        routes["/v1/events"] = [.post]
+        routes["/healthz"] = [.get, .head]
+        routes["/metrics"] = [.get]
+
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware(routes: routes))
+        let limit = engine.config.maxBodyBytes
+
+        for type in ActionType.allCases {
+            router.post("v1/actions/\(type.rawValue)") { request, _ -> Response in
+                try await decide(type, request: request, engine: engine, limit: limit)
+            }
+            router.post("actions/\(type.pathSlug)") { request, _ -> Response in
+                try await workOSEndpoint(type, request: request, engine: engine, limit: limit)
+            }
+        }
+        router.post("v1/events") { request, _ -> Response in
+            try await loginEvent(request: request, engine: engine, limit: limit)
+        }
+        router.get("healthz") { _, _ -> Response in
+            let stats = engine.writer.stats
+            return JSONBody.response(.ok, HealthAnswer(status: "ok", eventsQueued: stats.queued, eventsDropped: stats.dropped))
+        }
+        router.head("healthz") { _, _ -> Response in Response(status: .ok) }
+        router.get("metrics") { _, _ -> Response in
+            engine.metrics.writer(engine.writer.stats)
+            return JSONBody.response(.ok, bytes: engine.metrics.exposition(), contentType: "text/plain; version=0.0.4")
+        }
+        return router
+    }
+
+    struct HealthAnswer: Encodable {
+        var status: String
+        var eventsQueued: Int
+        var eventsDropped: Int
+        enum CodingKeys: String, CodingKey {
+            case status
+            case eventsQueued = "events_queued"
+            case eventsDropped = "events_dropped"
+        }
+    }
+
+    static func header(_ request: Request, _ name: String) -> String? {
+        HTTPField.Name(name).flatMap { request.headers[$0] }
+    }
+
+    static func decide(_ type: ActionType, request: Request, engine: DecisionEngine, limit: Int) async throws -> Response {
+        let start = MonotonicClock.nowNs()
+        let body: [UInt8]
+        let context: ActionContext
+        do {
+            body = try await RequestBody.read(request, limit: limit)
+            context = try ActionContext.decode(type, from: body)
+        } catch let error as APIError {
+            let event = engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
+            throw APIError(status: error.status, code: error.code, message: error.message,
+                           extra: ["verdict": "Deny", "event_id": event.uid])
+        } catch let error as ContextError {
+            let event = engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
+            throw APIError(status: .badRequest, code: error.code, message: error.description,
+                           extra: ["verdict": "Deny", "event_id": event.uid])
+        }
+        let decision = await engine.decide(context, startNs: start)
+        return JSONBody.response(.ok, DecisionAnswer(
+            verdict: decision.verdict.rawValue, errorMessage: decision.errorMessage, decidedBy: decision.event.decidedBy.rawValue,
+            outcome: decision.event.outcome.rawValue, reason: decision.event.reason, eventID: decision.event.uid,
+            actionID: decision.event.actionId))
+    }
+
+    /// WorkOS calls this: verify its signature over the raw body, decide by local policy, answer signed.
+    static func workOSEndpoint(_ type: ActionType, request: Request, engine: DecisionEngine, limit: Int) async throws -> Response {
+        let start = MonotonicClock.nowNs()
+        let secrets = engine.config.secrets(for: type)
+        guard let signingSecret = secrets.first else {
+            engine.logRejected(type: type, outcome: .unauthorized, reason: "no ACTIONS_SECRET configured", startNs: start)
+            throw APIError(status: .serviceUnavailable, code: "no_secret",
+                           message: "actions-server has no ACTIONS_SECRET configured, so it cannot verify WorkOS requests")
+        }
+        let body: [UInt8]
+        do {
+            body = try await RequestBody.read(request, limit: limit)
+        } catch {
+            engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
+            throw error
+        }
+        do {
+            try RequestVerifier(secrets: secrets).verify(header: header(request, SignatureHeader.name), body: body)
+        } catch {
+            let context = try? ActionContext.decode(type, from: body)
+            engine.logRejected(type: type, outcome: .unauthorized, reason: error.description, startNs: start,
+                               email: context?.email, ip: context?.ipAddress, userAgent: context?.userAgent)
+            throw APIError(status: .unauthorized, code: error.code, message: error.description)
+        }
+        let context: ActionContext
+        do {
+            context = try ActionContext.decode(type, from: body)
+        } catch {
+            engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
+            throw APIError(status: .badRequest, code: error.code, message: error.description)
+        }
+        let decision = await engine.decide(context, startNs: start, consultEndpoint: false)
+        let signed = ResponseSigner(secret: signingSecret).body(for: type, verdict: decision.verdict, errorMessage: decision.errorMessage)
+        return JSONBody.response(.ok, bytes: signed)
+    }
+
+    struct LoginEventBody: Decodable {
+        struct Data: Decodable {
+            var email: String?
+            var userId: String?
+            var ipAddress: String?
+            var user: User?
+            struct User: Decodable { var id: String?; var email: String? }
+
+            enum CodingKeys: String, CodingKey {
+                case email, user
+                case userId = "user_id"
+                case ipAddress = "ip_address"
+            }
+        }
+        var event: String
+        var data: Data
+    }
+
+    struct LoginEventAnswer: Encodable {
+        var status: String
+        var failures: Int?
+        var lockedUntilMs: Int64?
+        enum CodingKeys: String, CodingKey {
+            case status, failures
+            case lockedUntilMs = "locked_until_ms"
+        }
+    }
+
+    /// `authentication.*_failed` counts toward the lockout; `authentication.*succeeded` clears it.
+    static func loginEvent(request: Request, engine: DecisionEngine, limit: Int) async throws -> Response {
+        let body = try await RequestBody.read(request, limit: limit)
+        let parsed: LoginEventBody
+        do {
+            parsed = try JSONDecoder().decode(LoginEventBody.self, from: Data(body))
+        } catch {
+            throw APIError(status: .badRequest, code: "invalid_event",
+                           message: "expected {\"event\": \"authentication.password_failed\", \"data\": {\"email\": ...}}")
+        }
+        guard let email = parsed.data.email ?? parsed.data.user?.email, email.contains("@") else {
+            throw APIError(status: .badRequest, code: "missing_field", message: "missing required field data.email")
+        }
+        let userId = parsed.data.userId ?? parsed.data.user?.id
+        let name = parsed.event.lowercased()
+        let loginEvent: DecisionEngine.LoginEvent
+        if name.hasPrefix("authentication.") && name.hasSuffix("failed") {
+            loginEvent = .failed(email: email, userId: userId, ip: parsed.data.ipAddress)
+        } else if name.hasPrefix("authentication.") && name.hasSuffix("succeeded") {
+            loginEvent = .succeeded(email: email)
+        } else {
+            return JSONBody.response(.accepted, LoginEventAnswer(status: "ignored"))
+        }
+        do {
+            let record = try engine.record(loginEvent)
+            let locked = record?.isLocked(nowMs: WallClock.nowMs()) ?? false
+            return JSONBody.response(.ok, LoginEventAnswer(status: record == nil ? "reset" : (locked ? "locked" : "counted"),
+                                                           failures: record?.failures, lockedUntilMs: record?.lockedUntilMs))
+        } catch {
+            throw APIError(status: .serviceUnavailable, code: "store_unavailable", message: error.description)
+        }
+    }
+
+    /// Runs the server until SIGINT/SIGTERM (or cancellation), then finishes requests in flight and flushes the log.
+    public static func run(engine: DecisionEngine, host: String, port: Int, logger: Logger,
+                           handleSignals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let app = Application(
+            router: router(engine: engine),
+            configuration: .init(address: .hostname(host, port: port), serverName: "actions-server"),
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+        let background = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await engine.live.run() }
+                group.addTask { await engine.runRetention() }
+            }
+        }
+        do {
+            try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
+        } catch {
+            background.cancel()
+            await engine.shutdown()
+            throw error
+        }
+        background.cancel()
+        await engine.shutdown()
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import ActionsProtocol
+import ActionsStore
+
+/// A verdict and how it was reached.
+public struct Decision: Sendable {
+    public var verdict: Verdict
+    public var errorMessage: String?
+    public var event: Event
+}
+
+/// Decides: local policy first, then the endpoint (behind the circuit breaker), else Allow.
+/// Every decision is handed to the event writer; none waits for the disk.
+public final class DecisionEngine: Sendable {
+    public let store: Store
+    public let writer: EventWriter
+    public let live: LiveSettings
+    public let circuit: CircuitBreaker
+    public let metrics: EngineMetrics
+    public let config: EngineConfig
+    private let client: EndpointClient
+    private let logger: Logger
+
+    public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
+                logger: Logger = Logger(label: "actions.engine")) {
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self.logger = logger
+        self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity)
+        self.live = LiveSettings(store: store, logger: logger)
+        self.client = EndpointClient()
+        let persister = CircuitPersister(store: store, logger: logger)
+        self.circuit = CircuitBreaker(config: config.circuit) { [metrics] state in
+            metrics.circuit(state)
+            persister.save(state)
+        }
+        // A new endpoint deserves a fresh circuit.
+        live.onChange { [circuit] old, new in
+            for type in ActionType.allCases where old.settings(for: type).activeEndpoint != new.settings(for: type).activeEndpoint {
+                circuit.reset(type)
+            }
+        }
+    }
+
+    public func shutdown() async {
+        await client.shutdown()
+        await writer.close()
+    }
+
+    /// Decides for a context. `startNs` is when the request arrived (monotonic clock).
+    /// With `consultEndpoint: false` only local policy decides (the WorkOS endpoint role: WorkOS itself
+    /// is the caller, so calling out again would loop).
+    public func decide(_ context: ActionContext, startNs: UInt64 = MonotonicClock.nowNs(),
+                       consultEndpoint: Bool = true) async -> Decision {
+        let type = context.type
+        let nowMs = WallClock.nowMs()
+        let snapshot = live.current
+        let settings = snapshot.settings(for: type)
+        let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
+        var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: actionID, userId: context.userId,
+                          email: context.email, emailDomain: context.emailDomain, ip: context.ipAddress,
+                          userAgent: context.userAgent, verdict: .allow, decidedBy: .allowDefault,
+                          errorMode: settings.errorMode)
+
+        if let entry = snapshot.deny.match(context, nowMs: nowMs) {
+            event.verdict = .deny
+            event.decidedBy = .policy
+            event.reason = "deny-list \(entry.kind.rawValue) \(entry.value)" + (entry.reason.map { ": \($0)" } ?? "")
+            event.errorMessage = entry.message ?? Self.defaultDenyMessage(entry.kind)
+        } else if type == .authentication, let lock = snapshot.lockouts[context.email.lowercased()], lock.isLocked(nowMs: nowMs) {
+            let minutes = max(1, Int(((lock.lockedUntilMs ?? nowMs) - nowMs + 59_999) / 60_000))
+            event.verdict = .deny
+            event.decidedBy = .policy
+            event.reason = "locked out after \(lock.failures) failed logins"
+            event.errorMessage = "Too many failed sign-in attempts. Try again in \(minutes) minute\(minutes == 1 ? "" : "s")."
+        } else if consultEndpoint, let url = settings.activeEndpoint {
+            await callEndpoint(url: url, context: context, actionID: actionID, settings: settings, event: &event)
+        } else {
+            event.reason = "no policy matched; no endpoint configured"
+        }
+        event.latencyUs = MonotonicClock.microsSince(startNs)
+        writer.submit(event)
+        metrics.record(event, type: type)
+        return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
+    }
+
+    private func callEndpoint(url: String, context: ActionContext, actionID: String, settings: ActionSettings,
+                                 event: inout Event) async {
+        let type = context.type
+        let permit = circuit.permit(type)
+        if permit == .reject {
+            event.verdict = settings.errorMode.verdict
+            event.decidedBy = .circuit
+            event.outcome = .circuitOpen
+            event.reason = "circuit open; \(settings.errorMode.rawValue)"
+            event.detail = circuit.snapshot(type).lastError
+            return
+        }
+        let secrets = config.secrets(for: type)
+        let body = context.withID(actionID).encoded()
+        let result = await client.call(url: url, type: type, body: body, signer: RequestSigner(secret: secrets.first ?? ""),
+                                       verifier: ResponseVerifier(secrets: secrets), timeoutMs: settings.timeoutMs)
+        event.httpStatus = result.httpStatus
+        event.endpointLatencyUs = result.latencyUs
+        event.detail = result.detail
+        event.outcome = result.outcome
+        if let payload = result.payload, result.succeeded {
+            circuit.recordSuccess(type)
+            event.verdict = payload.verdict
+            event.decidedBy = .endpoint
+            event.errorMessage = payload.errorMessage
+            event.reason = "endpoint \(payload.verdict.rawValue)" + (permit == .probe ? " (probe closed the circuit)" : "")
+        } else {
+            circuit.recordFailure(type, error: "\(result.outcome.rawValue): \(result.detail ?? "")")
+            event.verdict = settings.errorMode.verdict
+            event.decidedBy = .errorMode
+            event.reason = "endpoint \(result.outcome.rawValue); \(settings.errorMode.rawValue)"
+            if event.verdict == .deny { event.errorMessage = "Unable to verify this request right now. Please try again later." }
+        }
+    }
+
+    /// Logs a request that could not be decided (bad JSON, bad signature, ...): Deny, with the reason.
+    @discardableResult
+    public func logRejected(type: ActionType, outcome: Outcome, reason: String, startNs: UInt64,
+                            email: String? = nil, ip: String? = nil, userAgent: String? = nil) -> Event {
+        let nowMs = WallClock.nowMs()
+        let domain = email.flatMap { $0.split(separator: "@").last.map { $0.lowercased() } }
+        var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: Self.newActionID(nowMs: nowMs), email: email,
+                          emailDomain: domain, ip: ip, userAgent: userAgent, verdict: .deny, decidedBy: .invalid,
+                          reason: reason, outcome: outcome, errorMode: live.current.settings(for: type).errorMode)
+        event.latencyUs = MonotonicClock.microsSince(startNs)
+        writer.submit(event)
+        metrics.record(event, type: type)
+        return event
+    }
+
+    /// Prunes old events every minute, as configured; a no-op without a retention setting.
+    public func runRetention() async {
+        guard config.retentionMaxAgeDays != nil || config.retentionMaxRows != nil else { return }
+        while !Task.isCancelled {
+            do {
+                let deleted = try store.prune(maxAgeMs: config.retentionMaxAgeDays.map { Int64($0) * 86_400_000 },
+                                              maxRows: config.retentionMaxRows)
+                if deleted > 0 { logger.info("retention pruned events", metadata: ["deleted": "\(deleted)"]) }
+            } catch {
+                logger.warning("retention failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(60))
+        }
+    }
+
+    // MARK: Failed-login lockout
+
+    public enum LoginEvent: Sendable {
+        case failed(email: String, userId: String?, ip: String?)
+        case succeeded(email: String)
+    }
+
+    /// Counts a failed login or clears the count after a success. Returns the record after a failure.
+    public func record(_ loginEvent: LoginEvent) throws(StoreError) -> LoginFailures? {
+        switch loginEvent {
+        case .failed(let email, let userId, let ip):
+            let record = try store.recordLoginFailure(email: email, userId: userId, ip: ip, policy: config.lockout)
+            if record.lockedUntilMs != nil { live.noteLockout(record) }
+            return record
+        case .succeeded(let email):
+            try store.recordLoginSuccess(email: email)
+            return nil
+        }
+    }
+
+    static func defaultDenyMessage(_ kind: DenyKind) -> String {
+        switch kind {
+        case .domain: return "Sign-ups and sign-ins from this email domain are not allowed."
+        case .email: return "This account is not allowed to continue."
+        case .ip: return "Requests from this network are not allowed."
+        }
+    }
+
+    static func newActionID(nowMs: Int64) -> String {
+        "act_" + Event.newUID(nowMs: nowMs).dropFirst(4)
+    }
+}
+
+/// Saves circuit transitions in the background: the last state wins, and a decision never waits.
+final class CircuitPersister: Sendable {
+    private let store: Store
+    private let logger: Logger
+
+    init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    func save(_ state: CircuitState) {
+        let store = self.store, logger = self.logger
+        Task.detached(priority: .utility) {
+            do { try store.saveCircuit(state) } catch {
+                logger.warning("could not save circuit state", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ActionsProtocol
+import ActionsStore
+
+/// The deny list compiled for lookups: hash sets for exact emails and domains, suffixes for
+/// `*.domain`, and a list of networks for IPs and CIDRs. Built once per settings change.
+public struct DenyMatcher: Sendable {
+    private var emails: [String: [DenyEntry]] = [:]
+    private var domains: [String: [DenyEntry]] = [:]
+    private var wildcardDomains: [(suffix: String, entry: DenyEntry)] = []
+    private var networks: [(network: IPNetwork, entry: DenyEntry)] = []
+
+    public init(entries: [DenyEntry]) {
+        for entry in entries {
+            switch entry.kind {
+            case .email: emails[entry.value, default: []].append(entry)
+            case .domain:
+                if entry.value.hasPrefix("*.") {
+                    wildcardDomains.append(("." + entry.value.dropFirst(2), entry))
+                } else {
+                    domains[entry.value, default: []].append(entry)
+                }
+            case .ip:
+                if let network = IPNetwork(entry.value) { networks.append((network, entry)) }
+            }
+        }
+    }
+
+    /// The first active entry in scope that matches the context, checked email, domain, then IP.
+    public func match(_ context: ActionContext, nowMs: Int64) -> DenyEntry? {
+        let type = context.type
+        func usable(_ entry: DenyEntry) -> Bool { entry.scope.covers(type) && entry.isActive(nowMs: nowMs) }
+
+        let email = context.email.lowercased()
+        if let hit = emails[email]?.first(where: usable) { return hit }
+        let domain = context.emailDomain
+        if !domain.isEmpty {
+            if let hit = domains[domain]?.first(where: usable) { return hit }
+            let dotted = "." + domain
+            if let hit = wildcardDomains.first(where: { dotted.hasSuffix($0.suffix) && usable($0.entry) }) { return hit.entry }
+        }
+        if !networks.isEmpty, let text = context.ipAddress, let address = IPAddress(text) {
+            if let hit = networks.first(where: { $0.network.contains(address) && usable($0.entry) }) { return hit.entry }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,98 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ActionsProtocol
+import ActionsStore
+
+/// What came of one call to a customer's endpoint.
+public struct EndpointResult: Sendable {
+    public var outcome: Outcome
+    public var payload: ActionResponsePayload?
+    public var httpStatus: Int?
+    public var latencyUs: Int64
+    /// What went wrong, or an excerpt of the answer, for the event's detail.
+    public var detail: String?
+
+    public var succeeded: Bool { outcome == .ok && payload != nil }
+}
+
+/// POSTs signed contexts to the endpoint and verifies its signed answers.
+public final class EndpointClient: Sendable {
+    public static let maxResponseBytes = 64 * 1024
+    private let client: HTTPClient
+
+    public init() {
+        var configuration = HTTPClient.Configuration()
+        // Fail a refused connection at once instead of retrying until the deadline: the error mode
+        // (and the circuit breaker) should decide, not a login left waiting.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    public func call(url: String, type: ActionType, body: [UInt8], signer: RequestSigner, verifier: ResponseVerifier,
+                     timeoutMs: Int) async -> EndpointResult {
+        let start = MonotonicClock.nowNs()
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "actions-server")
+        request.headers.add(name: SignatureHeader.name, value: signer.header(for: body))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMs))
+        do {
+            let response = try await client.execute(request, deadline: deadline)
+            let status = Int(response.status.code)
+            let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
+            let bytes = Array(buffer.readableBytesView)
+            let latency = MonotonicClock.microsSince(start)
+            guard (200..<300).contains(status) else {
+                return EndpointResult(outcome: .httpStatus, httpStatus: status, latencyUs: latency,
+                                      detail: "HTTP \(status): \(Self.excerpt(bytes))")
+            }
+            do {
+                let payload = try verifier.verify(body: bytes, expecting: type)
+                return EndpointResult(outcome: .ok, payload: payload, httpStatus: status, latencyUs: latency,
+                                      detail: Self.excerpt(bytes))
+            } catch {
+                return EndpointResult(outcome: error.isSignatureProblem ? .badSignature : .invalidResponse, httpStatus: status,
+                                      latencyUs: latency, detail: "\(error.description): \(Self.excerpt(bytes))")
+            }
+        } catch {
+            let latency = MonotonicClock.microsSince(start)
+            let outcome = Self.classify(error, elapsedUs: latency, timeoutMs: timeoutMs)
+            return EndpointResult(outcome: outcome, latencyUs: latency, detail: Self.describe(error, outcome: outcome, timeoutMs: timeoutMs))
+        }
+    }
+
+    static func classify(_ error: any Error, elapsedUs: Int64, timeoutMs: Int) -> Outcome {
+        if let error = error as? HTTPClientError {
+            if [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout].contains(error) { return .timeout }
+            if error == .bodyLengthMismatch { return .invalidResponse }
+        }
+        if error is NIOTooManyBytesError { return .invalidResponse }
+        if elapsedUs >= Int64(timeoutMs) * 1000 { return .timeout }
+        return .connectError
+    }
+
+    static func describe(_ error: any Error, outcome: Outcome, timeoutMs: Int) -> String {
+        switch outcome {
+        case .timeout: return "no answer within \(timeoutMs) ms"
+        case .invalidResponse: return "response over \(maxResponseBytes) bytes or malformed: \(error)"
+        default: return "connection failed: \(error)"
+        }
+    }
+
+    /// The first 300 bytes of a body, for the detail view (sanitized later, when drawn).
+    static func excerpt(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes.prefix(300), as: UTF8.self)
+        return bytes.count > 300 ? text + "…" : text
+    }
+}

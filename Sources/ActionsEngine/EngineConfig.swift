@@ -1,0 +1,95 @@
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// The server's startup configuration: secrets from the environment, the rest from the optional
+/// TOML file (see `actions.example.toml`). Live settings (modes, endpoints, deny lists) are in the store.
+public struct EngineConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8787
+    public var databasePath: String?
+    /// Shared secrets, first one signs; every one is accepted (rotation).
+    public var secrets: [String] = []
+    public var actionSecrets: [ActionType: [String]] = [:]
+    public var lockout = LockoutPolicy()
+    public var circuit = CircuitBreaker.Config()
+    public var maxBodyBytes = 64 * 1024
+    public var eventQueueCapacity = 100_000
+    public var retentionMaxAgeDays: Int?
+    public var retentionMaxRows: Int?
+
+    public init() {}
+
+    public func secrets(for type: ActionType) -> [String] {
+        actionSecrets[type] ?? secrets
+    }
+
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads `ACTIONS_SECRET` (comma-separated) and, if given, the config file.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EngineConfig {
+        var config = EngineConfig()
+        if let secret = environment["ACTIONS_SECRET"] {
+            config.secrets = secret.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        guard let file else { return config }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw Problem(description: "cannot read config file \(file)")
+        }
+        let values: [String: TOMLSubset.Value]
+        do {
+            values = try TOMLSubset.parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            throw Problem(description: "\(file): \(error)")
+        }
+        try config.apply(values, file: file)
+        return config
+    }
+
+    mutating func apply(_ values: [String: TOMLSubset.Value], file: String) throws {
+        func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+            guard let value = values[key] else { return nil }
+            guard case .integer(let number) = value, range.contains(number) else {
+                throw Problem(description: "\(file): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        func string(_ key: String) throws -> String? {
+            guard let value = values[key] else { return nil }
+            guard case .string(let text) = value else { throw Problem(description: "\(file): \(key) must be a string") }
+            return text
+        }
+        let known: Set<String> = [
+            "server.host", "server.port", "server.db", "server.max_body_bytes",
+            "lockout.threshold", "lockout.window_seconds", "lockout.lockout_seconds",
+            "circuit.failure_threshold", "circuit.cooldown_seconds",
+            "retention.max_age_days", "retention.max_rows", "events.queue_capacity",
+        ]
+        for key in values.keys where !known.contains(key) {
+            let isActionSecret = ActionType.allCases.contains { key == "actions.\($0.rawValue).secret" || key == "actions.\($0.rawValue).secrets" }
+            if !isActionSecret { throw Problem(description: "\(file): unknown key \(key)") }
+        }
+        host = try string("server.host") ?? host
+        port = try int("server.port", in: 0...65535) ?? port
+        databasePath = try string("server.db") ?? databasePath
+        maxBodyBytes = try int("server.max_body_bytes", in: 1024...(16 << 20)) ?? maxBodyBytes
+        lockout.threshold = try int("lockout.threshold", in: 1...1000) ?? lockout.threshold
+        lockout.windowMs = Int64(try int("lockout.window_seconds", in: 1...86_400 * 30) ?? Int(lockout.windowMs / 1000)) * 1000
+        lockout.lockoutMs = Int64(try int("lockout.lockout_seconds", in: 1...86_400 * 365) ?? Int(lockout.lockoutMs / 1000)) * 1000
+        circuit.threshold = try int("circuit.failure_threshold", in: 1...10_000) ?? circuit.threshold
+        circuit.cooldownMs = Int64(try int("circuit.cooldown_seconds", in: 1...86_400) ?? Int(circuit.cooldownMs / 1000)) * 1000
+        retentionMaxAgeDays = try int("retention.max_age_days", in: 1...36_500) ?? retentionMaxAgeDays
+        retentionMaxRows = try int("retention.max_rows", in: 1000...Int.max) ?? retentionMaxRows
+        eventQueueCapacity = try int("events.queue_capacity", in: 100...10_000_000) ?? eventQueueCapacity
+        for type in ActionType.allCases {
+            switch values["actions.\(type.rawValue).secrets"] ?? values["actions.\(type.rawValue).secret"] {
+            case .string(let secret)?: actionSecrets[type] = [secret]
+            case .strings(let secrets)?: actionSecrets[type] = secrets
+            case nil: break
+            default: throw Problem(description: "\(file): actions.\(type.rawValue).secret must be a string or a list of strings")
+            }
+        }
+    }
+}

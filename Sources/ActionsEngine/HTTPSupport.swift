@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import HTTPTypes
+
+/// A JSON error answer: `{"error": code, "message": text}` plus any extra members.
+struct APIError: Error, HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    var extra: [String: String] = [:]
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var object = extra
+        object["error"] = code
+        object["message"] = message
+        return JSONBody.response(status, object)
+    }
+}
+
+enum JSONBody {
+    static func response(_ status: HTTPResponse.Status, _ object: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let data = (try? encoder.encode(object)) ?? Data("{}".utf8)
+        return response(status, bytes: Array(data))
+    }
+
+    static func response(_ status: HTTPResponse.Status, bytes: [UInt8], contentType: String = "application/json") -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+enum RequestBody {
+    /// The whole body, at most `limit` bytes, as valid UTF-8; otherwise the matching API error.
+    static func read(_ request: Request, limit: Int) async throws(APIError) -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw tooLarge(limit)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw tooLarge(limit)
+        }
+        let bytes = Array(buffer.readableBytesView)
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw APIError(status: .badRequest, code: "invalid_utf8", message: "request body is not valid UTF-8")
+        }
+        return bytes
+    }
+
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(status: .contentTooLarge, code: "body_too_large", message: "request body is larger than \(limit) bytes")
+    }
+}
+
+/// Turns every error (unknown route, wrong method, framework errors) into a JSON answer.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Path -> methods served, to tell 405 from 404.
+    let routes: [String: Set<HTTPRequest.Method>]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            if error.status == .notFound {
+                if let methods = routes[request.uri.path], !methods.contains(request.method) {
+                    var response = JSONBody.response(.methodNotAllowed, [
+                        "error": "method_not_allowed",
+                        "message": "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(methods.map(\.rawValue).sorted().joined(separator: ", "))",
+                    ])
+                    response.headers[.allow] = methods.map(\.rawValue).sorted().joined(separator: ", ")
+                    return response
+                }
+                return JSONBody.response(.notFound, ["error": "not_found", "message": "no route for \(request.method.rawValue) \(request.uri.path)"])
+            }
+            let code = error.status == .contentTooLarge ? "body_too_large" : "http_error"
+            return JSONBody.response(error.status, ["error": code, "message": error.body ?? error.status.reasonPhrase])
+        }
+    }
+}
+
+/// Writes one line to stdout unbuffered, so a parent process reading a pipe sees it at once
+/// (the "listening on" line that scripts and tests wait for).
+public func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

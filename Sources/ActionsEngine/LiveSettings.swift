@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import Synchronization
+import ActionsProtocol
+import ActionsStore
+
+/// Everything a decision reads, in memory: settings, the compiled deny list and the active
+/// lockouts. Decisions never touch the database, so a locked file cannot hold one up.
+public struct PolicySnapshot: Sendable {
+    public var settings: [ActionType: ActionSettings]
+    public var deny: DenyMatcher
+    public var lockouts: [String: LoginFailures]
+    public var configVersion: Int64
+
+    public init(settings: [ActionType: ActionSettings] = [:], deny: DenyMatcher = DenyMatcher(entries: []),
+                lockouts: [String: LoginFailures] = [:], configVersion: Int64 = -1) {
+        self.settings = settings
+        self.deny = deny
+        self.lockouts = lockouts
+        self.configVersion = configVersion
+    }
+
+    public func settings(for type: ActionType) -> ActionSettings {
+        settings[type] ?? ActionSettings(actionType: type)
+    }
+}
+
+/// Keeps a `PolicySnapshot` current: polls the store's config version (one row) and reloads when
+/// another process (actionsctl, actions-top) changed something.
+public final class LiveSettings: Sendable {
+    private let store: Store
+    private let state: Mutex<PolicySnapshot>
+    private let logger: Logger
+    /// Called after a reload with the old and new snapshots (the engine resets circuits on endpoint changes).
+    private let onChange: Mutex<(@Sendable (PolicySnapshot, PolicySnapshot) -> Void)?> = Mutex(nil)
+
+    public init(store: Store, logger: Logger = Logger(label: "actions.settings")) {
+        self.store = store
+        self.logger = logger
+        self.state = Mutex(PolicySnapshot())
+        reload(force: true)
+    }
+
+    public var current: PolicySnapshot { state.withLock { $0 } }
+
+    public func onChange(_ handler: @escaping @Sendable (PolicySnapshot, PolicySnapshot) -> Void) {
+        onChange.withLock { $0 = handler }
+    }
+
+    /// Reloads when the config version moved (or always, with `force`). Errors keep the last snapshot.
+    public func reload(force: Bool = false) {
+        do {
+            let version = try store.configVersion()
+            let old = current
+            if !force && version == old.configVersion { return }
+            let settings = try store.settings()
+            let entries = try store.denyEntries(includeExpired: false)
+            let lockouts = try store.loginFailures()
+            var byEmail: [String: LoginFailures] = [:]
+            for record in lockouts { byEmail[record.email] = record }
+            let snapshot = PolicySnapshot(settings: settings, deny: DenyMatcher(entries: entries), lockouts: byEmail,
+                                          configVersion: version)
+            state.withLock { $0 = snapshot }
+            if !force { logger.info("settings reloaded", metadata: ["config_version": "\(version)"]) }
+            onChange.withLock { $0 }?(old, snapshot)
+        } catch {
+            logger.warning("settings reload failed; keeping the last ones", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Applies a lockout at once, before the next poll.
+    public func noteLockout(_ record: LoginFailures) {
+        state.withLock { $0.lockouts[record.email] = record }
+    }
+
+    /// Polls until cancelled. 250 ms keeps a change from another process well inside one second.
+    public func run(interval: Duration = .milliseconds(250)) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            reload()
+        }
+    }
+}

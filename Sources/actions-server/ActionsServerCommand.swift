@@ -1,0 +1,55 @@
+import ArgumentParser
+import ActionsEngine
+import ActionsStore
+import Foundation
+import Logging
+
+@main
+struct ActionsServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actions-server",
+        abstract: "Decides Allow or Deny for sign-ups and logins, WorkOS Actions compatible.",
+        subcommands: [Serve.self, ExampleEndpointCommand.self, DemoTrafficCommand.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Actions engine (the default).")
+
+    @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
+    @Option(help: "Address to listen on.") var host: String?
+    @Option(help: "Port to listen on (0 picks a free one).") var port: Int?
+    @Option(help: "TOML config file (see actions.example.toml).") var config: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "actions-server")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var settings: EngineConfig
+        do {
+            settings = try EngineConfig.load(file: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        let path = db ?? settings.databasePath ?? Store.defaultPath()
+        let store: Store
+        do {
+            store = try Store(path: path, access: .pool)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if settings.secrets.isEmpty && settings.actionSecrets.isEmpty {
+            logger.warning("ACTIONS_SECRET is not set: endpoint calls cannot be verified and /actions/* answers 503")
+        }
+        let engine = DecisionEngine(store: store, config: settings, logger: logger)
+        let host = settings.host
+        try await ActionsHTTPServer.run(engine: engine, host: host, port: settings.port, logger: logger) { port in
+            // One parseable line on stdout, for scripts and tests that start the server on port 0.
+            announce("actions-server listening on http://\(host):\(port) db=\(path)")
+        }
+        logger.info("actions-server stopped; event log flushed", metadata: ["written": "\(engine.writer.stats.written)",
+                                                                             "dropped": "\(engine.writer.stats.dropped)"])
+    }
+}

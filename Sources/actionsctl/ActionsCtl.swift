@@ -1,0 +1,277 @@
+import ArgumentParser
+import ActionsProtocol
+import ActionsStore
+import Foundation
+
+/// Every live setting, scriptable. Changes are audited with the OS user and SSH_CONNECTION.
+@main
+struct ActionsCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actionsctl",
+        abstract: "Change actions-server's live settings and read its event log.",
+        subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, LockoutsCommand.self, EventsCommand.self,
+                      AuditCommand.self, CircuitCommand.self, PruneCommand.self])
+}
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
+
+    /// Opens an existing database; a missing one is an error, not a new empty file.
+    func open() throws -> Store {
+        do {
+            return try Store(path: db ?? Store.defaultPath(), create: false, busyTimeout: 5)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+func parseAction(_ name: String) throws -> ActionType {
+    guard let type = ActionType(name: name) else {
+        throw ValidationError("unknown action \(name); use user_registration or authentication")
+    }
+    return type
+}
+
+/// Turns a store error into a clean message and a non-zero exit.
+func attempt<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as StoreError { throw ValidationError(error.description) }
+}
+
+func formatTime(_ ms: Int64) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    formatter.timeZone = TimeZone.current
+    return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+/// "30m", "2h", "7d", "90s" -> milliseconds.
+func parseDuration(_ text: String) throws -> Int64 {
+    let units: [Character: Int64] = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
+    guard let unit = text.last, let factor = units[unit], let value = Int64(text.dropLast()), value > 0 else {
+        throw ValidationError("not a duration: \(text) (use 90s, 30m, 2h or 7d)")
+    }
+    return value * factor
+}
+
+struct ModeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mode", abstract: "Error mode: fail-open or fail-closed.",
+                                                    subcommands: [Get.self, Set.self])
+    struct Get: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "user_registration or authentication (default: both).") var action: String?
+        func run() throws {
+            let store = try database.open()
+            let settings = try attempt { try store.settings() }
+            let types = try action.map { [try parseAction($0)] } ?? ActionType.allCases
+            for type in types { print("\(type.rawValue)\t\(settings[type]?.errorMode.rawValue ?? "fail-closed")") }
+        }
+    }
+    struct Set: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument var action: String
+        @Argument(help: "fail-open or fail-closed") var mode: String
+        func run() throws {
+            let type = try parseAction(action)
+            guard let mode = ErrorMode(name: mode) else { throw ValidationError("unknown mode \(self.mode); use fail-open or fail-closed") }
+            let store = try database.open()
+            let old = try attempt { try store.setErrorMode(mode, for: type, by: .current()) }
+            print("\(type.rawValue): \(old.rawValue) -> \(mode.rawValue)")
+        }
+    }
+}
+
+struct EndpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "endpoint", abstract: "The customer endpoint an action type calls.",
+                                                    subcommands: [Get.self, Set.self, Clear.self])
+    struct Get: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument var action: String?
+        func run() throws {
+            let store = try database.open()
+            let settings = try attempt { try store.settings() }
+            for type in try action.map({ [try parseAction($0)] }) ?? ActionType.allCases {
+                let s = settings[type] ?? ActionSettings(actionType: type)
+                print("\(type.rawValue)\t\(s.endpointURL ?? "none")\ttimeout=\(s.timeoutMs)ms\t\(s.enabled ? "enabled" : "disabled")")
+            }
+        }
+    }
+    struct Set: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument var action: String
+        @Argument(help: "http:// or https:// URL") var url: String
+        @Option(help: "Timeout in milliseconds (default 5000).") var timeoutMs: Int?
+        @Flag(inversion: .prefixedEnableDisable, help: "Whether the endpoint is called.") var enabled = true
+        func run() throws {
+            let type = try parseAction(action)
+            let store = try database.open()
+            try attempt { try store.setEndpoint(url, timeoutMs: timeoutMs, enabled: enabled, for: type, by: .current()) }
+            print("\(type.rawValue): endpoint \(url)")
+        }
+    }
+    struct Clear: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument var action: String
+        func run() throws {
+            let type = try parseAction(action)
+            let store = try database.open()
+            try attempt { try store.setEndpoint(nil, for: type, by: .current()) }
+            print("\(type.rawValue): no endpoint (local policy only)")
+        }
+    }
+}
+
+struct DenyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "deny", abstract: "Deny lists: email domains, emails, IPs and CIDRs.",
+                                                    subcommands: [List.self, Add.self, Remove.self])
+    struct List: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print JSON lines.") var json = false
+        func run() throws {
+            let store = try database.open()
+            let now = WallClock.nowMs()
+            for entry in try attempt({ try store.denyEntries() }) {
+                if json {
+                    let object: [String: Any?] = ["id": entry.id, "kind": entry.kind.rawValue, "value": entry.value, "scope": entry.scope.rawValue,
+                                                  "reason": entry.reason, "message": entry.message, "created_by": entry.createdBy,
+                                                  "created_ms": entry.createdMs, "expires_ms": entry.expiresMs]
+                    let data = try JSONSerialization.data(withJSONObject: object.compactMapValues { $0 }, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    let expiry = entry.expiresMs.map { (entry.isActive(nowMs: now) ? "until " : "expired ") + formatTime($0) } ?? "no expiry"
+                    print("\(entry.id)\t\(entry.kind.rawValue)\t\(entry.value)\t\(entry.scope.rawValue)\t\(expiry)\t\(entry.reason ?? "")")
+                }
+            }
+        }
+    }
+    struct Add: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "domain, email or ip (an address or CIDR)") var kind: String
+        @Argument(help: "example.com, *.example.com, user@example.com, 203.0.113.0/24, 2001:db8::/32") var value: String
+        @Option(help: "all, user_registration or authentication") var scope = "all"
+        @Option(help: "Why (shown to operators).") var reason: String?
+        @Option(help: "Shown to the denied user.") var message: String?
+        @Option(help: "Expire after a duration: 90s, 30m, 2h, 7d.") var expires: String?
+        func run() throws {
+            guard let kind = DenyKind(name: kind) else { throw ValidationError("unknown kind \(self.kind); use domain, email or ip") }
+            guard let scope = DenyScope(name: scope) else { throw ValidationError("unknown scope \(self.scope); use all, user_registration or authentication") }
+            let expiresMs = try expires.map { WallClock.nowMs() + (try parseDuration($0)) }
+            let store = try database.open()
+            let entry = try attempt {
+                try store.addDenyEntry(DenyEntry(kind: kind, value: value, scope: scope, reason: reason, message: message, expiresMs: expiresMs),
+                                       by: .current())
+            }
+            print("added \(entry.id)\t\(entry.kind.rawValue)\t\(entry.value)\t\(entry.scope.rawValue)")
+        }
+    }
+    struct Remove: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The entry's id (see deny list), or its value.") var entry: String
+        func run() throws {
+            let store = try database.open()
+            let entries = try attempt { try store.denyEntries() }
+            let matches = Int64(entry).map { id in entries.filter { $0.id == id } } ?? entries.filter { $0.value == entry.lowercased() }
+            guard !matches.isEmpty else { throw ValidationError("no deny-list entry \(entry)") }
+            for match in matches {
+                try attempt { try store.removeDenyEntry(id: match.id, by: .current()) }
+                print("removed \(match.id)\t\(match.kind.rawValue)\t\(match.value)")
+            }
+        }
+    }
+}
+
+struct LockoutsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lockouts", abstract: "Failed-login lockouts.",
+                                                    subcommands: [List.self, Unlock.self])
+    struct List: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Also users with failures who are not locked.") var all = false
+        func run() throws {
+            let store = try database.open()
+            let now = WallClock.nowMs()
+            for record in try attempt({ try store.loginFailures(includeUnlocked: all) }) {
+                let state = record.isLocked(nowMs: now) ? "locked until \(formatTime(record.lockedUntilMs ?? now))" : "not locked"
+                print("\(record.email)\tfailures=\(record.failures)\t\(state)\tlast_ip=\(record.lastIP ?? "-")")
+            }
+        }
+    }
+    struct Unlock: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        @Argument var email: String
+        func run() throws {
+            let store = try database.open()
+            try attempt { try store.unlock(email: email, by: .current()) }
+            print("unlocked \(email.lowercased())")
+        }
+    }
+}
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "events", abstract: "Read the event log, newest first.")
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Only denied decisions.") var denied = false
+    @Flag(help: "Only decisions whose outcome is not ok.") var failures = false
+    @Option(help: "user_registration or authentication") var action: String?
+    @Option(help: "Only the last duration: 90s, 30m, 2h, 7d.") var since: String?
+    @Option(help: "Text in email, domain, IP or reason.") var search: String?
+    @Option(help: "How many.") var limit = 50
+    @Flag(help: "Print JSON lines.") var json = false
+
+    func run() throws {
+        let filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
+                                 text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) })
+        let store = try database.open()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for event in try attempt({ try store.latestEvents(filter, limit: limit) }) {
+            if json {
+                print(String(decoding: try encoder.encode(event), as: UTF8.self))
+            } else {
+                // Terminal output: control characters in untrusted fields are shown escaped.
+                let fields = [formatTime(event.timeMs), event.actionType, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
+                              "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms", event.reason ?? ""]
+                print(fields.map(TerminalText.escape).joined(separator: "\t"))
+            }
+        }
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Every operator change, newest first.")
+    @OptionGroup var database: DatabaseOptions
+    @Option var limit = 100
+    func run() throws {
+        let store = try database.open()
+        for entry in try attempt({ try store.auditLog(limit: limit) }) {
+            let fields = [formatTime(entry.timeMs), entry.actor, entry.sshConnection ?? "local", entry.action, entry.target,
+                          entry.oldValue ?? "-", "->", entry.newValue ?? "-"]
+            print(fields.map(TerminalText.escape).joined(separator: "\t"))
+        }
+    }
+}
+
+struct CircuitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "circuit", abstract: "The endpoint circuit breakers, as the server last saved them.")
+    @OptionGroup var database: DatabaseOptions
+    func run() throws {
+        let store = try database.open()
+        let circuits = try attempt { try store.circuits() }
+        for type in ActionType.allCases {
+            let state = circuits[type] ?? CircuitState(actionType: type)
+            print("\(type.rawValue)\t\(state.phase.rawValue)\tconsecutive_failures=\(state.consecutiveFailures)\t\(TerminalText.escape(state.lastError ?? ""))")
+        }
+    }
+}
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Delete old events in small batches.")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Delete events older than this: 30d, 12h.") var olderThan: String?
+    @Option(help: "Keep at most this many events.") var keep: Int?
+    func run() throws {
+        guard olderThan != nil || keep != nil else { throw ValidationError("pass --older-than or --keep") }
+        let store = try database.open()
+        let deleted = try attempt { try store.prune(maxAgeMs: try olderThan.map(parseDuration), maxRows: keep) }
+        print("deleted \(deleted) events")
+    }
+}
