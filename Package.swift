@@ -83,6 +83,9 @@ let package = Package(
         ),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
         .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ActionsProtocol", "ActionsStore"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ActionsProtocol", "ActionsStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ]
 )

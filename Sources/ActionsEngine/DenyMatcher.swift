@@ -35,8 +35,8 @@ public struct DenyMatcher: Sendable {
         let domain = context.emailDomain
         if !domain.isEmpty {
             if let hit = domains[domain]?.first(where: usable) { return hit }
-            let dotted = "." + domain
-            if let hit = wildcardDomains.first(where: { dotted.hasSuffix($0.suffix) && usable($0.entry) }) { return hit.entry }
+            // "*.example.com" covers a.example.com and deeper, not example.com itself (as in TLS wildcards).
+            if let hit = wildcardDomains.first(where: { domain.hasSuffix($0.suffix) && usable($0.entry) }) { return hit.entry }
         }
         if !networks.isEmpty, let text = context.ipAddress, let address = IPAddress(text) {
             if let hit = networks.first(where: { $0.network.contains(address) && usable($0.entry) }) { return hit.entry }

@@ -1,0 +1,79 @@
+import Testing
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// The real actions-server over loopback: each verdict path.
+@Suite(.serialized) struct ServerDecisionTests {
+    @Test func noPolicyAndNoEndpointAllows() async throws {
+        let harness = try ServerHarness()
+        let answer = try await harness.register("ana@example.com")
+        #expect(answer.status == 200)
+        #expect(answer.json["verdict"] as? String == "Allow")
+        #expect(answer.json["decided_by"] as? String == "default")
+        let eventID = try #require(answer.json["event_id"] as? String)
+        let events = try await harness.waitForEvents(1)
+        #expect(events.first?.uid == eventID)
+        #expect(events.first?.email == "ana@example.com")
+        #expect(events.first?.emailDomain == "example.com")
+    }
+
+    @Test func denyListsMatchDomainsSubdomainsEmailsAndNetworksWithoutCallingTheEndpoint() async throws {
+        let harness = try ServerHarness()
+        // An endpoint that would take 30 s: a policy deny must never reach it.
+        let endpoint = try startExampleEndpoint()
+        try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/hook/timeout", "--timeout-ms", "3000")
+        try harness.ctl("deny", "add", "domain", "Mailinator.com", "--reason", "disposable", "--message", "Use a work address.")
+        try harness.ctl("deny", "add", "domain", "*.spam.example")
+        try harness.ctl("deny", "add", "email", "eve@example.com", "--scope", "user_registration")
+        try harness.ctl("deny", "add", "ip", "203.0.113.0/24")
+        try harness.ctl("deny", "add", "ip", "2001:db8::/32")
+        try await Task.sleep(for: .milliseconds(600))
+
+        let cases: [(String, String, String)] = [
+            ("bob@MAILINATOR.com", "198.51.100.1", "deny-list domain mailinator.com: disposable"),
+            ("x@deep.bulk.spam.example", "198.51.100.1", "deny-list domain *.spam.example"),
+            ("Eve@Example.com", "198.51.100.1", "deny-list email eve@example.com"),
+            ("ok@example.org", "203.0.113.77", "deny-list ip 203.0.113.0/24"),
+            ("ok@example.org", "2001:db8:1::5", "deny-list ip 2001:db8::/32"),
+        ]
+        for (email, ip, reason) in cases {
+            let answer = try await harness.register(email, ip: ip)
+            #expect(answer.json["verdict"] as? String == "Deny", "\(email) \(ip)")
+            #expect(answer.json["decided_by"] as? String == "policy")
+            #expect(answer.json["reason"] as? String == reason)
+            #expect(answer.seconds < 1, "a policy deny never waits for the endpoint")
+        }
+        let first = try await harness.register("bob@mailinator.com")
+        #expect(first.json["error_message"] as? String == "Use a work address.")
+        // "spam.example" itself is not covered by "*.spam.example"; the email entry is scoped to registration.
+        try harness.ctl("endpoint", "clear", "user_registration")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await harness.register("a@spam.example").json["verdict"] as? String == "Allow")
+        #expect(try await harness.authenticate("eve@example.com").json["verdict"] as? String == "Allow")
+    }
+
+    @Test func expiredEntriesAreIgnored() async throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "domain", "soon.example", "--expires", "1s")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await harness.register("a@soon.example").json["verdict"] as? String == "Deny")
+        try await Task.sleep(for: .milliseconds(1000))
+        #expect(try await harness.register("a@soon.example").json["verdict"] as? String == "Allow")
+    }
+
+    @Test func theEndpointsVerdictAndMessageAreHonoured() async throws {
+        let harness = try ServerHarness()
+        let endpoint = try startExampleEndpoint()
+        try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/hook/ok")
+        try await Task.sleep(for: .milliseconds(600))
+        let allowed = try await harness.authenticate("ana@example.com")
+        #expect(allowed.json["verdict"] as? String == "Allow")
+        #expect(allowed.json["decided_by"] as? String == "endpoint")
+        let denied = try await harness.authenticate("ana@deny.example")
+        #expect(denied.json["verdict"] as? String == "Deny")
+        #expect(denied.json["error_message"] as? String == "Blocked by the example endpoint")
+        let events = try await harness.waitForEvents(2)
+        #expect(events.allSatisfy { $0.endpointLatencyUs != nil && $0.httpStatus == 200 })
+    }
+}

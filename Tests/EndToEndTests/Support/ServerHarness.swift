@@ -1,0 +1,61 @@
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// A real actions-server on a fresh database and a free loopback port, plus actionsctl against it.
+final class ServerHarness: @unchecked Sendable {
+    static let secret = "e2e-shared-secret"
+    let directory = Paths.temporaryDirectory()
+    let databasePath: String
+    let server: ServiceProcess
+
+    /// `config`: TOML for --config (circuit and lockout thresholds are set low in tests).
+    init(config: String = "", extraEnvironment: [String: String] = [:]) throws {
+        databasePath = directory.appendingPathComponent("actions.db").path
+        let configPath = directory.appendingPathComponent("actions.toml").path
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        server = try ServiceProcess(Paths.binary("actions-server"),
+                                    ["--db", databasePath, "--port", "0", "--config", configPath, "--log-level", "warning"],
+                                    environment: ["ACTIONS_SECRET": Self.secret].merging(extraEnvironment) { $1 })
+    }
+
+    var url: String { server.baseURL }
+
+    /// Runs actionsctl on this database; throws with its stderr when it fails.
+    @discardableResult
+    func ctl(_ arguments: String...) throws -> String {
+        let result = try run(Paths.binary("actionsctl"), arguments, environment: ["ACTIONS_DB": databasePath])
+        guard result.status == 0 else { throw TestFailure("actionsctl \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+        return result.stdout
+    }
+
+    func register(_ email: String, ip: String = "198.51.100.7") async throws -> HTTPAnswer {
+        try await post(url + "/v1/actions/user_registration",
+                       #"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"\#(email)"},"ip_address":"\#(ip)","user_agent":"e2e"}"#)
+    }
+
+    func authenticate(_ email: String, ip: String = "198.51.100.7") async throws -> HTTPAnswer {
+        try await post(url + "/v1/actions/authentication",
+                       #"{"object":"authentication_action_context","user":{"object":"user","id":"user_1","email":"\#(email)"},"ip_address":"\#(ip)"}"#)
+    }
+
+    /// A second connection to the same file, as actions-top would open it.
+    func store() throws -> Store { try Store(path: databasePath, create: false) }
+
+    /// Waits until the event log holds `count` rows (the writer commits off the request path).
+    func waitForEvents(_ count: Int, timeout: Double = 5) async throws -> [Event] {
+        let store = try store()
+        _ = await eventually(timeout: timeout) { ((try? store.eventCount()) ?? 0) >= count }
+        return try store.latestEvents(limit: 10_000)
+    }
+
+    deinit {
+        server.kill()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// The example endpoint from actions-server, on its own free port (or a chosen one).
+func startExampleEndpoint(port: Int = 0) throws -> ServiceProcess {
+    try ServiceProcess(Paths.binary("actions-server"), ["example-endpoint", "--port", "\(port)", "--secret", ServerHarness.secret])
+}
