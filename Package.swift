@@ -55,14 +55,16 @@ let package = Package(
         .executableTarget(
             name: "actions-server",
             dependencies: [
-                "ActionsEngine",
+                "ActionsEngine", "ActionsStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "actions-top",
             dependencies: [
-                "ActionsTop", "ActionsEngine",
+                "ActionsTop", "ActionsEngine", "ActionsStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

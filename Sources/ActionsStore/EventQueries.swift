@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import ActionsProtocol
 
@@ -22,6 +23,23 @@ public struct EventFilter: Sendable, Equatable {
 
     public var isEmpty: Bool { self == EventFilter() }
 }
+
+extension EventFilter {
+    /// The same test `whereClauses` applies in SQL, for events a reader already holds (the tail).
+    public func matches(_ event: Event) -> Bool {
+        if deniedOnly && event.verdict != .deny { return false }
+        if failuresOnly && event.outcome == .ok { return false }
+        if let actionType, event.actionType != actionType.rawValue { return false }
+        if let sinceMs, event.timeMs < sinceMs { return false }
+        let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if !needle.isEmpty {
+            let haystacks = [event.email, event.emailDomain, event.ip, event.reason].compactMap { $0?.lowercased() }
+            if !haystacks.contains(where: { $0.contains(needle) }) { return false }
+        }
+        return true
+    }
+}
+
 
 extension Store {
     /// The newest `limit` events matching the filter, newest first; `beforeID` pages further back.
@@ -163,6 +181,52 @@ extension Store {
                                 Outcome(rawValue: row[1] as String? ?? "") ?? .invalidResponse, row[2]))
             }
             return WindowStats(windowMs: windowMs, samples: samples)
+        }
+    }
+}
+
+/// The few columns the dashboard's header needs from each recent event.
+public struct StatSample: Sendable, Equatable {
+    public var actionType: String
+    public var timeMs: Int64
+    public var verdict: Verdict
+    public var outcome: Outcome
+    public var latencyUs: Int64
+
+    public init(actionType: String, timeMs: Int64, verdict: Verdict, outcome: Outcome, latencyUs: Int64) {
+        self.actionType = actionType
+        self.timeMs = timeMs
+        self.verdict = verdict
+        self.outcome = outcome
+        self.latencyUs = latencyUs
+    }
+
+    public init(_ event: Event) {
+        self.init(actionType: event.actionType, timeMs: event.timeMs, verdict: event.verdict, outcome: event.outcome,
+                  latencyUs: event.latencyUs)
+    }
+}
+
+extension Store {
+    /// Samples since a time, from the covering time index alone (no table reads).
+    public func statSamples(sinceMs: Int64) throws(StoreError) -> [StatSample] {
+        try read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events INDEXED BY events_by_time WHERE ts_ms >= ?
+                """, arguments: [sinceMs])
+            var samples: [StatSample] = []
+            while let row = try cursor.next() {
+                samples.append(StatSample(actionType: row[0], timeMs: row[1], verdict: Verdict(lenient: row[2] as String? ?? "") ?? .deny,
+                                          outcome: Outcome(rawValue: row[3] as String? ?? "") ?? .invalidResponse, latencyUs: row[4]))
+            }
+            return samples
+        }
+    }
+
+    /// Migration identifiers in the file that this binary does not know (a newer writer upgraded it).
+    public func unknownMigrations() throws(StoreError) -> [String] {
+        try read { db in
+            try Schema.migrator.appliedIdentifiers(db).subtracting(Schema.known).sorted()
         }
     }
 }

@@ -45,13 +45,12 @@ func formatTime(_ ms: Int64) -> String {
     return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
 }
 
-/// "30m", "2h", "7d", "90s" -> milliseconds.
+/// "30m", "2h", "7d", "90s" -> milliseconds, or a clear error.
 func parseDuration(_ text: String) throws -> Int64 {
-    let units: [Character: Int64] = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
-    guard let unit = text.last, let factor = units[unit], let value = Int64(text.dropLast()), value > 0 else {
+    guard let ms = DurationText.milliseconds(text) else {
         throw ValidationError("not a duration: \(text) (use 90s, 30m, 2h or 7d)")
     }
-    return value * factor
+    return ms
 }
 
 struct ModeCommand: ParsableCommand {

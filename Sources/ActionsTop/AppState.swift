@@ -1,0 +1,105 @@
+import ActionsProtocol
+import ActionsStore
+
+/// Everything the dashboard shows. Reducers change it; the renderer draws it; nothing here touches
+/// a terminal or a database, so all of it is testable as plain values.
+public struct AppState: Sendable {
+    public enum Screen: Equatable, Sendable {
+        case events, detail, denyList, lockouts
+    }
+
+    /// Steps of adding a deny-list entry from the `l` screen.
+    public enum AddStep: Int, CaseIterable, Sendable {
+        case kind, value, scope, reason, expiry
+
+        var prompt: String {
+            switch self {
+            case .kind: return "Kind (domain, email, ip)"
+            case .value: return "Value (example.com, *.example.com, user@x.com, 203.0.113.0/24)"
+            case .scope: return "Scope (all, user_registration, authentication) [all]"
+            case .reason: return "Reason"
+            case .expiry: return "Expires in (30m, 12h, 7d; empty = never)"
+            }
+        }
+    }
+
+    public enum Prompt: Equatable, Sendable {
+        case confirmMode(ActionType, to: ErrorMode)
+        case confirmDelete(DenyEntry)
+        case confirmUnlock(String)
+        case search(String)
+        case addDeny(AddStep, answers: [String], input: String)
+    }
+
+    public struct Message: Equatable, Sendable {
+        public var text: String
+        public var isError: Bool
+    }
+
+    public var screen: Screen = .events
+    public var prompt: Prompt?
+    public var showHelp = false
+    public var quit = false
+
+    /// Table rows, newest first, bounded by `maxRows`.
+    public var events: [Event] = []
+    public var selected = 0
+    /// Index of the first row shown.
+    public var scroll = 0
+    public var following = true
+    public var paused = false
+    public var filter = EventFilter()
+    public let maxRows = 2000
+
+    public var readOnly = false
+    public var databasePath = ""
+    public var nowMs: Int64 = 0
+    public var settings: [ActionType: ActionSettings] = [:]
+    public var circuits: [ActionType: CircuitState] = [:]
+    public var stats = LiveStats()
+    public var denyEntries: [DenyEntry] = []
+    public var denySelected = 0
+    public var lockouts: [LoginFailures] = []
+    public var lockoutSelected = 0
+    public var message: Message?
+    /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
+    public var warnings: [String] = []
+    public var themeName = "default"
+    /// Rows available for the table; set by the renderer's layout for paging.
+    public var pageSize = 10
+    public var asciiOnly = false
+
+    public init() {}
+
+    public var selectedEvent: Event? { events.indices.contains(selected) ? events[selected] : nil }
+
+    /// Adds newly tailed events (oldest first) to the top of the table. While the operator has
+    /// scrolled away, the selection stays on the same event instead of sliding.
+    public mutating func receive(_ newEvents: [Event]) {
+        let matching = newEvents.filter(filter.matches)
+        guard !matching.isEmpty else { return }
+        events.insert(contentsOf: matching.reversed(), at: 0)
+        if events.count > maxRows { events.removeLast(events.count - maxRows) }
+        if following {
+            selected = 0
+            scroll = 0
+        } else {
+            selected = min(selected + matching.count, events.count - 1)
+            scroll = min(scroll + matching.count, max(0, events.count - 1))
+        }
+    }
+
+    /// Replaces the table (after a filter change or on start).
+    public mutating func replaceEvents(_ newest: [Event]) {
+        events = Array(newest.prefix(maxRows))
+        selected = 0
+        scroll = 0
+        following = true
+    }
+
+    public var actionTypeForMode: ActionType {
+        filter.actionType ?? ActionType(rawValue: selectedEvent?.actionType ?? "") ?? .userRegistration
+    }
+}
+
+import Foundation

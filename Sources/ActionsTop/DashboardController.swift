@@ -1,0 +1,149 @@
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// Connects the state to the store: loads, tails, and carries out the reducer's effects.
+/// Each tick reads only what changed (`PRAGMA data_version`, then rows after the last id seen),
+/// so a 10-million-row log costs the same as an empty one.
+public final class DashboardController {
+    public private(set) var state = AppState()
+    public private(set) var theme: Theme
+    let store: Store
+    let catalog: ThemeCatalog
+    let noColor: Bool
+    let actor: Operator
+    private var lastSeenID: Int64 = 0
+    private var lastDataVersion = -1
+    private var lastSlowRefreshMs: Int64 = 0
+    /// Most new rows read in one tick; beyond this the tail skips ahead (a flood cannot stall the screen).
+    let maxTailPerTick = 20_000
+    let tableLoad = 500
+
+    public init(store: Store, theme: Theme, catalog: ThemeCatalog, noColor: Bool, readOnly: Bool,
+                actor: Operator = .current()) {
+        self.store = store
+        self.catalog = catalog
+        self.noColor = noColor
+        self.theme = noColor ? theme.withoutColor : theme
+        self.actor = actor
+        state.readOnly = readOnly || store.isReadOnly
+        state.databasePath = store.path
+        state.themeName = theme.name
+    }
+
+    /// The first screen: the newest rows, the header's last minute, settings.
+    public func load(nowMs: Int64 = WallClock.nowMs()) {
+        state.nowMs = nowMs
+        attempt {
+            lastSeenID = try store.maxEventID()
+            state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
+            state.stats.add(try store.statSamples(sinceMs: nowMs - state.stats.windowMs))
+            lastDataVersion = try store.dataVersion()
+        }
+        refreshSlowly(nowMs: nowMs, force: true)
+    }
+
+    /// One refresh: the tail, the header, and every second the settings and warnings.
+    public func tick(nowMs: Int64 = WallClock.nowMs()) {
+        state.nowMs = nowMs
+        state.stats.expire(nowMs: nowMs)
+        attempt {
+            let version = try store.dataVersion()
+            if version != lastDataVersion {
+                lastDataVersion = version
+                try readTail()
+            }
+        }
+        refreshSlowly(nowMs: nowMs, force: false)
+    }
+
+    private func readTail() throws {
+        let newest = try store.maxEventID()
+        if newest - lastSeenID > Int64(maxTailPerTick) { lastSeenID = newest - Int64(maxTailPerTick) }
+        let fresh = try store.events(after: lastSeenID, limit: maxTailPerTick)
+        guard let last = fresh.last?.id else { return }
+        lastSeenID = last
+        state.stats.add(fresh)
+        if !state.paused { state.receive(fresh) }
+    }
+
+    private func refreshSlowly(nowMs: Int64, force: Bool) {
+        guard force || nowMs - lastSlowRefreshMs >= 1000 else { return }
+        lastSlowRefreshMs = nowMs
+        var warnings: [String] = []
+        do {
+            state.settings = try store.settings()
+            state.circuits = try store.circuits()
+            let dropped = try store.writerStatuses(nowMs: nowMs).reduce(0) { $0 + $1.dropped }
+            if dropped > 0 { warnings.append("event writer dropping events (\(dropped) dropped)") }
+            let unknown = try store.unknownMigrations()
+            if !unknown.isEmpty { warnings.append("schema too new: \(unknown.joined(separator: ", "))") }
+            if state.screen == .denyList { state.denyEntries = try store.denyEntries(nowMs: nowMs) }
+            if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
+        } catch {
+            warnings.append("database unreachable: \(error.description)")
+        }
+        state.warnings = warnings
+    }
+
+    private func attempt(_ body: () throws -> Void) {
+        do { try body() } catch {
+            let text = "database unreachable: \((error as? StoreError)?.description ?? "\(error)")"
+            if !state.warnings.contains(text) { state.warnings.append(text) }
+        }
+    }
+
+    /// A key press: reduce, then do what the reducer asked.
+    public func press(_ key: Key) {
+        let effects = state.handle(key)
+        for effect in effects { apply(effect) }
+    }
+
+    public var shouldQuit: Bool { state.quit }
+
+    public func setPageSize(_ rows: Int) { state.pageSize = rows }
+
+    public func setASCII(_ ascii: Bool) { state.asciiOnly = ascii }
+
+    func apply(_ effect: Effect) {
+        do {
+            switch effect {
+            case .setMode(let type, let mode):
+                try store.setErrorMode(mode, for: type, by: actor)
+                state.settings = try store.settings()
+            case .addDeny(let entry):
+                let saved = try store.addDenyEntry(entry, by: actor)
+                state.denyEntries = try store.denyEntries()
+                state.denySelected = state.denyEntries.firstIndex { $0.id == saved.id } ?? 0
+                state.message = .init(text: "denied \(saved.kind.rawValue) \(TerminalText.escape(saved.value)) (\(saved.scope.rawValue))", isError: false)
+            case .removeDeny(let id):
+                try store.removeDenyEntry(id: id, by: actor)
+                state.denyEntries = try store.denyEntries()
+                state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
+                state.message = .init(text: "deleted entry \(id)", isError: false)
+            case .unlock(let email):
+                try store.unlock(email: email, by: actor)
+                state.lockouts = try store.loginFailures()
+                state.lockoutSelected = min(state.lockoutSelected, max(0, state.lockouts.count - 1))
+                state.message = .init(text: "unlocked \(TerminalText.escape(email))", isError: false)
+            case .reloadEvents:
+                state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
+            case .loadDenyList:
+                state.denyEntries = try store.denyEntries()
+                state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
+            case .loadLockouts:
+                state.lockouts = try store.loginFailures()
+            case .cycleTheme:
+                let name = catalog.next(after: state.themeName)
+                let loaded = try catalog.load(name)
+                theme = noColor ? loaded.withoutColor : loaded
+                state.themeName = name
+                state.message = .init(text: "theme \(name)" + (noColor ? " (NO_COLOR: attributes only)" : ""), isError: false)
+            }
+        } catch let error as StoreError {
+            state.message = .init(text: TerminalText.escape(error.description), isError: true)
+        } catch {
+            state.message = .init(text: TerminalText.escape("\(error)"), isError: true)
+        }
+    }
+}

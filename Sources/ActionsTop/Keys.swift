@@ -1,0 +1,95 @@
+/// A key press, decoded from ncurses (or written by a test).
+public enum Key: Hashable, Sendable {
+    case char(Character)
+    case up, down, left, right, pageUp, pageDown, home, end
+    case enter, escape, backspace, tab, delete
+    case resize
+
+    public var label: String {
+        switch self {
+        case .char(" "): return "Space"
+        case .char(let c): return String(c)
+        case .up: return "↑"
+        case .down: return "↓"
+        case .left: return "←"
+        case .right: return "→"
+        case .pageUp: return "PgUp"
+        case .pageDown: return "PgDn"
+        case .home: return "Home"
+        case .end: return "End"
+        case .enter: return "Enter"
+        case .escape: return "Esc"
+        case .backspace: return "Bksp"
+        case .tab: return "Tab"
+        case .delete: return "Del"
+        case .resize: return "resize"
+        }
+    }
+}
+
+/// What a key asks for. The reducer gives each command its meaning.
+public enum Command: String, Sendable, CaseIterable {
+    case quit, help, back
+    case moveDown, moveUp, pageDown, pageUp, top, bottom, open
+    case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
+    case flipMode, denyList, lockouts, addDeny, deleteDeny, unlock, cycleTheme
+}
+
+/// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
+public struct Binding: Sendable {
+    public enum Scope: String, Sendable {
+        case global = "anywhere"
+        case events = "event list"
+        case detail = "event details"
+        case denyList = "deny lists"
+        case lockouts = "lockouts"
+    }
+
+    public var keys: [Key]
+    public var scope: Scope
+    public var command: Command
+    public var help: String
+    /// Changes the store; hidden and refused in read-only mode.
+    public var mutates = false
+    /// Shown in the footer (the rest only in the `?` overlay).
+    public var hint: String?
+
+    public var keyLabel: String { keys.map(\.label).joined(separator: " ") }
+}
+
+/// Follows htop, k9s and lnav: q quits, ? helps, j/k and arrows move, / searches, Esc goes back.
+public enum KeyBindings {
+    public static let table: [Binding] = [
+        Binding(keys: [.char("q")], scope: .global, command: .quit, help: "quit (restores the terminal)", hint: "quit"),
+        Binding(keys: [.char("?")], scope: .global, command: .help, help: "this help", hint: "help"),
+        Binding(keys: [.escape], scope: .global, command: .back, help: "back, close, or clear the search"),
+        Binding(keys: [.char("j"), .down], scope: .global, command: .moveDown, help: "move the selection down"),
+        Binding(keys: [.char("k"), .up], scope: .global, command: .moveUp, help: "move the selection up"),
+        Binding(keys: [.pageDown, .char(" ")], scope: .global, command: .pageDown, help: "one page down"),
+        Binding(keys: [.pageUp, .char("b")], scope: .global, command: .pageUp, help: "one page up"),
+        Binding(keys: [.char("g"), .home], scope: .global, command: .top, help: "newest (top); follow the tail again"),
+        Binding(keys: [.char("G"), .end], scope: .global, command: .bottom, help: "oldest loaded (bottom)"),
+        Binding(keys: [.enter], scope: .events, command: .open, help: "details of the selected event", hint: "details"),
+        Binding(keys: [.char("d")], scope: .events, command: .toggleDenied, help: "denied only (toggle)", hint: "denied"),
+        Binding(keys: [.char("f")], scope: .events, command: .toggleFailures, help: "failures only: outcome not ok (toggle)", hint: "failures"),
+        Binding(keys: [.char("t")], scope: .events, command: .cycleType, help: "cycle the action-type filter", hint: "type"),
+        Binding(keys: [.char("/")], scope: .events, command: .search, help: "search email, domain, IP or reason", hint: "search"),
+        Binding(keys: [.char("p")], scope: .events, command: .pause, help: "pause or resume the live tail", hint: "pause"),
+        Binding(keys: [.char("m")], scope: .global, command: .flipMode, help: "flip fail-open / fail-closed (asks y)", mutates: true, hint: "mode"),
+        Binding(keys: [.char("l")], scope: .global, command: .denyList, help: "deny lists", hint: "deny"),
+        Binding(keys: [.char("L")], scope: .global, command: .lockouts, help: "failed-login lockouts", hint: "locks"),
+        Binding(keys: [.char("a")], scope: .denyList, command: .addDeny, help: "add an entry: kind, value, scope, reason, expiry", mutates: true, hint: "add"),
+        Binding(keys: [.char("x"), .delete], scope: .denyList, command: .deleteDeny, help: "delete the selected entry (asks y)", mutates: true, hint: "delete"),
+        Binding(keys: [.char("u")], scope: .lockouts, command: .unlock, help: "unlock the selected user (asks y)", mutates: true, hint: "unlock"),
+        Binding(keys: [.char("T")], scope: .global, command: .cycleTheme, help: "next colour theme", hint: "theme"),
+    ]
+
+    /// The command a key means on a screen: the screen's own bindings first, then global ones.
+    public static func command(for key: Key, on scope: Binding.Scope) -> Binding? {
+        table.first { $0.scope == scope && $0.keys.contains(key) } ?? table.first { $0.scope == .global && $0.keys.contains(key) }
+    }
+
+    public static func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] {
+        table.filter { ($0.scope == scope || $0.scope == .global) && $0.hint != nil && !(readOnly && $0.mutates) }
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// Work the reducer asks the controller to do against the store.
+public enum Effect: Equatable, Sendable {
+    case setMode(ActionType, ErrorMode)
+    case addDeny(DenyEntry)
+    case removeDeny(Int64)
+    case unlock(String)
+    /// The filter changed: reload the table from the store.
+    case reloadEvents
+    case loadDenyList
+    case loadLockouts
+    case cycleTheme
+}
+
+extension AppState {
+    /// A key turns the old state into the new one, plus effects for the controller.
+    public mutating func handle(_ key: Key) -> [Effect] {
+        if key == .resize { return [] }
+        if prompt != nil { return handlePrompt(key) }
+        if showHelp {
+            // Any key closes the help; q still quits.
+            showHelp = false
+            if key == .char("q") { quit = true }
+            return []
+        }
+        let scope = bindingScope
+        guard let binding = KeyBindings.command(for: key, on: scope) else { return [] }
+        if binding.mutates && readOnly {
+            message = Message(text: "read-only: \(binding.help) is not allowed", isError: true)
+            return []
+        }
+        message = nil
+        return run(binding.command)
+    }
+
+    var bindingScope: Binding.Scope {
+        switch screen {
+        case .events: return .events
+        case .detail: return .detail
+        case .denyList: return .denyList
+        case .lockouts: return .lockouts
+        }
+    }
+
+    private mutating func run(_ command: Command) -> [Effect] {
+        switch command {
+        case .quit: quit = true
+        case .help: showHelp = true
+        case .back:
+            if screen != .events {
+                screen = .events
+            } else if !filter.text.isEmpty {
+                filter.text = ""
+                return [.reloadEvents]
+            }
+        case .moveDown: move(by: 1)
+        case .moveUp: move(by: -1)
+        case .pageDown: move(by: max(1, pageSize))
+        case .pageUp: move(by: -max(1, pageSize))
+        case .top: move(to: 0)
+        case .bottom: move(to: Int.max)
+        case .open:
+            // Hold the selection on this event while new ones arrive above it.
+            if selectedEvent != nil {
+                screen = .detail
+                following = false
+            }
+        case .toggleDenied:
+            filter.deniedOnly.toggle()
+            return [.reloadEvents]
+        case .toggleFailures:
+            filter.failuresOnly.toggle()
+            return [.reloadEvents]
+        case .cycleType:
+            switch filter.actionType {
+            case nil: filter.actionType = .userRegistration
+            case .userRegistration?: filter.actionType = .authentication
+            case .authentication?: filter.actionType = nil
+            }
+            return [.reloadEvents]
+        case .search:
+            prompt = .search(filter.text)
+        case .clearSearch:
+            filter.text = ""
+            return [.reloadEvents]
+        case .pause:
+            paused.toggle()
+            message = Message(text: paused ? "paused: the tail is frozen (p resumes)" : "resumed", isError: false)
+            if !paused { return [.reloadEvents] }
+        case .flipMode:
+            let type = actionTypeForMode
+            let current = settings[type]?.errorMode ?? .failClosed
+            prompt = .confirmMode(type, to: current.flipped)
+        case .denyList:
+            screen = .denyList
+            return [.loadDenyList]
+        case .lockouts:
+            screen = .lockouts
+            return [.loadLockouts]
+        case .addDeny:
+            prompt = .addDeny(.kind, answers: [], input: "")
+        case .deleteDeny:
+            if denyEntries.indices.contains(denySelected) { prompt = .confirmDelete(denyEntries[denySelected]) }
+        case .unlock:
+            if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
+        case .cycleTheme:
+            return [.cycleTheme]
+        }
+        return []
+    }
+
+    private mutating func move(by delta: Int) {
+        switch screen {
+        case .events, .detail:
+            move(to: selected + delta)
+        case .denyList:
+            denySelected = clamp(denySelected + delta, count: denyEntries.count)
+        case .lockouts:
+            lockoutSelected = clamp(lockoutSelected + delta, count: lockouts.count)
+        }
+    }
+
+    private mutating func move(to index: Int) {
+        switch screen {
+        case .denyList: denySelected = clamp(index, count: denyEntries.count)
+        case .lockouts: lockoutSelected = clamp(index, count: lockouts.count)
+        case .events, .detail:
+            selected = clamp(index, count: events.count)
+            // Following the tail means sitting on the newest row.
+            following = selected == 0
+            if selected < scroll { scroll = selected }
+            if selected >= scroll + pageSize { scroll = selected - pageSize + 1 }
+        }
+    }
+
+    private func clamp(_ value: Int, count: Int) -> Int {
+        max(0, min(value, count - 1))
+    }
+
+    // MARK: Prompts
+
+    private mutating func handlePrompt(_ key: Key) -> [Effect] {
+        guard let current = prompt else { return [] }
+        switch current {
+        case .confirmMode(let type, let mode):
+            prompt = nil
+            if key == .char("y") || key == .char("Y") {
+                message = Message(text: "\(type.rawValue): error mode set to \(mode.rawValue)", isError: false)
+                return [.setMode(type, mode)]
+            }
+            if key == .tab {
+                let other: ActionType = type == .userRegistration ? .authentication : .userRegistration
+                prompt = .confirmMode(other, to: (settings[other]?.errorMode ?? .failClosed).flipped)
+                return []
+            }
+            message = Message(text: "cancelled", isError: false)
+        case .confirmDelete(let entry):
+            prompt = nil
+            if key == .char("y") || key == .char("Y") { return [.removeDeny(entry.id)] }
+            message = Message(text: "cancelled", isError: false)
+        case .confirmUnlock(let email):
+            prompt = nil
+            if key == .char("y") || key == .char("Y") { return [.unlock(email)] }
+            message = Message(text: "cancelled", isError: false)
+        case .search(let text):
+            switch key {
+            case .escape:
+                prompt = nil
+                if !filter.text.isEmpty {
+                    filter.text = ""
+                    return [.reloadEvents]
+                }
+            case .enter:
+                prompt = nil
+                filter.text = text
+                return [.reloadEvents]
+            default:
+                prompt = .search(Self.edit(text, key))
+            }
+        case .addDeny(let step, let answers, let input):
+            switch key {
+            case .escape:
+                prompt = nil
+                message = Message(text: "cancelled", isError: false)
+            case .enter:
+                return submit(step: step, answers: answers + [input.trimmingCharacters(in: .whitespaces)])
+            default:
+                prompt = .addDeny(step, answers: answers, input: Self.edit(input, key))
+            }
+        }
+        return []
+    }
+
+    private mutating func submit(step: AddStep, answers: [String]) -> [Effect] {
+        // Check each answer as soon as it is given, so a typo is caught at its own step.
+        let answer = answers.last ?? ""
+        switch step {
+        case .kind where DenyKind(name: answer) == nil:
+            message = Message(text: "unknown kind \(TerminalText.escape(answer)): use domain, email or ip", isError: true)
+            prompt = .addDeny(step, answers: Array(answers.dropLast()), input: "")
+            return []
+        case .value:
+            do {
+                _ = try DenyEntry.normalize(answer, kind: DenyKind(name: answers[0]) ?? .domain)
+            } catch {
+                message = Message(text: TerminalText.escape(error.description), isError: true)
+                prompt = .addDeny(step, answers: Array(answers.dropLast()), input: answer)
+                return []
+            }
+        case .scope where !answer.isEmpty && DenyScope(name: answer) == nil:
+            message = Message(text: "unknown scope: use all, user_registration or authentication", isError: true)
+            prompt = .addDeny(step, answers: Array(answers.dropLast()), input: "")
+            return []
+        case .expiry where !answer.isEmpty && DurationText.milliseconds(answer) == nil:
+            message = Message(text: "not a duration: use 90s, 30m, 12h or 7d", isError: true)
+            prompt = .addDeny(step, answers: Array(answers.dropLast()), input: answer)
+            return []
+        default:
+            break
+        }
+        if let next = AddStep(rawValue: step.rawValue + 1) {
+            message = nil
+            prompt = .addDeny(next, answers: answers, input: "")
+            return []
+        }
+        prompt = nil
+        let entry = DenyEntry(kind: DenyKind(name: answers[0]) ?? .domain, value: answers[1],
+                              scope: answers[2].isEmpty ? .all : (DenyScope(name: answers[2]) ?? .all),
+                              reason: answers[3].isEmpty ? nil : answers[3],
+                              expiresMs: DurationText.milliseconds(answers[4]).map { nowMs + $0 })
+        return [.addDeny(entry)]
+    }
+
+    static func edit(_ text: String, _ key: Key) -> String {
+        switch key {
+        case .backspace, .delete: return String(text.dropLast())
+        case .char(let character): return text.count < 200 ? text + String(character) : text
+        default: return text
+        }
+    }
+}

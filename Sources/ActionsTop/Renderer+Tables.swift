@@ -1,0 +1,218 @@
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+extension Renderer {
+    struct Columns {
+        var time = 8, type = 4, email = 17, ip = 15, verdict = 5, decided = 16, latency = 8, reason = 0
+
+        init(width: Int) {
+            let fixed = time + type + verdict + latency + 8 // eight separating spaces
+            var rest = width - fixed - 1
+            if width >= 110 {
+                ip = 20
+                decided = 24
+                rest -= ip + decided
+                email = min(34, rest * 45 / 100)
+                reason = max(0, rest - email)
+            } else {
+                rest -= ip + decided
+                email = max(8, rest)
+            }
+        }
+    }
+
+    func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        let columns = Columns(width: grid.width)
+        let headers = ["TIME", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"]
+        drawRow(headers.map { ($0, Role.header) }, columns: columns, y: top, into: &grid, fillRole: .header)
+        let rows = max(0, height - 1)
+        if state.events.isEmpty {
+            let why = state.filter.isEmpty ? "waiting for events…" : "no events match the filters"
+            grid.put("  " + why, x: 0, y: top + 2, role: .dim)
+            return
+        }
+        for index in 0..<rows {
+            let eventIndex = state.scroll + index
+            guard state.events.indices.contains(eventIndex) else { break }
+            let event = state.events[eventIndex]
+            let y = top + 1 + index
+            let verdictRole: Role = event.verdict == .deny ? .deny : .allow
+            let decided = event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
+            drawRow([
+                (clock(event.timeMs), .dim),
+                (event.actionType == ActionType.authentication.rawValue ? "auth" : "reg", .label),
+                (TerminalText.escape(event.email ?? "-"), .normal),
+                (TerminalText.escape(event.ip ?? "-"), .normal),
+                (event.verdict.rawValue, verdictRole),
+                (decided, event.outcome == .ok ? .normal : .warning),
+                (Self.millis(event.latencyUs), .value),
+                (TerminalText.escape(event.reason ?? ""), .dim),
+            ], columns: columns, y: y, into: &grid)
+            if eventIndex == state.selected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
+        }
+    }
+
+    /// Lays fields out in the columns; the latency column is right-aligned.
+    private func drawRow(_ fields: [(String, Role)], columns: Columns, y: Int, into grid: inout Grid, fillRole: Role? = nil) {
+        if let fillRole { grid.fill(x: 0, y: y, width: grid.width, role: fillRole) }
+        let widths = [columns.time, columns.type, columns.email, columns.ip, columns.verdict, columns.decided, columns.latency, columns.reason]
+        var x = 1
+        for (index, (text, role)) in fields.enumerated() where widths[index] > 0 {
+            let width = min(widths[index], grid.width - x)
+            guard width > 0 else { break }
+            grid.put(DisplayWidth.fit(text, to: width, alignRight: index == 6), x: x, y: y, role: fillRole ?? role)
+            x += widths[index] + 1
+        }
+    }
+
+    func drawDetail(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        grid.fill(x: 0, y: top, width: grid.width, role: .header)
+        grid.put(" Event details   (Esc: back, j/k: previous/next)", x: 0, y: top, role: .header)
+        guard let event = state.selectedEvent else { return }
+        let fields: [(String, String)] = [
+            ("event id", event.uid), ("row", event.id.map(String.init) ?? "-"), ("time", clock(event.timeMs, withDate: true)),
+            ("action", event.actionType), ("action id", event.actionId), ("user id", event.userId ?? "-"),
+            ("email", event.email ?? "-"), ("domain", event.emailDomain ?? "-"), ("ip", event.ip ?? "-"),
+            ("user agent", event.userAgent ?? "-"), ("verdict", event.verdict.rawValue), ("decided by", event.decidedBy.rawValue),
+            ("outcome", event.outcome.rawValue), ("http status", event.httpStatus.map(String.init) ?? "-"),
+            ("latency", Self.millis(event.latencyUs)), ("endpoint", event.endpointLatencyUs.map(Self.millis) ?? "-"),
+            ("error mode", event.errorMode.rawValue), ("reason", event.reason ?? "-"), ("user message", event.errorMessage ?? "-"),
+        ]
+        var y = top + 1
+        let labelWidth = 15
+        for (label, value) in fields where y < top + height {
+            grid.put(DisplayWidth.fit(" " + label, to: labelWidth), x: 0, y: y, role: .label)
+            let role: Role = label == "verdict" ? (event.verdict == .deny ? .deny : .allow) : .value
+            grid.put(TerminalText.escape(value), x: labelWidth, y: y, role: role, maxWidth: grid.width - labelWidth)
+            y += 1
+        }
+        // The endpoint's error or answer, wrapped over the rows that remain.
+        guard y < top + height else { return }
+        grid.put(DisplayWidth.fit(" endpoint said", to: labelWidth), x: 0, y: y, role: .label)
+        let text = TerminalText.escape(event.detail ?? "-")
+        let width = grid.width - labelWidth
+        var remaining = Substring(text)
+        while !remaining.isEmpty && y < top + height {
+            var line = ""
+            var used = 0
+            while let character = remaining.first, used + DisplayWidth.of(character) <= width {
+                line.append(character)
+                used += DisplayWidth.of(character)
+                remaining = remaining.dropFirst()
+            }
+            if line.isEmpty { break }
+            grid.put(line, x: labelWidth, y: y, role: .value)
+            y += 1
+        }
+    }
+
+    func drawDenyList(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        grid.fill(x: 0, y: top, width: grid.width, role: .header)
+        grid.put(" Deny lists (\(state.denyEntries.count))   a add · x delete · Esc back", x: 0, y: top, role: .header)
+        if state.denyEntries.isEmpty {
+            grid.put("  no entries; press a to add one", x: 0, y: top + 2, role: .dim)
+            return
+        }
+        let first = max(0, state.denySelected - (height - 2))
+        for (offset, entry) in state.denyEntries.dropFirst(first).prefix(height - 1).enumerated() {
+            let y = top + 1 + offset
+            let expiry = entry.expiresMs.map { (entry.isActive(nowMs: state.nowMs) ? "until " : "EXPIRED ") + clock($0, withDate: true) } ?? "no expiry"
+            let line = [DisplayWidth.fit(String(entry.id), to: 5, alignRight: true), DisplayWidth.fit(entry.kind.rawValue, to: 6),
+                        DisplayWidth.fit(TerminalText.escape(entry.value), to: 30), DisplayWidth.fit(entry.scope.rawValue, to: 17),
+                        DisplayWidth.fit(expiry, to: 26), TerminalText.escape(entry.reason ?? "") + " (" + TerminalText.escape(entry.createdBy) + ")"]
+                .joined(separator: " ")
+            grid.put(line, x: 0, y: y, role: entry.isActive(nowMs: state.nowMs) ? .normal : .dim)
+            if first + offset == state.denySelected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
+        }
+    }
+
+    func drawLockouts(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        grid.fill(x: 0, y: top, width: grid.width, role: .header)
+        grid.put(" Lockouts (\(state.lockouts.count))   u unlock · Esc back", x: 0, y: top, role: .header)
+        if state.lockouts.isEmpty {
+            grid.put("  nobody is locked out", x: 0, y: top + 2, role: .dim)
+            return
+        }
+        for (offset, record) in state.lockouts.prefix(height - 1).enumerated() {
+            let y = top + 1 + offset
+            let until = record.lockedUntilMs.map { "locked until " + clock($0, withDate: true) } ?? "not locked"
+            let line = [DisplayWidth.fit(TerminalText.escape(record.email), to: 34), DisplayWidth.fit("\(record.failures) failures", to: 12),
+                        DisplayWidth.fit(until, to: 34), "last ip " + TerminalText.escape(record.lastIP ?? "-")].joined(separator: " ")
+            grid.put(" " + line, x: 0, y: y, role: .normal)
+            if offset == state.lockoutSelected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
+        }
+    }
+
+    // MARK: Bottom lines and the help overlay
+
+    func drawMessageLine(_ state: AppState, y: Int, into grid: inout Grid) {
+        if let prompt = state.prompt {
+            grid.fill(x: 0, y: y, width: grid.width, role: .input)
+            let text: String
+            switch prompt {
+            case .confirmMode(let type, let mode):
+                text = " Set \(type.rawValue) to \(mode == .failOpen ? "FAIL-OPEN (allow when the endpoint fails)" : "FAIL-CLOSED (deny when the endpoint fails)")? y = yes · Tab = other action · any key = no"
+            case .confirmDelete(let entry):
+                text = " Delete deny-list entry \(entry.kind.rawValue) \(TerminalText.escape(entry.value))? y = yes · any key = no"
+            case .confirmUnlock(let email):
+                text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
+            case .search(let input):
+                text = " Search (email, domain, IP, reason): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
+            case .addDeny(let step, _, let input):
+                text = " Add deny entry \(step.rawValue + 1)/\(AppState.AddStep.allCases.count) · \(step.prompt): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
+            }
+            grid.put(text, x: 0, y: y, role: .input)
+            return
+        }
+        if let message = state.message {
+            grid.put(" " + message.text, x: 0, y: y, role: message.isError ? .error : .ok)
+        } else if !state.warnings.isEmpty {
+            grid.put(" ⚠ " + state.warnings.joined(separator: " · "), x: 0, y: y, role: .warning)
+        }
+    }
+
+    func drawFooter(_ state: AppState, y: Int, into grid: inout Grid) {
+        grid.fill(x: 0, y: y, width: grid.width, role: .footer)
+        // Right side first, so markers and warnings are never cut by the hints.
+        var markers: [(String, Role)] = []
+        if state.filter.deniedOnly { markers.append(("denied", .filter)) }
+        if state.filter.failuresOnly { markers.append(("failures", .filter)) }
+        if let type = state.filter.actionType { markers.append((type.rawValue, .filter)) }
+        if !state.filter.text.isEmpty { markers.append(("/" + TerminalText.escape(state.filter.text), .filter)) }
+        if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }
+        if !state.warnings.isEmpty { markers.append(("⚠ \(state.warnings.count)", .warning)) }
+        let markerWidth = markers.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 }
+        var right = max(0, grid.width - markerWidth)
+        for (text, role) in markers {
+            right += grid.put(" " + text + " ", x: right, y: y, role: role) + 1
+        }
+        var x = 0
+        for binding in KeyBindings.hints(for: state.bindingScope, readOnly: state.readOnly) {
+            let key = binding.keys.first.map { $0 == .enter ? "Enter" : $0.label } ?? ""
+            let width = DisplayWidth.of(key) + DisplayWidth.of(binding.hint ?? "") + 2
+            guard x + width <= grid.width - markerWidth else { break }
+            x += grid.put(key, x: x, y: y, role: .key)
+            x += grid.put(" " + (binding.hint ?? "") + " ", x: x, y: y, role: .footer)
+        }
+    }
+
+    func drawHelp(_ state: AppState, into grid: inout Grid) {
+        let lines = KeyBindings.table.filter { !(state.readOnly && $0.mutates) }.map { binding in
+            (DisplayWidth.fit(binding.keyLabel, to: 12), DisplayWidth.fit(binding.scope.rawValue, to: 14), binding.help)
+        }
+        let boxWidth = min(grid.width - 2, 78)
+        let boxHeight = min(grid.height - 2, lines.count + 3)
+        let left = (grid.width - boxWidth) / 2
+        let top = max(1, (grid.height - boxHeight) / 2)
+        for row in 0..<boxHeight { grid.fill(x: left, y: top + row, width: boxWidth, role: .overlay) }
+        grid.put(" Keys (any key closes)" + (state.readOnly ? " · read-only: changes are hidden" : ""), x: left, y: top, role: .overlay,
+                 maxWidth: boxWidth)
+        for (index, line) in lines.prefix(boxHeight - 2).enumerated() {
+            var x = left + 1
+            x += grid.put(line.0, x: x, y: top + 2 + index, role: .key)
+            x += grid.put(" " + line.1, x: x, y: top + 2 + index, role: .overlay)
+            grid.put(" " + line.2, x: x, y: top + 2 + index, role: .overlay, maxWidth: left + boxWidth - x)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// Draws an `AppState` into a `Grid`. Pure: the same state and size give the same cells.
+public struct Renderer: Sendable {
+    public var timeZone: TimeZone
+    public var asciiOnly: Bool
+
+    public init(timeZone: TimeZone = .current, asciiOnly: Bool = false) {
+        self.timeZone = timeZone
+        self.asciiOnly = asciiOnly
+    }
+
+    public static let minimumWidth = 80
+    public static let minimumHeight = 24
+    /// Rows above the table: title, two per action type, column headers.
+    static let headerRows = 6
+    /// Rows below it: message or prompt, footer.
+    static let footerRows = 2
+
+    public static func tableRows(height: Int) -> Int { max(1, height - headerRows - footerRows) }
+
+    public func render(_ state: AppState, width: Int, height: Int) -> Grid {
+        var grid = Grid(width: width, height: height)
+        guard width >= 20, height >= 5 else {
+            grid.put("terminal too small", x: 0, y: 0, role: .warning)
+            return grid
+        }
+        drawTitle(state, into: &grid)
+        var y = 1
+        for type in ActionType.allCases {
+            drawActionHeader(type, state, y: y, into: &grid)
+            y += 2
+        }
+        let bodyTop = Self.headerRows - 1
+        let bodyHeight = height - bodyTop - Self.footerRows
+        switch state.screen {
+        case .events: drawEvents(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .detail: drawDetail(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .denyList: drawDenyList(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .lockouts: drawLockouts(state, top: bodyTop, height: bodyHeight, into: &grid)
+        }
+        drawMessageLine(state, y: height - 2, into: &grid)
+        drawFooter(state, y: height - 1, into: &grid)
+        if state.showHelp { drawHelp(state, into: &grid) }
+        if width < Self.minimumWidth || height < Self.minimumHeight {
+            let note = " \(width)x\(height): 80x24 or larger shows everything "
+            grid.put(note, x: max(0, width - DisplayWidth.of(note)), y: 0, role: .warning)
+        }
+        return grid
+    }
+
+    // MARK: Title and headers
+
+    func clock(_ ms: Int64, withDate: Bool = false) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        let time = String(format: "%02d:%02d:%02d", parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
+        return withDate ? String(format: "%04d-%02d-%02d ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0) + time : time
+    }
+
+    func drawTitle(_ state: AppState, into grid: inout Grid) {
+        grid.fill(x: 0, y: 0, width: grid.width, role: .title)
+        var x = grid.put(" actions-top ", x: 0, y: 0, role: .title)
+        x += grid.put(clock(state.nowMs) + "  ", x: x, y: 0, role: .title)
+        var badges: [(String, Role)] = []
+        if state.paused { badges.append((" PAUSED ", .warning)) }
+        if state.readOnly { badges.append((" READ-ONLY ", .readOnly)) }
+        let badgeWidth = badges.reduce(0) { $0 + DisplayWidth.of($1.0) + 1 }
+        x += grid.put("db " + TerminalText.escape(state.databasePath), x: x, y: 0, role: .title, maxWidth: grid.width - x - badgeWidth - 1)
+        var right = grid.width - badgeWidth
+        for (text, role) in badges {
+            right += grid.put(text, x: right, y: 0, role: role) + 1
+        }
+    }
+
+    static func shortName(_ type: ActionType) -> String {
+        type == .userRegistration ? "registration" : "authentication"
+    }
+
+    func drawActionHeader(_ type: ActionType, _ state: AppState, y: Int, into grid: inout Grid) {
+        let settings = state.settings[type] ?? ActionSettings(actionType: type)
+        let stats = state.stats.window(type)
+        var x = grid.put(" " + DisplayWidth.fit(Self.shortName(type), to: 15), x: 0, y: y, role: .header)
+        let open = settings.errorMode == .failOpen
+        x += grid.put(open ? " FAIL-OPEN " : " FAIL-CLOSED ", x: x, y: y, role: open ? .failOpen : .failClosed)
+        x += 1
+        let (endpointText, endpointRole) = endpointHealth(type, settings, state)
+        x += grid.put(DisplayWidth.fit(endpointText, to: 16), x: x, y: y, role: endpointRole)
+        x += grid.put(String(format: "%6.1f/s ", stats.perSecond), x: x, y: y, role: .value)
+        let total = max(stats.total, 1)
+        x += grid.put("allow ", x: x, y: y, role: .label)
+        x += grid.put("\(stats.allowed) \(stats.allowed * 100 / total)%  ", x: x, y: y, role: .allow)
+        x += grid.put("deny ", x: x, y: y, role: .label)
+        grid.put("\(stats.denied) \(stats.denied * 100 / total)%", x: x, y: y, role: stats.denied > 0 ? .deny : .value)
+
+        // Second row: latency, failures by outcome, sparklines of decisions and denials per second.
+        let row = y + 1
+        x = grid.put("   p50 ", x: 0, y: row, role: .label)
+        x += grid.put(Self.millis(stats.p50Us), x: x, y: row, role: .value)
+        x += grid.put(" p95 ", x: x, y: row, role: .label)
+        x += grid.put(Self.millis(stats.p95Us), x: x, y: row, role: .value)
+        x += grid.put(" p99 ", x: x, y: row, role: .label)
+        x += grid.put(Self.millis(stats.p99Us) + " ", x: x, y: row, role: .value)
+        let failures = stats.failures.sorted { $0.value > $1.value }.map { "\(Self.shortOutcome($0.key)) \($0.value)" }
+        let failureText = failures.isEmpty ? " no failures " : " " + failures.joined(separator: " ") + " "
+        let sparkRoom = max(0, grid.width - x - 18)
+        x += grid.put(failureText, x: x, y: row, role: failures.isEmpty ? .ok : .warning, maxWidth: max(0, grid.width - x - 26))
+        let spark = state.stats.sparkline(type, nowMs: state.nowMs)
+        let sparkWidth = max(0, min((grid.width - x - 12) / 2, 60))
+        guard sparkWidth >= 4, sparkRoom > 0 else { return }
+        x += 1
+        x += grid.put(sparkline(Array(spark.decisions.suffix(sparkWidth))), x: x, y: row, role: .sparkAllow)
+        x += grid.put(" dec ", x: x, y: row, role: .dim)
+        x += grid.put(sparkline(Array(spark.denials.suffix(sparkWidth))), x: x, y: row, role: .sparkDeny)
+        grid.put(" deny", x: x, y: row, role: .dim)
+    }
+
+    func endpointHealth(_ type: ActionType, _ settings: ActionSettings, _ state: AppState) -> (String, Role) {
+        guard settings.activeEndpoint != nil else { return ("local policy", .dim) }
+        let circuit = state.circuits[type] ?? CircuitState(actionType: type)
+        switch circuit.phase {
+        case .open: return ("circuit OPEN", .error)
+        case .halfOpen: return ("circuit probing", .warning)
+        case .closed:
+            if circuit.consecutiveFailures > 0 { return ("endpoint \(circuit.consecutiveFailures) fail", .warning) }
+            return ("endpoint ok", .ok)
+        }
+    }
+
+    static func millis(_ micros: Int64) -> String {
+        micros >= 100_000 ? "\(micros / 1000)ms" : String(format: "%.1fms", Double(micros) / 1000)
+    }
+
+    static func shortOutcome(_ outcome: Outcome) -> String {
+        switch outcome {
+        case .ok: return "ok"
+        case .timeout: return "timeout"
+        case .connectError: return "refused"
+        case .httpStatus: return "http"
+        case .badSignature: return "badsig"
+        case .invalidResponse: return "badresp"
+        case .circuitOpen: return "circuit"
+        case .invalidRequest: return "invalid"
+        case .unauthorized: return "401"
+        }
+    }
+
+    func sparkline(_ values: [Int]) -> String {
+        let levels: [Character] = asciiOnly ? Array(" .:-=+*#") : Array(" ▁▂▃▄▅▆▇█")
+        let peak = max(values.max() ?? 0, 1)
+        return String(values.map { value in
+            value == 0 ? levels[0] : levels[max(1, min(levels.count - 1, (value * (levels.count - 1) + peak - 1) / peak))]
+        })
+    }
+}
