@@ -85,6 +85,12 @@ let package = Package(
         ),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
         .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore"]),
+        .testTarget(name: "ActionsEngineTests", dependencies: ["ActionsEngine"]),
+        .testTarget(
+            name: "ActionsTopTests",
+            dependencies: ["ActionsTop"],
+            exclude: ["__Snapshots__"]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ActionsProtocol", "ActionsStore", .product(name: "GRDB", package: "GRDB.swift")]

@@ -28,8 +28,8 @@ public enum TerminalText {
         return out
     }
 
-    @inline(__always)
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    /// True for every character `escape` rewrites.
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
         if value < 0x20 || value == 0x7f || value == 0x5c { return true }
         if value < 0x80 { return false }

@@ -11,6 +11,17 @@ public struct LoginFailures: Sendable, Equatable {
     public var lastIP: String?
     public var updatedMs: Int64
 
+    public init(email: String, userId: String? = nil, failures: Int, windowStartMs: Int64, lockedUntilMs: Int64? = nil,
+                lastIP: String? = nil, updatedMs: Int64) {
+        self.email = email
+        self.userId = userId
+        self.failures = failures
+        self.windowStartMs = windowStartMs
+        self.lockedUntilMs = lockedUntilMs
+        self.lastIP = lastIP
+        self.updatedMs = updatedMs
+    }
+
     public func isLocked(nowMs: Int64) -> Bool { lockedUntilMs.map { $0 > nowMs } ?? false }
 }
 

@@ -70,13 +70,13 @@ extension Renderer {
         grid.fill(x: 0, y: top, width: grid.width, role: .header)
         grid.put(" Event details   (Esc: back, j/k: previous/next)", x: 0, y: top, role: .header)
         guard let event = state.selectedEvent else { return }
+        let endpoint = event.endpointLatencyUs.map { " (endpoint \(Self.millis($0)))" } ?? ""
         let fields: [(String, String)] = [
-            ("event id", event.uid), ("row", event.id.map(String.init) ?? "-"), ("time", clock(event.timeMs, withDate: true)),
-            ("action", event.actionType), ("action id", event.actionId), ("user id", event.userId ?? "-"),
-            ("email", event.email ?? "-"), ("domain", event.emailDomain ?? "-"), ("ip", event.ip ?? "-"),
-            ("user agent", event.userAgent ?? "-"), ("verdict", event.verdict.rawValue), ("decided by", event.decidedBy.rawValue),
-            ("outcome", event.outcome.rawValue), ("http status", event.httpStatus.map(String.init) ?? "-"),
-            ("latency", Self.millis(event.latencyUs)), ("endpoint", event.endpointLatencyUs.map(Self.millis) ?? "-"),
+            ("event id", event.uid), ("time", clock(event.timeMs, withDate: true)),
+            ("action", "\(event.actionType)  \(event.actionId)"), ("user", "\(event.email ?? "-")  \(event.userId ?? "")"),
+            ("domain", event.emailDomain ?? "-"), ("ip", event.ip ?? "-"), ("user agent", event.userAgent ?? "-"),
+            ("verdict", "\(event.verdict.rawValue) by \(event.decidedBy.rawValue), outcome \(event.outcome.rawValue)"),
+            ("http status", event.httpStatus.map(String.init) ?? "-"), ("latency", Self.millis(event.latencyUs) + endpoint),
             ("error mode", event.errorMode.rawValue), ("reason", event.reason ?? "-"), ("user message", event.errorMessage ?? "-"),
         ]
         var y = top + 1
@@ -118,9 +118,14 @@ extension Renderer {
         for (offset, entry) in state.denyEntries.dropFirst(first).prefix(height - 1).enumerated() {
             let y = top + 1 + offset
             let expiry = entry.expiresMs.map { (entry.isActive(nowMs: state.nowMs) ? "until " : "EXPIRED ") + clock($0, withDate: true) } ?? "no expiry"
-            let line = [DisplayWidth.fit(String(entry.id), to: 5, alignRight: true), DisplayWidth.fit(entry.kind.rawValue, to: 6),
-                        DisplayWidth.fit(TerminalText.escape(entry.value), to: 30), DisplayWidth.fit(entry.scope.rawValue, to: 17),
-                        DisplayWidth.fit(expiry, to: 26), TerminalText.escape(entry.reason ?? "") + " (" + TerminalText.escape(entry.createdBy) + ")"]
+            let scope = entry.scope == .all ? "all" : (entry.scope == .authentication ? "auth" : "reg")
+            // id, kind, scope and expiry have fixed widths; the value and the reason share the rest.
+            let flexible = max(20, grid.width - 5 - 7 - 5 - 26 - 2)
+            let valueWidth = max(14, flexible * 55 / 100)
+            let line = [DisplayWidth.fit(String(entry.id), to: 4, alignRight: true), DisplayWidth.fit(entry.kind.rawValue, to: 6),
+                        DisplayWidth.fit(scope, to: 4), DisplayWidth.fit(TerminalText.escape(entry.value), to: valueWidth),
+                        DisplayWidth.fit(expiry, to: 25),
+                        TerminalText.escape(entry.reason ?? "") + " (" + TerminalText.escape(entry.createdBy) + ")"]
                 .joined(separator: " ")
             grid.put(line, x: 0, y: y, role: entry.isActive(nowMs: state.nowMs) ? .normal : .dim)
             if first + offset == state.denySelected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
@@ -202,17 +207,17 @@ extension Renderer {
             (DisplayWidth.fit(binding.keyLabel, to: 12), DisplayWidth.fit(binding.scope.rawValue, to: 14), binding.help)
         }
         let boxWidth = min(grid.width - 2, 78)
-        let boxHeight = min(grid.height - 2, lines.count + 3)
+        let boxHeight = min(grid.height, lines.count + 2)
         let left = (grid.width - boxWidth) / 2
-        let top = max(1, (grid.height - boxHeight) / 2)
+        let top = max(0, (grid.height - boxHeight) / 2)
         for row in 0..<boxHeight { grid.fill(x: left, y: top + row, width: boxWidth, role: .overlay) }
         grid.put(" Keys (any key closes)" + (state.readOnly ? " · read-only: changes are hidden" : ""), x: left, y: top, role: .overlay,
                  maxWidth: boxWidth)
-        for (index, line) in lines.prefix(boxHeight - 2).enumerated() {
+        for (index, line) in lines.prefix(boxHeight - 1).enumerated() {
             var x = left + 1
-            x += grid.put(line.0, x: x, y: top + 2 + index, role: .key)
-            x += grid.put(" " + line.1, x: x, y: top + 2 + index, role: .overlay)
-            grid.put(" " + line.2, x: x, y: top + 2 + index, role: .overlay, maxWidth: left + boxWidth - x)
+            x += grid.put(line.0, x: x, y: top + 1 + index, role: .key)
+            x += grid.put(" " + line.1, x: x, y: top + 1 + index, role: .overlay)
+            grid.put(" " + line.2, x: x, y: top + 1 + index, role: .overlay, maxWidth: left + boxWidth - x)
         }
     }
 }

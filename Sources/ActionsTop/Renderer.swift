@@ -28,12 +28,16 @@ public struct Renderer: Sendable {
             return grid
         }
         drawTitle(state, into: &grid)
-        var y = 1
-        for type in ActionType.allCases {
-            drawActionHeader(type, state, y: y, into: &grid)
-            y += 2
+        // The detail view needs every row; the other screens keep the live header.
+        let showHeaders = state.screen != .detail
+        if showHeaders {
+            var y = 1
+            for type in ActionType.allCases {
+                drawActionHeader(type, state, y: y, into: &grid)
+                y += 2
+            }
         }
-        let bodyTop = Self.headerRows - 1
+        let bodyTop = showHeaders ? Self.headerRows - 1 : 1
         let bodyHeight = height - bodyTop - Self.footerRows
         switch state.screen {
         case .events: drawEvents(state, top: bodyTop, height: bodyHeight, into: &grid)
@@ -83,13 +87,13 @@ public struct Renderer: Sendable {
     func drawActionHeader(_ type: ActionType, _ state: AppState, y: Int, into grid: inout Grid) {
         let settings = state.settings[type] ?? ActionSettings(actionType: type)
         let stats = state.stats.window(type)
-        var x = grid.put(" " + DisplayWidth.fit(Self.shortName(type), to: 15), x: 0, y: y, role: .header)
+        var x = grid.put(" " + DisplayWidth.fit(Self.shortName(type), to: 14), x: 0, y: y, role: .header)
         let open = settings.errorMode == .failOpen
-        x += grid.put(open ? " FAIL-OPEN " : " FAIL-CLOSED ", x: x, y: y, role: open ? .failOpen : .failClosed)
+        x += grid.put(open ? " FAIL-OPEN   " : " FAIL-CLOSED ", x: x, y: y, role: open ? .failOpen : .failClosed)
         x += 1
         let (endpointText, endpointRole) = endpointHealth(type, settings, state)
         x += grid.put(DisplayWidth.fit(endpointText, to: 16), x: x, y: y, role: endpointRole)
-        x += grid.put(String(format: "%6.1f/s ", stats.perSecond), x: x, y: y, role: .value)
+        x += grid.put(String(format: "%5.1f/s ", stats.perSecond), x: x, y: y, role: .value)
         let total = max(stats.total, 1)
         x += grid.put("allow ", x: x, y: y, role: .label)
         x += grid.put("\(stats.allowed) \(stats.allowed * 100 / total)%  ", x: x, y: y, role: .allow)
@@ -131,7 +135,8 @@ public struct Renderer: Sendable {
     }
 
     static func millis(_ micros: Int64) -> String {
-        micros >= 100_000 ? "\(micros / 1000)ms" : String(format: "%.1fms", Double(micros) / 1000)
+        if micros >= 100_000 { return "\(micros / 1000)ms" }
+        return String(format: micros < 1000 ? "%.2fms" : "%.1fms", Double(micros) / 1000)
     }
 
     static func shortOutcome(_ outcome: Outcome) -> String {

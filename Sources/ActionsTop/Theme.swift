@@ -96,8 +96,7 @@ public struct Theme: Equatable, Sendable {
         var theme = Theme(name: name, styles: base)
         var warnings: [String] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
-                .trimmingCharacters(in: .whitespaces) ?? ""
+            let line = stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { warnings.append("line \(number + 1): expected role = colours"); continue }
@@ -125,6 +124,16 @@ public struct Theme: Equatable, Sendable {
         }
         theme.warnings = warnings
         return theme
+    }
+
+    /// A comment is a line starting with `#`, or `#` followed by a space; `#ff0000` is a colour.
+    static func stripComment(_ line: String) -> String {
+        let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+        if trimmed.hasPrefix("#") { return "" }
+        if let range = line.range(of: "# ") ?? (line.hasSuffix("#") ? line.range(of: "#", options: .backwards) : nil) {
+            return String(line[..<range.lowerBound])
+        }
+        return line
     }
 
     public var withoutColor: Theme {

@@ -1,0 +1,149 @@
+import Testing
+import ActionsProtocol
+import ActionsStore
+@testable import ActionsTop
+
+@Suite struct ReducerTests {
+    @Test func filtersToggleAndAskForAReload() {
+        var state = Fixtures.state()
+        #expect(state.handle(.char("d")) == [.reloadEvents])
+        #expect(state.filter.deniedOnly)
+        #expect(state.handle(.char("f")) == [.reloadEvents])
+        #expect(state.filter.failuresOnly)
+        _ = state.handle(.char("t"))
+        #expect(state.filter.actionType == .userRegistration)
+        _ = state.handle(.char("t"))
+        #expect(state.filter.actionType == .authentication)
+        _ = state.handle(.char("t"))
+        #expect(state.filter.actionType == nil)
+        _ = state.handle(.char("d"))
+        #expect(!state.filter.deniedOnly)
+    }
+
+    @Test func searchIsTypedAppliedAndClearedWithEsc() {
+        var state = Fixtures.state()
+        _ = state.handle(.char("/"))
+        for character in "gmail" { _ = state.handle(.char(character)) }
+        _ = state.handle(.backspace)
+        #expect(state.prompt == .search("gmai"))
+        #expect(state.handle(.enter) == [.reloadEvents])
+        #expect(state.filter.text == "gmai")
+        #expect(state.handle(.escape) == [.reloadEvents])
+        #expect(state.filter.text == "")
+    }
+
+    @Test func movingAwayStopsFollowingAndNewEventsKeepTheSelection() {
+        var state = Fixtures.state()
+        #expect(state.following)
+        _ = state.handle(.char("j"))
+        _ = state.handle(.down)
+        #expect(state.selected == 2)
+        #expect(!state.following)
+        let selectedID = state.selectedEvent?.id
+        state.receive([Fixtures.event(100, email: "new@example.com")])
+        #expect(state.selectedEvent?.id == selectedID)
+        #expect(state.events.first?.id == 100)
+        _ = state.handle(.char("g"))
+        #expect(state.following)
+        state.receive([Fixtures.event(101, email: "newer@example.com")])
+        #expect(state.selectedEvent?.id == 101)
+        _ = state.handle(.char("G"))
+        #expect(state.selected == state.events.count - 1)
+    }
+
+    @Test func newEventsThatDoNotMatchTheFilterStayOut() {
+        var state = Fixtures.state()
+        _ = state.handle(.char("d"))
+        state.replaceEvents([])
+        state.receive([Fixtures.event(200, email: "a@x.io"), Fixtures.event(201, email: "b@x.io", verdict: .deny)])
+        #expect(state.events.map(\.id) == [201])
+    }
+
+    @Test func modeFlipAsksAndOnlyYConfirms() {
+        var state = Fixtures.state()
+        _ = state.handle(.char("t")) // user_registration, fail-open in the fixture
+        #expect(state.handle(.char("m")).isEmpty)
+        #expect(state.prompt == .confirmMode(.userRegistration, to: .failClosed))
+        #expect(state.handle(.char("n")).isEmpty)
+        #expect(state.prompt == nil)
+        _ = state.handle(.char("m"))
+        _ = state.handle(.tab)
+        #expect(state.prompt == .confirmMode(.authentication, to: .failOpen))
+        #expect(state.handle(.char("y")) == [.setMode(.authentication, .failOpen)])
+    }
+
+    @Test func addingADenyEntryWalksThroughEachFieldAndValidates() {
+        var state = Fixtures.state()
+        #expect(state.handle(.char("l")) == [.loadDenyList])
+        _ = state.handle(.char("a"))
+        for character in "planet" { _ = state.handle(.char(character)) }
+        _ = state.handle(.enter)
+        #expect(state.message?.isError == true, "an unknown kind is refused at its own step")
+        #expect(state.prompt == .addDeny(.kind, answers: [], input: ""))
+        let answers = ["domain", "Gmail.com", "", "consumer mail", "2h"]
+        var effects: [Effect] = []
+        for answer in answers {
+            for character in answer { _ = state.handle(.char(character)) }
+            effects = state.handle(.enter)
+        }
+        guard case .addDeny(let entry)? = effects.first else {
+            Issue.record("expected an addDeny effect, got \(effects)")
+            return
+        }
+        #expect(entry.kind == .domain)
+        #expect(entry.value == "Gmail.com")
+        #expect(entry.scope == .all)
+        #expect(entry.reason == "consumer mail")
+        #expect(entry.expiresMs == Fixtures.now + 7_200_000)
+    }
+
+    @Test func deleteAndUnlockAskFirst() {
+        var state = Fixtures.state()
+        state.screen = .denyList
+        state.denyEntries = [DenyEntry(id: 9, kind: .email, value: "x@y.z")]
+        _ = state.handle(.char("x"))
+        #expect(state.handle(.char("y")) == [.removeDeny(9)])
+        state.screen = .lockouts
+        state.lockouts = [LoginFailures(email: "m@acme.io", userId: nil, failures: 10, windowStartMs: 0, lockedUntilMs: Fixtures.now + 1, lastIP: nil, updatedMs: 0)]
+        _ = state.handle(.char("u"))
+        #expect(state.handle(.char("q")).isEmpty, "any key but y cancels")
+        _ = state.handle(.char("u"))
+        #expect(state.handle(.char("y")) == [.unlock("m@acme.io")])
+    }
+
+    @Test func readOnlyRefusesEveryMutatingKey() {
+        var state = Fixtures.state()
+        state.readOnly = true
+        #expect(state.handle(.char("m")).isEmpty)
+        #expect(state.prompt == nil)
+        #expect(state.message?.text.hasPrefix("read-only") == true)
+        state.screen = .denyList
+        state.denyEntries = [DenyEntry(id: 9, kind: .email, value: "x@y.z")]
+        #expect(state.handle(.char("a")).isEmpty)
+        #expect(state.handle(.char("x")).isEmpty)
+        #expect(state.prompt == nil)
+        #expect(!KeyBindings.hints(for: .denyList, readOnly: true).contains { $0.mutates })
+    }
+
+    @Test func escGoesBackAndQQuits() {
+        var state = Fixtures.state()
+        _ = state.handle(.enter)
+        #expect(state.screen == .detail)
+        _ = state.handle(.escape)
+        #expect(state.screen == .events)
+        _ = state.handle(.char("q"))
+        #expect(state.quit)
+    }
+
+    @Test func theBindingTableHasNoClashesWithinAScreen() {
+        for scope in [Binding.Scope.events, .detail, .denyList, .lockouts] {
+            var seen: [Key: Command] = [:]
+            for binding in KeyBindings.table where binding.scope == scope || binding.scope == .global {
+                for key in binding.keys {
+                    if let other = seen[key], binding.scope != .global { Issue.record("\(key) means \(other) and \(binding.command) on \(scope)") }
+                    seen[key] = seen[key] ?? binding.command
+                }
+            }
+        }
+    }
+}

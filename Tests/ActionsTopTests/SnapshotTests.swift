@@ -1,0 +1,92 @@
+import Testing
+import Foundation
+import ActionsProtocol
+import ActionsStore
+@testable import ActionsTop
+
+/// Whole screens at 80x24 and 132x43, compared with the text in __Snapshots__.
+/// Record again after an intended change with UPDATE_SNAPSHOTS=1.
+@Suite struct SnapshotTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("__Snapshots__")
+    let renderer = Renderer(timeZone: TimeZone(identifier: "UTC")!)
+
+    func assertSnapshot(_ grid: Grid, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let file = Self.directory.appendingPathComponent(name + ".txt")
+        let actual = grid.text + "\n"
+        if ProcessInfo.processInfo.environment["UPDATE_SNAPSHOTS"] == "1" || !FileManager.default.fileExists(atPath: file.path) {
+            try actual.write(to: file, atomically: true, encoding: .utf8)
+            Issue.record("recorded snapshot \(name); check it and run again", sourceLocation: sourceLocation)
+            return
+        }
+        let expected = try String(contentsOf: file, encoding: .utf8)
+        if actual != expected {
+            try actual.write(to: file.appendingPathExtension("actual"), atomically: true, encoding: .utf8)
+        }
+        #expect(actual == expected, "screen \(name) differs; see \(file.path).actual", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [(80, 24), (132, 43)])
+    func eventsScreen(width: Int, height: Int) throws {
+        var state = Fixtures.state()
+        _ = state.handle(.down)
+        let grid = renderer.render(state, width: width, height: height)
+        try assertSnapshot(grid, named: "events-\(width)x\(height)")
+        // Roles are not in the text: the selected row is highlighted, verdicts are coloured by meaning.
+        #expect(grid[x: 3, y: 7].role == .selected)
+        #expect(grid[x: 3, y: 6].role != .selected)
+        let denyColumn = grid.line(5).range(of: "VERD").map { grid.line(5).distance(from: grid.line(5).startIndex, to: $0.lowerBound) } ?? 0
+        #expect(grid[x: denyColumn, y: 9].role == .deny)
+        #expect(grid[x: denyColumn, y: 6].role == .allow)
+    }
+
+    @Test(arguments: [(80, 24), (132, 43)])
+    func detailScreen(width: Int, height: Int) throws {
+        var state = Fixtures.state()
+        _ = state.handle(.down)
+        _ = state.handle(.down)
+        _ = state.handle(.enter)
+        try assertSnapshot(renderer.render(state, width: width, height: height), named: "detail-\(width)x\(height)")
+    }
+
+    @Test func denyListWithPromptAndHelpOverlay() throws {
+        var state = Fixtures.state()
+        state.denyEntries = [
+            DenyEntry(id: 1, kind: .domain, value: "mailinator.com", reason: "disposable", createdBy: "ops", createdMs: Fixtures.now),
+            DenyEntry(id: 2, kind: .ip, value: "203.0.113.0/24", scope: .authentication, createdBy: "ops", createdMs: Fixtures.now,
+                      expiresMs: Fixtures.now + 3_600_000),
+        ]
+        state.screen = .denyList
+        _ = state.handle(.char("a"))
+        _ = state.handle(.char("d"))
+        try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "denylist-add-80x24")
+        state.prompt = nil
+        _ = state.handle(.char("?"))
+        try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "help-80x24")
+    }
+
+    @Test func readOnlyFilteredAndWarned() throws {
+        var state = Fixtures.state()
+        state.readOnly = true
+        state.warnings = ["event writer dropping events (12 dropped)"]
+        _ = state.handle(.char("d"))
+        state.replaceEvents(Fixtures.events.filter { $0.verdict == .deny })
+        _ = state.handle(.char("m"))
+        try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "readonly-denied-80x24")
+    }
+
+    @Test func everyScreenFitsAndNothingRawReachesTheGrid() {
+        var state = Fixtures.state()
+        for (width, height) in [(80, 24), (132, 43), (200, 60), (60, 20)] {
+            for screen in [AppState.Screen.events, .detail, .denyList, .lockouts] {
+                state.screen = screen
+                let grid = renderer.render(state, width: width, height: height)
+                #expect(grid.width == width && grid.height == height)
+                for y in 0..<height {
+                    #expect(DisplayWidth.of(grid.line(y)) <= width, "row \(y) of \(screen) at \(width)x\(height) overflows")
+                    #expect(!grid.line(y).unicodeScalars.contains { TerminalText.needsEscape($0) && $0 != "\\" },
+                            "row \(y) of \(screen) holds a control or format character")
+                }
+            }
+        }
+    }
+}
