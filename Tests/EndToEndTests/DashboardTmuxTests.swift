@@ -1,0 +1,162 @@
+import Testing
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// actions-top inside tmux against a real actions-server.
+@Suite(.serialized) struct DashboardTmuxTests {
+    func startDashboard(_ harness: ServerHarness, arguments: String = "", term: String = "xterm-256color",
+                        width: Int = 100, height: Int = 30, extra: [String: String] = [:]) throws -> TmuxSession {
+        try TmuxSession("\(Paths.binary("actions-top")) --refresh 200 \(arguments)", width: width, height: height,
+                        environment: ["TERM": term, "ACTIONS_DB": harness.databasePath, "LANG": "C.UTF-8"].merging(extra) { $1 })
+    }
+
+    /// Rows of the event table: the lines between the column headers and the two bottom lines.
+    func tableRows(_ screen: String) -> [String] {
+        let lines = screen.components(separatedBy: "\n")
+        guard let header = lines.firstIndex(where: { $0.contains("TIME") && $0.contains("VERD") }) else { return [] }
+        return lines[(header + 1)...].prefix(while: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+            .filter { $0.contains(":") && ($0.contains(" Allow ") || $0.contains(" Deny ")) }
+    }
+
+    @Test func deniedRowsAppearAndDFiltersThem() async throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "domain", "mailinator.com")
+        let top = try startDashboard(harness)
+        try await top.waitFor("TIME")
+        try await Task.sleep(for: .milliseconds(400))
+        for i in 0..<6 {
+            _ = try await harness.register("user\(i)@example.com")
+            _ = try await harness.register("spam\(i)@mailinator.com")
+        }
+        try await top.waitFor("spam5@mailinator.com")
+        let all = tableRows(try top.screen())
+        #expect(all.contains { $0.contains(" Deny ") } && all.contains { $0.contains(" Allow ") })
+
+        try top.send("d")
+        let denied = try await top.waitFor("only denied rows") { screen in
+            let rows = tableRows(screen)
+            return !rows.isEmpty && rows.allSatisfy { $0.contains(" Deny ") }
+        }
+        #expect(tableRows(denied).count == 6)
+        #expect(denied.contains("denied"), "the footer shows the active filter")
+
+        try top.send("Enter")
+        try await top.waitFor("Event details")
+        try await top.waitFor("deny-list domain mailinator.com")
+        try top.send("Escape", "q")
+        try await top.waitFor("EXIT=0")
+    }
+
+    @Test func modeFlipFromTheDashboardGovernsTheServersNextVerdict() async throws {
+        let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
+        try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/dead", "--timeout-ms", "200")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Deny")
+
+        let top = try startDashboard(harness)
+        try await top.waitFor("FAIL-CLOSED")
+        try top.send("t", "t") // filter to authentication, so m targets it
+        try await top.waitFor(" authentication ")
+        try top.send("m")
+        try await top.waitFor("Set authentication to FAIL-OPEN")
+        try top.send("y")
+        try await top.waitFor("error mode set to fail-open")
+        let flipped = Date()
+        let allowed = try await eventually(timeout: 3, interval: 0.05) {
+            try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Allow"
+        }
+        #expect(allowed != nil && Date().timeIntervalSince(flipped) < 1.5)
+        let audit = try harness.ctl("audit")
+        #expect(audit.contains("mode.set\tauthentication\tfail-closed\t->\tfail-open"))
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
+    @Test func aDomainAddedFromTheDenyListScreenIsDeniedOnTheNextRegistration() async throws {
+        let harness = try ServerHarness()
+        #expect(try await harness.register("eve@blocked.example").json["verdict"] as? String == "Allow")
+        let top = try startDashboard(harness)
+        try await top.waitFor("TIME")
+        try top.send("l")
+        try await top.waitFor("Deny lists (0)")
+        try top.send("a")
+        try await top.waitFor("Kind (domain, email, ip)")
+        for answer in ["domain", "blocked.example", "user_registration", "tmux test", ""] {
+            if !answer.isEmpty { try top.send(answer, literal: true) }
+            try top.send("Enter")
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        try await top.waitFor("denied domain blocked.example")
+        try await top.waitFor("Deny lists (1)")
+        let denied = try await eventually(timeout: 2) {
+            try await harness.register("eve@blocked.example").json["verdict"] as? String == "Deny"
+        }
+        #expect(denied != nil)
+        #expect(try harness.ctl("audit").contains("deny.add\tdomain:blocked.example"))
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
+    @Test func resizeKeepsTheLayoutAndQRestoresTheTerminal() async throws {
+        let harness = try ServerHarness()
+        for i in 0..<40 { _ = try await harness.register("r\(i)@example.com") }
+        let top = try startDashboard(harness, width: 80, height: 24)
+        try await top.waitFor("r39@example.com")
+        for (width, height) in [(132, 43), (80, 24), (100, 30)] {
+            try top.resize(width: width, height: height)
+            let screen = try await top.waitFor("a \(width)x\(height) layout") { screen in
+                let lines = screen.components(separatedBy: "\n")
+                return lines.count >= height && lines[0].contains("actions-top") && lines[height - 1].hasPrefix("q quit")
+            }
+            let lines = screen.components(separatedBy: "\n")
+            #expect(lines[1].contains("registration") && lines[1].contains("FAIL-CLOSED"))
+            #expect(lines[3].contains("authentication"))
+            #expect(lines[5].contains("TIME"))
+            #expect(tableRows(screen).count == min(40, height - 8), "the table fills the new height")
+            #expect(lines.allSatisfy { $0.count <= width })
+        }
+        try top.send("q")
+        // endwin restored the tty: the shell's stty sees canonical mode again (not -icanon).
+        let after = try await top.waitFor(timeout: 5, "the stty report") { $0.contains("EXIT=0\nicanon") || $0.contains("-icanon") }
+        #expect(after.contains("EXIT=0\nicanon"))
+    }
+
+    @Test(arguments: ["xterm-256color", "screen-256color", "tmux-256color", "linux", "vt100"])
+    func worksUnderEachTerm(term: String) async throws {
+        let harness = try ServerHarness()
+        _ = try await harness.register("ana@example.com")
+        let top = try startDashboard(harness, term: term, width: 80, height: 24)
+        let screen = try await top.waitFor("ana@example.com")
+        #expect(screen.contains("FAIL-CLOSED"))
+        if term == "linux" || term == "vt100" {
+            #expect(!screen.contains("▁") && !screen.contains("█"), "ASCII drawing on \(term)")
+        }
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
+    @Test func readOnlyHidesAndRefusesChanges() async throws {
+        let harness = try ServerHarness()
+        let top = try startDashboard(harness, arguments: "--read-only", extra: ["NO_COLOR": "1"])
+        let screen = try await top.waitFor("READ-ONLY")
+        #expect(!screen.contains("m mode"), "mutating keys are hidden")
+        try top.send("m")
+        try await top.waitFor("read-only: flip")
+        try top.send("l")
+        try await top.waitFor("Deny lists")
+        try top.send("a")
+        try await top.waitFor("read-only: add")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+        #expect(try harness.ctl("audit").isEmpty)
+    }
+
+    @Test func aMissingDatabaseGetsAClearMessage() throws {
+        let result = try run(Paths.binary("actions-top"), ["--db", "/nonexistent/actions.db"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("/nonexistent/actions.db does not exist"))
+        let badTheme = try run(Paths.binary("actions-top"), ["--db", "/nonexistent/actions.db", "--theme", "no-such-theme"])
+        #expect(badTheme.stderr.contains("no theme named no-such-theme"))
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// A private tmux server running one program, driven with send-keys and read with capture-pane
+/// (the way fzf's tests drive a terminal program).
+final class TmuxSession: @unchecked Sendable {
+    let socket = "actions-test-\(UUID().uuidString.prefix(8))"
+
+    /// `command` runs through sh; when it ends the pane prints EXIT=<status> and the stty state, then waits.
+    init(_ command: String, width: Int = 100, height: Int = 30, environment: [String: String] = [:]) throws {
+        let env = environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        let script = "env \(env) \(command); echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -- '-*icanon'; sleep 600"
+        // Not Foundation's Process: it learns of a child's exit through a descriptor the child inherits,
+        // and the tmux server that new-session leaves behind would keep it open forever.
+        let status = spawnAndWait(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "main",
+                                   "-x", "\(width)", "-y", "\(height)", script])
+        guard status == 0 else { throw TestFailure("tmux new-session failed with \(status)") }
+    }
+
+    @discardableResult
+    func tmux(_ arguments: [String]) throws -> String {
+        let result = try run("tmux", ["-L", socket] + arguments)
+        guard result.status == 0 else { throw TestFailure("tmux \(arguments.joined(separator: " ")): \(result.stderr)") }
+        return result.stdout
+    }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "main"]) }
+
+    func lines() throws -> [String] { try screen().components(separatedBy: "\n") }
+
+    /// Keys in tmux send-keys syntax: "d", "Enter", "Escape", "C-c"; literal text with `literal: true`.
+    func send(_ keys: String..., literal: Bool = false) throws {
+        try tmux(["send-keys", "-t", "main"] + (literal ? ["-l"] : []) + keys)
+    }
+
+    func resize(width: Int, height: Int) throws {
+        try tmux(["resize-window", "-t", "main", "-x", "\(width)", "-y", "\(height)"])
+    }
+
+    /// Waits until the screen satisfies `condition`; returns the screen, or throws with what was shown.
+    @discardableResult
+    func waitFor(timeout: Double = 10, _ what: String, _ condition: (String) -> Bool) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("timed out waiting for \(what); screen was:\n\(last)")
+    }
+
+    @discardableResult
+    func waitFor(_ text: String, timeout: Double = 10) async throws -> String {
+        try await waitFor(timeout: timeout, "\"\(text)\"") { $0.contains(text) }
+    }
+
+    deinit {
+        _ = spawnAndWait(["tmux", "-L", socket, "kill-server"])
+    }
+}
+
+/// posix_spawnp with stdout and stderr on /dev/null; waits with waitpid and returns the exit status.
+func spawnAndWait(_ arguments: [String]) -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    guard posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    return (status >> 8) & 0xff
+}
