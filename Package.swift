@@ -78,8 +78,12 @@ let package = Package(
         .executableTarget(
             name: "actions-bench",
             dependencies: [
-                "ActionsStore", "ActionsEngine",
+                "ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/actions-bench"
         ),

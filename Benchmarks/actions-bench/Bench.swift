@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+
+/// Benchmarks that print figures. Run in release: `scripts/bench` builds and runs them all.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actions-bench",
+        abstract: "Benchmarks for the store, the server and the dashboard; prints figures, side by side.",
+        subcommands: [StoreBench.self, ServerBench.self, TopBench.self, BaselineServer.self])
+}
+
+/// Median and percentiles of a list of durations in milliseconds.
+struct Summary: CustomStringConvertible {
+    var values: [Double]
+
+    func percentile(_ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+
+    var description: String {
+        String(format: "p50 %.3f ms  p95 %.3f ms  p99 %.3f ms  max %.3f ms  (n=%d)",
+               percentile(0.5), percentile(0.95), percentile(0.99), values.max() ?? 0, values.count)
+    }
+}
+
+func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
+}
+
+func section(_ title: String) {
+    print("\n== \(title)")
+}

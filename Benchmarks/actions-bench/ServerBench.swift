@@ -1,0 +1,155 @@
+import ArgumentParser
+import ActionsProtocol
+import ActionsStore
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Throughput against a bare Hummingbird handler (wrk), the latency the engine adds around an
+/// endpoint at 1,000 req/s, and decision time with the circuit open (open-loop, no coordinated omission).
+struct ServerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Engine throughput, overhead and circuit-open latency.")
+
+    @Option(help: "Seconds per wrk run.") var duration = 10
+    @Option(help: "wrk connections.") var connections = 32
+    @Option(help: "Requests per second for the latency runs.") var rate = 1000
+    @Option(help: "Seconds per latency run.") var latencySeconds = 10
+
+    static let secret = "bench-secret"
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-server-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try throughput(directory)
+        try await overhead(directory)
+    }
+
+    /// A wrk Lua script that POSTs a rotation of bodies (some deny-listed).
+    func wrkScript(_ directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("post.lua").path
+        try """
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            local bodies = {}
+            for i = 1, 20 do
+              local domain = (i % 10 == 0) and "mailinator.com" or "example.com"
+              bodies[i] = '{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"user' .. i .. '@' .. domain .. '","first_name":"A","last_name":"B"},"ip_address":"198.51.100.' .. i .. '","user_agent":"wrk"}'
+            end
+            local n = 0
+            request = function()
+              n = n + 1
+              return wrk.format(nil, nil, nil, bodies[(n % 20) + 1])
+            end
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    struct WrkResult {
+        var rate: Double
+        var requests: Int
+        var errors: Int
+    }
+
+    func wrk(_ url: String, script: String) throws -> WrkResult {
+        let output = try capture("wrk", ["-t2", "-c\(connections)", "-d\(duration)s", "-s", script, url])
+        func number(after marker: String) -> Double {
+            guard let line = output.split(separator: "\n").first(where: { $0.contains(marker) }) else { return 0 }
+            return Double(line.split(separator: " ").compactMap { Double($0) }.first ?? 0)
+        }
+        let requests = output.split(separator: "\n").first { $0.contains("requests in") }
+            .flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") } ?? 0
+        let errors = Int(number(after: "Non-2xx")) + Int(number(after: "Socket errors") > 0 ? 1 : 0)
+        return WrkResult(rate: number(after: "Requests/sec:"), requests: requests, errors: errors)
+    }
+
+    func throughput(_ directory: URL) throws {
+        section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s)")
+        let script = try wrkScript(directory)
+        let baseline = try Child(binary("actions-bench"), ["baseline"])
+        let base = try wrk(baseline.url + "/v1/actions/user_registration", script: script)
+        baseline.stop()
+
+        let db = directory.appendingPathComponent("throughput.db").path
+        let store = try Store(path: db)
+        try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+        try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
+        let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--log-level", "error"],
+                               environment: ["ACTIONS_SECRET": Self.secret])
+        let engine = try wrk(server.url + "/v1/actions/user_registration", script: script)
+        server.stop() // SIGTERM: flushes the event log before exiting
+        let rows = try store.eventCount()
+        print(String(format: "bare Hummingbird handler: %.0f req/s", base.rate))
+        print(String(format: "actions-server:           %.0f req/s  (%.0f %% of the bare handler)", engine.rate, engine.rate / base.rate * 100))
+        print("requests answered: \(engine.requests), events logged: \(rows), lost: \(engine.requests - rows) (non-2xx: \(engine.errors))")
+    }
+
+    func overhead(_ directory: URL) async throws {
+        section("server: latency at \(rate) req/s, open loop (latency measured from each request's scheduled start)")
+        let endpoint = try Child(binary("actions-server"), ["example-endpoint", "--port", "0", "--secret", Self.secret])
+        defer { endpoint.stop() }
+        let db = directory.appendingPathComponent("overhead.db").path
+        let config = directory.appendingPathComponent("bench.toml").path
+        try "[circuit]\nfailure_threshold = 1\ncooldown_seconds = 3600\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let store = try Store(path: db)
+        try store.setEndpoint(endpoint.url + "/hook/allow", timeoutMs: 2000, for: .authentication, by: Operator(user: "bench"))
+        try store.setErrorMode(.failOpen, for: .userRegistration, by: Operator(user: "bench"))
+        try store.setEndpoint("http://127.0.0.1:9/dead", timeoutMs: 500, for: .userRegistration, by: Operator(user: "bench"))
+        let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--config", config, "--log-level", "error"],
+                               environment: ["ACTIONS_SECRET": Self.secret])
+        defer { server.stop() }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+
+        let context = Array(#"{"object":"authentication_action_context","user":{"object":"user","id":"u1","email":"ana@example.com"},"ip_address":"198.51.100.7"}"#.utf8)
+        let direct = try await openLoop(client: client, url: endpoint.url + "/hook/allow", body: context, signed: true)
+        let through = try await openLoop(client: client, url: server.url + "/v1/actions/authentication", body: context, signed: false)
+        print("endpoint called directly:   \(Summary(values: direct))")
+        print("through actions-server:     \(Summary(values: through))")
+        print(String(format: "added at p99 (HTTP, side by side): %.3f ms;  at p50: %.3f ms",
+                     through.isEmpty ? 0 : Summary(values: through).percentile(0.99) - Summary(values: direct).percentile(0.99),
+                     through.isEmpty ? 0 : Summary(values: through).percentile(0.5) - Summary(values: direct).percentile(0.5)))
+        // The engine's own account: decision time minus the endpoint call, per event.
+        try await Task.sleep(for: .seconds(1))
+        let added = try store.latestEvents(EventFilter(actionType: .authentication), limit: rate * latencySeconds)
+            .compactMap { event in event.endpointLatencyUs.map { Double(event.latencyUs - $0) / 1000 } }
+        print("engine overhead per event (decision − endpoint call): \(Summary(values: added))")
+
+        // Trip the circuit (threshold 1), then measure decisions that never call the endpoint.
+        let registration = Array(#"{"user_data":{"email":"bo@example.com"},"ip_address":"198.51.100.8"}"#.utf8)
+        _ = try await openLoop(client: client, url: server.url + "/v1/actions/user_registration", body: registration, signed: false, seconds: 1)
+        let open = try await openLoop(client: client, url: server.url + "/v1/actions/user_registration", body: registration, signed: false)
+        try await Task.sleep(for: .seconds(1))
+        let decisions = try store.latestEvents(EventFilter(actionType: .userRegistration), limit: rate * latencySeconds)
+            .filter { $0.outcome == .circuitOpen }.map { Double($0.latencyUs) / 1000 }
+        print("circuit open, HTTP round trip: \(Summary(values: open))")
+        print("circuit open, decision time:   \(Summary(values: decisions))")
+        try await client.shutdown()
+    }
+
+    /// Sends at a fixed rate regardless of answers; each latency counts from the scheduled start.
+    func openLoop(client: HTTPClient, url: String, body: [UInt8], signed: Bool, seconds: Int? = nil) async throws -> [Double] {
+        let total = rate * (seconds ?? latencySeconds)
+        let interval = 1_000_000_000 / UInt64(rate)
+        let start = DispatchTime.now().uptimeNanoseconds + 50_000_000
+        return await withTaskGroup(of: Double?.self) { group in
+            for i in 0..<total {
+                let scheduled = start + UInt64(i) * interval
+                let now = DispatchTime.now().uptimeNanoseconds
+                if scheduled > now { try? await Task.sleep(nanoseconds: scheduled - now) }
+                group.addTask {
+                    var request = HTTPClientRequest(url: url)
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    if signed { request.headers.add(name: SignatureHeader.name, value: RequestSigner(secret: Self.secret).header(for: body)) }
+                    request.body = .bytes(ByteBuffer(bytes: body))
+                    guard let response = try? await client.execute(request, timeout: .seconds(10)),
+                          (try? await response.body.collect(upTo: 1 << 20)) != nil else { return nil }
+                    return Double(DispatchTime.now().uptimeNanoseconds - scheduled) / 1_000_000
+                }
+            }
+            var latencies: [Double] = []
+            for await latency in group { if let latency { latencies.append(latency) } }
+            return latencies
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import ActionsProtocol
+import ActionsStore
+import ActionsTop
+import Foundation
+
+/// The dashboard on a 10-million-row log: time to the first screen, and the real binary's CPU and
+/// memory in tmux while 1,000 events/s flow in.
+struct TopBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "top", abstract: "Dashboard first screen, CPU and memory.")
+
+    @Option var rows = 10_000_000
+    @Option var bigDB = "/tmp/actions-bench-10m.db"
+    @Option(help: "Seconds of 1,000 events/s.") var seconds = 30
+    @Option var rate = 1000
+
+    func run() async throws {
+        _ = try buildBigDatabase(path: bigDB, rows: rows)
+        section("top: first screen on \(rows) rows (open, load, render 132x43)")
+        var times: [Double] = []
+        for _ in 0..<5 {
+            times.append(try milliseconds {
+                let store = try Store(path: bigDB, create: false)
+                let controller = DashboardController(store: store, theme: .builtinDefault, catalog: ThemeCatalog(directories: []),
+                                                     noColor: false, readOnly: true)
+                controller.load()
+                _ = Renderer().render(controller.state, width: 132, height: 43)
+            })
+        }
+        print("first screen: \(Summary(values: times)) (the first run is the coldest)")
+        try await liveLoad()
+    }
+
+    func liveLoad() async throws {
+        section("top: the real actions-top in tmux, default refresh, while \(rate) events/s arrive for \(seconds) s")
+        let socket = "actions-bench-\(getpid())"
+        let command = "exec env TERM=xterm-256color \(binary("actions-top")) --db \(bigDB)"
+        _ = try capture("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "bench", "-x", "132", "-y", "43", command])
+        defer { _ = try? capture("tmux", ["-L", socket, "kill-server"]) }
+        let pidText = try capture("tmux", ["-L", socket, "display-message", "-p", "-t", "bench", "#{pane_pid}"])
+        guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw BenchError("no pane pid") }
+        try await Task.sleep(for: .seconds(2))
+        let store = try Store(path: bigDB, access: .pool)
+        let writer = EventWriter(store: store)
+        let cpuStart = cpuSeconds(pid), wallStart = Date()
+        // 1,000 events/s in 10 batches a second, as a busy server would write them.
+        for tick in 0..<(seconds * 10) {
+            for i in 0..<(rate / 10) {
+                let n = tick * rate / 10 + i
+                var event = sampleEvent(n, timeMs: WallClock.nowMs())
+                event.uid = Event.newUID()
+                event.email = "live\(n % 900)@example.com"
+                writer.submit(event)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let cpu = cpuSeconds(pid) - cpuStart
+        let wall = Date().timeIntervalSince(wallStart)
+        await writer.close()
+        let screen = try capture("tmux", ["-L", socket, "capture-pane", "-p", "-t", "bench"])
+        print(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core", cpu, wall, cpu / wall * 100))
+        print("actions-top peak RSS: \(peakRSSKiB(pid) / 1024) MiB; events written meanwhile: \(writer.stats.written)")
+        print("screen shows live rows: \(screen.contains("live") ? "yes" : "no")")
+    }
+
+    /// utime + stime of a process, from /proc.
+    func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func peakRSSKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
