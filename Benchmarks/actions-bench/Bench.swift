@@ -1,4 +1,5 @@
 import ArgumentParser
+import ActionsEngine
 import Foundation
 
 /// Benchmarks that print figures. Run in release: `scripts/bench` builds and runs them all.
@@ -33,5 +34,10 @@ func milliseconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 func section(_ title: String) {
-    print("\n== \(title)")
+    report("\n== \(title)")
+}
+
+/// Prints a line at once (unbuffered), so figures show up as they are measured even through a pipe.
+func report(_ line: String) {
+    announce(line)
 }

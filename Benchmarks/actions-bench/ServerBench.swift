@@ -79,9 +79,9 @@ struct ServerBench: AsyncParsableCommand {
         let engine = try wrk(server.url + "/v1/actions/user_registration", script: script)
         server.stop() // SIGTERM: flushes the event log before exiting
         let rows = try store.eventCount()
-        print(String(format: "bare Hummingbird handler: %.0f req/s", base.rate))
-        print(String(format: "actions-server:           %.0f req/s  (%.0f %% of the bare handler)", engine.rate, engine.rate / base.rate * 100))
-        print("requests answered: \(engine.requests), events logged: \(rows), lost: \(engine.requests - rows) (non-2xx: \(engine.errors))")
+        report(String(format: "bare Hummingbird handler: %.0f req/s", base.rate))
+        report(String(format: "actions-server:           %.0f req/s  (%.0f %% of the bare handler)", engine.rate, engine.rate / base.rate * 100))
+        report("requests answered: \(engine.requests), events logged: \(rows), lost: \(engine.requests - rows) (non-2xx: \(engine.errors))")
     }
 
     func overhead(_ directory: URL) async throws {
@@ -103,16 +103,16 @@ struct ServerBench: AsyncParsableCommand {
         let context = Array(#"{"object":"authentication_action_context","user":{"object":"user","id":"u1","email":"ana@example.com"},"ip_address":"198.51.100.7"}"#.utf8)
         let direct = try await openLoop(client: client, url: endpoint.url + "/hook/allow", body: context, signed: true)
         let through = try await openLoop(client: client, url: server.url + "/v1/actions/authentication", body: context, signed: false)
-        print("endpoint called directly:   \(Summary(values: direct))")
-        print("through actions-server:     \(Summary(values: through))")
-        print(String(format: "added at p99 (HTTP, side by side): %.3f ms;  at p50: %.3f ms",
+        report("endpoint called directly:   \(Summary(values: direct))")
+        report("through actions-server:     \(Summary(values: through))")
+        report(String(format: "added at p99 (HTTP, side by side): %.3f ms;  at p50: %.3f ms",
                      through.isEmpty ? 0 : Summary(values: through).percentile(0.99) - Summary(values: direct).percentile(0.99),
                      through.isEmpty ? 0 : Summary(values: through).percentile(0.5) - Summary(values: direct).percentile(0.5)))
         // The engine's own account: decision time minus the endpoint call, per event.
         try await Task.sleep(for: .seconds(1))
         let added = try store.latestEvents(EventFilter(actionType: .authentication), limit: rate * latencySeconds)
             .compactMap { event in event.endpointLatencyUs.map { Double(event.latencyUs - $0) / 1000 } }
-        print("engine overhead per event (decision − endpoint call): \(Summary(values: added))")
+        report("engine overhead per event (decision − endpoint call): \(Summary(values: added))")
 
         // Trip the circuit (threshold 1), then measure decisions that never call the endpoint.
         let registration = Array(#"{"user_data":{"email":"bo@example.com"},"ip_address":"198.51.100.8"}"#.utf8)
@@ -121,8 +121,8 @@ struct ServerBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(1))
         let decisions = try store.latestEvents(EventFilter(actionType: .userRegistration), limit: rate * latencySeconds)
             .filter { $0.outcome == .circuitOpen }.map { Double($0.latencyUs) / 1000 }
-        print("circuit open, HTTP round trip: \(Summary(values: open))")
-        print("circuit open, decision time:   \(Summary(values: decisions))")
+        report("circuit open, HTTP round trip: \(Summary(values: open))")
+        report("circuit open, decision time:   \(Summary(values: decisions))")
         try await client.shutdown()
     }
 

@@ -38,7 +38,7 @@ struct StoreBench: AsyncParsableCommand {
         await writer.close()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let count = try store.eventCount()
-        print(String(format: "ingested %d events in %.2f s: %.0f events/s (rows counted: %d, dropped: %d)",
+        report(String(format: "ingested %d events in %.2f s: %.0f events/s (rows counted: %d, dropped: %d)",
                      ingest, seconds, Double(ingest) / seconds, count, writer.stats.dropped))
     }
 
@@ -57,16 +57,16 @@ struct StoreBench: AsyncParsableCommand {
             failures.append(try milliseconds { _ = try store.latestEvents(EventFilter(failuresOnly: true), limit: 100) })
             stats.append(try milliseconds { _ = try store.stats(windowMs: 60_000, nowMs: now) })
         }
-        print("tail (events after id, up to 1000): \(Summary(values: tail))")
-        print("newest 100:                         \(Summary(values: newest))")
-        print("denied in the last hour (100):      \(Summary(values: denied))")
-        print("failures only (100):                \(Summary(values: failures))")
-        print("stats over the last minute:         \(Summary(values: stats))")
+        report("tail (events after id, up to 1000): \(Summary(values: tail))")
+        report("newest 100:                         \(Summary(values: newest))")
+        report("denied in the last hour (100):      \(Summary(values: denied))")
+        report("failures only (100):                \(Summary(values: failures))")
+        report("stats over the last minute:         \(Summary(values: stats))")
         let plan = try store.read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM events WHERE verdict = 'Deny' AND id >= 1 AND ts_ms >= 0 ORDER BY id DESC LIMIT 100")
                 .map { $0["detail"] as String? ?? "" }
         }
-        print("plan for denied-in-the-last-hour: \(plan.joined(separator: "; "))")
+        report("plan for denied-in-the-last-hour: \(plan.joined(separator: "; "))")
     }
 
     func bigDatabase() throws -> Store { try buildBigDatabase(path: bigDB, rows: rows) }
@@ -76,7 +76,7 @@ struct StoreBench: AsyncParsableCommand {
 func buildBigDatabase(path bigDB: String, rows: Int) throws -> Store {
     if FileManager.default.fileExists(atPath: bigDB), let store = try? Store(path: bigDB),
        (try? store.read({ try Int.fetchOne($0, sql: "SELECT max(id) FROM events") })) ?? 0 >= rows {
-        print("reusing \(bigDB)")
+        report("reusing \(bigDB)")
         return store
     }
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: bigDB + suffix) }
@@ -106,11 +106,11 @@ func buildBigDatabase(path bigDB: String, rows: Int) throws -> Store {
                     FROM seq
                     """, arguments: [offset + 1, min(offset + chunk, rows), start, spacing])
             }
-            print("  built \(min(offset + chunk, rows)) rows")
+            report("  built \(min(offset + chunk, rows)) rows")
         }
         store.checkpoint()
     } / 1000
-    print(String(format: "built %d rows in %.1f s", rows, seconds))
+    report(String(format: "built %d rows in %.1f s", rows, seconds))
     return store
 }
 

@@ -27,7 +27,7 @@ struct TopBench: AsyncParsableCommand {
                 _ = Renderer().render(controller.state, width: 132, height: 43)
             })
         }
-        print("first screen: \(Summary(values: times)) (the first run is the coldest)")
+        report("first screen: \(Summary(values: times)) (the first run is the coldest)")
         try await liveLoad()
     }
 
@@ -35,7 +35,10 @@ struct TopBench: AsyncParsableCommand {
         section("top: the real actions-top in tmux, default refresh, while \(rate) events/s arrive for \(seconds) s")
         let socket = "actions-bench-\(getpid())"
         let command = "exec env TERM=xterm-256color \(binary("actions-top")) --db \(bigDB)"
-        _ = try capture("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "bench", "-x", "132", "-y", "43", command])
+        // system(), not Foundation's Process: the tmux server would inherit the descriptor Process waits on.
+        guard system("tmux -L \(socket) -f /dev/null new-session -d -s bench -x 132 -y 43 '\(command)' </dev/null >/dev/null 2>&1") == 0 else {
+            throw BenchError("could not start tmux")
+        }
         defer { _ = try? capture("tmux", ["-L", socket, "kill-server"]) }
         let pidText = try capture("tmux", ["-L", socket, "display-message", "-p", "-t", "bench", "#{pane_pid}"])
         guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw BenchError("no pane pid") }
@@ -58,9 +61,9 @@ struct TopBench: AsyncParsableCommand {
         let wall = Date().timeIntervalSince(wallStart)
         await writer.close()
         let screen = try capture("tmux", ["-L", socket, "capture-pane", "-p", "-t", "bench"])
-        print(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core", cpu, wall, cpu / wall * 100))
-        print("actions-top peak RSS: \(peakRSSKiB(pid) / 1024) MiB; events written meanwhile: \(writer.stats.written)")
-        print("screen shows live rows: \(screen.contains("live") ? "yes" : "no")")
+        report(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core", cpu, wall, cpu / wall * 100))
+        report("actions-top peak RSS: \(peakRSSKiB(pid) / 1024) MiB; events written meanwhile: \(writer.stats.written)")
+        report("screen shows live rows: \(screen.contains("live") ? "yes" : "no")")
     }
 
     /// utime + stime of a process, from /proc.
