@@ -10,8 +10,9 @@ import NIOCore
 struct ServerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "server", abstract: "Engine throughput, overhead and circuit-open latency.")
 
-    @Option(help: "Seconds per wrk run.") var duration = 10
+    @Option(help: "Seconds per wrk run.") var duration = 6
     @Option(help: "wrk connections.") var connections = 32
+    @Option(help: "Alternating throughput rounds.") var rounds = 3
     @Option(help: "Requests per second for the latency runs.") var rate = 1000
     @Option(help: "Seconds per latency run.") var latencySeconds = 10
 
@@ -63,25 +64,38 @@ struct ServerBench: AsyncParsableCommand {
         return WrkResult(rate: number(after: "Requests/sec:"), requests: requests, errors: errors)
     }
 
+    /// Alternates the bare handler and the engine, `rounds` times each, and compares medians:
+    /// on a shared two-core machine one run of each is too noisy to compare.
     func throughput(_ directory: URL) throws {
-        section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s)")
+        section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s, \(rounds) alternating rounds)")
         let script = try wrkScript(directory)
-        let baseline = try Child(binary("actions-bench"), ["baseline"])
-        let base = try wrk(baseline.url + "/v1/actions/user_registration", script: script)
-        baseline.stop()
-
         let db = directory.appendingPathComponent("throughput.db").path
         let store = try Store(path: db)
         try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
         try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
-        let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--log-level", "error"],
-                               environment: ["ACTIONS_SECRET": Self.secret])
-        let engine = try wrk(server.url + "/v1/actions/user_registration", script: script)
-        server.stop() // SIGTERM: flushes the event log before exiting
+        var baseRates: [Double] = [], engineRates: [Double] = [], ratios: [Double] = []
+        var answered = 0
+        for round in 1...rounds {
+            let baseline = try Child(binary("actions-bench"), ["baseline"])
+            let base = try wrk(baseline.url + "/v1/actions/user_registration", script: script)
+            baseline.stop()
+            let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--log-level", "error"],
+                                   environment: ["ACTIONS_SECRET": Self.secret])
+            let engine = try wrk(server.url + "/v1/actions/user_registration", script: script)
+            server.stop() // SIGTERM: flushes the event log before exiting
+            answered += engine.requests
+            baseRates.append(base.rate)
+            engineRates.append(engine.rate)
+            ratios.append(engine.rate / base.rate)
+            report(String(format: "round %d: bare handler %.0f req/s, actions-server %.0f req/s (%.0f %%), non-2xx %d",
+                          round, base.rate, engine.rate, engine.rate / base.rate * 100, engine.errors))
+        }
         let rows = try store.eventCount()
-        report(String(format: "bare Hummingbird handler: %.0f req/s", base.rate))
-        report(String(format: "actions-server:           %.0f req/s  (%.0f %% of the bare handler)", engine.rate, engine.rate / base.rate * 100))
-        report("requests answered: \(engine.requests), events logged: \(rows), lost: \(engine.requests - rows) (non-2xx: \(engine.errors))")
+        report(String(format: "median: bare handler %.0f req/s, actions-server %.0f req/s, ratio %.0f %% (range %.0f–%.0f %%)",
+                      Summary(values: baseRates).percentile(0.5), Summary(values: engineRates).percentile(0.5),
+                      Summary(values: ratios).percentile(0.5) * 100, (ratios.min() ?? 0) * 100, (ratios.max() ?? 0) * 100))
+        // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
+        report("requests counted by wrk: \(answered), events logged: \(rows), lost: \(max(0, answered - rows))")
     }
 
     func overhead(_ directory: URL) async throws {

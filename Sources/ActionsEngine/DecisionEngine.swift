@@ -180,7 +180,7 @@ public final class DecisionEngine: Sendable {
     }
 
     static func newActionID(nowMs: Int64) -> String {
-        "act_" + Event.newUID(nowMs: nowMs).dropFirst(4)
+        Event.newID(prefix: "act_", nowMs: nowMs)
     }
 }
 

@@ -218,17 +218,20 @@ public enum ActionContext: Sendable, Equatable {
         return email[email.index(after: at)...].lowercased()
     }
 
+    /// One decoder for every request: it holds no per-call state, and making one each time showed in profiles.
+    private static let decoder = JSONDecoder()
+
     /// Decodes a body of the given type. The `object` member, when present, must match.
     public static func decode(_ type: ActionType, from body: [UInt8]) throws(ContextError) -> ActionContext {
         let data = Data(body)
         do {
             switch type {
             case .userRegistration:
-                let context = try JSONDecoder().decode(UserRegistrationContext.self, from: data)
+                let context = try decoder.decode(UserRegistrationContext.self, from: data)
                 try checkObject(context.object, type)
                 return .userRegistration(context)
             case .authentication:
-                let context = try JSONDecoder().decode(AuthenticationContext.self, from: data)
+                let context = try decoder.decode(AuthenticationContext.self, from: data)
                 try checkObject(context.object, type)
                 return .authentication(context)
             }

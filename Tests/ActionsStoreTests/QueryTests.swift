@@ -74,3 +74,16 @@ import ActionsProtocol
         #expect(try store.prune(maxRows: 20) == 0)
     }
 }
+
+@Suite struct EventIDTests {
+    @Test func idsAreTimeOrderedHexWithTheirPrefix() {
+        let a = Event.newUID(nowMs: 1_700_000_000_000)
+        let b = Event.newUID(nowMs: 1_700_000_000_001)
+        #expect(a.hasPrefix("evt_018bcfe56800"))
+        #expect(a.count == 26 && b.count == 26)
+        #expect(a < b)
+        #expect(a.dropFirst(4).allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(Event.newID(prefix: "act_", nowMs: 0).hasPrefix("act_000000000000"))
+        #expect(Set((0..<1000).map { _ in Event.newUID(nowMs: 5) }).count == 1000)
+    }
+}
