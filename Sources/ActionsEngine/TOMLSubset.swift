@@ -1,3 +1,4 @@
+import Foundation
 /// A strict reader for the part of TOML our config file uses: `[table.headers]`, `key = value`
 /// with strings, integers, booleans and arrays of strings, and `#` comments. Anything else is a
 /// clear error with its line number. (TOMLKit, the Swift TOML library, is not installable here:
@@ -123,5 +124,3 @@ public enum TOMLSubset {
         return escaped ? nil : out
     }
 }
-
-import Foundation

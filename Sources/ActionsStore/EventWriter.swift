@@ -126,9 +126,16 @@ public final class EventWriter: @unchecked Sendable {
                 lock.unlock()
                 break
             }
-            let take = min(buffer.count, maxBatch)
-            let batch = Array(buffer.prefix(take))
-            buffer.removeFirst(take)
+            // Usually everything waiting fits one transaction: take the whole buffer without copying.
+            let batch: [Pending]
+            if buffer.count <= maxBatch {
+                batch = buffer
+                buffer = []
+                buffer.reserveCapacity(batch.count)
+            } else {
+                batch = Array(buffer.prefix(maxBatch))
+                buffer.removeFirst(maxBatch)
+            }
             inFlight = batch.count
             let isClosing = closed
             lock.unlock()
@@ -143,7 +150,7 @@ public final class EventWriter: @unchecked Sendable {
                 do {
                     try store.write { db in
                         try Store.insert(batch.map(\.event), db)
-                        if writeStatus { try self.recordStatus(db, extraQueued: 0) }
+                        if writeStatus { try self.recordStatus(db) }
                     }
                     result = .success(())
                     if writeStatus { lastStatusMs = nowMs }
@@ -164,7 +171,7 @@ public final class EventWriter: @unchecked Sendable {
             complete(batch, ok: (try? result.get()) != nil)
         }
         // Final status row so other processes see the totals.
-        try? store.write { db in try self.recordStatus(db, extraQueued: 0) }
+        try? store.write { db in try self.recordStatus(db) }
         lock.lock()
         finished = true
         let toResume = finishWaiters
@@ -207,14 +214,14 @@ public final class EventWriter: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func recordStatus(_ db: Database, extraQueued: Int) throws {
+    private func recordStatus(_ db: Database) throws {
         let snapshot = stats
         try db.execute(sql: """
             INSERT INTO writer_status(pid, started_ms, updated_ms, queued, written, dropped, last_error)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(pid) DO UPDATE SET updated_ms = excluded.updated_ms, queued = excluded.queued,
                 written = excluded.written, dropped = excluded.dropped, last_error = excluded.last_error
-            """, arguments: [Int(getpid()), startedMs, WallClock.nowMs(), snapshot.queued + extraQueued,
+            """, arguments: [Int(getpid()), startedMs, WallClock.nowMs(), snapshot.queued,
                              snapshot.written, snapshot.dropped, snapshot.lastError])
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,5 +67,3 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(address)/\(prefix - (address.isIPv4 ? 96 : 0))" }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import ActionsProtocol
 import ActionsStore
 
@@ -101,5 +102,3 @@ public struct AppState: Sendable {
         filter.actionType ?? ActionType(rawValue: selectedEvent?.actionType ?? "") ?? .userRegistration
     }
 }
-
-import Foundation
