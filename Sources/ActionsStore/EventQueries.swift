@@ -11,9 +11,13 @@ public struct EventFilter: Sendable, Equatable {
     /// Case-insensitive substring of email, domain, IP or reason.
     public var text = ""
     public var sinceMs: Int64?
+    /// With a text filter, look only at the newest this-many events. LIKE cannot use an index, so an
+    /// interactive reader bounds the scan (the dashboard: 100,000 rows); nil scans everything.
+    public var textScanLimit: Int?
 
     public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
-                text: String = "", sinceMs: Int64? = nil) {
+                text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil) {
+        self.textScanLimit = textScanLimit
         self.deniedOnly = deniedOnly
         self.failuresOnly = failuresOnly
         self.actionType = actionType
@@ -21,7 +25,8 @@ public struct EventFilter: Sendable, Equatable {
         self.sinceMs = sinceMs
     }
 
-    public var isEmpty: Bool { self == EventFilter() }
+    /// True when nothing narrows the result (the scan bound alone does not).
+    public var isEmpty: Bool { !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil }
 }
 
 extension EventFilter {
@@ -114,6 +119,10 @@ extension Store {
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             clauses.append("(email LIKE ? ESCAPE '\\' OR email_domain LIKE ? ESCAPE '\\' OR ip LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\')")
             arguments += [pattern, pattern, pattern, pattern]
+            if let limit = filter.textScanLimit {
+                clauses.append("id > (SELECT ifnull(max(id), 0) FROM events) - ?")
+                arguments += [limit]
+            }
         }
         return (clauses, arguments)
     }

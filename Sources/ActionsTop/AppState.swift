@@ -49,7 +49,9 @@ public struct AppState: Sendable {
     public var scroll = 0
     public var following = true
     public var paused = false
-    public var filter = EventFilter()
+    /// Searches cover the newest 100,000 events, so a search never stalls the screen on a huge log.
+    public var filter = EventFilter(textScanLimit: AppState.searchScanLimit)
+    public static let searchScanLimit = 100_000
     public let maxRows = 2000
 
     public var readOnly = false

@@ -163,7 +163,7 @@ extension Renderer {
             case .confirmUnlock(let email):
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):
-                text = " Search (email, domain, IP, reason): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
+                text = " Search the newest \(AppState.searchScanLimit / 1000)k events (email, domain, IP, reason): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
             case .addDeny(let step, _, let input):
                 text = " Add deny entry \(step.rawValue + 1)/\(AppState.AddStep.allCases.count) · \(step.prompt): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
             }

@@ -87,3 +87,15 @@ import ActionsProtocol
         #expect(Set((0..<1000).map { _ in Event.newUID(nowMs: 5) }).count == 1000)
     }
 }
+
+@Suite struct SearchBoundTests {
+    @Test func aTextSearchCanBeBoundedToTheNewestRows() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        try store.insert((0..<50).map { sampleEvent($0, email: $0 < 10 ? "old\($0)@needle.io" : "new\($0)@needle.io") })
+        #expect(try store.latestEvents(EventFilter(text: "needle"), limit: 100).count == 50)
+        let bounded = try store.latestEvents(EventFilter(text: "needle", textScanLimit: 20), limit: 100)
+        #expect(bounded.count == 20)
+        #expect(bounded.allSatisfy { $0.email?.hasPrefix("new") == true })
+        #expect(EventFilter(textScanLimit: 5).isEmpty)
+    }
+}
