@@ -108,44 +108,50 @@ extension Renderer {
     }
 
     func drawDenyList(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
-        grid.fill(x: 0, y: top, width: grid.width, role: .header)
-        grid.put(" Deny lists (\(state.denyEntries.count))   a add · x delete · Esc back", x: 0, y: top, role: .header)
-        if state.denyEntries.isEmpty {
-            grid.put("  no entries; press a to add one", x: 0, y: top + 2, role: .dim)
-            return
-        }
-        let first = max(0, state.denySelected - (height - 2))
-        for (offset, entry) in state.denyEntries.dropFirst(first).prefix(height - 1).enumerated() {
-            let y = top + 1 + offset
-            let expiry = entry.expiresMs.map { (entry.isActive(nowMs: state.nowMs) ? "until " : "EXPIRED ") + clock($0, withDate: true) } ?? "no expiry"
+        // id, kind, scope and expiry have fixed widths; the value and the reason share the rest.
+        let flexible = max(20, grid.width - 5 - 7 - 5 - 26 - 2)
+        let valueWidth = max(14, flexible * 55 / 100)
+        let rows = state.denyEntries.map { entry -> (String, Role) in
+            let active = entry.isActive(nowMs: state.nowMs)
+            let expiry = entry.expiresMs.map { (active ? "until " : "EXPIRED ") + clock($0, withDate: true) } ?? "no expiry"
             let scope = entry.scope == .all ? "all" : (entry.scope == .authentication ? "auth" : "reg")
-            // id, kind, scope and expiry have fixed widths; the value and the reason share the rest.
-            let flexible = max(20, grid.width - 5 - 7 - 5 - 26 - 2)
-            let valueWidth = max(14, flexible * 55 / 100)
             let line = [DisplayWidth.fit(String(entry.id), to: 4, alignRight: true), DisplayWidth.fit(entry.kind.rawValue, to: 6),
                         DisplayWidth.fit(scope, to: 4), DisplayWidth.fit(TerminalText.escape(entry.value), to: valueWidth),
                         DisplayWidth.fit(expiry, to: 25),
                         TerminalText.escape(entry.reason ?? "") + " (" + TerminalText.escape(entry.createdBy) + ")"]
                 .joined(separator: " ")
-            grid.put(line, x: 0, y: y, role: entry.isActive(nowMs: state.nowMs) ? .normal : .dim)
-            if first + offset == state.denySelected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
+            return (line, active ? .normal : .dim)
         }
+        drawList(title: " Deny lists (\(rows.count))   a add · x delete · Esc back", empty: "no entries; press a to add one",
+                 rows: rows, selected: state.denySelected, top: top, height: height, into: &grid)
     }
 
     func drawLockouts(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
-        grid.fill(x: 0, y: top, width: grid.width, role: .header)
-        grid.put(" Lockouts (\(state.lockouts.count))   u unlock · Esc back", x: 0, y: top, role: .header)
-        if state.lockouts.isEmpty {
-            grid.put("  nobody is locked out", x: 0, y: top + 2, role: .dim)
-            return
-        }
-        for (offset, record) in state.lockouts.prefix(height - 1).enumerated() {
-            let y = top + 1 + offset
+        let rows = state.lockouts.map { record -> (String, Role) in
             let until = record.lockedUntilMs.map { "locked until " + clock($0, withDate: true) } ?? "not locked"
             let line = [DisplayWidth.fit(TerminalText.escape(record.email), to: 34), DisplayWidth.fit("\(record.failures) failures", to: 12),
                         DisplayWidth.fit(until, to: 34), "last ip " + TerminalText.escape(record.lastIP ?? "-")].joined(separator: " ")
-            grid.put(" " + line, x: 0, y: y, role: .normal)
-            if offset == state.lockoutSelected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
+            return (" " + line, Role.normal)
+        }
+        drawList(title: " Lockouts (\(rows.count))   u unlock · Esc back", empty: "nobody is locked out",
+                 rows: rows, selected: state.lockoutSelected, top: top, height: height, into: &grid)
+    }
+
+    /// A titled list that scrolls to keep the selected row in view.
+    private func drawList(title: String, empty: String, rows: [(String, Role)], selected: Int, top: Int, height: Int,
+                          into grid: inout Grid) {
+        grid.fill(x: 0, y: top, width: grid.width, role: .header)
+        grid.put(title, x: 0, y: top, role: .header)
+        guard !rows.isEmpty else {
+            grid.put("  " + empty, x: 0, y: top + 2, role: .dim)
+            return
+        }
+        let visible = max(1, height - 1)
+        let first = max(0, selected - visible + 1)
+        for (offset, (line, role)) in rows.dropFirst(first).prefix(visible).enumerated() {
+            let y = top + 1 + offset
+            grid.put(line, x: 0, y: y, role: role)
+            if first + offset == selected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
         }
     }
 

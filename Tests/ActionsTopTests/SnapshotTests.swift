@@ -90,3 +90,18 @@ import ActionsStore
         }
     }
 }
+
+@Suite struct ListScrollingTests {
+    @Test func theSelectedLockoutStaysInViewOnALongList() {
+        var state = Fixtures.state()
+        state.screen = .lockouts
+        state.lockouts = (0..<40).map {
+            LoginFailures(email: "user\($0)@acme.io", failures: 10, windowStartMs: 0, lockedUntilMs: Fixtures.now + 60_000, updatedMs: 0)
+        }
+        for _ in 0..<30 { _ = state.handle(.down) }
+        let grid = Renderer(timeZone: TimeZone(identifier: "UTC")!).render(state, width: 80, height: 24)
+        let selectedRows = (0..<24).filter { grid[x: 2, y: $0].role == .selected }
+        #expect(selectedRows.count == 1)
+        #expect(selectedRows.first.map { grid.line($0).contains("user30@acme.io") } == true)
+    }
+}
