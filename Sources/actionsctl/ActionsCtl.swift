@@ -100,12 +100,12 @@ struct EndpointCommand: ParsableCommand {
         @Argument var action: String
         @Argument(help: "http:// or https:// URL") var url: String
         @Option(help: "Timeout in milliseconds (default 5000).") var timeoutMs: Int?
-        @Flag(inversion: .prefixedEnableDisable, help: "Whether the endpoint is called.") var enabled = true
+        @Flag(name: .customLong("disable"), help: "Keep the URL but stop calling it (local policy decides).") var disabled = false
         func run() throws {
             let type = try parseAction(action)
             let store = try database.open()
-            try attempt { try store.setEndpoint(url, timeoutMs: timeoutMs, enabled: enabled, for: type, by: .current()) }
-            print("\(type.rawValue): endpoint \(url)")
+            try attempt { try store.setEndpoint(url, timeoutMs: timeoutMs, enabled: !disabled, for: type, by: .current()) }
+            print("\(type.rawValue): endpoint \(url)" + (disabled ? " (disabled)" : ""))
         }
     }
     struct Clear: ParsableCommand {

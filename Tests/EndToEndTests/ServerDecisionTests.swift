@@ -75,5 +75,13 @@ import ActionsStore
         #expect(denied.json["error_message"] as? String == "Blocked by the example endpoint")
         let events = try await harness.waitForEvents(2)
         #expect(events.allSatisfy { $0.endpointLatencyUs != nil && $0.httpStatus == 200 })
+
+        // A disabled endpoint keeps its URL but is not called.
+        try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/hook/ok", "--disable")
+        let skipped = try await eventually(timeout: 2) {
+            try await harness.authenticate("ana@deny.example").json["decided_by"] as? String == "default"
+        }
+        #expect(skipped != nil)
+        #expect(try harness.ctl("endpoint", "get", "authentication").contains("disabled"))
     }
 }
