@@ -8,10 +8,10 @@ import ActionsStore
 /// up front, so recording a decision is a lookup and an atomic add.
 public final class EngineMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    private let decisions: [String: CoreMetrics.Counter]
+    private let decisions: [Series: CoreMetrics.Counter]
     private let latency: [ActionType: CoreMetrics.Timer]
     private let endpointLatency: [ActionType: CoreMetrics.Timer]
-    private let endpointFailures: [String: CoreMetrics.Counter]
+    private let endpointFailures: [Series: CoreMetrics.Counter]
     private let circuitOpen: [ActionType: CoreMetrics.Gauge]
     private let queueDepth: CoreMetrics.Gauge
     private let dropped: CoreMetrics.Gauge
@@ -24,22 +24,22 @@ public final class EngineMetrics: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
         ]
-        var decisions: [String: CoreMetrics.Counter] = [:]
+        var decisions: [Series: CoreMetrics.Counter] = [:]
         var latency: [ActionType: CoreMetrics.Timer] = [:]
         var endpointLatency: [ActionType: CoreMetrics.Timer] = [:]
-        var endpointFailures: [String: CoreMetrics.Counter] = [:]
+        var endpointFailures: [Series: CoreMetrics.Counter] = [:]
         var circuitOpen: [ActionType: CoreMetrics.Gauge] = [:]
         for type in ActionType.allCases {
             for verdict in Verdict.allCases {
                 for outcome in Outcome.allCases {
-                    decisions[Self.key(type, verdict.rawValue, outcome.rawValue)] = CoreMetrics.Counter(
+                    decisions[Series(type: type, verdict: verdict, outcome: outcome)] = CoreMetrics.Counter(
                         label: "actions_decisions_total",
                         dimensions: [("action", type.rawValue), ("verdict", verdict.rawValue), ("outcome", outcome.rawValue)],
                         factory: factory)
                 }
             }
             for outcome in Outcome.allCases where outcome != .ok {
-                endpointFailures[Self.key(type, outcome.rawValue)] = CoreMetrics.Counter(
+                endpointFailures[Series(type: type, verdict: nil, outcome: outcome)] = CoreMetrics.Counter(
                     label: "actions_endpoint_failures_total",
                     dimensions: [("action", type.rawValue), ("outcome", outcome.rawValue)], factory: factory)
             }
@@ -57,15 +57,18 @@ public final class EngineMetrics: Sendable {
         written = CoreMetrics.Gauge(label: "actions_events_written", factory: factory)
     }
 
-    private static func key(_ type: ActionType, _ parts: String...) -> String {
-        ([type.rawValue] + parts).joined(separator: "|")
+    /// The labels of one series, as a hashable key (no string building on the decision path).
+    private struct Series: Hashable {
+        var type: ActionType
+        var verdict: Verdict?
+        var outcome: Outcome
     }
 
     func record(_ event: Event, type: ActionType) {
-        decisions[Self.key(type, event.verdict.rawValue, event.outcome.rawValue)]?.increment()
+        decisions[Series(type: type, verdict: event.verdict, outcome: event.outcome)]?.increment()
         latency[type]?.recordMicroseconds(event.latencyUs)
         if let endpoint = event.endpointLatencyUs { endpointLatency[type]?.recordMicroseconds(endpoint) }
-        if event.outcome != .ok { endpointFailures[Self.key(type, event.outcome.rawValue)]?.increment() }
+        if event.outcome != .ok { endpointFailures[Series(type: type, verdict: nil, outcome: event.outcome)]?.increment() }
     }
 
     func circuit(_ state: CircuitState) {

@@ -4,12 +4,17 @@ import ActionsStore
 
 /// Draws an `AppState` into a `Grid`. Pure: the same state and size give the same cells.
 public struct Renderer: Sendable {
-    public var timeZone: TimeZone
+    public let timeZone: TimeZone
     public var asciiOnly: Bool
+    /// Made once: clock() runs for every visible row of every frame.
+    private let calendar: Calendar
 
     public init(timeZone: TimeZone = .current, asciiOnly: Bool = false) {
         self.timeZone = timeZone
         self.asciiOnly = asciiOnly
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
     }
 
     public static let minimumWidth = 80
@@ -58,8 +63,6 @@ public struct Renderer: Sendable {
     // MARK: Title and headers
 
     func clock(_ ms: Int64, withDate: Bool = false) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(ms) / 1000))
         let time = String(format: "%02d:%02d:%02d", parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
         return withDate ? String(format: "%04d-%02d-%02d ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0) + time : time

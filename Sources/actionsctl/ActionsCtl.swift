@@ -33,6 +33,11 @@ func parseAction(_ name: String) throws -> ActionType {
     return type
 }
 
+/// One action type, or both when none is named.
+func parseActions(_ name: String?) throws -> [ActionType] {
+    try name.map { [try parseAction($0)] } ?? ActionType.allCases
+}
+
 /// Turns a store error into a clean message and a non-zero exit.
 func attempt<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as StoreError { throw ValidationError(error.description) }
@@ -62,8 +67,7 @@ struct ModeCommand: ParsableCommand {
         func run() throws {
             let store = try database.open()
             let settings = try attempt { try store.settings() }
-            let types = try action.map { [try parseAction($0)] } ?? ActionType.allCases
-            for type in types { print("\(type.rawValue)\t\(settings[type]?.errorMode.rawValue ?? "fail-closed")") }
+            for type in try parseActions(action) { print("\(type.rawValue)\t\(settings[type]?.errorMode.rawValue ?? "fail-closed")") }
         }
     }
     struct Set: ParsableCommand {
@@ -89,7 +93,7 @@ struct EndpointCommand: ParsableCommand {
         func run() throws {
             let store = try database.open()
             let settings = try attempt { try store.settings() }
-            for type in try action.map({ [try parseAction($0)] }) ?? ActionType.allCases {
+            for type in try parseActions(action) {
                 let s = settings[type] ?? ActionSettings(actionType: type)
                 print("\(type.rawValue)\t\(s.endpointURL ?? "none")\ttimeout=\(s.timeoutMs)ms\t\(s.enabled ? "enabled" : "disabled")")
             }
