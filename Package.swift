@@ -34,6 +34,8 @@ let package = Package(
             dependencies: [
                 "ActionsProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The raw SQLite API, for binding event rows without GRDB's per-value boxing.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(

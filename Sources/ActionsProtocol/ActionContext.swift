@@ -218,29 +218,22 @@ public enum ActionContext: Sendable, Equatable {
         return email[email.index(after: at)...].lowercased()
     }
 
-    /// One decoder for every request: it holds no per-call state, and making one each time showed in profiles.
-    private static let decoder = JSONDecoder()
-
     /// Decodes a body of the given type. The `object` member, when present, must match.
+    /// Unknown members are ignored, as WorkOS adds fields over time.
     public static func decode(_ type: ActionType, from body: [UInt8]) throws(ContextError) -> ActionContext {
-        let data = Data(body)
+        let root: ContextFields
         do {
-            switch type {
-            case .userRegistration:
-                let context = try decoder.decode(UserRegistrationContext.self, from: data)
-                try checkObject(context.object, type)
-                return .userRegistration(context)
-            case .authentication:
-                let context = try decoder.decode(AuthenticationContext.self, from: data)
-                try checkObject(context.object, type)
-                return .authentication(context)
-            }
-        } catch let error as ContextError {
-            throw error
-        } catch let error as DecodingError {
-            throw map(error)
+            root = ContextFields(object: try JSON.object(body), path: "")
         } catch {
-            throw .malformedJSON("\(error)")
+            throw .malformedJSON(error.description)
+        }
+        let object = try root.string("object")
+        if let object, object != type.contextObject {
+            throw .wrongObject(expected: type.contextObject, got: object)
+        }
+        switch type {
+        case .userRegistration: return .userRegistration(try UserRegistrationContext(root))
+        case .authentication: return .authentication(try AuthenticationContext(root))
         }
     }
 
@@ -268,26 +261,116 @@ public enum ActionContext: Sendable, Equatable {
         }
         return Array(data ?? Data("{}".utf8))
     }
+}
 
-    private static func checkObject(_ object: String?, _ type: ActionType) throws(ContextError) {
-        if let object, object != type.contextObject {
-            throw .wrongObject(expected: type.contextObject, got: object)
-        }
+/// Typed reads of one object's members; every error names the field's full path (`user_data.email`).
+struct ContextFields {
+    let object: JSON.Object
+    let path: String
+
+    func name(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    /// A string member; absent or null is nil, anything else is the wrong type.
+    func string(_ key: String) throws(ContextError) -> String? {
+        guard let value = object[key], value.kind != .null else { return nil }
+        guard let text = object.string(value) else { throw .wrongType(name(key)) }
+        return text
     }
 
-    private static func path(_ codingPath: [CodingKey], _ key: CodingKey? = nil) -> String {
-        (codingPath + (key.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    func requiredString(_ key: String) throws(ContextError) -> String {
+        guard let text = try string(key) else { throw .missingField(name(key)) }
+        return text
     }
 
-    private static func map(_ error: DecodingError) -> ContextError {
-        switch error {
-        case .keyNotFound(let key, let context): return .missingField(path(context.codingPath, key))
-        case .valueNotFound(_, let context): return .missingField(path(context.codingPath))
-        case .typeMismatch(_, let context): return .wrongType(path(context.codingPath))
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return .malformedJSON(context.debugDescription) }
-            return .wrongType(path(context.codingPath))
-        @unknown default: return .malformedJSON("\(error)")
-        }
+    func bool(_ key: String) throws(ContextError) -> Bool? {
+        guard let value = object[key], value.kind != .null else { return nil }
+        guard let flag = object.bool(value) else { throw .wrongType(name(key)) }
+        return flag
+    }
+
+    func nested(_ key: String) throws(ContextError) -> ContextFields? {
+        guard let value = object[key], value.kind != .null else { return nil }
+        guard value.kind == .object else { throw .wrongType(name(key)) }
+        return ContextFields(object: object.object(value), path: name(key))
+    }
+
+    func requiredNested(_ key: String) throws(ContextError) -> ContextFields {
+        guard let fields = try nested(key) else { throw .missingField(name(key)) }
+        return fields
+    }
+}
+
+extension UserRegistrationContext {
+    init(_ fields: ContextFields) throws(ContextError) {
+        id = try fields.string("id")
+        object = try fields.string("object")
+        userData = try UserData(fields.requiredNested("user_data"))
+        invitation = try fields.nested("invitation").map { fields throws(ContextError) in try Invitation(fields) }
+        ipAddress = try fields.string("ip_address")
+        userAgent = try fields.string("user_agent")
+        deviceFingerprint = try fields.string("device_fingerprint")
+    }
+}
+
+extension UserRegistrationContext.UserData {
+    init(_ fields: ContextFields) throws(ContextError) {
+        object = try fields.string("object")
+        email = try fields.requiredString("email")
+        firstName = try fields.string("first_name")
+        lastName = try fields.string("last_name")
+    }
+}
+
+extension UserRegistrationContext.Invitation {
+    init(_ fields: ContextFields) throws(ContextError) {
+        object = try fields.string("object")
+        id = try fields.string("id")
+        email = try fields.string("email")
+        organizationId = try fields.string("organization_id")
+        inviterUserId = try fields.string("inviter_user_id")
+    }
+}
+
+extension AuthenticationContext {
+    init(_ fields: ContextFields) throws(ContextError) {
+        id = try fields.string("id")
+        object = try fields.string("object")
+        user = try User(fields.requiredNested("user"))
+        organization = try fields.nested("organization").map { fields throws(ContextError) in try Organization(fields) }
+        organizationMembership = try fields.nested("organization_membership")
+            .map { fields throws(ContextError) in try OrganizationMembership(fields) }
+        ipAddress = try fields.string("ip_address")
+        userAgent = try fields.string("user_agent")
+        deviceFingerprint = try fields.string("device_fingerprint")
+        issuer = try fields.string("issuer")
+    }
+}
+
+extension AuthenticationContext.User {
+    init(_ fields: ContextFields) throws(ContextError) {
+        object = try fields.string("object")
+        id = try fields.string("id")
+        email = try fields.requiredString("email")
+        firstName = try fields.string("first_name")
+        lastName = try fields.string("last_name")
+        emailVerified = try fields.bool("email_verified")
+    }
+}
+
+extension AuthenticationContext.Organization {
+    init(_ fields: ContextFields) throws(ContextError) {
+        object = try fields.string("object")
+        id = try fields.string("id")
+        name = try fields.string("name")
+    }
+}
+
+extension AuthenticationContext.OrganizationMembership {
+    init(_ fields: ContextFields) throws(ContextError) {
+        object = try fields.string("object")
+        id = try fields.string("id")
+        userId = try fields.string("user_id")
+        organizationId = try fields.string("organization_id")
+        status = try fields.string("status")
     }
 }

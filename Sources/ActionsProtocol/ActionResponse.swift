@@ -104,51 +104,33 @@ public struct ResponseVerifier: Sendable {
         self.toleranceMs = toleranceMs
     }
 
-    private struct Envelope: Decodable {
-        var object: String?
-        var signature: String?
-    }
-
-    private struct WirePayload: Decodable {
-        var timestamp: Int64?
-        var verdict: String?
-        var errorMessage: String??
-
-        enum CodingKeys: String, CodingKey {
-            case timestamp, verdict
-            case errorMessage = "error_message"
-        }
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            timestamp = try container.decodeIfPresent(Int64.self, forKey: .timestamp)
-            verdict = try container.decodeIfPresent(String.self, forKey: .verdict)
-            if container.contains(.errorMessage) {
-                errorMessage = .some(try container.decodeNil(forKey: .errorMessage)
-                    ? nil : try container.decode(String.self, forKey: .errorMessage))
+    public func verify(body: [UInt8], expecting type: ActionType, nowMs: Int64 = WallClock.nowMs()) throws(ResponseError) -> ActionResponsePayload {
+        guard let envelope = try? JSON.object(body) else { throw .malformedJSON }
+        guard let object = envelope["object"].flatMap(envelope.string) else { throw .missingField("object") }
+        guard object == type.responseObject else { throw .wrongObject(expected: type.responseObject, got: object) }
+        guard let payloadValue = envelope["payload"], payloadValue.kind == .object else { throw .missingField("payload") }
+        // The signature covers the payload's bytes as sent; keep them.
+        let rawPayload = Array(body[payloadValue.range])
+        let payload = envelope.object(payloadValue)
+        guard let timestamp = payload["timestamp"].flatMap(payload.integer) else { throw .missingField("payload.timestamp") }
+        guard let verdictText = payload["verdict"].flatMap(payload.string) else { throw .missingField("payload.verdict") }
+        // nil: absent; .some(nil): JSON null.
+        var errorMessage: String?? = nil
+        if let value = payload["error_message"] {
+            if value.kind == .null {
+                errorMessage = .some(nil)
+            } else if let text = payload.string(value) {
+                errorMessage = .some(text)
+            } else {
+                throw .missingField("payload.error_message as a string")
             }
         }
-    }
-
-    public func verify(body: [UInt8], expecting type: ActionType, nowMs: Int64 = WallClock.nowMs()) throws(ResponseError) -> ActionResponsePayload {
-        guard let members = JSONMemberScanner.topLevelMembers(body),
-              let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body))
-        else { throw .malformedJSON }
-        guard let object = envelope.object else { throw .missingField("object") }
-        guard object == type.responseObject else { throw .wrongObject(expected: type.responseObject, got: object) }
-        guard let payloadRange = members["payload"] else { throw .missingField("payload") }
-        let rawPayload = Array(body[payloadRange])
-        guard let wire = try? JSONDecoder().decode(WirePayload.self, from: Data(rawPayload)) else {
-            throw .missingField("payload.timestamp, payload.verdict")
-        }
-        guard let timestamp = wire.timestamp else { throw .missingField("payload.timestamp") }
-        guard let verdictText = wire.verdict else { throw .missingField("payload.verdict") }
-        guard let signatureHex = envelope.signature else { throw .missingField("signature") }
+        guard let signatureHex = envelope["signature"].flatMap(envelope.string) else { throw .missingField("signature") }
 
         let candidates = [
             rawPayload,
-            ActionResponsePayload.serialize(timestampMs: timestamp, verdict: verdictText, errorMessage: wire.errorMessage, escaping: .javaScript),
-            ActionResponsePayload.serialize(timestampMs: timestamp, verdict: verdictText, errorMessage: wire.errorMessage, escaping: .pythonASCII),
+            ActionResponsePayload.serialize(timestampMs: timestamp, verdict: verdictText, errorMessage: errorMessage, escaping: .javaScript),
+            ActionResponsePayload.serialize(timestampMs: timestamp, verdict: verdictText, errorMessage: errorMessage, escaping: .pythonASCII),
         ]
         var matched = false
         if let mac = Hex.decode(Substring(signatureHex)), mac.count == 32 {
@@ -163,16 +145,10 @@ public struct ResponseVerifier: Sendable {
         if skew > toleranceMs { throw .staleTimestamp(ageMs: skew) }
         if -skew > toleranceMs { throw .futureTimestamp(aheadMs: -skew) }
         guard let verdict = Verdict(lenient: verdictText) else { throw .invalidVerdict(verdictText) }
-        let message = wire.errorMessage ?? nil
+        let message = errorMessage ?? nil
         if let message, message.count > ActionResponsePayload.maxErrorMessageLength {
             throw .errorMessageTooLong(message.count)
         }
         return ActionResponsePayload(timestampMs: timestamp, verdict: verdict, errorMessage: message)
-    }
-}
-
-enum JSONValue {
-    static func decodeString(_ quoted: [UInt8]) throws -> String {
-        try JSONDecoder().decode(String.self, from: Data(quoted))
     }
 }

@@ -36,6 +36,24 @@ import ActionsProtocol
         #expect(try store.circuits().isEmpty)
     }
 
+    /// The denied and failure listings must stay index walks on a large log (issue 2's ≤20 ms), now
+    /// through partial indexes that hold only denied or failed rows.
+    @Test func deniedAndFailureListingsWalkTheirPartialIndexes() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        func plan(_ condition: String) throws -> String {
+            try store.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM events WHERE \(condition) AND id >= 1 ORDER BY id DESC LIMIT 100")
+                    .map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
+            }
+        }
+        #expect(try plan("verdict = 'Deny'").contains("USING INDEX events_denied"))
+        #expect(try plan("failed = 1").contains("USING INDEX events_failed"))
+        let partial = try store.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%' ORDER BY name")
+        }
+        #expect(partial == ["events_denied", "events_failed"])
+    }
+
     @Test func aNewerSchemaIsAClearErrorNotACrash() throws {
         let path = temporaryDatabasePath()
         _ = try Store(path: path)

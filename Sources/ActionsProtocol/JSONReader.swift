@@ -1,0 +1,299 @@
+/// A strict (RFC 8259) JSON reader that builds no tree: a document is validated in one pass, an
+/// object is read as its members' byte ranges, and a value is decoded only when asked for.
+///
+/// Why not JSONDecoder: on the decision path it cost about 8 µs of a 46 µs request, more than the
+/// policy itself. And signature checks need the exact bytes the sender wrote, which a decoder discards.
+public enum JSON {
+    public enum Kind: Sendable, Equatable { case object, array, string, number, bool, null }
+
+    /// One value: what it is and where its bytes are.
+    public struct Value: Sendable, Equatable {
+        public var kind: Kind
+        public var range: Range<Int>
+    }
+
+    /// An object member: its decoded key and its value's place.
+    public struct Member: Sendable {
+        public var key: String
+        public var value: Value
+    }
+
+    public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "\(reason) at byte \(offset)" }
+    }
+
+    /// Deeper nesting is refused instead of risking the stack (JSONDecoder stops at 512 too).
+    static let maxDepth = 512
+
+    /// Validates a whole document whose top level must be an object, and lists that object's members.
+    public static func object(_ bytes: [UInt8]) throws(SyntaxError) -> Object {
+        let members = try bytes.withUnsafeBufferPointer { buffer throws(SyntaxError) in
+            var cursor = Cursor(bytes: buffer)
+            cursor.skipSpace()
+            guard cursor.peek == UInt8(ascii: "{") else { throw cursor.error("expected a JSON object") }
+            let members = try cursor.members(depth: 1, keep: true)
+            cursor.skipSpace()
+            guard cursor.index == buffer.count else { throw cursor.error("unexpected text after the JSON value") }
+            return members
+        }
+        return Object(bytes: bytes, members: members)
+    }
+
+    /// An object's members in document order; a repeated key resolves to its last value.
+    public struct Object: Sendable {
+        public let bytes: [UInt8]
+        public let members: [Member]
+
+        public subscript(key: String) -> Value? {
+            members.last { $0.key == key }?.value
+        }
+
+        /// The members of a nested object value (already validated by `JSON.object`).
+        public func object(_ value: Value) -> Object {
+            let members = bytes.withUnsafeBufferPointer { buffer in
+                var cursor = Cursor(bytes: buffer, index: value.range.lowerBound)
+                // Cannot fail: the whole document was validated when it was read.
+                return (try? cursor.members(depth: 1, keep: true)) ?? []
+            }
+            return Object(bytes: bytes, members: members)
+        }
+
+        public func string(_ value: Value) -> String? {
+            guard value.kind == .string else { return nil }
+            return bytes.withUnsafeBufferPointer { JSON.decodeString(UnsafeBufferPointer(rebasing: $0[value.range])) }
+        }
+
+        /// A number without fraction or exponent that fits Int64.
+        public func integer(_ value: Value) -> Int64? {
+            guard value.kind == .number else { return nil }
+            return Int64(String(decoding: bytes[value.range], as: UTF8.self))
+        }
+
+        public func bool(_ value: Value) -> Bool? {
+            guard value.kind == .bool else { return nil }
+            return bytes[value.range.lowerBound] == UInt8(ascii: "t")
+        }
+    }
+
+    /// Decodes a validated string literal, quotes included.
+    static func decodeString(_ quoted: UnsafeBufferPointer<UInt8>) -> String {
+        let inner = UnsafeBufferPointer(rebasing: quoted[1..<quoted.count - 1])
+        guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(inner.count)
+        var i = inner.startIndex
+        func hex4(_ at: Int) -> UInt32 {
+            var value: UInt32 = 0
+            for byte in inner[at..<at + 4] { value = value << 4 | UInt32(hexValue(byte) ?? 0) }
+            return value
+        }
+        while i < inner.endIndex {
+            let byte = inner[i]
+            guard byte == UInt8(ascii: "\\") else {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            let escape = inner[i + 1]
+            i += 2
+            switch escape {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0c)
+            case UInt8(ascii: "n"): out.append(0x0a)
+            case UInt8(ascii: "r"): out.append(0x0d)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex4(i)
+                i += 4
+                if (0xD800..<0xDC00).contains(scalar) { // validated: a low surrogate follows
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (hex4(i + 2) - 0xDC00)
+                    i += 6
+                }
+                out.append(contentsOf: String(Unicode.Scalar(scalar) ?? "\u{FFFD}").utf8)
+            default: out.append(escape) // \" \\ \/
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    /// The validating scanner. Works on a buffer pointer: bounds-checked array access was a third of its time.
+    struct Cursor {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        func error(_ reason: String) -> SyntaxError { SyntaxError(offset: index, reason: reason) }
+
+        mutating func skipSpace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0a, 0x0d: index += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func expect(_ byte: UInt8, _ what: String) throws(SyntaxError) {
+            guard peek == byte else { throw error("expected \(what)") }
+            index += 1
+        }
+
+        /// Reads `{...}` at the cursor; the member list only when `keep` (nested objects are just validated).
+        mutating func members(depth: Int, keep: Bool) throws(SyntaxError) -> [Member] {
+            guard depth <= JSON.maxDepth else { throw error("nesting deeper than \(JSON.maxDepth) levels") }
+            try expect(UInt8(ascii: "{"), "{")
+            var members: [Member] = []
+            skipSpace()
+            if peek == UInt8(ascii: "}") { index += 1; return members }
+            while true {
+                skipSpace()
+                let keyStart = index
+                try string()
+                let keyRange = keyStart..<index
+                skipSpace()
+                try expect(UInt8(ascii: ":"), "':' after an object key")
+                skipSpace()
+                let value = try self.value(depth: depth)
+                if keep {
+                    members.append(Member(key: JSON.decodeString(UnsafeBufferPointer(rebasing: bytes[keyRange])), value: value))
+                }
+                skipSpace()
+                guard let next = peek else { throw error("unterminated object") }
+                index += 1
+                if next == UInt8(ascii: "}") { return members }
+                guard next == UInt8(ascii: ",") else { index -= 1; throw error("expected ',' or '}' in an object") }
+            }
+        }
+
+        mutating func value(depth: Int) throws(SyntaxError) -> Value {
+            let start = index
+            guard let byte = peek else { throw error("expected a value") }
+            let kind: Kind
+            switch byte {
+            case UInt8(ascii: "{"):
+                _ = try members(depth: depth + 1, keep: false)
+                kind = .object
+            case UInt8(ascii: "["):
+                try array(depth: depth + 1)
+                kind = .array
+            case UInt8(ascii: "\""):
+                try string()
+                kind = .string
+            case UInt8(ascii: "t"): try literal("true"); kind = .bool
+            case UInt8(ascii: "f"): try literal("false"); kind = .bool
+            case UInt8(ascii: "n"): try literal("null"); kind = .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try number()
+                kind = .number
+            default:
+                throw error("unexpected character '\(Unicode.Scalar(byte).escaped(asASCII: true))'")
+            }
+            return Value(kind: kind, range: start..<index)
+        }
+
+        mutating func array(depth: Int) throws(SyntaxError) {
+            guard depth <= JSON.maxDepth else { throw error("nesting deeper than \(JSON.maxDepth) levels") }
+            try expect(UInt8(ascii: "["), "[")
+            skipSpace()
+            if peek == UInt8(ascii: "]") { index += 1; return }
+            while true {
+                skipSpace()
+                _ = try value(depth: depth)
+                skipSpace()
+                guard let next = peek else { throw error("unterminated array") }
+                index += 1
+                if next == UInt8(ascii: "]") { return }
+                guard next == UInt8(ascii: ",") else { index -= 1; throw error("expected ',' or ']' in an array") }
+            }
+        }
+
+        mutating func literal(_ word: StaticString) throws(SyntaxError) {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count,
+                  (0..<count).allSatisfy({ bytes[index + $0] == word.utf8Start[$0] })
+            else { throw error("invalid literal") }
+            index += count
+        }
+
+        mutating func digits() throws(SyntaxError) {
+            let start = index
+            while let byte = peek, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { index += 1 }
+            guard index > start else { throw error("expected a digit") }
+        }
+
+        mutating func number() throws(SyntaxError) {
+            if peek == UInt8(ascii: "-") { index += 1 }
+            if peek == UInt8(ascii: "0") {
+                index += 1
+            } else {
+                try digits()
+            }
+            if peek == UInt8(ascii: ".") { index += 1; try digits() }
+            if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+                index += 1
+                if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+                try digits()
+            }
+        }
+
+        /// A string literal: no raw control characters, only the escapes JSON defines, surrogates paired.
+        mutating func string() throws(SyntaxError) {
+            try expect(UInt8(ascii: "\""), "a string")
+            while index < bytes.count {
+                let byte = bytes[index]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    index += 1
+                    return
+                case UInt8(ascii: "\\"):
+                    index += 1
+                    guard let escape = peek else { break }
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                         UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        index += 1
+                    case UInt8(ascii: "u"):
+                        index += 1
+                        let unit = try hex4()
+                        if (0xDC00..<0xE000).contains(unit) { throw error("unpaired low surrogate") }
+                        if (0xD800..<0xDC00).contains(unit) {
+                            guard peek == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
+                            else { throw error("unpaired high surrogate") }
+                            index += 2
+                            guard (0xDC00..<0xE000).contains(try hex4()) else { throw error("unpaired high surrogate") }
+                        }
+                    default:
+                        throw error("invalid escape '\\\(Unicode.Scalar(escape).escaped(asASCII: true))'")
+                    }
+                case 0..<0x20:
+                    throw error("raw control character in a string")
+                default:
+                    index += 1
+                }
+            }
+            throw error("unterminated string")
+        }
+
+        mutating func hex4() throws(SyntaxError) -> UInt32 {
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                guard let byte = peek, let digit = JSON.hexValue(byte) else { throw error("expected 4 hex digits after \\u") }
+                value = value << 4 | UInt32(digit)
+                index += 1
+            }
+            return value
+        }
+    }
+}
