@@ -15,7 +15,7 @@ import ActionsStore
 public enum ActionsHTTPServer {
     /// The engine API's answer, written straight into bytes: this runs on every decision, and
     /// JSONEncoder cost more than the rest of the answer path together.
-    static func answer(_ decision: Decision) -> [UInt8] {
+    public static func answer(_ decision: Decision) -> [UInt8] {
         let event = decision.event
         var out: [UInt8] = []
         out.reserveCapacity(256)

@@ -10,26 +10,49 @@ public enum JSONText {
 
     public static func appendQuoted(_ text: String, to out: inout [UInt8], escaping: Escaping) {
         out.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22: out.append(contentsOf: [0x5c, 0x22])
-            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
-            case 0x08: out.append(contentsOf: [0x5c, UInt8(ascii: "b")])
-            case 0x0c: out.append(contentsOf: [0x5c, UInt8(ascii: "f")])
-            case 0x0a: out.append(contentsOf: [0x5c, UInt8(ascii: "n")])
-            case 0x0d: out.append(contentsOf: [0x5c, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5c, UInt8(ascii: "t")])
-            case 0..<0x20: appendUnicodeEscape(UInt16(scalar.value), to: &out)
-            case 0x20..<0x7f: out.append(UInt8(scalar.value))
-            default:
-                if escaping == .pythonASCII {
-                    for unit in String(scalar).utf16 { appendUnicodeEscape(unit, to: &out) }
-                } else {
-                    out.append(contentsOf: String(scalar).utf8)
+        // Byte by byte: every decision's answer goes through here, and walking Unicode scalars
+        // cost a microsecond an answer. Only Python's ASCII escaping of DEL and non-ASCII needs scalars.
+        if escaping == .pythonASCII && text.utf8.contains(where: { $0 >= 0x7f }) {
+            appendPythonASCII(text, to: &out)
+        } else {
+            var text = text
+            text.withUTF8 { bytes in
+                for byte in bytes {
+                    if byte >= 0x20 && byte != 0x22 && byte != 0x5c {
+                        out.append(byte) // printable ASCII, DEL, and the raw UTF-8 of anything else
+                    } else {
+                        appendEscaped(byte, to: &out)
+                    }
                 }
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// `"`, `\\` and the C0 controls, as both serializers write them.
+    private static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case 0x22: out.append(contentsOf: [0x5c, 0x22])
+        case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
+        case 0x08: out.append(contentsOf: [0x5c, UInt8(ascii: "b")])
+        case 0x0c: out.append(contentsOf: [0x5c, UInt8(ascii: "f")])
+        case 0x0a: out.append(contentsOf: [0x5c, UInt8(ascii: "n")])
+        case 0x0d: out.append(contentsOf: [0x5c, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5c, UInt8(ascii: "t")])
+        case 0..<0x20: appendUnicodeEscape(UInt16(byte), to: &out)
+        default: out.append(byte)
+        }
+    }
+
+    private static func appendPythonASCII(_ text: String, to out: inout [UInt8]) {
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x7f {
+                let byte = UInt8(scalar.value)
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5c { out.append(byte) } else { appendEscaped(byte, to: &out) }
+            } else {
+                for unit in String(scalar).utf16 { appendUnicodeEscape(unit, to: &out) }
+            }
+        }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

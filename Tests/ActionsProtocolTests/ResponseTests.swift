@@ -15,6 +15,18 @@ import Foundation
         #expect(allow == #"{"timestamp":5,"verdict":"Allow"}"#)
     }
 
+    /// Expected bytes from `JSON.stringify` (node) and `json.dumps` (python3) of the same string.
+    @Test func escapingMatchesBothReferenceSerializersByteForByte() {
+        let text = "q\"\\ \u{1} \t \u{7f} \u{8}\u{c} é 😀"
+        func quoted(_ escaping: JSONText.Escaping) -> String {
+            var out: [UInt8] = []
+            JSONText.appendQuoted(text, to: &out, escaping: escaping)
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(quoted(.javaScript) == "\"q\\\"\\\\ \\u0001 \\t \u{7f} \\b\\f é 😀\"")
+        #expect(quoted(.pythonASCII) == #""q\"\\ \u0001 \t \u007f \b\f \u00e9 \ud83d\ude00""#)
+    }
+
     @Test func astralCharactersBecomeSurrogatePairsInPythonStyle() {
         let payload = ActionResponsePayload(timestampMs: 1, verdict: .deny, errorMessage: "🔒")
         #expect(String(decoding: payload.canonicalJSON(escaping: .pythonASCII), as: UTF8.self).contains(#"\ud83d\udd12"#))
