@@ -31,6 +31,8 @@ public enum JSON {
     public static func object(_ bytes: [UInt8]) throws(SyntaxError) -> Object {
         let members = try bytes.withUnsafeBufferPointer { buffer throws(SyntaxError) in
             var cursor = Cursor(bytes: buffer)
+            // RFC 8259 §8.1: a parser may ignore a UTF-8 byte order mark, and some clients send one.
+            if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { cursor.index = 3 }
             cursor.skipSpace()
             guard cursor.peek == UInt8(ascii: "{") else { throw cursor.error("expected a JSON object") }
             let members = try cursor.members(depth: 1, keep: true)

@@ -55,6 +55,11 @@ import Testing
         #expect(throws: Never.self) { try read(fine) }
     }
 
+    @Test func ignoresAByteOrderMark() throws {
+        let object = try JSON.object([0xEF, 0xBB, 0xBF] + Array(#"{"a":"b"}"#.utf8))
+        #expect(object["a"].flatMap(object.string) == "b")
+    }
+
     @Test func decodesStringsAsFoundationDoes() throws {
         let text = #"{"s":"tab\there \"q\" \\ \/ \u00e9 \u4e2d \ud83d\ude00 \u0000 end","plain":"café 😀"}"#
         let object = try read(text)
@@ -77,5 +82,43 @@ import Testing
         let inner = object.object(nested)
         #expect(inner["k"].flatMap(inner.string) == "last") // a repeated key resolves to its last value
         #expect(object["a"]?.kind == .array)
+    }
+
+    /// Thousands of one-byte mutations of a real context: the reader never crashes, and it accepts
+    /// exactly what Foundation accepts, except the trailing commas Foundation tolerates.
+    @Test func agreesWithFoundationOnMutatedDocuments() {
+        let seed = Array(#"{"id":"01J","user":{"email":"a@b.io","email_verified":true,"n":-1.5e3},"list":[1,null,"\u00e9"],"x":false}"#.utf8)
+        let alphabet = Array(#"{}[]:,"\ -0123456789.eEtrufalsn\u"#.utf8) + [0x00, 0x0a, 0x7f, 0xc3]
+        var generator = SplitMix(state: 2026)
+        var disagreements: [String] = []
+        for _ in 0..<5000 {
+            var bytes = seed
+            let at = Int(generator.next() % UInt64(bytes.count))
+            let byte = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+            switch generator.next() % 3 {
+            case 0: bytes.remove(at: at)
+            case 1: bytes.insert(byte, at: at)
+            default: bytes[at] = byte
+            }
+            guard String(validating: bytes, as: UTF8.self) != nil else { continue } // the server refuses these first
+            let ours = (try? JSON.object(bytes)) != nil
+            let foundation = (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any]
+            let text = String(decoding: bytes, as: UTF8.self)
+            let trailingComma = text.range(of: #",\s*[}\]]"#, options: .regularExpression) != nil
+            if ours != foundation && !(foundation && trailingComma) { disagreements.append(text) }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+    }
+}
+
+/// A small deterministic generator, so a failure can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
