@@ -12,7 +12,7 @@ struct ServerBench: AsyncParsableCommand {
 
     @Option(help: "Seconds per wrk run.") var duration = 6
     @Option(help: "wrk connections.") var connections = 32
-    @Option(help: "Alternating throughput rounds.") var rounds = 3
+    @Option(help: "Alternating throughput rounds.") var rounds = 5
     @Option(help: "Requests per second for the latency runs.") var rate = 1000
     @Option(help: "Seconds per latency run.") var latencySeconds = 10
 
@@ -74,26 +74,38 @@ struct ServerBench: AsyncParsableCommand {
         try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
         try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         var baseRates: [Double] = [], engineRates: [Double] = [], ratios: [Double] = []
+        var baseCPU: [Double] = [], engineCPU: [Double] = []
         var answered = 0
+        /// Runs wrk against a fresh child; returns the result and the child's CPU µs per request.
+        func measure(_ child: Child, _ path: String) throws -> (WrkResult, Double) {
+            let before = child.cpuSeconds
+            let result = try wrk(child.url + path, script: script)
+            let cpu = child.cpuSeconds - before
+            child.stop() // SIGTERM: actions-server flushes the event log before exiting
+            return (result, result.requests > 0 ? cpu * 1e6 / Double(result.requests) : 0)
+        }
         for round in 1...rounds {
-            let baseline = try Child(binary("actions-bench"), ["baseline"])
-            let base = try wrk(baseline.url + "/v1/actions/user_registration", script: script)
-            baseline.stop()
+            let (base, baseMicros) = try measure(try Child(binary("actions-bench"), ["baseline"]), "/v1/actions/user_registration")
             let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--log-level", "error"],
                                    environment: ["ACTIONS_SECRET": Self.secret])
-            let engine = try wrk(server.url + "/v1/actions/user_registration", script: script)
-            server.stop() // SIGTERM: flushes the event log before exiting
+            let (engine, engineMicros) = try measure(server, "/v1/actions/user_registration")
             answered += engine.requests
             baseRates.append(base.rate)
             engineRates.append(engine.rate)
             ratios.append(engine.rate / base.rate)
-            report(String(format: "round %d: bare handler %.0f req/s, actions-server %.0f req/s (%.0f %%), non-2xx %d",
-                          round, base.rate, engine.rate, engine.rate / base.rate * 100, engine.errors))
+            baseCPU.append(baseMicros)
+            engineCPU.append(engineMicros)
+            report(String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req), actions-server %.0f req/s (%.1f µs CPU/req, %.0f %%), non-2xx %d",
+                          round, base.rate, baseMicros, engine.rate, engineMicros, engine.rate / base.rate * 100, engine.errors))
         }
         let rows = try store.eventCount()
         report(String(format: "median: bare handler %.0f req/s, actions-server %.0f req/s, ratio %.0f %% (range %.0f–%.0f %%)",
                       Summary(values: baseRates).percentile(0.5), Summary(values: engineRates).percentile(0.5),
                       Summary(values: ratios).percentile(0.5) * 100, (ratios.min() ?? 0) * 100, (ratios.max() ?? 0) * 100))
+        // CPU per request is steadier than req/s on a shared machine: it does not depend on how
+        // much of the two cores other jobs took during a round. It includes the event writer thread.
+        report(String(format: "median CPU per request: bare handler %.1f µs, actions-server %.1f µs (writer thread included)",
+                      Summary(values: baseCPU).percentile(0.5), Summary(values: engineCPU).percentile(0.5)))
         // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
         report("requests counted by wrk: \(answered), events logged: \(rows), lost: \(max(0, answered - rows))")
     }
