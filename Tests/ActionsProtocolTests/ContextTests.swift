@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ActionsProtocol
 
@@ -28,6 +29,25 @@ import Testing
         let context = try ActionContext.decode(.authentication, from: Array(body.utf8))
         #expect(context.userId == "user_01JATCHZVEC5EPANDPEZVM68Y9")
         #expect(context.type == .authentication)
+    }
+
+    /// Contexts are forwarded with JSONEncoder (their CodingKeys) and read with the JSON reader
+    /// (member names in ContextFields): a fully populated round trip keeps the two in step.
+    @Test func everyFieldSurvivesAnEncodeDecodeRoundTrip() throws {
+        var registration = UserRegistrationContext(id: "act_1", userData: .init(email: "a@b.io", firstName: "Å", lastName: "B"),
+                                                   ipAddress: "::1", userAgent: "UA", deviceFingerprint: "fp")
+        registration.invitation = try JSONDecoder().decode(UserRegistrationContext.Invitation.self, from: Data(
+            #"{"object":"invitation","id":"inv","email":"c@d.io","organization_id":"org","inviter_user_id":"u9"}"#.utf8))
+        var authentication = AuthenticationContext(id: "act_2", user: .init(id: "u1", email: "e@f.io", firstName: "F", lastName: "L",
+                                                                               emailVerified: false),
+                                                   ipAddress: "10.0.0.1", userAgent: "UA\n", deviceFingerprint: "fp", issuer: "iss")
+        authentication.organization = try JSONDecoder().decode(AuthenticationContext.Organization.self, from: Data(
+            #"{"object":"organization","id":"org","name":"Org"}"#.utf8))
+        authentication.organizationMembership = try JSONDecoder().decode(AuthenticationContext.OrganizationMembership.self, from: Data(
+            #"{"object":"organization_membership","id":"om","user_id":"u1","organization_id":"org","status":"active"}"#.utf8))
+        for context in [ActionContext.userRegistration(registration), .authentication(authentication)] {
+            #expect(try ActionContext.decode(context.type, from: context.encoded()) == context)
+        }
     }
 
     @Test func missingRequiredFieldIsNamed() {
