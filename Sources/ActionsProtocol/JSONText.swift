@@ -17,13 +17,14 @@ public enum JSONText {
         } else {
             var text = text
             text.withUTF8 { bytes in
-                for byte in bytes {
-                    if byte >= 0x20 && byte != 0x22 && byte != 0x5c {
-                        out.append(byte) // printable ASCII, DEL, and the raw UTF-8 of anything else
-                    } else {
-                        appendEscaped(byte, to: &out)
-                    }
+                // Copy runs that need no escape in one go: printable ASCII, DEL and raw UTF-8.
+                var runStart = 0
+                for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5c {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                    appendEscaped(byte, to: &out)
+                    runStart = index + 1
                 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
             }
         }
         out.append(UInt8(ascii: "\""))
