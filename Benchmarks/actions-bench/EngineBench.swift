@@ -16,7 +16,9 @@ struct EngineBench: AsyncParsableCommand {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-engine-\(getpid()).db").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = try Store(path: path, access: .pool)
+        // The server bench's deny list: a domain and a network, so every decision checks both.
         try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+        try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         let engine = DecisionEngine(store: store, config: EngineConfig())
         engine.live.reload(force: true)
         let bodies = (1...20).map { i in

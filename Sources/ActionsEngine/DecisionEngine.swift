@@ -59,17 +59,17 @@ public final class DecisionEngine: Sendable {
         let snapshot = live.current
         let settings = snapshot.settings(for: type)
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
+        let email = context.email, domain = context.emailDomain, ip = context.ipAddress
         var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: actionID, userId: context.userId,
-                          email: context.email, emailDomain: context.emailDomain, ip: context.ipAddress,
-                          userAgent: context.userAgent, verdict: .allow, decidedBy: .allowDefault,
-                          errorMode: settings.errorMode)
+                          email: email, emailDomain: domain, ip: ip, userAgent: context.userAgent,
+                          verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode)
 
-        if let entry = snapshot.deny.match(context, nowMs: nowMs) {
+        if let entry = snapshot.deny.match(type: type, email: email, domain: domain, ip: ip, nowMs: nowMs) {
             event.verdict = .deny
             event.decidedBy = .policy
             event.reason = "deny-list \(entry.kind.rawValue) \(entry.value)" + (entry.reason.map { ": \($0)" } ?? "")
             event.errorMessage = entry.message ?? Self.defaultDenyMessage(entry.kind)
-        } else if type == .authentication, let lock = snapshot.lockouts[context.email.lowercased()], lock.isLocked(nowMs: nowMs) {
+        } else if type == .authentication, let lock = snapshot.lockouts[email.lowercased()], lock.isLocked(nowMs: nowMs) {
             let minutes = max(1, Int(((lock.lockedUntilMs ?? nowMs) - nowMs + 59_999) / 60_000))
             event.verdict = .deny
             event.decidedBy = .policy

@@ -27,18 +27,20 @@ public struct DenyMatcher: Sendable {
 
     /// The first active entry in scope that matches the context, checked email, domain, then IP.
     public func match(_ context: ActionContext, nowMs: Int64) -> DenyEntry? {
-        let type = context.type
+        match(type: context.type, email: context.email, domain: context.emailDomain, ip: context.ipAddress, nowMs: nowMs)
+    }
+
+    /// The same, for a caller that has already derived the lower-cased domain (the engine logs it too).
+    public func match(type: ActionType, email: String, domain: String, ip: String?, nowMs: Int64) -> DenyEntry? {
         func usable(_ entry: DenyEntry) -> Bool { entry.scope.covers(type) && entry.isActive(nowMs: nowMs) }
 
-        let email = context.email.lowercased()
-        if let hit = emails[email]?.first(where: usable) { return hit }
-        let domain = context.emailDomain
+        if !emails.isEmpty, let hit = emails[email.lowercased()]?.first(where: usable) { return hit }
         if !domain.isEmpty {
             if let hit = domains[domain]?.first(where: usable) { return hit }
             // "*.example.com" covers a.example.com and deeper, not example.com itself (as in TLS wildcards).
             if let hit = wildcardDomains.first(where: { domain.hasSuffix($0.suffix) && usable($0.entry) }) { return hit.entry }
         }
-        if !networks.isEmpty, let text = context.ipAddress, let address = IPAddress(text) {
+        if !networks.isEmpty, let ip, let address = IPAddress(ip) {
             if let hit = networks.first(where: { $0.network.contains(address) && usable($0.entry) }) { return hit.entry }
         }
         return nil

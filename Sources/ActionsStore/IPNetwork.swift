@@ -9,13 +9,23 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     public let isIPv4: Bool
 
     public init?(_ text: String) {
-        var text = text.trimmingCharacters(in: .whitespaces)
+        // Trimming through Foundation costs more than the parse; only pay it for padded input.
+        var text = text
+        if text.first?.isWhitespace == true || text.last?.isWhitespace == true {
+            text = text.trimmingCharacters(in: .whitespaces)
+        }
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             let value = UInt32(bigEndian: v4.s_addr)
-            bytes = Array(repeating: 0, count: 10) + [0xff, 0xff,
-                UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+            var mapped = [UInt8](repeating: 0, count: 16)
+            mapped[10] = 0xff
+            mapped[11] = 0xff
+            mapped[12] = UInt8(value >> 24)
+            mapped[13] = UInt8((value >> 16) & 0xff)
+            mapped[14] = UInt8((value >> 8) & 0xff)
+            mapped[15] = UInt8(value & 0xff)
+            bytes = mapped
             isIPv4 = true
             return
         }
