@@ -29,10 +29,19 @@ import ActionsStore
         #expect(wrongMethod.status == 405)
         let badEvent = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{}}"#)
         #expect(badEvent.status == 400)
+        // 60,000 nested arrays fit in 64 KiB: refused with a reason, not a stack overflow.
+        let deep = try await post(url, #"{"user_data":{"email":"a@b.io"},"x":"# + String(repeating: "[", count: 30_000)
+                                  + String(repeating: "]", count: 30_000) + "}")
+        #expect(deep.status == 400)
+        #expect((deep.json["message"] as? String)?.contains("nesting deeper than 512 levels") == true)
+        let nested = try await post(url, #"{"user_data":{"email":"a@b.io"},"x":"# + String(repeating: "[", count: 500)
+                                    + String(repeating: "]", count: 500) + "}")
+        #expect(nested.status == 200)
 
-        let events = try await harness.waitForEvents(4)
-        #expect(events.count == 4)
-        #expect(events.allSatisfy { $0.outcome == .invalidRequest && $0.decidedBy == .invalid })
+        let events = try await harness.waitForEvents(6)
+        #expect(events.count == 6)
+        #expect(events.filter { $0.outcome == .ok }.count == 1)
+        #expect(events.filter { $0.outcome != .ok }.allSatisfy { $0.outcome == .invalidRequest && $0.decidedBy == .invalid })
         // Still healthy afterwards.
         #expect(try await http("GET", harness.url + "/healthz").status == 200)
     }
