@@ -39,17 +39,19 @@ public final class DemoTraffic: Sendable {
     }
 
     public static func nextRequest(counter: Int) -> Request {
-        // Every 7th request belongs to the attacker: a failed password, then (every 3rd) a login attempt.
-        if counter % 7 == 3 {
-            let event = #"{"event":"authentication.password_failed","data":{"email":"mallory@acme.io","user_id":"user_mallory","ip_address":"198.51.100.66"}}"#
-            return Request(path: "/v1/events", body: Array(event.utf8))
-        }
-        if counter % 21 == 10 {
-            return authentication(email: "mallory@acme.io", userID: "user_mallory", ip: "198.51.100.66", agent: userAgents[3])
-        }
+        // Rarest first: each check shadows the ones below it. (In the other order every login
+        // attempt of the attacker fell on a failed-password turn, and the lockout never showed.)
         if counter % 97 == 50 {
             let (email, agent) = hostile[(counter / 97) % hostile.count]
             return registration(email: email, ip: "192.0.2.13", agent: agent)
+        }
+        // Every 7th request belongs to the attacker: mostly failed passwords, every third a login attempt.
+        if counter % 21 == 10 {
+            return authentication(email: "mallory@acme.io", userID: "user_mallory", ip: "198.51.100.66", agent: userAgents[3])
+        }
+        if counter % 7 == 3 {
+            let event = #"{"event":"authentication.password_failed","data":{"email":"mallory@acme.io","user_id":"user_mallory","ip_address":"198.51.100.66"}}"#
+            return Request(path: "/v1/events", body: Array(event.utf8))
         }
         let name = names.randomElement()! + String(Int.random(in: 1...400))
         let domain = Int.random(in: 0..<10) == 0 ? deniedDomains.randomElement()! : goodDomains.randomElement()!
@@ -81,17 +83,16 @@ public final class DemoTraffic: Sendable {
         let clock = ContinuousClock()
         var next = clock.now
         var counter = 0
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // A discarding group frees each send as it finishes: a plain task group keeps every finished
+        // child until it is awaited, which grew without bound over a long demo.
+        try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled, count.map({ counter < $0 }) ?? true {
                 let request = Self.nextRequest(counter: counter)
                 group.addTask { [self] in await self.send(request) }
                 counter += 1
                 next = next.advanced(by: interval)
                 try await clock.sleep(until: next)
-                // Reap finished sends so the group does not grow without bound.
-                _ = group  // children finish on their own; waitForAll below collects them
             }
-            try await group.waitForAll()
         }
     }
 

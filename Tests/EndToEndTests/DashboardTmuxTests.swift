@@ -160,3 +160,34 @@ import ActionsStore
         #expect(badTheme.stderr.contains("no theme named no-such-theme"))
     }
 }
+
+/// README's main command: `actions-top --demo`, with no database, server or endpoint set up.
+@Suite(.serialized) struct DemoTmuxTests {
+    @Test func theDemoShowsLiveVerdictsAndHostileStringsOnlyEscaped() async throws {
+        let top = try TmuxSession("\(Paths.binary("actions-top")) --demo --demo-rate 200 --refresh 200", width: 132, height: 43,
+                                  environment: ["TERM": "xterm-256color", "LANG": "C.UTF-8", "ACTIONS_DB": "/nonexistent/actions.db"])
+        // Both verdicts, from both action types, with a live rate in the header.
+        let screen = try await top.waitFor(timeout: 20, "allowed and denied rows of both action types") { screen in
+            screen.contains(" Allow ") && screen.contains(" Deny ") && screen.contains(" registration ")
+                && screen.contains(" authentication ") && screen.contains(" reg ") && screen.contains(" auth ")
+        }
+        #expect(screen.contains("/s"), "the header shows a rate")
+        // The attacker's repeated failed passwords trip the lockout.
+        try top.send("/")
+        try top.send("mallory", literal: true)
+        try top.send("Enter")
+        try await top.waitFor(timeout: 20, "mallory locked out") { screen in
+            screen.components(separatedBy: "\n").contains { $0.contains("mallory@acme.io") && $0.contains(" Deny ") && $0.contains("locked out") }
+        }
+        try top.send("/", "Escape") // clears the search
+        // The demo sends an email that would retitle the terminal and a user agent that would clear it.
+        try top.send("/")
+        try top.send("pwned", literal: true)
+        try top.send("Enter")
+        try await top.waitFor(timeout: 20, "the hostile email, escaped") { $0.contains(#"ev\e]0;pwned\x07il@"#) }
+        let title = try top.tmux(["display-message", "-p", "-t", "main", "#{pane_title}"])
+        #expect(!title.contains("pwned"), "the terminal title was not changed: \(title)")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+}
