@@ -16,31 +16,43 @@ public enum TopApp {
         }
     }
 
-    /// Runs until `q`. Blocks the calling thread; the terminal is restored on return.
+    /// Runs until `q`, SIGINT, SIGTERM or a hang-up. Blocks the calling thread; the terminal is restored on return.
     public static func run(store: Store, options: Options, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let catalog = ThemeCatalog.standard(environment: environment)
         let theme = try catalog.load(options.themeName)
         let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
         let controller = DashboardController(store: store, theme: theme, catalog: catalog, noColor: noColor, readOnly: options.readOnly)
-        let terminal = NcursesTerminal(refreshMs: options.refreshMs, monochrome: noColor)
+        // Before ncurses starts, so that it leaves these signals to us.
+        StopRequest.install()
+        // Keys are read with a short timeout, so a stop request is seen quickly even with a long
+        // refresh interval; the screen is drawn only when something changed.
+        let terminal = NcursesTerminal(refreshMs: min(options.refreshMs, 250), monochrome: noColor)
         defer { terminal.stop() }
         controller.setASCII(terminal.asciiOnly)
         let renderer = Renderer(asciiOnly: terminal.asciiOnly)
         controller.load()
         var lastTick = MonotonicClock.nowNs()
         var lastCheckpoint = lastTick
-        while !controller.shouldQuit {
-            let (width, height) = terminal.size
-            controller.setPageSize(Renderer.tableRows(height: height))
-            terminal.draw(renderer.render(controller.state, width: width, height: height), theme: controller.theme)
+        var needsDraw = true
+        while !controller.shouldQuit && !StopRequest.requested {
+            if needsDraw {
+                let (width, height) = terminal.size
+                controller.setPageSize(Renderer.tableRows(height: height))
+                terminal.draw(renderer.render(controller.state, width: width, height: height), theme: controller.theme)
+                needsDraw = false
+            }
             if let key = terminal.readKey() {
                 if key == .resize { terminal.invalidate() }
                 controller.press(key)
+                needsDraw = true
+            } else if StopRequest.terminalHungUp() {
+                break
             }
             let now = MonotonicClock.nowNs()
             if now - lastTick >= UInt64(options.refreshMs) * 1_000_000 {
                 lastTick = now
                 controller.tick()
+                needsDraw = true
             }
             // A long-lived reader must not keep the WAL growing: truncate it now and then.
             if !controller.state.readOnly && now - lastCheckpoint >= 60_000_000_000 {

@@ -161,6 +161,43 @@ import ActionsStore
     }
 }
 
+extension DashboardTmuxTests {
+    @Test func ctrlCQuitsLikeQAndGivesTheTerminalBack() async throws {
+        let harness = try ServerHarness()
+        let top = try startDashboard(harness)
+        try await top.waitFor("TIME")
+        try top.send("C-c")
+        let after = try await top.waitFor(timeout: 5, "the stty report") { $0.contains("EXIT=") && $0.contains("icanon") }
+        #expect(after.contains("EXIT=0\nicanon"), "exit status 0 and canonical mode restored")
+    }
+
+    /// An operator's SSH connection drops: the terminal goes away, and so must the dashboard, even
+    /// when it was started with SIGHUP ignored (as nohup and some session managers do).
+    @Test(arguments: ["", "trap '' HUP; "])
+    func aHangUpEndsTheDashboard(_ shellPrefix: String) async throws {
+        let harness = try ServerHarness()
+        let marker = "--theme default --db \(harness.databasePath)"
+        let command = "sh -c \"\(shellPrefix)exec \(Paths.binary("actions-top")) --refresh 200 \(marker)\""
+        let top = try TmuxSession(command, width: 100, height: 30, environment: ["TERM": "xterm-256color", "LANG": "C.UTF-8"])
+        try await top.waitFor("TIME")
+        #expect(!processes(mentioning: marker).isEmpty)
+        try top.tmux(["kill-server"])
+        let gone = await eventually(timeout: 5) { processes(mentioning: marker).isEmpty }
+        #expect(gone != nil, "actions-top still running after its terminal closed: \(processes(mentioning: marker))")
+    }
+}
+
+/// Process ids whose command line contains `text` (read from /proc, as pgrep -f would).
+func processes(mentioning text: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), pid != getpid(),
+              let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        let commandLine = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        return commandLine.contains(text) && !commandLine.hasPrefix("tmux ") && !commandLine.hasPrefix("sh ") ? pid : nil
+    }
+}
+
 /// README's main command: `actions-top --demo`, with no database, server or endpoint set up.
 @Suite(.serialized) struct DemoTmuxTests {
     @Test func theDemoShowsLiveVerdictsAndHostileStringsOnlyEscaped() async throws {
