@@ -220,7 +220,7 @@ public enum ActionsHTTPServer {
             }
         }
         do {
-            try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
+            try await runGracefully(app, handleSignals: handleSignals, logger: logger)
         } catch {
             background.cancel()
             await engine.shutdown()

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import HTTPTypes
 import Logging
 import NIOCore
@@ -100,7 +101,8 @@ public struct ExampleEndpoint: Sendable {
         case .deny:
             return JSONBody.response(.ok, bytes: signer.body(for: type, verdict: .deny, errorMessage: "Denied by the example endpoint"))
         case .timeout:
-            try await Task.sleep(for: .seconds(30))
+            // A graceful shutdown ends the wait: the sleep held actions-top's demo open for 30 s after `q`.
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
             return JSONBody.response(.ok, bytes: signer.body(for: type, verdict: .allow))
         case .status500:
             return JSONBody.response(.internalServerError, ["error": "internal error"])
@@ -120,6 +122,6 @@ public struct ExampleEndpoint: Sendable {
                     onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "example-endpoint"),
                               onServerRunning: { onRunning($0.localAddress?.port ?? port) }, logger: logger)
-        try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
+        try await runGracefully(app, handleSignals: handleSignals, logger: logger)
     }
 }

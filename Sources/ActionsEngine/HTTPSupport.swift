@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 import HTTPTypes
+import Logging
+import ServiceLifecycle
 
 /// A JSON error answer: `{"error": code, "message": text}` plus any extra members.
 struct APIError: Error, HTTPResponseError {
@@ -89,4 +91,20 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// (the "listening on" line that scripts and tests wait for).
 public func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Runs a Hummingbird application until SIGTERM/SIGINT (when `handleSignals`) or until the calling
+/// task is cancelled, and either way shuts down gracefully: stop accepting, finish the requests in
+/// flight, return. Cancellation must not reach the server's own tasks: tearing connections down
+/// mid-request made NIO trap on an async writer that was never finished (the demo inside
+/// actions-top crashed on quit), so the service group runs in a task of its own.
+func runGracefully(_ app: some Service, handleSignals: Bool, logger: Logger) async throws {
+    let services = ServiceGroup(configuration: .init(
+        services: [app], gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger))
+    let running = Task { try await services.run() }
+    try await withTaskCancellationHandler {
+        try await running.value
+    } onCancel: {
+        Task { await services.triggerGracefulShutdown() }
+    }
 }
