@@ -27,21 +27,20 @@ final class Child: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    /// CPU time (user + system, all threads) the child has used so far, in seconds.
-    var cpuSeconds: Double {
-        // /proc/PID/stat: fields 14 and 15 are utime and stime in clock ticks; the name in
-        // field 2 may hold spaces, so count from the closing parenthesis.
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }
+}
+
+/// utime + stime of a process, all threads, in seconds, from /proc/PID/stat (0 if unreadable).
+func cpuSeconds(of pid: Int32) -> Double {
+    // Fields 14 and 15 count clock ticks; the name in field 2 may hold spaces, so count from its ")".
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -79,9 +79,9 @@ struct ServerBench: AsyncParsableCommand {
         var answered = 0
         /// Runs wrk against a fresh child; returns the result and the child's CPU µs per request.
         func measure(_ child: Child, _ path: String) throws -> (WrkResult, Double) {
-            let before = child.cpuSeconds
+            let before = cpuSeconds(of: child.process.processIdentifier)
             let result = try wrk(child.url + path, script: script)
-            let cpu = child.cpuSeconds - before
+            let cpu = cpuSeconds(of: child.process.processIdentifier) - before
             child.stop() // SIGTERM: actions-server flushes the event log before exiting
             return (result, result.requests > 0 ? cpu * 1e6 / Double(result.requests) : 0)
         }

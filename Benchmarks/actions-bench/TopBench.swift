@@ -45,7 +45,7 @@ struct TopBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         let store = try Store(path: bigDB, access: .pool)
         let writer = EventWriter(store: store)
-        let cpuStart = cpuSeconds(pid), wallStart = Date()
+        let cpuStart = cpuSeconds(of: pid), wallStart = Date()
         // 1,000 events/s in 10 batches a second, as a busy server would write them.
         for tick in 0..<(seconds * 10) {
             for i in 0..<(rate / 10) {
@@ -57,22 +57,13 @@ struct TopBench: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let cpu = cpuSeconds(pid) - cpuStart
+        let cpu = cpuSeconds(of: pid) - cpuStart
         let wall = Date().timeIntervalSince(wallStart)
         await writer.close()
         let screen = try capture("tmux", ["-L", socket, "capture-pane", "-p", "-t", "bench"])
         report(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core", cpu, wall, cpu / wall * 100))
         report("actions-top peak RSS: \(peakRSSKiB(pid) / 1024) MiB; events written meanwhile: \(writer.stats.written)")
         report("screen shows live rows: \(screen.contains("live") ? "yes" : "no")")
-    }
-
-    /// utime + stime of a process, from /proc.
-    func cpuSeconds(_ pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func peakRSSKiB(_ pid: Int32) -> Int {

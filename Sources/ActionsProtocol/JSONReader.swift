@@ -86,11 +86,8 @@ public enum JSON {
         var out: [UInt8] = []
         out.reserveCapacity(inner.count)
         var i = inner.startIndex
-        func hex4(_ at: Int) -> UInt32 {
-            var value: UInt32 = 0
-            for byte in inner[at..<at + 4] { value = value << 4 | UInt32(hexValue(byte) ?? 0) }
-            return value
-        }
+        // Validated when the document was read, so the digits are there.
+        func hex4(_ at: Int) -> UInt32 { JSON.hex4(inner, at: at) ?? 0xFFFD }
         while i < inner.endIndex {
             let byte = inner[i]
             guard byte == UInt8(ascii: "\\") else {
@@ -120,13 +117,15 @@ public enum JSON {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
+    /// The four hex digits of a `\u` escape at `start`, or nil when they are not four hex digits.
+    static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> UInt32? {
+        guard start + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for byte in bytes[start..<start + 4] {
+            guard let digit = Hex.value(byte) else { return nil }
+            value = value << 4 | UInt32(digit)
         }
+        return value
     }
 
     /// The validating scanner. Works on a buffer pointer: bounds-checked array access was a third of its time.
@@ -289,12 +288,8 @@ public enum JSON {
         }
 
         mutating func hex4() throws(SyntaxError) -> UInt32 {
-            var value: UInt32 = 0
-            for _ in 0..<4 {
-                guard let byte = peek, let digit = JSON.hexValue(byte) else { throw error("expected 4 hex digits after \\u") }
-                value = value << 4 | UInt32(digit)
-                index += 1
-            }
+            guard let value = JSON.hex4(bytes, at: index) else { throw error("expected 4 hex digits after \\u") }
+            index += 4
             return value
         }
     }

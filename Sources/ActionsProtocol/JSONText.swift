@@ -56,12 +56,10 @@ public enum JSONText {
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     private static func appendUnicodeEscape(_ unit: UInt16, to out: inout [UInt8]) {
         out.append(contentsOf: [0x5c, UInt8(ascii: "u")])
         for shift in stride(from: 12, through: 0, by: -4) {
-            out.append(hexDigits[Int((unit >> UInt16(shift)) & 0xf)])
+            out.append(Hex.digits[Int((unit >> UInt16(shift)) & 0xf)])
         }
     }
 }
