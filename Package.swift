@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
     ],
     targets: [
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
@@ -37,6 +39,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The raw SQLite API, for binding event rows without GRDB's per-value boxing.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // NIOThreadPool: blocking store work runs there, off Swift's cooperative pool.
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -50,6 +54,8 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // HTTPRequestPart, for the request read timeout's channel handler.
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .target(

@@ -196,20 +196,24 @@ public enum ActionsHTTPServer {
             return JSONBody.response(.accepted, LoginEventAnswer(status: "ignored"))
         }
         do {
-            let record = try engine.record(loginEvent)
+            let record = try await engine.record(loginEvent)
             let locked = record?.isLocked(nowMs: WallClock.nowMs()) ?? false
             return JSONBody.response(.ok, LoginEventAnswer(status: record == nil ? "reset" : (locked ? "locked" : "counted"),
                                                            failures: record?.failures, lockedUntilMs: record?.lockedUntilMs))
         } catch {
-            throw APIError(status: .serviceUnavailable, code: "store_unavailable", message: error.description)
+            throw APIError(status: .serviceUnavailable, code: "store_unavailable", message: "\(error); not counted, retry")
         }
     }
 
     /// Runs the server until SIGINT/SIGTERM (or cancellation), then finishes requests in flight and flushes the log.
     public static func run(engine: DecisionEngine, host: String, port: Int, logger: Logger,
                            handleSignals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let readTimeout = TimeAmount.milliseconds(Int64(engine.config.readTimeoutMs))
         let app = Application(
             router: router(engine: engine),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestReadTimeout(timeout: readTimeout)],
+                idleTimeout: .milliseconds(Int64(engine.config.idleTimeoutMs)))),
             configuration: .init(address: .hostname(host, port: port), serverName: "actions-server"),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import ActionsProtocol
 import ActionsStore
 
@@ -137,13 +138,19 @@ public final class DecisionEngine: Sendable {
     }
 
     /// Prunes old events every minute, as configured; a no-op without a retention setting.
+    /// Pruning blocks on SQLite, so it runs on the blocking pool.
     public func runRetention() async {
         guard config.retentionMaxAgeDays != nil || config.retentionMaxRows != nil else { return }
+        let store = self.store, config = self.config
         while !Task.isCancelled {
             do {
-                let deleted = try store.prune(maxAgeMs: config.retentionMaxAgeDays.map { Int64($0) * 86_400_000 },
-                                              maxRows: config.retentionMaxRows)
+                let deleted = try await BlockingWork.run {
+                    try store.prune(maxAgeMs: config.retentionMaxAgeDays.map { Int64($0) * 86_400_000 },
+                                    maxRows: config.retentionMaxRows)
+                }
                 if deleted > 0 { logger.info("retention pruned events", metadata: ["deleted": "\(deleted)"]) }
+            } catch is CancellationError {
+                return
             } catch {
                 logger.warning("retention failed", metadata: ["error": "\(error)"])
             }
@@ -159,14 +166,21 @@ public final class DecisionEngine: Sendable {
     }
 
     /// Counts a failed login or clears the count after a success. Returns the record after a failure.
-    public func record(_ loginEvent: LoginEvent) throws(StoreError) -> LoginFailures? {
+    /// The write runs on the blocking pool and gives up (SQLITE_BUSY) if it cannot start within
+    /// `config.lockoutWriteWaitMs`, so the caller gets an answer it can retry instead of waiting on
+    /// another process's lock.
+    public func record(_ loginEvent: LoginEvent) async throws -> LoginFailures? {
+        let store = self.store, policy = config.lockout
+        let deadline = MonotonicClock.nowNs() + UInt64(config.lockoutWriteWaitMs) * 1_000_000
         switch loginEvent {
         case .failed(let email, let userId, let ip):
-            let record = try store.recordLoginFailure(email: email, userId: userId, ip: ip, policy: config.lockout)
+            let record = try await BlockingWork.run {
+                try store.recordLoginFailure(email: email, userId: userId, ip: ip, policy: policy, deadlineNs: deadline)
+            }
             if record.lockedUntilMs != nil { live.noteLockout(record) }
             return record
         case .succeeded(let email):
-            try store.recordLoginSuccess(email: email)
+            try await BlockingWork.run { try store.recordLoginSuccess(email: email, deadlineNs: deadline) }
             return nil
         }
     }
@@ -184,10 +198,18 @@ public final class DecisionEngine: Sendable {
     }
 }
 
-/// Saves circuit transitions in the background: the last state wins, and a decision never waits.
+/// Saves circuit transitions in the background, coalesced: while a save is under way, newer
+/// states replace older ones and only the latest of each action type is written. A decision
+/// never waits, and the SQLite write runs on the blocking pool.
 final class CircuitPersister: Sendable {
+    private struct Pending {
+        var states: [ActionType: CircuitState] = [:]
+        var draining = false
+    }
+
     private let store: Store
     private let logger: Logger
+    private let pending = Mutex(Pending())
 
     init(store: Store, logger: Logger) {
         self.store = store
@@ -195,9 +217,30 @@ final class CircuitPersister: Sendable {
     }
 
     func save(_ state: CircuitState) {
-        let store = self.store, logger = self.logger
-        Task.detached(priority: .utility) {
-            do { try store.saveCircuit(state) } catch {
+        let startDrain = pending.withLock { pending -> Bool in
+            pending.states[state.actionType] = state
+            if pending.draining { return false }
+            pending.draining = true
+            return true
+        }
+        if startDrain { Task { await drain() } }
+    }
+
+    /// Writes what is pending until nothing is; a failed write is logged and the state dropped
+    /// (the next transition writes a fresh one).
+    private func drain() async {
+        while true {
+            let batch = pending.withLock { pending -> [CircuitState] in
+                let states = Array(pending.states.values)
+                pending.states.removeAll()
+                if states.isEmpty { pending.draining = false }
+                return states
+            }
+            if batch.isEmpty { return }
+            let store = self.store
+            do {
+                try await BlockingWork.run { for state in batch { try store.saveCircuit(state) } }
+            } catch {
                 logger.warning("could not save circuit state", metadata: ["error": "\(error)"])
             }
         }

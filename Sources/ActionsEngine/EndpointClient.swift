@@ -47,28 +47,35 @@ public final class EndpointClient: Sendable {
         request.headers.add(name: SignatureHeader.name, value: signer.header(for: body))
         request.body = .bytes(ByteBuffer(bytes: body))
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMs))
+        let exchange: (status: Int, body: [UInt8])?
         do {
-            let response = try await client.execute(request, deadline: deadline)
-            let status = Int(response.status.code)
-            let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
-            let bytes = Array(buffer.readableBytesView)
-            let latency = MonotonicClock.microsSince(start)
-            guard (200..<300).contains(status) else {
-                return EndpointResult(outcome: .httpStatus, httpStatus: status, latencyUs: latency,
-                                      detail: "HTTP \(status): \(Self.excerpt(bytes))")
-            }
-            do {
-                let payload = try verifier.verify(body: bytes, expecting: type)
-                return EndpointResult(outcome: .ok, payload: payload, httpStatus: status, latencyUs: latency,
-                                      detail: Self.excerpt(bytes))
-            } catch {
-                return EndpointResult(outcome: error.isSignatureProblem ? .badSignature : .invalidResponse, httpStatus: status,
-                                      latencyUs: latency, detail: "\(error.description): \(Self.excerpt(bytes))")
+            // The deadline covers the whole exchange, body included (AsyncHTTPClient's own deadline
+            // stops at the response head).
+            exchange = try await withTimeout(.milliseconds(timeoutMs)) { [client, request] in
+                let response = try await client.execute(request, deadline: deadline)
+                let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
+                return (Int(response.status.code), Array(buffer.readableBytesView))
             }
         } catch {
             let latency = MonotonicClock.microsSince(start)
             let outcome = Self.classify(error, elapsedUs: latency, timeoutMs: timeoutMs)
             return EndpointResult(outcome: outcome, latencyUs: latency, detail: Self.describe(error, outcome: outcome, timeoutMs: timeoutMs))
+        }
+        let latency = MonotonicClock.microsSince(start)
+        guard let (status, bytes) = exchange else {
+            return EndpointResult(outcome: .timeout, latencyUs: latency, detail: Self.describe(CancellationError(), outcome: .timeout, timeoutMs: timeoutMs))
+        }
+        guard (200..<300).contains(status) else {
+            return EndpointResult(outcome: .httpStatus, httpStatus: status, latencyUs: latency,
+                                  detail: "HTTP \(status): \(Self.excerpt(bytes))")
+        }
+        do {
+            let payload = try verifier.verify(body: bytes, expecting: type)
+            return EndpointResult(outcome: .ok, payload: payload, httpStatus: status, latencyUs: latency,
+                                  detail: Self.excerpt(bytes))
+        } catch {
+            return EndpointResult(outcome: error.isSignatureProblem ? .badSignature : .invalidResponse, httpStatus: status,
+                                  latencyUs: latency, detail: "\(error.description): \(Self.excerpt(bytes))")
         }
     }
 

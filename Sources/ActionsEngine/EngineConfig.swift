@@ -17,6 +17,15 @@ public struct EngineConfig: Sendable {
     public var eventQueueCapacity = 100_000
     public var retentionMaxAgeDays: Int?
     public var retentionMaxRows: Int?
+    /// How long `POST /v1/events` waits to start its lockout write before answering 503 (retry).
+    public var lockoutWriteWaitMs = 2000
+    /// How long the server's SQLite connections wait for another process's lock.
+    public var busyTimeoutMs = 2000
+    /// A connection with no request in progress, or whose request head has not arrived, is closed
+    /// after this long (keep-alive idle, and a header timeout against slowloris).
+    public var idleTimeoutMs = 30_000
+    /// A request body must arrive whole within this long, or the answer is 408.
+    public var readTimeoutMs = 10_000
 
     public init() {}
 
@@ -66,6 +75,7 @@ public struct EngineConfig: Sendable {
             "lockout.threshold", "lockout.window_seconds", "lockout.lockout_seconds",
             "circuit.failure_threshold", "circuit.cooldown_seconds",
             "retention.max_age_days", "retention.max_rows", "events.queue_capacity",
+            "server.idle_timeout_ms", "server.read_timeout_ms", "store.busy_timeout_ms", "store.lockout_write_wait_ms",
         ]
         for key in values.keys where !known.contains(key) {
             let isActionSecret = ActionType.allCases.contains { key == "actions.\($0.rawValue).secret" || key == "actions.\($0.rawValue).secrets" }
@@ -83,6 +93,10 @@ public struct EngineConfig: Sendable {
         retentionMaxAgeDays = try int("retention.max_age_days", in: 1...36_500) ?? retentionMaxAgeDays
         retentionMaxRows = try int("retention.max_rows", in: 1000...Int.max) ?? retentionMaxRows
         eventQueueCapacity = try int("events.queue_capacity", in: 100...10_000_000) ?? eventQueueCapacity
+        idleTimeoutMs = try int("server.idle_timeout_ms", in: 100...3_600_000) ?? idleTimeoutMs
+        readTimeoutMs = try int("server.read_timeout_ms", in: 100...3_600_000) ?? readTimeoutMs
+        busyTimeoutMs = try int("store.busy_timeout_ms", in: 10...60_000) ?? busyTimeoutMs
+        lockoutWriteWaitMs = try int("store.lockout_write_wait_ms", in: 10...60_000) ?? lockoutWriteWaitMs
         for type in ActionType.allCases {
             switch values["actions.\(type.rawValue).secrets"] ?? values["actions.\(type.rawValue).secret"] {
             case .string(let secret)?: actionSecrets[type] = [secret]

@@ -14,6 +14,7 @@ public struct ExampleEndpoint: Sendable {
           ok            verify the signature; Deny emails at deny.example or containing "blocked", else Allow
           allow | deny  always that verdict (signed)
           timeout       never answer in time (sleeps 30 s)
+          stall-body    send the response head at once, then stall the body for 30 s
           500           answer HTTP 500
           garbage       answer 200 with a body that is not JSON
           bad-signature answer signed with the wrong secret
@@ -24,6 +25,7 @@ public struct ExampleEndpoint: Sendable {
 
     public enum Behaviour: String, Sendable, CaseIterable {
         case ok, allow, deny, timeout
+        case stallBody = "stall-body"
         case status500 = "500"
         case garbage
         case badSignature = "bad-signature"
@@ -104,6 +106,16 @@ public struct ExampleEndpoint: Sendable {
             // A graceful shutdown ends the wait: the sleep held actions-top's demo open for 30 s after `q`.
             try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
             return JSONBody.response(.ok, bytes: signer.body(for: type, verdict: .allow))
+        case .stallBody:
+            // Headers now, body later: a client whose deadline stops at the head waits it out.
+            let signed = signer.body(for: type, verdict: .allow)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
+                try await writer.write(ByteBuffer(bytes: signed))
+                try await writer.finish(nil)
+            })
         case .status500:
             return JSONBody.response(.internalServerError, ["error": "internal error"])
         case .garbage:

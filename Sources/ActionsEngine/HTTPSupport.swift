@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTPTypes
 import HTTPTypes
 import Logging
 import ServiceLifecycle
@@ -44,8 +45,11 @@ enum RequestBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw tooLarge(limit)
+        } catch {
+            // The connection went away mid-body (the client, or RequestReadTimeout closing it).
+            throw APIError(status: .badRequest, code: "incomplete_body", message: "request body did not arrive whole: \(error)")
         }
         let bytes = Array(buffer.readableBytesView)
         guard String(validating: bytes, as: UTF8.self) != nil else {
@@ -56,6 +60,42 @@ enum RequestBody {
 
     static func tooLarge(_ limit: Int) -> APIError {
         APIError(status: .contentTooLarge, code: "body_too_large", message: "request body is larger than \(limit) bytes")
+    }
+}
+
+/// Closes a connection whose request, once its head has arrived, does not arrive whole within
+/// `timeout`. Hummingbird's idle timeout already closes connections whose head never completes
+/// (no request part is read, so the connection stays idle), but every body byte counts as
+/// activity: a client sending one byte a second would hold its connection and buffer forever.
+/// A timer per request on the event loop costs far less than racing each body read in a task.
+final class RequestReadTimeout: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            timer?.cancel()
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: timeout) { loopBound.value.close(promise: nil) }
+        case .end:
+            timer?.cancel()
+            timer = nil
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
     }
 }
 

@@ -74,10 +74,11 @@ public final class LiveSettings: Sendable {
     }
 
     /// Polls until cancelled. 250 ms keeps a change from another process well inside one second.
+    /// Each reload reads SQLite, so it runs on the blocking pool.
     public func run(interval: Duration = .milliseconds(250)) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            reload()
+            try? await BlockingWork.run { self.reload() }
         }
     }
 }

@@ -33,6 +33,8 @@ public final class EventWriter: @unchecked Sendable {
     private var dropped = 0
     private var lastError: String?
     private var closed = false
+    /// When `close()` was first called; the grace period runs from here.
+    private var closingSinceNs: UInt64?
     private var finished = false
     private var waiters: [(seq: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
@@ -104,6 +106,7 @@ public final class EventWriter: @unchecked Sendable {
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             lock.lock()
+            if !closed { closingSinceNs = MonotonicClock.nowNs() }
             closed = true
             if finished {
                 lock.unlock()
@@ -125,7 +128,6 @@ public final class EventWriter: @unchecked Sendable {
 
     private func run() {
         var lastStatusMs: Int64 = 0
-        var closingSince: Double?
         while true {
             lock.lock()
             while buffer.isEmpty && !closed {
@@ -152,41 +154,41 @@ public final class EventWriter: @unchecked Sendable {
                 buffer.removeFirst(maxBatch)
             }
             inFlight = batch.count
-            let isClosing = closed
             lock.unlock()
 
             let nowMs = WallClock.nowMs()
             let writeStatus = nowMs - lastStatusMs >= 1000
             if batch.isEmpty && !writeStatus { continue }
-            var result: Result<Void, StoreError> = .success(())
+            // Past the grace period nothing is tried any more: what is left is counted as dropped.
+            if shutdownGraceExpired() {
+                complete(batch, ok: false)
+                continue
+            }
+            var ok = false
             var attempt = 0
-            // Retry a busy or unreachable database; decisions never wait on this loop.
+            // Retry while the failure may pass (a lock, a full disk); decisions never wait on this
+            // loop. The closing flag is read on every attempt, so a shutdown's grace period also
+            // bounds a batch that was taken before the shutdown began.
             while true {
                 do {
                     try store.write { db in
                         try Store.insert(batch.lazy.map(\.event), db)
                         if writeStatus { try self.recordStatus(db) }
                     }
-                    result = .success(())
+                    ok = true
                     if writeStatus { lastStatusMs = nowMs }
                     break
                 } catch {
-                    result = .failure(error)
                     setLastError(error.description)
-                    if !Self.isRetryable(error) { break }
-                    if isClosing {
-                        let start = closingSince ?? Date().timeIntervalSince1970
-                        closingSince = start
-                        if Date().timeIntervalSince1970 - start > shutdownGraceSeconds { break }
-                    }
+                    if !error.isTransient || shutdownGraceExpired() { break }
                     attempt += 1
                     Thread.sleep(forTimeInterval: min(0.01 * Double(attempt), 0.2))
                 }
             }
-            complete(batch, ok: (try? result.get()) != nil)
+            complete(batch, ok: ok)
         }
-        // Final status row so other processes see the totals.
-        try? store.write { db in try self.recordStatus(db) }
+        // Final status row so other processes see the totals (not worth waiting for a stuck database).
+        if !shutdownGraceExpired() { try? store.write { db in try self.recordStatus(db) } }
         lock.lock()
         finished = true
         let toResume = finishWaiters
@@ -223,6 +225,14 @@ public final class EventWriter: @unchecked Sendable {
         }
     }
 
+    /// True once the writer has been closing for longer than its grace period.
+    private func shutdownGraceExpired() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let since = closingSinceNs else { return false }
+        return Double(MonotonicClock.nowNs() - since) / 1e9 > shutdownGraceSeconds
+    }
+
     private func setLastError(_ message: String) {
         lock.lock()
         lastError = message
@@ -238,19 +248,6 @@ public final class EventWriter: @unchecked Sendable {
                 written = excluded.written, dropped = excluded.dropped, last_error = excluded.last_error
             """, arguments: [Int(getpid()), startedMs, WallClock.nowMs(), snapshot.queued,
                              snapshot.written, snapshot.dropped, snapshot.lastError])
-    }
-
-    /// Busy, locked, I/O and open failures pass; constraint or schema errors would fail forever.
-    static func isRetryable(_ error: StoreError) -> Bool {
-        switch error {
-        case .sqlite(let message), .cannotOpen(_, let message):
-            let lower = message.lowercased()
-            return ["locked", "busy", "i/o", "unable to open", "disk", "readonly", "read-only"].contains { lower.contains($0) }
-        case .readOnly:
-            return false
-        default:
-            return false
-        }
     }
 }
 

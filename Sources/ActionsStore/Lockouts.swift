@@ -42,9 +42,9 @@ extension Store {
     /// Counts one failed login; starts a lockout when the count reaches the threshold within the window.
     @discardableResult
     public func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
-                                   nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> LoginFailures {
+                                   nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures {
         let key = email.lowercased()
-        return try write { db in
+        return try write(deadlineNs: deadlineNs) { db in
             var record = try Self.loginFailures(db, email: key)
                 ?? LoginFailures(email: key, userId: userId, failures: 0, windowStartMs: nowMs, lockedUntilMs: nil,
                                  lastIP: ip, updatedMs: nowMs)
@@ -76,8 +76,8 @@ extension Store {
     }
 
     /// A successful login clears the count, unless the user is locked out.
-    public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) {
-        try write { db in
+    public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) {
+        try write(deadlineNs: deadlineNs) { db in
             try db.execute(sql: "DELETE FROM login_failures WHERE email = ? AND (locked_until_ms IS NULL OR locked_until_ms <= ?)",
                            arguments: [email.lowercased(), nowMs])
         }

@@ -36,7 +36,7 @@ public final class Store: Sendable {
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
             if !create || readOnly { throw .missingDatabase(path: path) }
-            let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, fileMode)
+            let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, fileMode)
             guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
             fchmod(fd, fileMode) // umask must not widen or narrow what was asked for
             close(fd)
@@ -56,43 +56,74 @@ public final class Store: Sendable {
             // Bound the WAL file even when a tailer keeps a read transaction open.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
-        do {
-            switch access {
-            case .pool: db = try DatabasePool(path: path, configuration: config)
-            case .single:
-                let queue = try DatabaseQueue(path: path, configuration: config)
-                if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
-                db = queue
-            }
-        } catch {
-            throw .cannotOpen(path: path, reason: Self.message(error))
+        // Several processes may open a new file at the same moment. Switching it to WAL and
+        // migrating it take locks that SQLite sometimes refuses at once (SQLITE_BUSY without
+        // calling the busy handler, to avoid a deadlock), and GRDB's migrator can start a migration
+        // another process has just applied. Each such failure means another process made
+        // progress, so trying again converges; the deadline bounds it.
+        let deadlineNs = MonotonicClock.nowNs() + UInt64(max(busyTimeout, 2) * 1e9)
+        func contended(_ error: any Error) -> Bool {
+            MonotonicClock.nowNs() < deadlineNs && !(error is StoreError)
         }
-        try migrate()
+        var opened: (any DatabaseWriter)?
+        while opened == nil {
+            do {
+                switch access {
+                case .pool: opened = try DatabasePool(path: path, configuration: config)
+                case .single:
+                    let queue = try DatabaseQueue(path: path, configuration: config)
+                    if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
+                    opened = queue
+                }
+            } catch {
+                guard contended(error), (error as? DatabaseError)?.resultCode == .SQLITE_BUSY else {
+                    throw .cannotOpen(path: path, reason: Self.message(error))
+                }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+        db = opened!
+        while true {
+            do {
+                try migrate()
+                return
+            } catch {
+                guard contended(error) else { throw Self.openError(error, path: path) }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
     }
 
-    private func migrate() throws(StoreError) {
+    private static func openError(_ error: any Error, path: String) -> StoreError {
+        (error as? StoreError) ?? .cannotOpen(path: path, reason: message(error))
+    }
+
+    /// Throws StoreError for what retrying cannot fix (a newer or older schema), else GRDB's error.
+    private func migrate() throws {
         let migrator = Schema.migrator
-        do {
-            let applied = try db.read { try migrator.appliedIdentifiers($0) }
-            let unknown = applied.subtracting(Schema.known).sorted()
-            if !unknown.isEmpty { throw StoreError.schemaTooNew(path: path, unknown: unknown) }
-            let missing = Schema.known.filter { !applied.contains($0) }
-            if missing.isEmpty { return }
-            if isReadOnly { throw StoreError.schemaTooOld(path: path, missing: missing) }
-            try migrator.migrate(db)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .cannotOpen(path: path, reason: Self.message(error))
-        }
+        let applied = try db.read { try migrator.appliedIdentifiers($0) }
+        let unknown = applied.subtracting(Schema.known).sorted()
+        if !unknown.isEmpty { throw StoreError.schemaTooNew(path: path, unknown: unknown) }
+        let missing = Schema.known.filter { !applied.contains($0) }
+        if missing.isEmpty { return }
+        if isReadOnly { throw StoreError.schemaTooOld(path: path, missing: missing) }
+        try migrator.migrate(db)
     }
 
     /// A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so a read-then-write
     /// never fails with SQLITE_BUSY_SNAPSHOT, which a busy timeout does not cover.
-    public func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    ///
+    /// - Parameter deadlineNs: a monotonic instant (`MonotonicClock`) after which the write is not
+    ///   started: a caller that has given up by then gets SQLITE_BUSY instead of a write that lands
+    ///   after it answered. Writes queue behind each other, so this bounds the queueing; the busy
+    ///   timeout bounds the write itself.
+    public func write<T>(deadlineNs: UInt64? = nil, _ body: (Database) throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
         do {
             return try db.writeWithoutTransaction { db in
+                if let deadlineNs, MonotonicClock.nowNs() > deadlineNs {
+                    throw StoreError.sqlite(code: 5 /* SQLITE_BUSY */, message: "database is busy; gave up waiting for the write lock")
+                }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -103,7 +134,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw .sqlite(Self.message(error))
+            throw Self.storeError(error)
         }
     }
 
@@ -113,7 +144,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw .sqlite(Self.message(error))
+            throw Self.storeError(error)
         }
     }
 
@@ -135,6 +166,15 @@ public final class Store: Sendable {
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
     public func checkpoint() {
         _ = try? db.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+    }
+
+    /// A GRDB error as a StoreError that keeps SQLite's primary result code.
+    static func storeError(_ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? DatabaseError {
+            return .sqlite(code: error.resultCode.rawValue, message: message(error))
+        }
+        return .sqlite(code: 1 /* SQLITE_ERROR */, message: message(error))
     }
 
     static func message(_ error: any Error) -> String {

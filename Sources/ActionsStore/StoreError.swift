@@ -7,7 +7,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case readOnly(path: String)
     case invalidValue(String)
     case notFound(String)
-    case sqlite(String)
+    /// An SQLite failure with its primary result code (SQLITE_BUSY = 5, SQLITE_CORRUPT = 11, ...),
+    /// so callers decide by code, never by the English text of the message.
+    case sqlite(code: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -25,8 +27,25 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return why
         case .notFound(let what):
             return "\(what) not found"
-        case .sqlite(let message):
+        case .sqlite(_, let message):
             return "database error: \(message)"
         }
     }
+
+    /// The SQLite primary result code, when SQLite reported the failure.
+    public var sqliteCode: Int32? {
+        if case .sqlite(let code, _) = self { return code }
+        return nil
+    }
+
+    /// A failure that may pass by itself: another process holds the lock (BUSY, LOCKED), the disk is
+    /// full or failing for now (FULL, IOERR), or the file cannot be opened yet (CANTOPEN).
+    /// Corruption, a read-only file, constraint and schema errors would fail the same way forever.
+    public var isTransient: Bool {
+        guard let code = sqliteCode else { return false }
+        return Self.transientCodes.contains(code)
+    }
+
+    static let transientCodes: Set<Int32> = [5 /* BUSY */, 6 /* LOCKED */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */,
+                                              15 /* PROTOCOL */]
 }

@@ -51,20 +51,27 @@ struct Serve: AsyncParsableCommand {
         let path = db ?? settings.databasePath ?? Store.defaultPath()
         let store: Store
         do {
-            store = try Store(path: path, access: .pool)
+            store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000)
         } catch {
             throw ValidationError("\(error)")
         }
         if settings.secrets.isEmpty && settings.actionSecrets.isEmpty {
             logger.warning("ACTIONS_SECRET is not set: endpoint calls cannot be verified and /actions/* answers 503")
         }
-        let engine = DecisionEngine(store: store, config: settings, logger: logger)
+        // The engine reads its first policy snapshot from SQLite: off the cooperative pool.
+        let engine = try await BlockingWork.run { [settings, logger] in DecisionEngine(store: store, config: settings, logger: logger) }
         let host = settings.host
         try await ActionsHTTPServer.run(engine: engine, host: host, port: settings.port, logger: logger) { port in
             // One parseable line on stdout, for scripts and tests that start the server on port 0.
             announce("actions-server listening on http://\(host):\(port) db=\(path)")
         }
-        logger.info("actions-server stopped; event log flushed", metadata: ["written": "\(engine.writer.stats.written)",
-                                                                             "dropped": "\(engine.writer.stats.dropped)"])
+        let stats = engine.writer.stats
+        if let error = stats.lastError, stats.dropped > 0 {
+            logger.error("actions-server stopped; events could not all be written",
+                         metadata: ["written": "\(stats.written)", "dropped": "\(stats.dropped)", "last_error": "\(error)"])
+        } else {
+            logger.info("actions-server stopped; event log flushed", metadata: ["written": "\(stats.written)",
+                                                                                 "dropped": "\(stats.dropped)"])
+        }
     }
 }

@@ -91,7 +91,10 @@ struct HTTPAnswer {
 }
 
 /// A plain HTTP request over loopback.
-func http(_ method: String, _ url: String, body: [UInt8]? = nil, headers: [String: String] = [:]) async throws -> HTTPAnswer {
+/// `session`: a client caps its connections per host, so requests that are meant to wait (on a
+/// locked database, say) get a session of their own and do not queue the ones being timed.
+func http(_ method: String, _ url: String, body: [UInt8]? = nil, headers: [String: String] = [:],
+          session: URLSession = .shared) async throws -> HTTPAnswer {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     request.timeoutInterval = 30
@@ -99,13 +102,13 @@ func http(_ method: String, _ url: String, body: [UInt8]? = nil, headers: [Strin
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let start = Date()
-    let (data, response) = try await URLSession.shared.data(for: request)
+    let (data, response) = try await session.data(for: request)
     return HTTPAnswer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: Array(data),
                       seconds: Date().timeIntervalSince(start))
 }
 
-func post(_ url: String, _ json: String, headers: [String: String] = [:]) async throws -> HTTPAnswer {
-    try await http("POST", url, body: Array(json.utf8), headers: headers)
+func post(_ url: String, _ json: String, headers: [String: String] = [:], session: URLSession = .shared) async throws -> HTTPAnswer {
+    try await http("POST", url, body: Array(json.utf8), headers: headers, session: session)
 }
 
 /// Polls until `condition` holds or `timeout` passes; returns how long it took, or nil.

@@ -1,0 +1,119 @@
+import Testing
+import Foundation
+import GRDB
+import Synchronization
+import ActionsProtocol
+@testable import ActionsStore
+
+/// A locked file, a corrupt file, and processes racing to create one.
+@Suite(.serialized) struct StoreFaultTests {
+    /// Holds SQLite's write lock from another connection on its own thread, like another process would.
+    final class LockHolder: @unchecked Sendable {
+        private let release = DispatchSemaphore(value: 0)
+        private let done = DispatchSemaphore(value: 0)
+
+        init(path: String, seconds: Double) throws {
+            let queue = try DatabaseQueue(path: path)
+            let taken = DispatchSemaphore(value: 0)
+            Thread.detachNewThread { [release, done] in
+                try? queue.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN EXCLUSIVE")
+                    taken.signal()
+                    _ = release.wait(timeout: .now() + seconds)
+                    try db.execute(sql: "COMMIT")
+                }
+                done.signal()
+            }
+            taken.wait()
+        }
+
+        func releaseNow() {
+            release.signal()
+            done.wait()
+        }
+    }
+
+    @Test func errorsAreClassifiedByResultCodeNotByText() {
+        #expect(StoreError.sqlite(code: 5, message: "database is locked").isTransient)
+        #expect(StoreError.sqlite(code: 13, message: "database or disk is full").isTransient)
+        #expect(StoreError.sqlite(code: 10, message: "disk I/O error").isTransient)
+        // The message mentions "disk", but corruption never passes by itself.
+        #expect(!StoreError.sqlite(code: 11, message: "database disk image is malformed").isTransient)
+        #expect(!StoreError.sqlite(code: 19, message: "UNIQUE constraint failed").isTransient)
+        #expect(!StoreError.readOnly(path: "x").isTransient)
+    }
+
+    @Test func aLockedWriteReportsItsResultCode() throws {
+        let path = temporaryDatabasePath()
+        let store = try Store(path: path, busyTimeout: 0.05)
+        let holder = try LockHolder(path: path, seconds: 10)
+        defer { holder.releaseNow() }
+        #expect(throws: StoreError.self) { try store.setErrorMode(.failOpen, for: .authentication, by: tester) }
+        do {
+            try store.setErrorMode(.failOpen, for: .authentication, by: tester)
+        } catch {
+            #expect(error.sqliteCode == 5, "\(error)")
+        }
+    }
+
+    @Test func closingGivesUpOnABatchStuckBehindALockAfterTheGracePeriod() async throws {
+        let path = temporaryDatabasePath()
+        let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
+        let holder = try LockHolder(path: path, seconds: 60)
+        let writer = EventWriter(store: store, shutdownGraceSeconds: 1)
+        for i in 0..<10 { writer.submit(sampleEvent(i)) }
+        // Let the writer take the batch and start retrying it before the shutdown begins.
+        try await Task.sleep(for: .milliseconds(300))
+        let start = Date()
+        await writer.close()
+        let took = Date().timeIntervalSince(start)
+        holder.releaseNow()
+        #expect(took < 3, "close() took \(took) s with a 1 s grace period")
+        #expect(writer.stats.dropped == 10)
+        #expect(writer.stats.lastError?.contains("locked") == true)
+    }
+
+    @Test func aCorruptDatabaseIsNotRetriedForever() async throws {
+        let path = temporaryDatabasePath()
+        do {
+            let store = try Store(path: path, access: .pool)
+            let writer = EventWriter(store: store)
+            for i in 0..<5_000 { writer.submit(sampleEvent(i)) }
+            await writer.close()
+            store.checkpoint()
+        }
+        // Scribble over the second half of the file: the events table and its indexes grew last.
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: Int(size - size / 2)))
+        try handle.close()
+
+        let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
+        let writer = EventWriter(store: store, gather: .zero, shutdownGraceSeconds: 1)
+        for i in 0..<50 { writer.submit(sampleEvent(10_000 + i)) }
+        let written = await writer.append(sampleEvent(20_000))
+        #expect(!written, "an event cannot be committed into a corrupt file")
+        let start = Date()
+        await writer.close()
+        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(writer.stats.dropped == 51)
+        #expect(writer.stats.lastError?.contains("malformed") == true, "\(writer.stats.lastError ?? "")")
+    }
+
+    @Test func processesOpeningANewDatabaseAtOnceDoNotRaceTheirMigrations() throws {
+        for _ in 0..<8 {
+            let path = temporaryDatabasePath()
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do {
+                    let store = try Store(path: path, busyTimeout: 5)
+                    _ = try store.configVersion()
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 } == [])
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Testing
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ActionsProtocol
+import ActionsStore
+
+/// What breaks auth infrastructure in production, against the real binary: another process
+/// holding the database, a shutdown while it does, endpoints and clients that stall.
+@Suite(.serialized) struct ServerFaultTests {
+    /// `sqlite3` (another process) holds `BEGIN EXCLUSIVE` on the file for `seconds`.
+    final class SQLiteLock {
+        let process = Process()
+        private let input = Pipe()
+
+        init(path: String, seconds: Int) throws {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["sqlite3", path]
+            process.standardInput = input
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nUPDATE meta SET value = value WHERE key = 'nothing';\n.shell sleep \(seconds)\nCOMMIT;\n".utf8))
+            try input.fileHandleForWriting.close()
+        }
+
+        func wait() { process.waitUntilExit() }
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    @Test func anotherProcessHoldingTheDatabaseNeverStallsADecision() async throws {
+        let harness = try ServerHarness()
+        _ = try await harness.register("warmup@example.com")
+        _ = try await harness.waitForEvents(1)
+        let lock = try SQLiteLock(path: harness.databasePath, seconds: 10)
+        try await Task.sleep(for: .milliseconds(300))
+        let start = Date()
+        // Failed logins need the database: they wait (never on the threads that decide) and
+        // answer 503 so the caller retries, or count once the lock is gone.
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 16
+        let waiting = URLSession(configuration: configuration)
+        let loginEvents = Task {
+            try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        try await post(harness.url + "/v1/events",
+                                       #"{"event":"authentication.password_failed","data":{"email":"victim\#(i)@example.com"}}"#,
+                                       session: waiting)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        var slowest = 0.0
+        var decided = 1
+        while Date().timeIntervalSince(start) < 8 {
+            let answer = try await harness.register("during-lock\(decided)@example.com")
+            #expect(answer.json["verdict"] as? String == "Allow")
+            slowest = max(slowest, answer.seconds)
+            decided += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(slowest < 0.1, "slowest decision took \(slowest) s while another process held the database")
+        let answers = try await loginEvents.value
+        #expect(answers.allSatisfy { $0.status == 503 || $0.status == 200 })
+        #expect(answers.allSatisfy { $0.seconds < 6 }, "a login event waited \(answers.map(\.seconds).max() ?? 0) s")
+        #expect(answers.contains { $0.status == 503 && $0.json["error"] as? String == "store_unavailable" })
+        lock.wait()
+        let events = try await harness.waitForEvents(decided, timeout: 15)
+        #expect(events.count == decided, "every decision made during the lock is in the log after it")
+    }
+
+    @Test func sigtermWhileTheDatabaseIsHeldEndsWithinTheGracePeriod() async throws {
+        let harness = try ServerHarness()
+        _ = try await harness.register("warmup@example.com")
+        _ = try await harness.waitForEvents(1)
+        let lock = try SQLiteLock(path: harness.databasePath, seconds: 60)
+        try await Task.sleep(for: .milliseconds(300))
+        for i in 0..<5 { _ = try await harness.register("stuck\(i)@example.com") }
+        // Let the writer take the batch and start retrying it.
+        try await Task.sleep(for: .milliseconds(500))
+        let start = Date()
+        let status = harness.server.stop()
+        let took = Date().timeIntervalSince(start)
+        #expect(status == 0)
+        // 5 s of grace, plus at most one 2 s busy wait already under way.
+        #expect(took < 9, "shutdown took \(took) s")
+        lock.process.terminate()
+    }
+
+    @Test func theEndpointTimeoutCoversTheResponseBody() async throws {
+        let harness = try ServerHarness()
+        let endpoint = try startExampleEndpoint()
+        try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/hook/stall-body", "--timeout-ms", "1000")
+        try harness.ctl("mode", "set", "user_registration", "fail-closed")
+        try await Task.sleep(for: .milliseconds(600))
+        let answer = try await harness.register("stalled@example.com")
+        #expect(answer.seconds < 2, "the decision took \(answer.seconds) s with a 1 s endpoint timeout")
+        #expect(answer.json["verdict"] as? String == "Deny")
+        #expect(answer.json["outcome"] as? String == "timeout")
+    }
+
+    @Test func unfinishedHeadersAndTricklingBodiesAreCutOff() async throws {
+        let harness = try ServerHarness(config: "[server]\nidle_timeout_ms = 800\nread_timeout_ms = 1500\n")
+        // 100 clients that never finish their headers.
+        let stalled = try (0..<100).map { _ in try RawConnection(port: harness.server.port) }
+        for connection in stalled { connection.send("POST /v1/actions/user_registration HTTP/1.1\r\nHost: x\r\n") }
+        // One that sends its body a byte at a time, each byte well inside the idle timeout.
+        let trickle = try RawConnection(port: harness.server.port)
+        trickle.send("POST /v1/actions/user_registration HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+        let trickling = Task.detached {
+            var sent = 0
+            while sent < 200 && trickle.send("{") {
+                sent += 1
+                usleep(200_000)
+            }
+            return sent
+        }
+        // Real requests are still served meanwhile.
+        #expect(try await harness.register("real@example.com").status == 200)
+        for connection in stalled {
+            #expect(connection.readUntilClosed(timeout: 3) != nil, "a connection with unfinished headers was left open")
+        }
+        let sent = await trickling.value
+        #expect(sent < 20, "the trickling body was still accepted after \(sent) bytes")
+        // An idle keep-alive connection is closed too.
+        let idle = try RawConnection(port: harness.server.port)
+        #expect(idle.readUntilClosed(timeout: 3) != nil)
+    }
+}
