@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 // HTTPRequestPart, for the request read timeout's channel handler.
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]

@@ -3,6 +3,7 @@ import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
+import Crypto
 import ActionsProtocol
 import ActionsStore
 
@@ -62,8 +63,15 @@ public enum ActionsHTTPServer {
             try await loginEvent(request: request, engine: engine, limit: limit)
         }
         router.get("healthz") { _, _ -> Response in
+            // Still 200 when degraded: decisions are being made correctly; what is behind is the
+            // log, and pulling the node out of a load balancer would not bring it back.
             let stats = engine.writer.stats
-            return JSONBody.response(.ok, HealthAnswer(status: "ok", eventsQueued: stats.queued, eventsDropped: stats.dropped))
+            var problems: [String] = []
+            if stats.isStuck(nowMs: WallClock.nowMs()) {
+                problems.append("event log stuck: \(stats.queued) events waiting" + (stats.lastError.map { "; last error: \($0)" } ?? ""))
+            }
+            return JSONBody.response(.ok, HealthAnswer(status: problems.isEmpty ? "ok" : "degraded", problems: problems,
+                                                       eventsQueued: stats.queued, eventsDropped: stats.dropped))
         }
         router.head("healthz") { _, _ -> Response in Response(status: .ok) }
         router.get("metrics") { _, _ -> Response in
@@ -75,12 +83,29 @@ public enum ActionsHTTPServer {
 
     struct HealthAnswer: Encodable {
         var status: String
+        var problems: [String]
         var eventsQueued: Int
         var eventsDropped: Int
         enum CodingKeys: String, CodingKey {
-            case status
+            case status, problems
             case eventsQueued = "events_queued"
             case eventsDropped = "events_dropped"
+        }
+    }
+
+    /// With `ACTIONS_API_TOKEN` set, the engine API and `/v1/events` need `Authorization: Bearer
+    /// <token>`: otherwise anyone who reaches the port could lock any user out or flood the log.
+    /// Digests are compared, so the time taken reveals neither the token nor its length.
+    static func authorize(_ request: Request, engine: DecisionEngine) throws(APIError) {
+        guard let expected = engine.config.apiToken else { return }
+        let presented = request.headers[.authorization].flatMap { value in
+            value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
+        } ?? ""
+        guard ActionsHMAC.equalInConstantTime(Array(SHA256.hash(data: Array(presented.utf8))),
+                                              Array(SHA256.hash(data: Array(expected.utf8)))) else {
+            throw APIError(status: .unauthorized, code: "unauthorized",
+                           message: presented.isEmpty ? "missing Authorization: Bearer token (ACTIONS_API_TOKEN is set)"
+                                                      : "wrong bearer token")
         }
     }
 
@@ -93,10 +118,12 @@ public enum ActionsHTTPServer {
         let body: [UInt8]
         let context: ActionContext
         do {
+            try authorize(request, engine: engine)
             body = try await RequestBody.read(request, limit: limit)
             context = try ActionContext.decode(type, from: body)
         } catch let error as APIError {
-            let event = engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
+            let outcome: Outcome = error.status == .unauthorized ? .unauthorized : .invalidRequest
+            let event = engine.logRejected(type: type, outcome: outcome, reason: error.message, startNs: start)
             throw APIError(status: error.status, code: error.code, message: error.message,
                            extra: ["verdict": "Deny", "event_id": event.uid])
         } catch let error as ContextError {
@@ -174,6 +201,7 @@ public enum ActionsHTTPServer {
 
     /// `authentication.*_failed` counts toward the lockout; `authentication.*succeeded` clears it.
     static func loginEvent(request: Request, engine: DecisionEngine, limit: Int) async throws -> Response {
+        try authorize(request, engine: engine)
         let body = try await RequestBody.read(request, limit: limit)
         let parsed: LoginEventBody
         do {
@@ -198,8 +226,14 @@ public enum ActionsHTTPServer {
         do {
             let record = try await engine.record(loginEvent)
             let locked = record?.isLocked(nowMs: WallClock.nowMs()) ?? false
-            return JSONBody.response(.ok, LoginEventAnswer(status: record == nil ? "reset" : (locked ? "locked" : "counted"),
-                                                           failures: record?.failures, lockedUntilMs: record?.lockedUntilMs))
+            let status: String
+            switch loginEvent {
+            case .failed: status = locked ? "locked" : "counted"
+            // A success does not end a lockout: say so rather than claim a reset.
+            case .succeeded: status = locked ? "still_locked" : "reset"
+            }
+            return JSONBody.response(.ok, LoginEventAnswer(status: status, failures: record?.failures,
+                                                           lockedUntilMs: locked ? record?.lockedUntilMs : nil))
         } catch {
             throw APIError(status: .serviceUnavailable, code: "store_unavailable", message: "\(error); not counted, retry")
         }

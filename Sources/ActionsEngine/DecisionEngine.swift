@@ -165,7 +165,8 @@ public final class DecisionEngine: Sendable {
         case succeeded(email: String)
     }
 
-    /// Counts a failed login or clears the count after a success. Returns the record after a failure.
+    /// Counts a failed login or clears the count after a success. Returns the record after a
+    /// failure, and the lockout after a success that could not clear one (nil when cleared).
     /// The write runs on the blocking pool and gives up (SQLITE_BUSY) if it cannot start within
     /// `config.lockoutWriteWaitMs`, so the caller gets an answer it can retry instead of waiting on
     /// another process's lock.
@@ -180,8 +181,7 @@ public final class DecisionEngine: Sendable {
             if record.lockedUntilMs != nil { live.noteLockout(record) }
             return record
         case .succeeded(let email):
-            try await BlockingWork.run { try store.recordLoginSuccess(email: email, deadlineNs: deadline) }
-            return nil
+            return try await BlockingWork.run { try store.recordLoginSuccess(email: email, deadlineNs: deadline) }
         }
     }
 

@@ -11,6 +11,8 @@ public struct EngineConfig: Sendable {
     /// Shared secrets, first one signs; every one is accepted (rotation).
     public var secrets: [String] = []
     public var actionSecrets: [ActionType: [String]] = [:]
+    /// When set, the engine API and `/v1/events` require `Authorization: Bearer <token>`.
+    public var apiToken: String?
     public var lockout = LockoutPolicy()
     public var circuit = CircuitBreaker.Config()
     public var maxBodyBytes = 64 * 1024
@@ -37,11 +39,24 @@ public struct EngineConfig: Sendable {
         public var description: String
     }
 
-    /// Reads `ACTIONS_SECRET` (comma-separated) and, if given, the config file.
+    /// Reads `ACTIONS_SECRET` (comma-separated), `ACTIONS_API_TOKEN` and, if given, the config file.
+    /// An empty secret or token is refused: requests signed with an empty key would be answered
+    /// with a signed Allow, and an empty token would protect nothing.
     public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EngineConfig {
         var config = EngineConfig()
         if let secret = environment["ACTIONS_SECRET"] {
-            config.secrets = secret.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            config.secrets = secret.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            if config.secrets.contains(where: \.isEmpty) {
+                throw Problem(description: "ACTIONS_SECRET is set but it or one of its comma-separated secrets is empty; "
+                              + "refusing to start (unset it to run without one)")
+            }
+        }
+        if let token = environment["ACTIONS_API_TOKEN"] {
+            guard !token.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw Problem(description: "ACTIONS_API_TOKEN is set but empty; refusing to start (unset it to leave the API open)")
+            }
+            config.apiToken = token
         }
         guard let file else { return config }
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -98,11 +113,16 @@ public struct EngineConfig: Sendable {
         busyTimeoutMs = try int("store.busy_timeout_ms", in: 10...60_000) ?? busyTimeoutMs
         lockoutWriteWaitMs = try int("store.lockout_write_wait_ms", in: 10...60_000) ?? lockoutWriteWaitMs
         for type in ActionType.allCases {
-            switch values["actions.\(type.rawValue).secrets"] ?? values["actions.\(type.rawValue).secret"] {
+            let key = "actions.\(type.rawValue).secret"
+            switch values[key + "s"] ?? values[key] {
             case .string(let secret)?: actionSecrets[type] = [secret]
             case .strings(let secrets)?: actionSecrets[type] = secrets
             case nil: break
-            default: throw Problem(description: "\(file): actions.\(type.rawValue).secret must be a string or a list of strings")
+            default: throw Problem(description: "\(file): \(key) must be a string or a list of strings")
+            }
+            if let secrets = actionSecrets[type], secrets.isEmpty || secrets.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                throw Problem(description: "\(file): \(key) is empty; refusing to start "
+                              + "(requests signed with an empty key would be answered)")
             }
         }
     }

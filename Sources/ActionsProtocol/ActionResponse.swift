@@ -135,15 +135,16 @@ public struct ResponseVerifier: Sendable {
         var matched = false
         if let mac = Hex.decode(Substring(signatureHex)), mac.count == 32 {
             for secret in secrets {
-                for candidate in candidates where ActionsHMAC.isValid(mac, secret: secret, timestampMs: timestamp, body: candidate) {
+                for candidate in candidates
+                where ActionsHMAC.equalInConstantTime(mac, ActionsHMAC.mac(secret: secret, timestampMs: timestamp, body: candidate)) {
                     matched = true
                 }
             }
         }
         guard matched else { throw .badSignature }
-        let skew = nowMs - timestamp
-        if skew > toleranceMs { throw .staleTimestamp(ageMs: skew) }
-        if -skew > toleranceMs { throw .futureTimestamp(aheadMs: -skew) }
+        let age = TimestampWindow.ageMs(of: timestamp, nowMs: nowMs)
+        if age > toleranceMs { throw .staleTimestamp(ageMs: age) }
+        if -age > toleranceMs { throw .futureTimestamp(aheadMs: -age) }
         guard let verdict = Verdict(lenient: verdictText) else { throw .invalidVerdict(verdictText) }
         let message = errorMessage ?? nil
         if let message, message.count > ActionResponsePayload.maxErrorMessageLength {

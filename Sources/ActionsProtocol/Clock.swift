@@ -25,3 +25,15 @@ public enum MonotonicClock {
         Int64((nowNs() &- startNs) / 1000)
     }
 }
+
+/// Timestamps from requests and responses are untrusted numbers: any Int64 may arrive.
+public enum TimestampWindow {
+    /// How old `timestampMs` is at `nowMs` (negative when it lies in the future), within
+    /// ±Int64.max so that callers may negate it. Saturates instead of trapping on overflow:
+    /// `nowMs - Int64.min` crashed the server.
+    public static func ageMs(of timestampMs: Int64, nowMs: Int64) -> Int64 {
+        let (age, overflow) = nowMs.subtractingReportingOverflow(timestampMs)
+        if overflow || age == Int64.min { return timestampMs > nowMs ? -Int64.max : Int64.max }
+        return age
+    }
+}

@@ -37,6 +37,7 @@ public struct SignatureHeader: Equatable, Sendable {
     public var signatures: [[UInt8]]
 
     public static let name = "WorkOS-Signature"
+    public static let maxSignatures = 8
 
     /// Lenient about spaces after commas (the SDKs write `", "`), strict about content.
     public init(parsing header: String) throws(SignatureError) {
@@ -51,6 +52,11 @@ public struct SignatureHeader: Equatable, Sendable {
                 }
                 timestamp = value
             } else if part.hasPrefix("v1=") {
+                // Each value costs a comparison: a header with thousands of them was a cheap way
+                // to make the server burn CPU. Rotation needs two; a few more do no harm.
+                guard signatures.count < Self.maxSignatures else {
+                    throw .malformedHeader("more than \(Self.maxSignatures) v1= values")
+                }
                 guard let bytes = Hex.decode(part.dropFirst(3)), bytes.count == 32 else {
                     throw .malformedHeader("v1= is not a hex SHA-256 HMAC")
                 }
@@ -85,12 +91,12 @@ public enum ActionsHMAC {
         return Array(hmac.finalize())
     }
 
-    /// Constant-time check of one candidate MAC (swift-crypto's comparison).
-    public static func isValid(_ candidate: [UInt8], secret: String, timestampMs: Int64, body: [UInt8]) -> Bool {
-        var message = Array("\(timestampMs).".utf8)
-        message.append(contentsOf: body)
-        return HMAC<SHA256>.isValidAuthenticationCode(
-            candidate, authenticating: message, using: SymmetricKey(data: Array(secret.utf8)))
+    /// Compares two MACs in time that depends only on their length, never on where they differ.
+    public static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
     }
 }
 
@@ -127,14 +133,15 @@ public struct RequestVerifier: Sendable {
     public func verify(header: String?, body: [UInt8], nowMs: Int64 = WallClock.nowMs()) throws(SignatureError) -> Int64 {
         guard let header, !header.isEmpty else { throw .missingHeader }
         let parsed = try SignatureHeader(parsing: header)
-        let skew = nowMs - parsed.timestampMs
-        if skew > toleranceMs { throw .staleTimestamp(ageMs: skew, toleranceMs: toleranceMs) }
-        if -skew > toleranceMs { throw .futureTimestamp(aheadMs: -skew, toleranceMs: toleranceMs) }
-        // Try every pair without stopping early, so timing does not reveal which secret matched.
+        let age = TimestampWindow.ageMs(of: parsed.timestampMs, nowMs: nowMs)
+        if age > toleranceMs { throw .staleTimestamp(ageMs: age, toleranceMs: toleranceMs) }
+        if -age > toleranceMs { throw .futureTimestamp(aheadMs: -age, toleranceMs: toleranceMs) }
+        // One MAC per secret, compared with every value; no early exit, so timing does not reveal
+        // which secret or value matched.
         var matched = false
         for secret in secrets {
-            for candidate in parsed.signatures
-            where ActionsHMAC.isValid(candidate, secret: secret, timestampMs: parsed.timestampMs, body: body) {
+            let expected = ActionsHMAC.mac(secret: secret, timestampMs: parsed.timestampMs, body: body)
+            for candidate in parsed.signatures where ActionsHMAC.equalInConstantTime(candidate, expected) {
                 matched = true
             }
         }

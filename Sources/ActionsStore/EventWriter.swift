@@ -15,6 +15,15 @@ public final class EventWriter: @unchecked Sendable {
         public var written: Int
         public var dropped: Int
         public var lastError: String?
+        /// When the oldest event still waiting for the disk was decided (Unix ms), if any waits.
+        public var oldestQueuedMs: Int64?
+
+        /// Events are stuck rather than passing through: the oldest has waited longer than
+        /// `stuckAfterMs` (a healthy writer commits within a few milliseconds).
+        public func isStuck(nowMs: Int64, stuckAfterMs: Int64 = 2000) -> Bool {
+            guard let oldest = oldestQueuedMs else { return false }
+            return nowMs - oldest > stuckAfterMs
+        }
     }
 
     private struct Pending {
@@ -28,6 +37,7 @@ public final class EventWriter: @unchecked Sendable {
     private let lock = NSCondition()
     private var buffer: [Pending] = []
     private var inFlight = 0
+    private var inFlightOldestMs: Int64?
     private var nextSeq: UInt64 = 1
     private var written = 0
     private var dropped = 0
@@ -99,7 +109,8 @@ public final class EventWriter: @unchecked Sendable {
     public var stats: Stats {
         lock.lock()
         defer { lock.unlock() }
-        return Stats(queued: buffer.count + inFlight, written: written, dropped: dropped, lastError: lastError)
+        return Stats(queued: buffer.count + inFlight, written: written, dropped: dropped, lastError: lastError,
+                     oldestQueuedMs: inFlightOldestMs ?? buffer.first?.event.timeMs)
     }
 
     /// Stops accepting events, writes what is queued (giving a stuck database a grace period), and returns.
@@ -154,6 +165,7 @@ public final class EventWriter: @unchecked Sendable {
                 buffer.removeFirst(maxBatch)
             }
             inFlight = batch.count
+            inFlightOldestMs = batch.first?.event.timeMs
             lock.unlock()
 
             let nowMs = WallClock.nowMs()
@@ -204,6 +216,7 @@ public final class EventWriter: @unchecked Sendable {
         guard let last = batch.last else { return }
         lock.lock()
         inFlight = 0
+        inFlightOldestMs = nil
         if ok {
             written += batch.count
             lastError = nil

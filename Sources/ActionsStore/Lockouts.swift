@@ -10,9 +10,12 @@ public struct LoginFailures: Sendable, Equatable {
     public var lockedUntilMs: Int64?
     public var lastIP: String?
     public var updatedMs: Int64
+    /// When the failures inside the current window happened, oldest first (at most the threshold).
+    public var recentMs: [Int64]
 
     public init(email: String, userId: String? = nil, failures: Int, windowStartMs: Int64, lockedUntilMs: Int64? = nil,
-                lastIP: String? = nil, updatedMs: Int64) {
+                lastIP: String? = nil, updatedMs: Int64, recentMs: [Int64] = []) {
+        self.recentMs = recentMs
         self.email = email
         self.userId = userId
         self.failures = failures
@@ -52,13 +55,18 @@ extension Store {
                 // Failures while locked are counted but do not extend the lockout.
                 record.failures += 1
             } else {
-                if nowMs - record.windowStartMs > policy.windowMs || record.lockedUntilMs != nil {
-                    record.failures = 0
-                    record.windowStartMs = nowMs
+                if record.lockedUntilMs != nil {
+                    // A lockout that has run out starts a clean count.
+                    record.recentMs = []
                     record.lockedUntilMs = nil
                 }
-                record.failures += 1
-                if record.failures >= policy.threshold {
+                // A sliding window: the failures of the last `windowMs`, whenever the first one
+                // was. A window fixed at the first failure let a burst straddling its end through.
+                record.recentMs = record.recentMs.filter { TimestampWindow.ageMs(of: $0, nowMs: nowMs) < policy.windowMs } + [nowMs]
+                record.recentMs = Array(record.recentMs.suffix(policy.threshold))
+                record.failures = record.recentMs.count
+                record.windowStartMs = record.recentMs[0]
+                if record.recentMs.count >= policy.threshold {
                     record.lockedUntilMs = nowMs + policy.lockoutMs
                     try Self.bumpConfigVersion(db)
                 }
@@ -67,26 +75,30 @@ extension Store {
             record.lastIP = ip ?? record.lastIP
             record.updatedMs = nowMs
             try db.execute(sql: """
-                INSERT OR REPLACE INTO login_failures(email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO login_failures(email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [record.email, record.userId, record.failures, record.windowStartMs, record.lockedUntilMs,
-                                 record.lastIP, record.updatedMs])
+                                 record.lastIP, record.updatedMs, record.recentMs.map(String.init).joined(separator: ",")])
             return record
         }
     }
 
-    /// A successful login clears the count, unless the user is locked out.
-    public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) {
-        try write(deadlineNs: deadlineNs) { db in
-            try db.execute(sql: "DELETE FROM login_failures WHERE email = ? AND (locked_until_ms IS NULL OR locked_until_ms <= ?)",
-                           arguments: [email.lowercased(), nowMs])
+    /// A successful login clears the count, unless the user is locked out: then nothing changes
+    /// and the lockout is returned, so the caller can say so instead of claiming a reset.
+    @discardableResult
+    public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures? {
+        let key = email.lowercased()
+        return try write(deadlineNs: deadlineNs) { db in
+            if let record = try Self.loginFailures(db, email: key), record.isLocked(nowMs: nowMs) { return record }
+            try db.execute(sql: "DELETE FROM login_failures WHERE email = ?", arguments: [key])
+            return nil
         }
     }
 
     public func loginFailures(includeUnlocked: Bool = false, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [LoginFailures] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms
+                SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
                 FROM login_failures ORDER BY updated_ms DESC
                 """).map(Self.loginFailures(row:))
         }.filter { includeUnlocked || $0.isLocked(nowMs: nowMs) }
@@ -108,13 +120,14 @@ extension Store {
 
     static func loginFailures(_ db: Database, email: String) throws -> LoginFailures? {
         try Row.fetchOne(db, sql: """
-            SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms
+            SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
             FROM login_failures WHERE email = ?
             """, arguments: [email]).map(loginFailures(row:))
     }
 
     static func loginFailures(row: Row) -> LoginFailures {
         LoginFailures(email: row[0], userId: row[1], failures: row[2], windowStartMs: row[3], lockedUntilMs: row[4],
-                      lastIP: row[5], updatedMs: row[6])
+                      lastIP: row[5], updatedMs: row[6],
+                      recentMs: (row[7] as String? ?? "").split(separator: ",").compactMap { Int64($0) })
     }
 }

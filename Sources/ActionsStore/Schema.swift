@@ -6,6 +6,7 @@ enum Schema {
     static let v1 = "v1_initial"
     static let v2 = "v2_circuit_and_writer_status"
     static let v3 = "v3_partial_event_indexes"
+    static let v4 = "v4_sliding_lockout_window"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -127,8 +128,15 @@ enum Schema {
                 CREATE INDEX events_failed ON events(failed) WHERE failed = 1;
                 """)
         }
+        migrator.registerMigration(v4) { db in
+            try db.execute(sql: """
+                -- The failed logins inside the lockout window, comma-separated Unix ms: the window
+                -- slides instead of starting at the first failure.
+                ALTER TABLE login_failures ADD COLUMN recent_ms TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return migrator
     }
 
-    static let known = [v1, v2, v3]
+    static let known = [v1, v2, v3, v4]
 }

@@ -215,7 +215,7 @@ extension AppState {
             prompt = .addDeny(step, answers: Array(answers.dropLast()), input: "")
             return []
         case .expiry where !answer.isEmpty && DurationText.milliseconds(answer) == nil:
-            message = Message(text: "not a duration: use 90s, 30m, 12h or 7d", isError: true)
+            message = Message(text: "not a duration: use 90s, 30m, 12h or 7d (at most 36500d)", isError: true)
             prompt = .addDeny(step, answers: Array(answers.dropLast()), input: answer)
             return []
         default:

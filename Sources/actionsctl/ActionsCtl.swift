@@ -53,7 +53,7 @@ func formatTime(_ ms: Int64) -> String {
 /// "30m", "2h", "7d", "90s" -> milliseconds, or a clear error.
 func parseDuration(_ text: String) throws -> Int64 {
     guard let ms = DurationText.milliseconds(text) else {
-        throw ValidationError("not a duration: \(text) (use 90s, 30m, 2h or 7d)")
+        throw ValidationError("not a duration: \(text) (use 90s, 30m, 2h or 7d; at most 36500d)")
     }
     return ms
 }
@@ -67,7 +67,7 @@ struct ModeCommand: ParsableCommand {
         func run() throws {
             let store = try database.open()
             let settings = try attempt { try store.settings() }
-            for type in try parseActions(action) { print("\(type.rawValue)\t\(settings[type]?.errorMode.rawValue ?? "fail-closed")") }
+            for type in try parseActions(action) { printRow(type.rawValue, settings[type]?.errorMode.rawValue ?? "fail-closed") }
         }
     }
     struct Set: ParsableCommand {
@@ -79,7 +79,7 @@ struct ModeCommand: ParsableCommand {
             guard let mode = ErrorMode(name: mode) else { throw ValidationError("unknown mode \(self.mode); use fail-open or fail-closed") }
             let store = try database.open()
             let old = try attempt { try store.setErrorMode(mode, for: type, by: .current()) }
-            print("\(type.rawValue): \(old.rawValue) -> \(mode.rawValue)")
+            printRow("\(type.rawValue): \(old.rawValue) -> \(mode.rawValue)")
         }
     }
 }
@@ -95,7 +95,7 @@ struct EndpointCommand: ParsableCommand {
             let settings = try attempt { try store.settings() }
             for type in try parseActions(action) {
                 let s = settings[type] ?? ActionSettings(actionType: type)
-                print("\(type.rawValue)\t\(s.endpointURL ?? "none")\ttimeout=\(s.timeoutMs)ms\t\(s.enabled ? "enabled" : "disabled")")
+                printRow(type.rawValue, s.endpointURL ?? "none", "timeout=\(s.timeoutMs)ms", s.enabled ? "enabled" : "disabled")
             }
         }
     }
@@ -109,7 +109,7 @@ struct EndpointCommand: ParsableCommand {
             let type = try parseAction(action)
             let store = try database.open()
             try attempt { try store.setEndpoint(url, timeoutMs: timeoutMs, enabled: !disabled, for: type, by: .current()) }
-            print("\(type.rawValue): endpoint \(url)" + (disabled ? " (disabled)" : ""))
+            printRow("\(type.rawValue): endpoint \(url)" + (disabled ? " (disabled)" : ""))
         }
     }
     struct Clear: ParsableCommand {
@@ -119,7 +119,7 @@ struct EndpointCommand: ParsableCommand {
             let type = try parseAction(action)
             let store = try database.open()
             try attempt { try store.setEndpoint(nil, for: type, by: .current()) }
-            print("\(type.rawValue): no endpoint (local policy only)")
+            printRow("\(type.rawValue): no endpoint (local policy only)")
         }
     }
 }
@@ -142,7 +142,7 @@ struct DenyCommand: ParsableCommand {
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     let expiry = entry.expiresMs.map { (entry.isActive(nowMs: now) ? "until " : "expired ") + formatTime($0) } ?? "no expiry"
-                    print("\(entry.id)\t\(entry.kind.rawValue)\t\(entry.value)\t\(entry.scope.rawValue)\t\(expiry)\t\(entry.reason ?? "")")
+                    printRow("\(entry.id)", entry.kind.rawValue, entry.value, entry.scope.rawValue, expiry, entry.reason ?? "", entry.message ?? "")
                 }
             }
         }
@@ -164,7 +164,7 @@ struct DenyCommand: ParsableCommand {
                 try store.addDenyEntry(DenyEntry(kind: kind, value: value, scope: scope, reason: reason, message: message, expiresMs: expiresMs),
                                        by: .current())
             }
-            print("added \(entry.id)\t\(entry.kind.rawValue)\t\(entry.value)\t\(entry.scope.rawValue)")
+            printRow("added \(entry.id)", entry.kind.rawValue, entry.value, entry.scope.rawValue)
         }
     }
     struct Remove: ParsableCommand {
@@ -177,7 +177,7 @@ struct DenyCommand: ParsableCommand {
             guard !matches.isEmpty else { throw ValidationError("no deny-list entry \(entry)") }
             for match in matches {
                 try attempt { try store.removeDenyEntry(id: match.id, by: .current()) }
-                print("removed \(match.id)\t\(match.kind.rawValue)\t\(match.value)")
+                printRow("removed \(match.id)", match.kind.rawValue, match.value)
             }
         }
     }
@@ -189,12 +189,21 @@ struct LockoutsCommand: ParsableCommand {
     struct List: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Also users with failures who are not locked.") var all = false
+        @Flag(help: "Print JSON lines.") var json = false
         func run() throws {
             let store = try database.open()
             let now = WallClock.nowMs()
             for record in try attempt({ try store.loginFailures(includeUnlocked: all) }) {
+                if json {
+                    let object: [String: Any?] = ["email": record.email, "user_id": record.userId, "failures": record.failures,
+                                                  "locked_until_ms": record.lockedUntilMs, "last_ip": record.lastIP,
+                                                  "updated_ms": record.updatedMs, "locked": record.isLocked(nowMs: now)]
+                    let data = try JSONSerialization.data(withJSONObject: object.compactMapValues { $0 }, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                    continue
+                }
                 let state = record.isLocked(nowMs: now) ? "locked until \(formatTime(record.lockedUntilMs ?? now))" : "not locked"
-                print("\(record.email)\tfailures=\(record.failures)\t\(state)\tlast_ip=\(record.lastIP ?? "-")")
+                printRow(record.email, "failures=\(record.failures)", state, "last_ip=\(record.lastIP ?? "-")")
             }
         }
     }
@@ -204,7 +213,7 @@ struct LockoutsCommand: ParsableCommand {
         func run() throws {
             let store = try database.open()
             try attempt { try store.unlock(email: email, by: .current()) }
-            print("unlocked \(email.lowercased())")
+            printRow("unlocked \(email.lowercased())")
         }
     }
 }
@@ -233,7 +242,7 @@ struct EventsCommand: ParsableCommand {
                 // Terminal output: control characters in untrusted fields are shown escaped.
                 let fields = [formatTime(event.timeMs), event.actionType, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
                               "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms", event.reason ?? ""]
-                print(fields.map(TerminalText.escape).joined(separator: "\t"))
+                printRow(fields)
             }
         }
     }
@@ -248,7 +257,7 @@ struct AuditCommand: ParsableCommand {
         for entry in try attempt({ try store.auditLog(limit: limit) }) {
             let fields = [formatTime(entry.timeMs), entry.actor, entry.sshConnection ?? "local", entry.action, entry.target,
                           entry.oldValue ?? "-", "->", entry.newValue ?? "-"]
-            print(fields.map(TerminalText.escape).joined(separator: "\t"))
+            printRow(fields)
         }
     }
 }
@@ -261,7 +270,7 @@ struct CircuitCommand: ParsableCommand {
         let circuits = try attempt { try store.circuits() }
         for type in ActionType.allCases {
             let state = circuits[type] ?? CircuitState(actionType: type)
-            print("\(type.rawValue)\t\(state.phase.rawValue)\tconsecutive_failures=\(state.consecutiveFailures)\t\(TerminalText.escape(state.lastError ?? ""))")
+            printRow(type.rawValue, state.phase.rawValue, "consecutive_failures=\(state.consecutiveFailures)", state.lastError ?? "")
         }
     }
 }
@@ -275,6 +284,6 @@ struct PruneCommand: ParsableCommand {
         guard olderThan != nil || keep != nil else { throw ValidationError("pass --older-than or --keep") }
         let store = try database.open()
         let deleted = try attempt { try store.prune(maxAgeMs: try olderThan.map(parseDuration), maxRows: keep) }
-        print("deleted \(deleted) events")
+        printRow("deleted \(deleted) events")
     }
 }

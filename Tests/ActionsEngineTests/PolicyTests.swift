@@ -78,4 +78,21 @@ import ActionsStore
         #expect(throws: EngineConfig.Problem.self) { try bad.apply(["server.prot": .integer(1)], file: "t.toml") }
         #expect(throws: EngineConfig.Problem.self) { try bad.apply(["server.port": .integer(99999)], file: "t.toml") }
     }
+
+    @Test func emptySecretsAndTokensAreRefused() throws {
+        var config = EngineConfig()
+        for values: [String: TOMLSubset.Value] in [["actions.authentication.secret": .string("")],
+                                                   ["actions.user_registration.secrets": .strings(["new", ""])],
+                                                   ["actions.authentication.secrets": .strings([])],
+                                                   ["actions.authentication.secret": .string("   ")]] {
+            #expect(throws: EngineConfig.Problem.self) { try config.apply(values, file: "t.toml") }
+        }
+        for secret in ["", "a,,b", "a, "] {
+            #expect(throws: EngineConfig.Problem.self) { try EngineConfig.load(file: nil, environment: ["ACTIONS_SECRET": secret]) }
+        }
+        #expect(throws: EngineConfig.Problem.self) { try EngineConfig.load(file: nil, environment: ["ACTIONS_API_TOKEN": " "]) }
+        let loaded = try EngineConfig.load(file: nil, environment: ["ACTIONS_SECRET": "new, old", "ACTIONS_API_TOKEN": "t0k"])
+        #expect(loaded.secrets == ["new", "old"])
+        #expect(loaded.apiToken == "t0k")
+    }
 }

@@ -70,6 +70,47 @@ import ActionsProtocol
         #expect(!later.isLocked(nowMs: 5000))
     }
 
+    @Test func theLockoutWindowSlides() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let policy = LockoutPolicy(threshold: 5, windowMs: 1000, lockoutMs: 60_000)
+        func fail(at ms: Int64) throws -> LoginFailures {
+            try store.recordLoginFailure(email: "burst@x.io", userId: nil, ip: nil, policy: policy, nowMs: ms)
+        }
+        // Four failures early in a window, then a burst straddling its end: a window fixed at the
+        // first failure restarted at 1050 and let the burst through.
+        for ms: Int64 in [0, 100, 200, 300] { _ = try fail(at: ms) }
+        let straddling = try fail(at: 1050)
+        #expect(straddling.failures == 4, "0 fell out of the window; 100, 200, 300 and 1050 are in it")
+        #expect(!straddling.isLocked(nowMs: 1050))
+        let fifth = try fail(at: 1060)
+        #expect(fifth.isLocked(nowMs: 1060), "five failures within 1 s (100...1060) lock")
+        #expect(fifth.lockedUntilMs == Int64(1060 + 60_000))
+    }
+
+    @Test func theWindowBoundaryIsExclusive() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let policy = LockoutPolicy(threshold: 2, windowMs: 1000, lockoutMs: 60_000)
+        try store.recordLoginFailure(email: "edge@x.io", userId: nil, ip: nil, policy: policy, nowMs: 0)
+        // Exactly one window later, the first failure no longer counts ...
+        let atEdge = try store.recordLoginFailure(email: "edge@x.io", userId: nil, ip: nil, policy: policy, nowMs: 1000)
+        #expect(!atEdge.isLocked(nowMs: 1000))
+        // ... one millisecond inside it, it does.
+        let inside = try store.recordLoginFailure(email: "edge@x.io", userId: nil, ip: nil, policy: policy, nowMs: 1999)
+        #expect(inside.isLocked(nowMs: 1999))
+    }
+
+    @Test func sevenFastFailuresLockWhateverCameBefore() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let policy = LockoutPolicy(threshold: 5, windowMs: 900_000, lockoutMs: 1_800_000)
+        // One failure long ago started the old fixed window; seven in 0.4 s just after it ended.
+        try store.recordLoginFailure(email: "late@x.io", userId: nil, ip: nil, policy: policy, nowMs: 0)
+        var last: LoginFailures?
+        for ms: Int64 in [899_800, 899_850, 899_900, 900_010, 900_060, 900_110, 900_160] {
+            last = try store.recordLoginFailure(email: "late@x.io", userId: nil, ip: nil, policy: policy, nowMs: ms)
+        }
+        #expect(last?.isLocked(nowMs: 900_200) == true)
+    }
+
     @Test func cidrMatching() {
         #expect(IPNetwork("10.0.0.0/8")!.contains(IPAddress("10.200.3.4")!))
         #expect(!IPNetwork("10.0.0.0/8")!.contains(IPAddress("11.0.0.1")!))

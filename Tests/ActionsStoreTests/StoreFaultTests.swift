@@ -117,3 +117,18 @@ import ActionsProtocol
         }
     }
 }
+
+@Suite struct DurationTextTests {
+    @Test func durationsAreBoundedSoThatAddingThemToNowCannotOverflow() {
+        #expect(DurationText.milliseconds("90s") == Int64(90_000))
+        #expect(DurationText.milliseconds("7d") == Int64(7 * 86_400_000))
+        #expect(DurationText.milliseconds("36500d") == DurationText.maxMilliseconds)
+        #expect(DurationText.milliseconds("36501d") == nil)
+        #expect(DurationText.milliseconds("9223372036854775807s") == nil)
+        #expect(DurationText.milliseconds("106751991167d") == nil)
+        #expect(DurationText.milliseconds("-5m") == nil)
+        #expect(DurationText.milliseconds("0s") == nil)
+        // The largest accepted duration still fits beside any current time.
+        #expect(WallClock.nowMs().addingReportingOverflow(DurationText.maxMilliseconds).overflow == false)
+    }
+}

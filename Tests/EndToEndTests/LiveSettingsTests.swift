@@ -38,6 +38,12 @@ import ActionsStore
         #expect((denied.json["error_message"] as? String)?.contains("Too many failed sign-in attempts") == true)
         // Registration is not locked; other users are not locked.
         #expect(try await harness.authenticate("ana@acme.io").json["verdict"] as? String == "Allow")
+        // A success reported while locked does not unlock, and the answer says so.
+        let success = #"{"event":"authentication.succeeded","data":{"email":"mallory@acme.io"}}"#
+        let whileLocked = try await post(harness.url + "/v1/events", success)
+        #expect(whileLocked.json["status"] as? String == "still_locked")
+        #expect(whileLocked.json["locked_until_ms"] as? Int != nil)
+        #expect(try await harness.authenticate("mallory@acme.io").json["verdict"] as? String == "Deny")
 
         #expect(try harness.ctl("lockouts", "list").contains("mallory@acme.io\tfailures=3\tlocked until"))
         try harness.ctl("lockouts", "unlock", "mallory@acme.io")
@@ -49,7 +55,6 @@ import ActionsStore
 
         // A success resets the count.
         _ = try await post(harness.url + "/v1/events", failed)
-        let success = #"{"event":"authentication.succeeded","data":{"email":"mallory@acme.io"}}"#
         #expect(try await post(harness.url + "/v1/events", success).json["status"] as? String == "reset")
         #expect(try await post(harness.url + "/v1/events", failed).json["failures"] as? Int == 1)
     }

@@ -62,6 +62,10 @@ import ActionsStore
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(slowest < 0.1, "slowest decision took \(slowest) s while another process held the database")
+        // Still deciding, but the log is stuck: health says so.
+        let health = try await http("GET", harness.url + "/healthz")
+        #expect(health.json["status"] as? String == "degraded")
+        #expect((health.json["problems"] as? [String])?.first?.contains("event log stuck") == true)
         let answers = try await loginEvents.value
         #expect(answers.allSatisfy { $0.status == 503 || $0.status == 200 })
         #expect(answers.allSatisfy { $0.seconds < 6 }, "a login event waited \(answers.map(\.seconds).max() ?? 0) s")
@@ -69,6 +73,7 @@ import ActionsStore
         lock.wait()
         let events = try await harness.waitForEvents(decided, timeout: 15)
         #expect(events.count == decided, "every decision made during the lock is in the log after it")
+        #expect(try await http("GET", harness.url + "/healthz").json["status"] as? String == "ok")
     }
 
     @Test func sigtermWhileTheDatabaseIsHeldEndsWithinTheGracePeriod() async throws {

@@ -1,0 +1,98 @@
+import Testing
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// Hostile input and access, against the real binaries.
+@Suite(.serialized) struct SecurityTests {
+    static let hostileEmail = "\u{1b}]0;pwned\u{07}\u{1b}[2Jevil\u{202e}moc.rekcatta@x.io"
+
+    @Test func actionsctlNeverPrintsUntrustedTextRaw() async throws {
+        let harness = try ServerHarness()
+        let body = #"{"event":"authentication.password_failed","data":{"email":"\u001b]0;pwned\u0007\u001b[2Jevil\u202emoc.rekcatta@x.io","ip_address":"\u001b[31m10.0.0.1"}}"#
+        #expect(try await post(harness.url + "/v1/events", body).status == 200)
+        try harness.ctl("deny", "add", "domain", "spam.example", "--reason", "fraud\u{1b}[8m hidden", "--message", "bye\u{202e}olleh")
+
+        let lockouts = try harness.ctl("lockouts", "list", "--all")
+        let denies = try harness.ctl("deny", "list")
+        for output in [lockouts, denies] {
+            #expect(!output.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\u{07}" || $0 == "\u{202e}" }, "raw control in \(output)")
+        }
+        #expect(lockouts.contains(#"\e]0;pwned\x07\e[2jevil\u{202e}moc.rekcatta@x.io"#))
+        #expect(lockouts.contains(#"last_ip=\e[31m10.0.0.1"#))
+        #expect(denies.contains(#"fraud\e[8m hidden"#))
+        #expect(denies.contains(#"bye\u{202e}olleh"#))
+
+        // --json stays exact: a program reads it, and JSON escapes the controls itself.
+        let json = try harness.ctl("lockouts", "list", "--all", "--json")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(record["email"] as? String == Self.hostileEmail.lowercased())
+        #expect(!json.unicodeScalars.contains("\u{1b}"))
+    }
+
+    @Test func theAPITokenGuardsTheEngineAPIAndLoginEvents() async throws {
+        let harness = try ServerHarness(extraEnvironment: ["ACTIONS_API_TOKEN": "api-token-for-tests"])
+        let context = #"{"user_data":{"email":"ana@example.com"}}"#
+        let url = harness.url + "/v1/actions/user_registration"
+        let missing = try await post(url, context)
+        #expect(missing.status == 401)
+        #expect(missing.json["verdict"] as? String == "Deny")
+        let wrong = try await post(url, context, headers: ["Authorization": "Bearer nope"])
+        #expect(wrong.status == 401)
+        let right = try await post(url, context, headers: ["Authorization": "Bearer api-token-for-tests"])
+        #expect(right.status == 200)
+        #expect(right.json["verdict"] as? String == "Allow")
+
+        let failed = #"{"event":"authentication.password_failed","data":{"email":"victim@example.com"}}"#
+        #expect(try await post(harness.url + "/v1/events", failed).status == 401)
+        #expect(try harness.ctl("lockouts", "list", "--all").isEmpty, "an unauthenticated failure was not counted")
+        #expect(try await post(harness.url + "/v1/events", failed, headers: ["Authorization": "Bearer api-token-for-tests"]).status == 200)
+        #expect(try await http("GET", harness.url + "/healthz").status == 200)
+
+        let events = try await harness.waitForEvents(3)
+        #expect(events.filter { $0.outcome == .unauthorized }.count == 2, "refused attempts are logged")
+    }
+
+    @Test func secretsNeverAppearInLogsArgumentsOrAnswers() async throws {
+        let secret = "whsec-never-print-7f3a9c"
+        let token = "token-never-print-2b8e41"
+        let directory = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try ServiceProcess(Paths.binary("actions-server"),
+                                        ["--db", directory.appendingPathComponent("a.db").path, "--port", "0", "--log-level", "trace"],
+                                        environment: ["ACTIONS_SECRET": secret, "ACTIONS_API_TOKEN": token])
+        let cmdline = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/cmdline", encoding: .utf8)
+        var answers: [String] = [cmdline]
+        let base = server.baseURL
+        answers.append(try await post(base + "/v1/actions/authentication", #"{"user":{"email":"a@b.io"}}"#,
+                                      headers: ["Authorization": "Bearer wrong-\(token)"]).text)
+        answers.append(try await post(base + "/actions/authentication", #"{"user":{"email":"a@b.io"}}"#,
+                                      headers: ["WorkOS-Signature": "t=1, v1=" + String(repeating: "ab", count: 32)]).text)
+        answers.append(try await post(base + "/actions/user-registration", #"{"user_data":{"email":"a@b.io"}}"#,
+                                      headers: ["WorkOS-Signature": RequestSigner(secret: secret + "x").header(for: Array(#"{"user_data":{"email":"a@b.io"}}"#.utf8))]).text)
+        answers.append(try await http("GET", base + "/metrics").text)
+        answers.append(try await http("GET", base + "/healthz").text)
+        #expect(server.stop() == 0)
+        answers.append(server.outputAfterExit())
+        #expect(answers.last?.contains("trace") == true || answers.last?.isEmpty == false, "the server logged something to check")
+        for text in answers {
+            #expect(!text.contains(secret), "the secret leaked: \(text.prefix(300))")
+            #expect(!text.contains(token.dropFirst(6)), "the token leaked: \(text.prefix(300))")
+        }
+    }
+
+    @Test func anEmptySecretInTheConfigRefusesToStart() throws {
+        let directory = Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("a.toml").path
+        try "[actions.authentication]\nsecret = \"\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try run(Paths.binary("actions-server"), ["--db", directory.appendingPathComponent("a.db").path, "--port", "0",
+                                                              "--config", config])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("actions.authentication.secret is empty; refusing to start"), "\(result.stderr)")
+        let unset = try run(Paths.binary("actions-server"), ["--db", directory.appendingPathComponent("a.db").path, "--port", "0"],
+                            environment: ["ACTIONS_SECRET": ""])
+        #expect(unset.status != 0)
+        #expect(unset.stderr.contains("ACTIONS_SECRET is set but"), "\(unset.stderr)")
+    }
+}
