@@ -3,8 +3,11 @@
 
 Denies registrations from the domains in DENY_DOMAINS with a non-ASCII message, allows the rest.
 Prints "listening on PORT" once ready. Usage: workos_endpoint.py SECRET [PORT]
+With RECORD_FILE set, appends every body it verified, hex-encoded, one per line (tests compare
+what arrived with what the identity service sent, byte for byte).
 """
 import json
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,6 +29,9 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(str(error).encode())
             return
+        if os.environ.get("RECORD_FILE"):
+            with open(os.environ["RECORD_FILE"], "a") as record:
+                record.write(body.hex() + "\n")
         if context["object"] == "user_registration_action_context":
             action_type, email = "user_registration", context["user_data"]["email"]
         else:

@@ -131,7 +131,7 @@ public enum ActionsHTTPServer {
             throw APIError(status: .badRequest, code: error.code, message: error.description,
                            extra: ["verdict": "Deny", "event_id": event.uid])
         }
-        let decision = await engine.decide(context, startNs: start)
+        let decision = await engine.decide(context, received: body, startNs: start)
         return JSONBody.response(.ok, bytes: answer(decision))
     }
 
@@ -166,7 +166,7 @@ public enum ActionsHTTPServer {
             engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
             throw APIError(status: .badRequest, code: error.code, message: error.description)
         }
-        let decision = await engine.decide(context, startNs: start, consultEndpoint: false)
+        let decision = await engine.decide(context, received: body, startNs: start, consultEndpoint: false)
         let signed = ResponseSigner(secret: signingSecret).body(for: type, verdict: decision.verdict, errorMessage: decision.errorMessage)
         return JSONBody.response(.ok, bytes: signed)
     }

@@ -53,31 +53,39 @@ public final class DecisionEngine: Sendable {
     /// Decides for a context. `startNs` is when the request arrived (monotonic clock).
     /// With `consultEndpoint: false` only local policy decides (the WorkOS endpoint role: WorkOS itself
     /// is the caller, so calling out again would loop).
-    public func decide(_ context: ActionContext, startNs: UInt64 = MonotonicClock.nowNs(),
+    /// `received`: the context's bytes as the identity service sent them, forwarded to the
+    /// endpoint unchanged (nil: the context is encoded from its fields, for in-process callers).
+    public func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
                        consultEndpoint: Bool = true) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
         let snapshot = live.current
         let settings = snapshot.settings(for: type)
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
+        // Matching uses the normalized spelling; the event keeps the email as it was sent.
         let email = context.email, domain = context.emailDomain, ip = context.ipAddress
+        let normalizedEmail = Normalize.email(email)
         var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: actionID, userId: context.userId,
                           email: email, emailDomain: domain, ip: ip, userAgent: context.userAgent,
-                          verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode)
+                          verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
+                          authMethod: context.authenticationMethod, organizationId: context.organizationId,
+                          deviceFingerprint: context.deviceFingerprint)
 
-        if let entry = snapshot.deny.match(type: type, email: email, domain: domain, ip: ip, nowMs: nowMs) {
+        if let entry = snapshot.deny.match(type: type, email: normalizedEmail, domain: domain, ip: ip, nowMs: nowMs) {
             event.verdict = .deny
             event.decidedBy = .policy
             event.reason = "deny-list \(entry.kind.rawValue) \(entry.value)" + (entry.reason.map { ": \($0)" } ?? "")
             event.errorMessage = entry.message ?? Self.defaultDenyMessage(entry.kind)
-        } else if type == .authentication, let lock = snapshot.lockouts[email.lowercased()], lock.isLocked(nowMs: nowMs) {
+        } else if type == .authentication,
+                  let lock = snapshot.lockouts[Normalize.accountKey(normalizedEmail, foldAddresses: snapshot.foldAddresses)],
+                  lock.isLocked(nowMs: nowMs) {
             let minutes = max(1, Int(((lock.lockedUntilMs ?? nowMs) - nowMs + 59_999) / 60_000))
             event.verdict = .deny
             event.decidedBy = .policy
             event.reason = "locked out after \(lock.failures) failed logins"
             event.errorMessage = "Too many failed sign-in attempts. Try again in \(minutes) minute\(minutes == 1 ? "" : "s")."
         } else if consultEndpoint, let url = settings.activeEndpoint {
-            await callEndpoint(url: url, context: context, actionID: actionID, settings: settings, event: &event)
+            await callEndpoint(url: url, context: context, received: received, actionID: actionID, settings: settings, event: &event)
         } else {
             event.reason = "no policy matched; no endpoint configured"
         }
@@ -87,8 +95,8 @@ public final class DecisionEngine: Sendable {
         return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
     }
 
-    private func callEndpoint(url: String, context: ActionContext, actionID: String, settings: ActionSettings,
-                                 event: inout Event) async {
+    private func callEndpoint(url: String, context: ActionContext, received: [UInt8]?, actionID: String,
+                              settings: ActionSettings, event: inout Event) async {
         let type = context.type
         let permit = circuit.permit(type)
         if permit == .reject {
@@ -100,7 +108,7 @@ public final class DecisionEngine: Sendable {
             return
         }
         let secrets = config.secrets(for: type)
-        let body = context.withID(actionID).encoded()
+        let body = ActionContext.forwardedBody(received ?? context.encoded(), id: actionID)
         let result = await client.call(url: url, type: type, body: body, signer: RequestSigner(secret: secrets.first ?? ""),
                                        verifier: ResponseVerifier(secrets: secrets), timeoutMs: settings.timeoutMs)
         event.httpStatus = result.httpStatus
@@ -127,7 +135,7 @@ public final class DecisionEngine: Sendable {
     public func logRejected(type: ActionType, outcome: Outcome, reason: String, startNs: UInt64,
                             email: String? = nil, ip: String? = nil, userAgent: String? = nil) -> Event {
         let nowMs = WallClock.nowMs()
-        let domain = email.flatMap { $0.split(separator: "@").last.map { $0.lowercased() } }
+        let domain = email.map { Normalize.emailDomain($0) }
         var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: Self.newActionID(nowMs: nowMs), email: email,
                           emailDomain: domain, ip: ip, userAgent: userAgent, verdict: .deny, decidedBy: .invalid,
                           reason: reason, outcome: outcome, errorMode: live.current.settings(for: type).errorMode)

@@ -27,14 +27,16 @@ public struct DenyMatcher: Sendable {
 
     /// The first active entry in scope that matches the context, checked email, domain, then IP.
     public func match(_ context: ActionContext, nowMs: Int64) -> DenyEntry? {
-        match(type: context.type, email: context.email, domain: context.emailDomain, ip: context.ipAddress, nowMs: nowMs)
+        match(type: context.type, email: Normalize.email(context.email), domain: context.emailDomain, ip: context.ipAddress,
+              nowMs: nowMs)
     }
 
-    /// The same, for a caller that has already derived the lower-cased domain (the engine logs it too).
+    /// The same, for a caller that has already normalized the email and domain (`Normalize`;
+    /// entries are stored normalized).
     public func match(type: ActionType, email: String, domain: String, ip: String?, nowMs: Int64) -> DenyEntry? {
         func usable(_ entry: DenyEntry) -> Bool { entry.scope.covers(type) && entry.isActive(nowMs: nowMs) }
 
-        if !emails.isEmpty, let hit = emails[email.lowercased()]?.first(where: usable) { return hit }
+        if !emails.isEmpty, let hit = emails[email]?.first(where: usable) { return hit }
         if !domain.isEmpty {
             if let hit = domains[domain]?.first(where: usable) { return hit }
             // "*.example.com" covers a.example.com and deeper, not example.com itself (as in TLS wildcards).

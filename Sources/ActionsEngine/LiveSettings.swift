@@ -9,11 +9,15 @@ import ActionsStore
 public struct PolicySnapshot: Sendable {
     public var settings: [ActionType: ActionSettings]
     public var deny: DenyMatcher
+    /// Keyed by `Normalize.accountKey`.
     public var lockouts: [String: LoginFailures]
     public var configVersion: Int64
+    /// The store's switch for folding sub-addresses in lockout and rate keys.
+    public var foldAddresses: Bool
 
     public init(settings: [ActionType: ActionSettings] = [:], deny: DenyMatcher = DenyMatcher(entries: []),
-                lockouts: [String: LoginFailures] = [:], configVersion: Int64 = -1) {
+                lockouts: [String: LoginFailures] = [:], configVersion: Int64 = -1, foldAddresses: Bool = false) {
+        self.foldAddresses = foldAddresses
         self.settings = settings
         self.deny = deny
         self.lockouts = lockouts
@@ -56,10 +60,11 @@ public final class LiveSettings: Sendable {
             let settings = try store.settings()
             let entries = try store.denyEntries(includeExpired: false)
             let lockouts = try store.loginFailures()
+            let fold = try store.foldAddresses()
             var byEmail: [String: LoginFailures] = [:]
             for record in lockouts { byEmail[record.email] = record }
             let snapshot = PolicySnapshot(settings: settings, deny: DenyMatcher(entries: entries), lockouts: byEmail,
-                                          configVersion: version)
+                                          configVersion: version, foldAddresses: fold)
             state.withLock { $0 = snapshot }
             if !force { logger.info("settings reloaded", metadata: ["config_version": "\(version)"]) }
             onChange.withLock { $0 }?(old, snapshot)

@@ -120,9 +120,12 @@ public struct AuthenticationContext: Codable, Sendable, Equatable {
     public var userAgent: String?
     public var deviceFingerprint: String?
     public var issuer: String?
+    /// `Password`, `GoogleOAuth`, `MagicAuth`, ... (workos-rust models it; the others pass it through).
+    public var authenticationMethod: String?
 
     enum CodingKeys: String, CodingKey {
         case id, object, user, organization, issuer
+        case authenticationMethod = "authentication_method"
         case organizationMembership = "organization_membership"
         case ipAddress = "ip_address"
         case userAgent = "user_agent"
@@ -212,11 +215,8 @@ public enum ActionContext: Sendable, Equatable {
         }
     }
 
-    /// The domain part of the email, lower-cased; empty when there is no `@`.
-    public var emailDomain: String {
-        guard let at = email.lastIndex(of: "@") else { return "" }
-        return email[email.index(after: at)...].lowercased()
-    }
+    /// The domain part of the email, normalized (`Normalize.domain`); empty when there is no `@`.
+    public var emailDomain: String { Normalize.emailDomain(email) }
 
     /// Decodes a body of the given type. The `object` member, when present, must match.
     /// Unknown members are ignored, as WorkOS adds fields over time.
@@ -237,18 +237,40 @@ public enum ActionContext: Sendable, Equatable {
         }
     }
 
-    /// The context with its `id` and `object` filled in as WorkOS would send them, for forwarding.
-    public func withID(_ id: String) -> ActionContext {
+    public var deviceFingerprint: String? {
         switch self {
-        case .userRegistration(var c):
-            c.id = id
-            c.object = type.contextObject
-            return .userRegistration(c)
-        case .authentication(var c):
-            c.id = id
-            c.object = type.contextObject
-            return .authentication(c)
+        case .userRegistration(let c): return c.deviceFingerprint
+        case .authentication(let c): return c.deviceFingerprint
         }
+    }
+
+    /// The organization the attempt is for: the authentication's organization (or its membership's),
+    /// or the organization a registration's invitation is to.
+    public var organizationId: String? {
+        switch self {
+        case .userRegistration(let c): return c.invitation?.organizationId
+        case .authentication(let c): return c.organization?.id ?? c.organizationMembership?.organizationId
+        }
+    }
+
+    public var authenticationMethod: String? {
+        if case .authentication(let c) = self { return c.authenticationMethod }
+        return nil
+    }
+
+    /// What is sent to the customer's endpoint: the bytes the identity service sent, unchanged,
+    /// so that every member reaches it, modelled or not, nested or not, including members WorkOS
+    /// adds later. Only `id` is added, and only when the context has none (the engine API accepts
+    /// contexts without one). The signature is computed over exactly these bytes.
+    public static func forwardedBody(_ received: [UInt8], id: String) -> [UInt8] {
+        guard let object = try? JSON.object(received), object["id"] == nil,
+              let open = received.firstIndex(of: UInt8(ascii: "{")) else { return received }
+        var member: [UInt8] = Array(#""id":"#.utf8)
+        JSONText.appendQuoted(id, to: &member, escaping: .javaScript)
+        if !object.members.isEmpty { member.append(UInt8(ascii: ",")) }
+        var out = received
+        out.insert(contentsOf: member, at: open + 1)
+        return out
     }
 
     public func encoded() -> [UInt8] {
@@ -343,6 +365,7 @@ extension AuthenticationContext {
         userAgent = try fields.string("user_agent")
         deviceFingerprint = try fields.string("device_fingerprint")
         issuer = try fields.string("issuer")
+        authenticationMethod = try fields.string("authentication_method")
     }
 }
 

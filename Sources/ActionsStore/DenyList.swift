@@ -62,28 +62,34 @@ public struct DenyEntry: Sendable, Equatable, Identifiable {
 
     public func isActive(nowMs: Int64) -> Bool { expiresMs.map { $0 > nowMs } ?? true }
 
-    /// Lower-cases and checks a value for its kind; a clear error when it cannot match anything.
+    /// Puts a value in the spelling decisions compare in (`Normalize`: case, compatibility forms,
+    /// trailing dot, punycode; IPv4-mapped IPv6 as IPv4) and checks it for its kind; a clear error
+    /// when it cannot match anything.
     public static func normalize(_ value: String, kind: DenyKind) throws(StoreError) -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespaces).lowercased()
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
         switch kind {
         case .domain:
-            let bare = trimmed.hasPrefix("*.") ? String(trimmed.dropFirst(2)) : trimmed
-            let hostPattern = bare.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
-            guard !bare.isEmpty, !bare.hasPrefix("."), !bare.contains("@"), hostPattern else {
+            let normalized = Normalize.domain(trimmed)
+            let bare = normalized.hasPrefix("*.") ? String(normalized.dropFirst(2)) : normalized
+            let hostPattern = bare.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
+                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            guard !bare.isEmpty, !bare.hasPrefix("."), !bare.contains(".."), hostPattern else {
                 throw .invalidValue("not an email domain: \(value) (use example.com or *.example.com)")
             }
+            return normalized
         case .email:
-            let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+            let normalized = Normalize.email(trimmed)
+            let parts = normalized.split(separator: "@", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw .invalidValue("not an email address: \(value)")
             }
+            return normalized
         case .ip:
             guard let network = IPNetwork(trimmed) else {
                 throw .invalidValue("not an IP address or CIDR block: \(value)")
             }
             return network.prefix == 128 ? network.address.description : network.description
         }
-        return trimmed
     }
 }
 

@@ -49,13 +49,21 @@ public struct Event: Sendable, Equatable, Codable {
     public var errorMode: ErrorMode
     /// The endpoint's error or an excerpt of what it answered.
     public var detail: String?
+    /// From the context when present: `Password`, `GoogleOAuth`, ...
+    public var authMethod: String?
+    public var organizationId: String?
+    public var deviceFingerprint: String?
 
     public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: String,
                 actionId: String, userId: String? = nil, email: String? = nil, emailDomain: String? = nil,
                 ip: String? = nil, userAgent: String? = nil, verdict: Verdict, decidedBy: DecidedBy,
                 reason: String? = nil, errorMessage: String? = nil, outcome: Outcome = .ok, httpStatus: Int? = nil,
                 latencyUs: Int64 = 0, endpointLatencyUs: Int64? = nil, errorMode: ErrorMode = .failClosed,
-                detail: String? = nil) {
+                detail: String? = nil, authMethod: String? = nil, organizationId: String? = nil,
+                deviceFingerprint: String? = nil) {
+        self.authMethod = authMethod
+        self.organizationId = organizationId
+        self.deviceFingerprint = deviceFingerprint
         self.id = id
         self.uid = uid
         self.timeMs = timeMs
@@ -121,13 +129,13 @@ public struct Event: Sendable, Equatable, Codable {
         return z ^ (z >> 31)
     }
 
-    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail"
+    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint"
 
     static let insertSQL = """
         INSERT INTO events (uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent,
             verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us,
-            error_mode, detail, failed)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            error_mode, detail, failed, auth_method, organization_id, device_fingerprint)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Binds the row in `insertSQL`'s column order.
@@ -152,6 +160,9 @@ public struct Event: Sendable, Equatable, Codable {
         row.text(errorMode.rawValue)
         row.text(detail)
         row.integer(outcome == .ok ? 0 : 1)
+        row.text(authMethod)
+        row.text(organizationId)
+        row.text(deviceFingerprint)
     }
 
     init(row: Row) {
@@ -163,7 +174,8 @@ public struct Event: Sendable, Equatable, Codable {
             reason: row[12], errorMessage: row[13],
             outcome: Outcome(rawValue: row[14] as String? ?? "") ?? .invalidResponse,
             httpStatus: row[15], latencyUs: row[16], endpointLatencyUs: row[17],
-            errorMode: ErrorMode(name: row[18] as String? ?? "") ?? .failClosed, detail: row[19])
+            errorMode: ErrorMode(name: row[18] as String? ?? "") ?? .failClosed, detail: row[19],
+            authMethod: row[20], organizationId: row[21], deviceFingerprint: row[22])
     }
 }
 

@@ -8,7 +8,12 @@ public struct EventFilter: Sendable, Equatable {
     /// Any outcome other than `ok`.
     public var failuresOnly = false
     public var actionType: ActionType?
-    /// Case-insensitive substring of email, domain, IP or reason.
+    /// Exactly this authentication method (`Password`, `GoogleOAuth`, ...), as the context gave it.
+    public var authMethod: String?
+    /// Exactly this organization id.
+    public var organizationId: String?
+    /// Case-insensitive substring of email, domain, IP, reason, authentication method,
+    /// organization id or device fingerprint.
     public var text = ""
     public var sinceMs: Int64?
     /// With a text filter, look only at the newest this-many events. LIKE cannot use an index, so an
@@ -16,7 +21,10 @@ public struct EventFilter: Sendable, Equatable {
     public var textScanLimit: Int?
 
     public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
-                text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil) {
+                text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil, authMethod: String? = nil,
+                organizationId: String? = nil) {
+        self.authMethod = authMethod
+        self.organizationId = organizationId
         self.textScanLimit = textScanLimit
         self.deniedOnly = deniedOnly
         self.failuresOnly = failuresOnly
@@ -26,7 +34,9 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     /// True when nothing narrows the result (the scan bound alone does not).
-    public var isEmpty: Bool { !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil }
+    public var isEmpty: Bool {
+        !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil && organizationId == nil
+    }
 }
 
 extension EventFilter {
@@ -36,9 +46,12 @@ extension EventFilter {
         if failuresOnly && event.outcome == .ok { return false }
         if let actionType, event.actionType != actionType.rawValue { return false }
         if let sinceMs, event.timeMs < sinceMs { return false }
+        if let authMethod, event.authMethod != authMethod { return false }
+        if let organizationId, event.organizationId != organizationId { return false }
         let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
         if !needle.isEmpty {
-            let haystacks = [event.email, event.emailDomain, event.ip, event.reason].compactMap { $0?.lowercased() }
+            let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
+                             event.deviceFingerprint].compactMap { $0?.lowercased() }
             if !haystacks.contains(where: { $0.contains(needle) }) { return false }
         }
         return true
@@ -113,12 +126,21 @@ extension Store {
             clauses.append("ts_ms >= ?")
             arguments += [since]
         }
+        if let method = filter.authMethod {
+            clauses.append("auth_method = ?")
+            arguments += [method]
+        }
+        if let organization = filter.organizationId {
+            clauses.append("organization_id = ?")
+            arguments += [organization]
+        }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
             let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            clauses.append("(email LIKE ? ESCAPE '\\' OR email_domain LIKE ? ESCAPE '\\' OR ip LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\')")
-            arguments += [pattern, pattern, pattern, pattern]
+            let columns = ["email", "email_domain", "ip", "reason", "auth_method", "organization_id", "device_fingerprint"]
+            clauses.append("(" + columns.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
+            arguments += StatementArguments(Array(repeating: pattern, count: columns.count))
             if let limit = filter.textScanLimit {
                 clauses.append("id > (SELECT ifnull(max(id), 0) FROM events) - ?")
                 arguments += [limit]

@@ -32,7 +32,9 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
         bytes = withUnsafeBytes(of: &v6) { Array($0) }
-        isIPv4 = false
+        // IPv4-mapped IPv6 (::ffff:203.0.113.5) is the IPv4 address: a dual-stack listener reports
+        // IPv4 clients that way, and it must not slip past an IPv4 entry.
+        isIPv4 = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
     }
 
     public var description: String {
@@ -54,11 +56,17 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         guard let first = parts.first, let address = IPAddress(first) else { return nil }
-        let maxBits = address.isIPv4 ? 32 : 128
-        var bits = maxBits
+        // An IPv6 literal's prefix counts 128 bits, even for an IPv4-mapped address (::ffff:a.b.c.d/120).
+        let sixLiteral = first.contains(":")
+        var bits = sixLiteral ? 128 : 32
         if parts.count == 2 {
-            guard let value = Int(parts[1]), (0...maxBits).contains(value) else { return nil }
+            guard let value = Int(parts[1]), (0...bits).contains(value) else { return nil }
             bits = value
+        }
+        if sixLiteral && address.isIPv4 {
+            // A mapped network must stay inside ::ffff:0:0/96 to be an IPv4 network.
+            guard bits >= 96 else { return nil }
+            bits -= 96
         }
         self.address = address
         self.prefix = bits + (address.isIPv4 ? 96 : 0)

@@ -46,8 +46,8 @@ extension Store {
     @discardableResult
     public func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
                                    nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures {
-        let key = email.lowercased()
-        return try write(deadlineNs: deadlineNs) { db in
+        try write(deadlineNs: deadlineNs) { db in
+            let key = try Self.lockoutKey(email, db)
             var record = try Self.loginFailures(db, email: key)
                 ?? LoginFailures(email: key, userId: userId, failures: 0, windowStartMs: nowMs, lockedUntilMs: nil,
                                  lastIP: ip, updatedMs: nowMs)
@@ -87,8 +87,8 @@ extension Store {
     /// and the lockout is returned, so the caller can say so instead of claiming a reset.
     @discardableResult
     public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures? {
-        let key = email.lowercased()
-        return try write(deadlineNs: deadlineNs) { db in
+        try write(deadlineNs: deadlineNs) { db in
+            let key = try Self.lockoutKey(email, db)
             if let record = try Self.loginFailures(db, email: key), record.isLocked(nowMs: nowMs) { return record }
             try db.execute(sql: "DELETE FROM login_failures WHERE email = ?", arguments: [key])
             return nil
@@ -106,8 +106,9 @@ extension Store {
 
     /// Ends a lockout and clears the count; audited. Throws notFound when the email has none.
     public func unlock(email: String, by actor: Operator, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) {
-        let key = email.lowercased()
+        var key = email
         let found: Bool = try write { db in
+            key = try Self.lockoutKey(email, db)
             guard let old = try Self.loginFailures(db, email: key) else { return false }
             try db.execute(sql: "DELETE FROM login_failures WHERE email = ?", arguments: [key])
             try Self.audit(db, by: actor, action: "lockout.unlock", target: key,
@@ -116,6 +117,11 @@ extension Store {
             return true
         }
         if !found { throw .notFound("lockout for \(key)") }
+    }
+
+    /// The key failed logins are counted under: `Normalize.accountKey`, with the store's folding switch.
+    static func lockoutKey(_ email: String, _ db: Database) throws -> String {
+        Normalize.accountKey(email, foldAddresses: try foldAddresses(db))
     }
 
     static func loginFailures(_ db: Database, email: String) throws -> LoginFailures? {

@@ -7,6 +7,7 @@ enum Schema {
     static let v2 = "v2_circuit_and_writer_status"
     static let v3 = "v3_partial_event_indexes"
     static let v4 = "v4_sliding_lockout_window"
+    static let v5 = "v5_event_context_fields"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -135,8 +136,16 @@ enum Schema {
                 ALTER TABLE login_failures ADD COLUMN recent_ms TEXT NOT NULL DEFAULT '';
                 """)
         }
+        migrator.registerMigration(v5) { db in
+            try db.execute(sql: """
+                -- From the context, when the identity service sent them, to show and filter on.
+                ALTER TABLE events ADD COLUMN auth_method TEXT;
+                ALTER TABLE events ADD COLUMN organization_id TEXT;
+                ALTER TABLE events ADD COLUMN device_fingerprint TEXT;
+                """)
+        }
         return migrator
     }
 
-    static let known = [v1, v2, v3, v4]
+    static let known = [v1, v2, v3, v4, v5]
 }

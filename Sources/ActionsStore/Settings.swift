@@ -139,3 +139,26 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Whether lockout and rate keys fold `+tag` sub-addressing and Gmail dots (`Normalize`).
+    /// One switch per store, off by default: folding merges what a provider might keep apart.
+    public func foldAddresses() throws(StoreError) -> Bool {
+        try read { try Self.foldAddresses($0) }
+    }
+
+    static func foldAddresses(_ db: Database) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'fold_addresses'") == 1
+    }
+
+    /// Turns folding on or off; audited. Existing lockout records keep the key they were made under.
+    public func setFoldAddresses(_ on: Bool, by actor: Operator) throws(StoreError) {
+        try write { db in
+            let old = try Self.foldAddresses(db)
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('fold_addresses', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [on ? 1 : 0])
+            try Self.audit(db, by: actor, action: "normalize.fold_addresses", target: "store", old: old ? "on" : "off", new: on ? "on" : "off")
+            try Self.bumpConfigVersion(db)
+        }
+    }
+}

@@ -75,6 +75,7 @@ extension Renderer {
             ("event id", event.uid), ("time", clock(event.timeMs, withDate: true)),
             ("action", "\(event.actionType)  \(event.actionId)"), ("user", "\(event.email ?? "-")  \(event.userId ?? "")"),
             ("domain", event.emailDomain ?? "-"), ("ip", event.ip ?? "-"), ("user agent", event.userAgent ?? "-"),
+            ("context", "method \(event.authMethod ?? "-")  org \(event.organizationId ?? "-")  device \(event.deviceFingerprint ?? "-")"),
             ("verdict", "\(event.verdict.rawValue) by \(event.decidedBy.rawValue), outcome \(event.outcome.rawValue)"),
             ("http status", event.httpStatus.map(String.init) ?? "-"), ("latency", Self.millis(event.latencyUs) + endpoint),
             ("error mode", event.errorMode.rawValue), ("reason", event.reason ?? "-"), ("user message", event.errorMessage ?? "-"),

@@ -10,7 +10,7 @@ struct ActionsCtl: ParsableCommand {
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
         subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, LockoutsCommand.self, EventsCommand.self,
-                      AuditCommand.self, CircuitCommand.self, PruneCommand.self])
+                      AuditCommand.self, CircuitCommand.self, PruneCommand.self, NormalizeCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {
@@ -225,13 +225,16 @@ struct EventsCommand: ParsableCommand {
     @Flag(help: "Only decisions whose outcome is not ok.") var failures = false
     @Option(help: "user_registration or authentication") var action: String?
     @Option(help: "Only the last duration: 90s, 30m, 2h, 7d.") var since: String?
-    @Option(help: "Text in email, domain, IP or reason.") var search: String?
+    @Option(help: "Text in email, domain, IP, reason, authentication method, organization or device fingerprint.") var search: String?
+    @Option(help: "Only this authentication method (Password, GoogleOAuth, ...).") var authMethod: String?
+    @Option(help: "Only this organization id.") var organization: String?
     @Option(help: "How many.") var limit = 50
     @Flag(help: "Print JSON lines.") var json = false
 
     func run() throws {
         let filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
-                                 text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) })
+                                 text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) },
+                                 authMethod: authMethod, organizationId: organization)
         let store = try database.open()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -285,5 +288,32 @@ struct PruneCommand: ParsableCommand {
         let store = try database.open()
         let deleted = try attempt { try store.prune(maxAgeMs: try olderThan.map(parseDuration), maxRows: keep) }
         printRow("deleted \(deleted) events")
+    }
+}
+
+struct NormalizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "normalize",
+        abstract: "How identities are compared. Always: case, compatibility forms, trailing dots, punycode, IPv4-mapped IPv6.",
+        discussion: "fold-addresses (off by default) also folds +tag sub-addressing and Gmail dots in lockout and rate keys.",
+        subcommands: [Get.self, FoldAddresses.self])
+    struct Get: ParsableCommand {
+        @OptionGroup var database: DatabaseOptions
+        func run() throws {
+            let store = try database.open()
+            printRow("fold-addresses", try attempt { try store.foldAddresses() } ? "on" : "off")
+        }
+    }
+    struct FoldAddresses: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "fold-addresses",
+                                                        abstract: "Fold a.b+tag@gmail.com into ab@gmail.com for lockouts and rate rules.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "on or off") var state: String
+        func run() throws {
+            guard state == "on" || state == "off" else { throw ValidationError("use on or off, not \(state)") }
+            let store = try database.open()
+            try attempt { try store.setFoldAddresses(state == "on", by: .current()) }
+            printRow("fold-addresses: \(state)")
+        }
     }
 }

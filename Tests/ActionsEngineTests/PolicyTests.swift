@@ -96,3 +96,36 @@ import ActionsStore
         #expect(loaded.apiToken == "t0k")
     }
 }
+
+@Suite struct NormalizedMatchingTests {
+    func entry(_ kind: DenyKind, _ value: String) throws -> DenyEntry {
+        DenyEntry(kind: kind, value: try DenyEntry.normalize(value, kind: kind))
+    }
+
+    @Test func variantsCannotSlipPastDenyEntries() throws {
+        let matcher = DenyMatcher(entries: [try entry(.domain, "bücher.de"), try entry(.email, "CEO@Example.com"),
+                                            try entry(.ip, "203.0.113.0/24"), try entry(.domain, "*.evil.test")])
+        func denied(_ email: String, ip: String? = nil) -> Bool {
+            let context = ActionContext.userRegistration(.init(userData: .init(email: email), ipAddress: ip))
+            return matcher.match(context, nowMs: 0) != nil
+        }
+        for email in ["a@bücher.de", "a@BÜCHER.de", "a@xn--bcher-kva.de", "a@bücher.de.", "a@XN--BCHER-KVA.DE",
+                      "ceo@example.com", "CEO@EXAMPLE.COM.", "ｃｅｏ@example.com", "x@a.evil.test.", "x@A.EVIL.TEST"] {
+            #expect(denied(email), "\(email)")
+        }
+        #expect(denied("ok@example.org", ip: "::ffff:203.0.113.5"), "IPv4-mapped IPv6 is the IPv4 address")
+        #expect(denied("ok@example.org", ip: "::FFFF:203.0.113.200"))
+        #expect(!denied("ok@example.org", ip: "::ffff:203.0.114.5"))
+        #expect(!denied("ok@example.org", ip: "2001:db8::203.0.113.5"), "only the mapped prefix is IPv4")
+        #expect(!denied("ceo@example.org"))
+        #expect(!denied("x@evil.test"), "*. covers subdomains only")
+    }
+
+    @Test func entriesAreStoredInTheNormalizedSpelling() throws {
+        #expect(try DenyEntry.normalize(" Bücher.DE. ", kind: .domain) == "xn--bcher-kva.de")
+        #expect(try DenyEntry.normalize("::ffff:10.1.2.3", kind: .ip) == "10.1.2.3")
+        #expect(try DenyEntry.normalize("::ffff:10.1.2.0/120", kind: .ip) == "10.1.2.0/24")
+        #expect(throws: StoreError.self) { try DenyEntry.normalize("exa mple.com", kind: .domain) }
+        #expect(throws: StoreError.self) { try DenyEntry.normalize("a..b", kind: .domain) }
+    }
+}

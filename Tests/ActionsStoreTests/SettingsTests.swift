@@ -111,6 +111,28 @@ import ActionsProtocol
         #expect(last?.isLocked(nowMs: 900_200) == true)
     }
 
+    @Test func lockoutKeysUseTheNormalizedSpelling() throws {
+        let store = try Store(path: temporaryDatabasePath())
+        let policy = LockoutPolicy(threshold: 4, windowMs: 60_000, lockoutMs: 600_000)
+        // Case, a trailing dot, fullwidth letters and the Unicode form of the domain: one account.
+        for (i, spelling) in ["Eve@Bücher.de", "eve@xn--bcher-kva.de.", "ｅｖｅ@BÜCHER.DE", "EVE@bücher.de"].enumerated() {
+            let record = try store.recordLoginFailure(email: spelling, userId: nil, ip: nil, policy: policy, nowMs: Int64(i))
+            #expect(record.email == "eve@xn--bcher-kva.de")
+            #expect(record.failures == i + 1)
+        }
+        #expect(try store.loginFailures(nowMs: 10).map(\.email) == ["eve@xn--bcher-kva.de"])
+        try store.unlock(email: "EVE@BÜCHER.DE.", by: tester)
+        #expect(try store.loginFailures(includeUnlocked: true).isEmpty)
+
+        // Sub-addresses are separate accounts until folding is switched on for the store.
+        try store.recordLoginFailure(email: "a.b+1@gmail.com", userId: nil, ip: nil, policy: policy, nowMs: 0)
+        #expect(try store.recordLoginFailure(email: "ab@gmail.com", userId: nil, ip: nil, policy: policy, nowMs: 1).failures == 1)
+        try store.setFoldAddresses(true, by: tester)
+        #expect(try store.foldAddresses())
+        #expect(try store.recordLoginFailure(email: "A.B+2@Gmail.com", userId: nil, ip: nil, policy: policy, nowMs: 2).failures == 2)
+        #expect(try store.auditLog().first?.action == "normalize.fold_addresses")
+    }
+
     @Test func cidrMatching() {
         #expect(IPNetwork("10.0.0.0/8")!.contains(IPAddress("10.200.3.4")!))
         #expect(!IPNetwork("10.0.0.0/8")!.contains(IPAddress("11.0.0.1")!))

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The one spelling every identity is compared in: deny and allow entries, lockout keys and rate
+/// keys all go through here, so that a variant cannot slip past an entry written another way.
+///
+/// - Case: `Eve@Example.COM` is `eve@example.com`.
+/// - Compatibility forms (NFKC, as UTS #46 maps them): fullwidth `ｅxample.com` is `example.com`.
+/// - A trailing dot: `example.com.` is `example.com`.
+/// - Internationalized domains: `bücher.de` and `xn--bcher-kva.de` are one domain; the ASCII
+///   (punycode) form is the canonical one.
+/// - Optionally (`foldAddresses`, off by default): `+tag` sub-addressing, and dots in Gmail
+///   local parts, so that `a.b+1@gmail.com` is `ab@gmail.com`. Only for lockout and rate keys,
+///   where one person must not get several counters; never for deny entries.
+///
+/// IP addresses are normalized by `IPAddress` (IPv4-mapped IPv6 is IPv4).
+public enum Normalize {
+    /// A domain: lower-cased, NFKC, no trailing dot, every non-ASCII label in punycode.
+    /// A leading `*.` (a wildcard entry) is kept.
+    public static func domain(_ text: some StringProtocol) -> String {
+        if let ascii = asciiLowercased(text) { return dropTrailingDot(ascii) }
+        let mapped = String(text).precomposedStringWithCompatibilityMapping.lowercased()
+        let labels = dropTrailingDot(mapped).split(separator: ".", omittingEmptySubsequences: false)
+        return labels.map { label in
+            label.unicodeScalars.allSatisfy(\.isASCII) ? String(label) : "xn--" + Punycode.encode(label.unicodeScalars)
+        }.joined(separator: ".")
+    }
+
+    /// An email: the local part lower-cased (and NFKC), the domain as `domain(_:)`.
+    public static func email(_ text: some StringProtocol) -> String {
+        guard let at = text.lastIndex(of: "@") else { return domainless(text) }
+        return domainless(text[..<at]) + "@" + domain(text[text.index(after: at)...])
+    }
+
+    /// The key a person's failed logins and rate counts are kept under.
+    public static func accountKey(_ email: some StringProtocol, foldAddresses: Bool) -> String {
+        let normalized = self.email(email)
+        guard foldAddresses, let at = normalized.lastIndex(of: "@") else { return normalized }
+        var local = normalized[..<at]
+        let domain = normalized[normalized.index(after: at)...]
+        if let plus = local.firstIndex(of: "+"), plus != local.startIndex { local = local[..<plus] }
+        var folded = String(local)
+        if domain == "gmail.com" || domain == "googlemail.com" { folded.removeAll { $0 == "." } }
+        return folded + "@" + domain
+    }
+
+    /// The domain part of an email, normalized; empty when there is no `@`.
+    public static func emailDomain(_ email: some StringProtocol) -> String {
+        guard let at = email.lastIndex(of: "@") else { return "" }
+        return domain(email[email.index(after: at)...])
+    }
+
+    private static func domainless(_ text: some StringProtocol) -> String {
+        asciiLowercased(text) ?? String(text).precomposedStringWithCompatibilityMapping.lowercased()
+    }
+
+    private static func dropTrailingDot(_ text: String) -> String {
+        text.hasSuffix(".") && text.count > 1 ? String(text.dropLast()) : text
+    }
+
+    /// The fast path every decision takes: ASCII needs only its letters lowered.
+    private static func asciiLowercased(_ text: some StringProtocol) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            bytes.append(byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// RFC 3492 punycode, the encoding half (what IDNA's ToASCII needs).
+enum Punycode {
+    private static let base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700, initialBias = 72, initialN = 128
+
+    static func encode(_ scalars: some Collection<Unicode.Scalar>) -> String {
+        let input = scalars.map(\.value)
+        var output: [UInt8] = input.filter { $0 < 0x80 }.map { UInt8($0) }
+        let basicCount = output.count
+        var handled = basicCount
+        if basicCount > 0 { output.append(UInt8(ascii: "-")) }
+        var n = initialN, delta = 0, bias = initialBias
+        while handled < input.count {
+            guard let m = input.filter({ Int($0) >= n }).min().map(Int.init) else { break }
+            let (product, overflow) = (m - n).multipliedReportingOverflow(by: handled + 1)
+            guard !overflow else { break }
+            delta += product
+            n = m
+            for value in input {
+                let c = Int(value)
+                if c < n { delta += 1 }
+                if c == n {
+                    var q = delta
+                    var k = base
+                    while true {
+                        let t = k <= bias ? tMin : (k >= bias + tMax ? tMax : k - bias)
+                        if q < t { break }
+                        output.append(digit(t + (q - t) % (base - t)))
+                        q = (q - t) / (base - t)
+                        k += base
+                    }
+                    output.append(digit(q))
+                    bias = adapt(delta, handled + 1, handled == basicCount)
+                    delta = 0
+                    handled += 1
+                }
+            }
+            delta += 1
+            n += 1
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func digit(_ d: Int) -> UInt8 {
+        d < 26 ? UInt8(ascii: "a") + UInt8(d) : UInt8(ascii: "0") + UInt8(d - 26)
+    }
+
+    private static func adapt(_ delta: Int, _ count: Int, _ first: Bool) -> Int {
+        var delta = first ? delta / damp : delta / 2
+        delta += delta / count
+        var k = 0
+        while delta > ((base - tMin) * tMax) / 2 {
+            delta /= base - tMin
+            k += base
+        }
+        return k + (base - tMin + 1) * delta / (delta + skew)
+    }
+}

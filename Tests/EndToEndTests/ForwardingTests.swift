@@ -1,0 +1,63 @@
+import Testing
+import Foundation
+import ActionsProtocol
+import ActionsStore
+
+/// The context reaches the customer's endpoint exactly as the identity service sent it.
+@Suite(.serialized) struct ForwardingTests {
+    /// An authentication context full of members nobody models, nested and not, spaced oddly,
+    /// with escapes that re-encoding would rewrite.
+    static let rich = #"{ "id" : "auth_01FORWARD", "object":"authentication_action_context","user":{"object":"user","id":"user_1","email":"ana@example.com","metadata":{"plan":"pro","seats":12,"flags":[true,null,{"x":"\u00e9\/"}]},"external_id":"ext-9","profile_picture_url":"https://cdn.example/p.png","created_at":"2024-01-01T00:00:00.000Z"},"organization":{"object":"organization","id":"org_42","name":"Acme","domains":[{"domain":"acme.io"}]},"organization_membership":{"object":"organization_membership","id":"om_1","user_id":"user_1","organization_id":"org_42","role":{"slug":"admin"}},"ip_address":"198.51.100.9","user_agent":"Mozilla/5.0","device_fingerprint":"fp_77","issuer":"https://auth.example","authentication_method":"GoogleOAuth","future_member":{"nested":[1,2.50,-3e2]}}"#
+
+    @Test func everyMemberReachesTheEndpointUnchangedAndTheSDKVerifiesIt() async throws {
+        let harness = try ServerHarness()
+        let record = harness.directory.appendingPathComponent("received.hex").path
+        let endpoint = try ServiceProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/workos_endpoint.py").path,
+                                                           ServerHarness.secret], environment: ["RECORD_FILE": record])
+        defer { endpoint.kill() }
+        try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/actions/authentication")
+        try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/actions/user-registration")
+        try await Task.sleep(for: .milliseconds(600))
+
+        let withID = try await post(harness.url + "/v1/actions/authentication", Self.rich)
+        #expect(withID.json["decided_by"] as? String == "endpoint", "the SDK's verify_header accepted the request: \(withID.text)")
+        #expect(withID.json["action_id"] as? String == "auth_01FORWARD")
+
+        // Without an id, one is added at the front and nothing else changes.
+        let noID = #"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"bo@example.com","name":"Bo","extra":{"k":[]}},"invitation":{"object":"invitation","id":"inv_1","organization_id":"org_7"},"device_fingerprint":"fp_88"}"#
+        let added = try await post(harness.url + "/v1/actions/user_registration", noID)
+        #expect(added.json["decided_by"] as? String == "endpoint", "\(added.text)")
+        let actionID = try #require(added.json["action_id"] as? String)
+
+        let lines = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let received = lines.map { Self.unhex($0) }
+        #expect(received.first == Array(Self.rich.utf8), "forwarded byte for byte")
+        #expect(received.last == Array((#"{"id":"\#(actionID)","# + noID.dropFirst()).utf8))
+
+        // What the context carried is logged, shown and filterable.
+        let events = try await harness.waitForEvents(2)
+        let auth = try #require(events.first { $0.actionId == "auth_01FORWARD" })
+        #expect(auth.authMethod == "GoogleOAuth")
+        #expect(auth.organizationId == "org_42")
+        #expect(auth.deviceFingerprint == "fp_77")
+        let registration = try #require(events.first { $0.actionId == actionID })
+        #expect(registration.organizationId == "org_7")
+        let filtered = try harness.ctl("events", "--auth-method", "GoogleOAuth", "--json")
+        #expect(filtered.split(separator: "\n").count == 1)
+        #expect(filtered.contains(#""organizationId":"org_42""#) || filtered.contains(#""organization_id":"org_42""#))
+        #expect(try harness.ctl("events", "--organization", "org_7").contains("bo@example.com"))
+        #expect(try harness.ctl("events", "--search", "fp_88").contains("bo@example.com"))
+    }
+
+    static func unhex(_ text: Substring) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            bytes.append(UInt8(text[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+}
