@@ -90,9 +90,38 @@ public final class DecisionEngine: Sendable {
             event.reason = "no policy matched; no endpoint configured"
         }
         event.latencyUs = MonotonicClock.microsSince(startNs)
+        if config.durableEvents { return await answerOnceCommitted(event, settings: settings) }
         writer.submit(event)
         metrics.record(event, type: type)
         return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
+    }
+
+    /// Durable mode: the answer waits for the event's commit (group commit shares each fsync among
+    /// the waiting decisions). A decision that cannot be logged within `durableWaitMs` is never
+    /// allowed silently: the error mode answers (a Deny stays a Deny), and that answer is queued as
+    /// an event of its own, outcome `log_unavailable`, beside the decision if it lands later.
+    private func answerOnceCommitted(_ event: Event, settings: ActionSettings) async -> Decision {
+        let type = settings.actionType
+        if let seq = writer.submit(event) {
+            let writer = self.writer
+            let committed = (try? await withTimeout(.milliseconds(config.durableWaitMs)) { await writer.durable(seq) }) ?? nil
+            if committed == true {
+                metrics.record(event, type: type)
+                return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
+            }
+        }
+        var answered = event
+        answered.uid = Event.newUID()
+        answered.outcome = .logUnavailable
+        answered.reason = "event log unavailable (durable mode); \(settings.errorMode.rawValue)"
+        if event.verdict == .allow {
+            answered.verdict = settings.errorMode.verdict
+            answered.decidedBy = .errorMode
+            if answered.verdict == .deny { answered.errorMessage = "Unable to verify this request right now. Please try again later." }
+        }
+        writer.submit(answered)
+        metrics.record(answered, type: type)
+        return Decision(verdict: answered.verdict, errorMessage: answered.errorMessage, event: answered)
     }
 
     private func callEndpoint(url: String, context: ActionContext, received: [UInt8]?, actionID: String,

@@ -19,6 +19,10 @@ public struct EngineConfig: Sendable {
     public var eventQueueCapacity = 100_000
     public var retentionMaxAgeDays: Int?
     public var retentionMaxRows: Int?
+    /// Durable events: a decision is answered only after its event is committed (fsync'd).
+    public var durableEvents = false
+    /// Durable mode's bound on that wait; past it the error mode answers (`log_unavailable`).
+    public var durableWaitMs = 2000
     /// How long `POST /v1/events` waits to start its lockout write before answering 503 (retry).
     public var lockoutWriteWaitMs = 2000
     /// How long the server's SQLite connections wait for another process's lock.
@@ -90,7 +94,7 @@ public struct EngineConfig: Sendable {
             "lockout.threshold", "lockout.window_seconds", "lockout.lockout_seconds",
             "circuit.failure_threshold", "circuit.cooldown_seconds",
             "retention.max_age_days", "retention.max_rows", "events.queue_capacity",
-            "server.idle_timeout_ms", "server.read_timeout_ms", "store.busy_timeout_ms", "store.lockout_write_wait_ms",
+            "server.idle_timeout_ms", "server.read_timeout_ms", "events.durable", "events.durable_wait_ms", "store.busy_timeout_ms", "store.lockout_write_wait_ms",
         ]
         for key in values.keys where !known.contains(key) {
             let isActionSecret = ActionType.allCases.contains { key == "actions.\($0.rawValue).secret" || key == "actions.\($0.rawValue).secrets" }
@@ -108,6 +112,12 @@ public struct EngineConfig: Sendable {
         retentionMaxAgeDays = try int("retention.max_age_days", in: 1...36_500) ?? retentionMaxAgeDays
         retentionMaxRows = try int("retention.max_rows", in: 1000...Int.max) ?? retentionMaxRows
         eventQueueCapacity = try int("events.queue_capacity", in: 100...10_000_000) ?? eventQueueCapacity
+        durableWaitMs = try int("events.durable_wait_ms", in: 1...60_000) ?? durableWaitMs
+        switch values["events.durable"] {
+        case .boolean(let on)?: durableEvents = on
+        case nil: break
+        default: throw Problem(description: "\(file): events.durable must be true or false")
+        }
         idleTimeoutMs = try int("server.idle_timeout_ms", in: 100...3_600_000) ?? idleTimeoutMs
         readTimeoutMs = try int("server.read_timeout_ms", in: 100...3_600_000) ?? readTimeoutMs
         busyTimeoutMs = try int("store.busy_timeout_ms", in: 10...60_000) ?? busyTimeoutMs

@@ -24,10 +24,11 @@ extension Store {
     /// Opens a store from async code without blocking the cooperative pool (opening may migrate,
     /// and a migration waits for other processes' locks).
     public static func open(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
-                            busyTimeout: Double = 5) async throws(StoreError) -> Store {
+                            busyTimeout: Double = 5, syncEveryCommit: Bool = false) async throws(StoreError) -> Store {
         do {
             return try await BlockingWork.run {
-                try Store(path: path, access: access, create: create, readOnly: readOnly, busyTimeout: busyTimeout)
+                try Store(path: path, access: access, create: create, readOnly: readOnly, busyTimeout: busyTimeout,
+                          syncEveryCommit: syncEveryCommit)
             }
         } catch let error as StoreError {
             throw error

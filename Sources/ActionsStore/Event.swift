@@ -24,6 +24,8 @@ public enum Outcome: String, Sendable, CaseIterable, Codable {
     case circuitOpen = "circuit_open"
     case invalidRequest = "invalid_request"
     case unauthorized
+    /// Durable mode: the event could not be committed in time, so the error mode answered.
+    case logUnavailable = "log_unavailable"
 }
 
 /// One decision, as logged.

@@ -85,18 +85,37 @@ public final class EventWriter: @unchecked Sendable {
         return seq
     }
 
-    /// Waits until the event with this ticket is committed. False if it could not be written.
+    /// Waits until the event with this ticket is committed. False if it could not be written, or
+    /// when the waiting task is cancelled first (a caller bounds the wait by cancelling it).
     public func durable(_ seq: UInt64) async -> Bool {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if seq < committedBelow {
-                let ok = !failedTickets.contains(seq)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                lock.lock()
+                if seq < committedBelow {
+                    let ok = !failedTickets.contains(seq)
+                    lock.unlock()
+                    continuation.resume(returning: ok)
+                    return
+                }
+                // Cancelled before the waiter was registered: the handler found nothing to resume.
+                if Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume(returning: false)
+                    return
+                }
+                waiters.append((seq, continuation))
                 lock.unlock()
-                continuation.resume(returning: ok)
-                return
             }
-            waiters.append((seq, continuation))
+        } onCancel: {
+            lock.lock()
+            var cancelled: [CheckedContinuation<Bool, Never>] = []
+            waiters.removeAll { waiter in
+                guard waiter.seq == seq else { return false }
+                cancelled.append(waiter.continuation)
+                return true
+            }
             lock.unlock()
+            for continuation in cancelled { continuation.resume(returning: false) }
         }
     }
 

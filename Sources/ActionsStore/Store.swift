@@ -30,8 +30,10 @@ public final class Store: Sendable {
     ///   - busyTimeout: how long a statement waits for another process's lock before failing.
     ///   - readOnly: never write; also forced when the file is not writable by this user.
     ///   - fileMode: permissions of a new file; 0600 by default so other users cannot read the log.
+    ///   - syncEveryCommit: `synchronous = FULL`, an fsync per commit, so a commit survives power
+    ///   loss (durable events); otherwise NORMAL, which survives a process crash.
     public init(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
-                busyTimeout: TimeInterval = 5, fileMode: mode_t = 0o600) throws(StoreError) {
+                busyTimeout: TimeInterval = 5, fileMode: mode_t = 0o600, syncEveryCommit: Bool = false) throws(StoreError) {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
@@ -51,7 +53,7 @@ public final class Store: Sendable {
         config.label = "actions"
         config.prepareDatabase { db in
             if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             }
             // Bound the WAL file even when a tailer keeps a read transaction open.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")

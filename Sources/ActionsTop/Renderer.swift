@@ -153,6 +153,7 @@ public struct Renderer: Sendable {
         case .circuitOpen: return "circuit"
         case .invalidRequest: return "invalid"
         case .unauthorized: return "401"
+        case .logUnavailable: return "nolog"
         }
     }
 

@@ -20,6 +20,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int?
     @Option(help: "TOML config file (see actions.example.toml).") var config: String?
+    @Flag(help: "Answer each decision only after its event is committed and fsync'd (config: events.durable).")
+    var durableEvents = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Log lines on stderr: text, or json (one object per line, for log shippers).") var logFormat: LogFormat = .text
 
@@ -48,10 +50,12 @@ struct Serve: AsyncParsableCommand {
         }
         if let host { settings.host = host }
         if let port { settings.port = port }
+        if durableEvents { settings.durableEvents = true }
         let path = db ?? settings.databasePath ?? Store.defaultPath()
         let store: Store
         do {
-            store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000)
+            store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000,
+                                         syncEveryCommit: settings.durableEvents)
         } catch {
             throw ValidationError("\(error)")
         }
