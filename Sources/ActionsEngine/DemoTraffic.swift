@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import NIOCore
 import ActionsProtocol
 import ActionsStore
@@ -10,6 +11,13 @@ import ActionsStore
 public final class DemoTraffic: Sendable {
     let baseURL: String
     private let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// Decisions answered (`/v1/actions/*`, any HTTP status: each one is logged) and requests that
+    /// got no answer at all, so a caller can check the log against what was decided.
+    private let answered = Atomic<Int>(0)
+    private let unanswered = Atomic<Int>(0)
+
+    public var decisionsAnswered: Int { answered.load(ordering: .relaxed) }
+    public var requestsUnanswered: Int { unanswered.load(ordering: .relaxed) }
 
     public init(baseURL: String) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -101,9 +109,12 @@ public final class DemoTraffic: Sendable {
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
         http.body = .bytes(ByteBuffer(bytes: request.body))
-        if let response = try? await client.execute(http, timeout: .seconds(15)) {
-            _ = try? await response.body.collect(upTo: 1 << 20)
+        guard let response = try? await client.execute(http, timeout: .seconds(15)),
+              (try? await response.body.collect(upTo: 1 << 20)) != nil else {
+            unanswered.add(1, ordering: .relaxed)
+            return
         }
+        if request.path.hasPrefix("/v1/actions/") { answered.add(1, ordering: .relaxed) }
     }
 }
 

@@ -37,5 +37,7 @@ struct DemoTrafficCommand: AsyncParsableCommand {
         let traffic = DemoTraffic(baseURL: base.absoluteString)
         try await traffic.run(rate: rate, count: count)
         await traffic.shutdown()
+        // One parseable line for scripts and tests that compare it with the event log.
+        announce("demo-traffic: decisions answered \(traffic.decisionsAnswered), unanswered \(traffic.requestsUnanswered)")
     }
 }
