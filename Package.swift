@@ -8,6 +8,7 @@ let package = Package(
     name: "Actions",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "ActionsFuzzHarness", targets: ["ActionsFuzzHarness"]),
         .executable(name: "actions-server", targets: ["actions-server"]),
         .executable(name: "actions-top", targets: ["actions-top"]),
         .executable(name: "actionsctl", targets: ["actionsctl"]),
@@ -98,6 +99,10 @@ let package = Package(
             ],
             path: "Benchmarks/actions-bench"
         ),
+        // Every untrusted-input parser behind one entry point each: driven by libFuzzer from the
+        // separate Fuzz/ package (scripts/fuzz), replayed over the kept corpus by FuzzRegressionTests.
+        .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsEngine", "ActionsTop"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["ActionsFuzzHarness"]),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
         .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore"]),
         .testTarget(name: "ActionsEngineTests", dependencies: ["ActionsEngine"]),

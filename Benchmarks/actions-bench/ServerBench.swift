@@ -65,18 +65,27 @@ struct ServerBench: AsyncParsableCommand {
         return WrkResult(rate: number(after: "Requests/sec:"), requests: requests, errors: errors)
     }
 
-    /// Alternates the bare handler and the engine, `rounds` times each, and compares medians:
-    /// on a shared two-core machine one run of each is too noisy to compare.
+    /// Alternates the bare handler, the engine in background mode and the engine in durable mode
+    /// (`--durable-events`: each answer waits for its fsync'd commit), `rounds` times each, and
+    /// compares medians: on a shared two-core machine one run of each is too noisy to compare.
     func throughput(_ directory: URL) throws {
         section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s, \(rounds) alternating rounds)")
         let script = try wrkScript(directory)
-        let db = directory.appendingPathComponent("throughput.db").path
-        let store = try Store(path: db)
-        try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
-        try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
-        var baseRates: [Double] = [], engineRates: [Double] = [], ratios: [Double] = []
-        var baseCPU: [Double] = [], engineCPU: [Double] = []
-        var answered = 0
+        struct Mode {
+            var name: String
+            var flags: [String]
+            var db: String
+            var rates: [Double] = [], cpu: [Double] = [], ratios: [Double] = []
+            var answered = 0
+        }
+        var modes = [Mode(name: "background", flags: [], db: directory.appendingPathComponent("background.db").path),
+                     Mode(name: "durable", flags: ["--durable-events"], db: directory.appendingPathComponent("durable.db").path)]
+        for mode in modes {
+            let store = try Store(path: mode.db)
+            try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+            try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
+        }
+        var baseRates: [Double] = [], baseCPU: [Double] = []
         /// Runs wrk against a fresh child; returns the result and the child's CPU µs per request.
         func measure(_ child: Child, _ path: String) throws -> (WrkResult, Double) {
             let before = cpuSeconds(of: child.process.processIdentifier)
@@ -87,28 +96,35 @@ struct ServerBench: AsyncParsableCommand {
         }
         for round in 1...rounds {
             let (base, baseMicros) = try measure(try Child(binary("actions-bench"), ["baseline"]), "/v1/actions/user_registration")
-            let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--log-level", "error"],
-                                   environment: ["ACTIONS_SECRET": Self.secret])
-            let (engine, engineMicros) = try measure(server, "/v1/actions/user_registration")
-            answered += engine.requests
             baseRates.append(base.rate)
-            engineRates.append(engine.rate)
-            ratios.append(engine.rate / base.rate)
             baseCPU.append(baseMicros)
-            engineCPU.append(engineMicros)
-            report(String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req), actions-server %.0f req/s (%.1f µs CPU/req, %.0f %%), non-2xx %d",
-                          round, base.rate, baseMicros, engine.rate, engineMicros, engine.rate / base.rate * 100, engine.errors))
+            var line = String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req)", round, base.rate, baseMicros)
+            for index in modes.indices {
+                let server = try Child(binary("actions-server"), ["--db", modes[index].db, "--port", "0", "--log-level", "error"] + modes[index].flags,
+                                       environment: ["ACTIONS_SECRET": Self.secret])
+                let (engine, micros) = try measure(server, "/v1/actions/user_registration")
+                modes[index].answered += engine.requests
+                modes[index].rates.append(engine.rate)
+                modes[index].cpu.append(micros)
+                modes[index].ratios.append(engine.rate / base.rate)
+                line += String(format: ", %@ %.0f req/s (%.1f µs CPU/req, %.0f %%, non-2xx %d)", modes[index].name, engine.rate, micros,
+                               engine.rate / base.rate * 100, engine.errors)
+            }
+            report(line)
         }
-        let rows = try store.eventCount()
-        report(String(format: "median: bare handler %.0f req/s, actions-server %.0f req/s, ratio %.0f %% (range %.0f–%.0f %%)",
-                      Summary(values: baseRates).percentile(0.5), Summary(values: engineRates).percentile(0.5),
-                      Summary(values: ratios).percentile(0.5) * 100, (ratios.min() ?? 0) * 100, (ratios.max() ?? 0) * 100))
-        // CPU per request is steadier than req/s on a shared machine: it does not depend on how
-        // much of the two cores other jobs took during a round. It includes the event writer thread.
-        report(String(format: "median CPU per request: bare handler %.1f µs, actions-server %.1f µs (writer thread included)",
-                      Summary(values: baseCPU).percentile(0.5), Summary(values: engineCPU).percentile(0.5)))
-        // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
-        report("requests counted by wrk: \(answered), events logged: \(rows), lost: \(max(0, answered - rows))")
+        let baseMedian = Summary(values: baseRates).percentile(0.5), baseCPUMedian = Summary(values: baseCPU).percentile(0.5)
+        report(String(format: "median: bare handler %.0f req/s, %.1f µs CPU/req", baseMedian, baseCPUMedian))
+        for mode in modes {
+            let rows = try Store(path: mode.db).eventCount()
+            let cpu = Summary(values: mode.cpu).percentile(0.5)
+            // CPU per request is steadier than req/s on a shared machine: it does not depend on how
+            // much of the two cores other jobs took during a round. It includes the event writer thread.
+            report(String(format: "median: %@ %.0f req/s, ratio %.0f %% of the bare handler (range %.0f–%.0f %%); CPU %.1f µs/req, %.2f× the bare handler's",
+                          mode.name, Summary(values: mode.rates).percentile(0.5), Summary(values: mode.ratios).percentile(0.5) * 100,
+                          (mode.ratios.min() ?? 0) * 100, (mode.ratios.max() ?? 0) * 100, cpu, baseCPUMedian > 0 ? cpu / baseCPUMedian : 0))
+            // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
+            report("\(mode.name): requests counted by wrk \(mode.answered), events logged \(rows), lost \(max(0, mode.answered - rows))")
+        }
     }
 
     func overhead(_ directory: URL) async throws {

@@ -46,6 +46,7 @@ public enum ActionsHTTPServer {
         routes["/v1/events"] = [.post]
         routes["/healthz"] = [.get, .head]
         routes["/metrics"] = [.get]
+        routes["/openapi.json"] = [.get]
 
         let router = Router()
         router.add(middleware: JSONErrorMiddleware(routes: routes))
@@ -74,6 +75,9 @@ public enum ActionsHTTPServer {
                                                        eventsQueued: stats.queued, eventsDropped: stats.dropped))
         }
         router.head("healthz") { _, _ -> Response in Response(status: .ok) }
+        router.get("openapi.json") { _, _ -> Response in
+            JSONBody.response(.ok, bytes: Array(OpenAPIDocument.json.utf8))
+        }
         router.get("metrics") { _, _ -> Response in
             engine.metrics.writer(engine.writer.stats)
             return JSONBody.response(.ok, bytes: engine.metrics.exposition(), contentType: "text/plain; version=0.0.4")

@@ -66,14 +66,25 @@ public struct EngineConfig: Sendable {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw Problem(description: "cannot read config file \(file)")
         }
+        try config.apply(text: String(decoding: data, as: UTF8.self), file: file)
+        return config
+    }
+
+    /// A config file's text over the defaults, with no environment: what `load` does after reading the file.
+    public static func parse(_ text: String, file: String) throws -> EngineConfig {
+        var config = EngineConfig()
+        try config.apply(text: text, file: file)
+        return config
+    }
+
+    mutating func apply(text: String, file: String) throws {
         let values: [String: TOMLSubset.Value]
         do {
-            values = try TOMLSubset.parse(String(decoding: data, as: UTF8.self))
+            values = try TOMLSubset.parse(text)
         } catch {
             throw Problem(description: "\(file): \(error)")
         }
-        try config.apply(values, file: file)
-        return config
+        try apply(values, file: file)
     }
 
     mutating func apply(_ values: [String: TOMLSubset.Value], file: String) throws {
