@@ -29,7 +29,10 @@ public final class DecisionEngine: Sendable {
         self.config = config
         self.metrics = metrics
         self.logger = logger
-        self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity)
+        // Durable mode needs no gathering window: its callers wait for the commit, so none arrive
+        // during one; the events queued while an fsync runs already form the next batch.
+        self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity,
+                                  gather: config.durableEvents ? .zero : .milliseconds(2))
         self.live = LiveSettings(store: store, logger: logger)
         self.client = EndpointClient()
         let persister = CircuitPersister(store: store, logger: logger)
@@ -103,9 +106,7 @@ public final class DecisionEngine: Sendable {
     private func answerOnceCommitted(_ event: Event, settings: ActionSettings) async -> Decision {
         let type = settings.actionType
         if let seq = writer.submit(event) {
-            let writer = self.writer
-            let committed = (try? await withTimeout(.milliseconds(config.durableWaitMs)) { await writer.durable(seq) }) ?? nil
-            if committed == true {
+            if await writer.durable(seq, timeout: .milliseconds(config.durableWaitMs)) {
                 metrics.record(event, type: type)
                 return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
             }

@@ -46,7 +46,9 @@ public final class EventWriter: @unchecked Sendable {
     /// When `close()` was first called; the grace period runs from here.
     private var closingSinceNs: UInt64?
     private var finished = false
-    private var waiters: [(seq: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var waiters: [(seq: UInt64, deadlineNs: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    /// Sweeps waiters past their deadline; made on the first wait that has one.
+    private var deadlineSweeper: (any DispatchSourceTimer)?
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
     private let startedMs = WallClock.nowMs()
     private let shutdownGraceSeconds: Double
@@ -85,10 +87,15 @@ public final class EventWriter: @unchecked Sendable {
         return seq
     }
 
-    /// Waits until the event with this ticket is committed. False if it could not be written, or
-    /// when the waiting task is cancelled first (a caller bounds the wait by cancelling it).
-    public func durable(_ seq: UInt64) async -> Bool {
-        await withTaskCancellationHandler {
+    /// Waits until the event with this ticket is committed. False if it could not be written, when
+    /// `timeout` passes first (checked every 50 ms, off the writer thread, which may itself be
+    /// stuck on a lock), or when the waiting task is cancelled.
+    public func durable(_ seq: UInt64, timeout: Duration? = nil) async -> Bool {
+        let deadlineNs = timeout.map { timeout in
+            let (seconds, attoseconds) = timeout.components
+            return MonotonicClock.nowNs() + UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        } ?? UInt64.max
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 lock.lock()
                 if seq < committedBelow {
@@ -103,7 +110,8 @@ public final class EventWriter: @unchecked Sendable {
                     continuation.resume(returning: false)
                     return
                 }
-                waiters.append((seq, continuation))
+                waiters.append((seq, deadlineNs, continuation))
+                if deadlineNs != UInt64.max && deadlineSweeper == nil { startDeadlineSweeper() }
                 lock.unlock()
             }
         } onCancel: {
@@ -118,6 +126,30 @@ public final class EventWriter: @unchecked Sendable {
             for continuation in cancelled { continuation.resume(returning: false) }
         }
     }
+
+    /// Called with `lock` held.
+    private func startDeadlineSweeper() {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .userInitiated))
+        timer.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50), leeway: .milliseconds(10))
+        timer.setEventHandler { [weak self] in self?.sweepExpiredWaiters() }
+        deadlineSweeper = timer
+        timer.resume()
+    }
+
+    private func sweepExpiredWaiters() {
+        let now = MonotonicClock.nowNs()
+        lock.lock()
+        var expired: [CheckedContinuation<Bool, Never>] = []
+        waiters.removeAll { waiter in
+            guard waiter.deadlineNs <= now else { return false }
+            expired.append(waiter.continuation)
+            return true
+        }
+        lock.unlock()
+        for continuation in expired { continuation.resume(returning: false) }
+    }
+
+    deinit { deadlineSweeper?.cancel() }
 
     /// Queues an event and waits for it to be committed.
     public func append(_ event: Event) async -> Bool {
@@ -248,7 +280,7 @@ public final class EventWriter: @unchecked Sendable {
         var ready: [(UInt64, CheckedContinuation<Bool, Never>)] = []
         waiters.removeAll { waiter in
             guard waiter.seq <= last.seq else { return false }
-            ready.append(waiter)
+            ready.append((waiter.seq, waiter.continuation))
             return true
         }
         lock.unlock()
