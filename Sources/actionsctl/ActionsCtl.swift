@@ -6,6 +6,34 @@ import Foundation
 /// Every live setting, scriptable. Changes are audited with the OS user and SSH_CONNECTION.
 @main
 struct ActionsCtl: ParsableCommand {
+    /// Global options may come before the subcommand, as in git and kubectl (`actionsctl --db X
+    /// deny list`): argument-parser reads options where the subcommand is declared, so leading
+    /// ones are moved to the end of the line.
+    static func main() {
+        main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if first == "--db", rest.count >= 2 {
+                leading += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--db=") {
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        // Options after a bare `--` would be read as arguments: put them before it.
+        if let separator = rest.firstIndex(of: "--") {
+            return Array(rest[..<separator]) + leading + Array(rest[separator...])
+        }
+        return Array(rest) + leading
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
@@ -64,10 +92,14 @@ struct ModeCommand: ParsableCommand {
     struct Get: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "user_registration or authentication (default: both).") var action: String?
+        @Flag(help: "Print JSON lines.") var json = false
         func run() throws {
             let store = try database.open()
             let settings = try attempt { try store.settings() }
-            for type in try parseActions(action) { printRow(type.rawValue, settings[type]?.errorMode.rawValue ?? "fail-closed") }
+            for type in try parseActions(action) {
+                let mode = settings[type]?.errorMode.rawValue ?? "fail-closed"
+                if json { try printJSONLine(["action": type.rawValue, "mode": mode]) } else { printRow(type.rawValue, mode) }
+            }
         }
     }
     struct Set: ParsableCommand {
@@ -90,11 +122,16 @@ struct EndpointCommand: ParsableCommand {
     struct Get: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument var action: String?
+        @Flag(help: "Print JSON lines.") var json = false
         func run() throws {
             let store = try database.open()
             let settings = try attempt { try store.settings() }
             for type in try parseActions(action) {
                 let s = settings[type] ?? ActionSettings(actionType: type)
+                if json {
+                    try printJSONLine(["action": type.rawValue, "url": s.endpointURL, "timeout_ms": s.timeoutMs, "enabled": s.enabled])
+                    continue
+                }
                 printRow(type.rawValue, s.endpointURL ?? "none", "timeout=\(s.timeoutMs)ms", s.enabled ? "enabled" : "disabled")
             }
         }
@@ -133,13 +170,13 @@ struct DenyCommand: ParsableCommand {
         func run() throws {
             let store = try database.open()
             let now = WallClock.nowMs()
-            for entry in try attempt({ try store.denyEntries() }) {
+            let entries = try attempt { try store.denyEntries() }
+            if entries.isEmpty && !json { printEmpty("no deny-list entries") }
+            for entry in entries {
                 if json {
-                    let object: [String: Any?] = ["id": entry.id, "kind": entry.kind.rawValue, "value": entry.value, "scope": entry.scope.rawValue,
-                                                  "reason": entry.reason, "message": entry.message, "created_by": entry.createdBy,
-                                                  "created_ms": entry.createdMs, "expires_ms": entry.expiresMs]
-                    let data = try JSONSerialization.data(withJSONObject: object.compactMapValues { $0 }, options: [.sortedKeys])
-                    print(String(decoding: data, as: UTF8.self))
+                    try printJSONLine(["id": entry.id, "kind": entry.kind.rawValue, "value": entry.value, "scope": entry.scope.rawValue,
+                                       "reason": entry.reason, "message": entry.message, "created_by": entry.createdBy,
+                                       "created_ms": entry.createdMs, "expires_ms": entry.expiresMs])
                 } else {
                     let expiry = entry.expiresMs.map { (entry.isActive(nowMs: now) ? "until " : "expired ") + formatTime($0) } ?? "no expiry"
                     printRow("\(entry.id)", entry.kind.rawValue, entry.value, entry.scope.rawValue, expiry, entry.reason ?? "", entry.message ?? "")
@@ -193,13 +230,13 @@ struct LockoutsCommand: ParsableCommand {
         func run() throws {
             let store = try database.open()
             let now = WallClock.nowMs()
-            for record in try attempt({ try store.loginFailures(includeUnlocked: all) }) {
+            let records = try attempt { try store.loginFailures(includeUnlocked: all) }
+            if records.isEmpty && !json { printEmpty(all ? "no failed logins recorded" : "nobody is locked out") }
+            for record in records {
                 if json {
-                    let object: [String: Any?] = ["email": record.email, "user_id": record.userId, "failures": record.failures,
-                                                  "locked_until_ms": record.lockedUntilMs, "last_ip": record.lastIP,
-                                                  "updated_ms": record.updatedMs, "locked": record.isLocked(nowMs: now)]
-                    let data = try JSONSerialization.data(withJSONObject: object.compactMapValues { $0 }, options: [.sortedKeys])
-                    print(String(decoding: data, as: UTF8.self))
+                    try printJSONLine(["email": record.email, "user_id": record.userId, "failures": record.failures,
+                                       "locked_until_ms": record.lockedUntilMs, "last_ip": record.lastIP,
+                                       "updated_ms": record.updatedMs, "locked": record.isLocked(nowMs: now)])
                     continue
                 }
                 let state = record.isLocked(nowMs: now) ? "locked until \(formatTime(record.lockedUntilMs ?? now))" : "not locked"
@@ -238,7 +275,9 @@ struct EventsCommand: ParsableCommand {
         let store = try database.open()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        for event in try attempt({ try store.latestEvents(filter, limit: limit) }) {
+        let events = try attempt { try store.latestEvents(filter, limit: limit) }
+        if events.isEmpty && !json { printEmpty("no events match") }
+        for event in events {
             if json {
                 print(String(decoding: try encoder.encode(event), as: UTF8.self))
             } else {
@@ -255,9 +294,17 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "Every operator change, newest first.")
     @OptionGroup var database: DatabaseOptions
     @Option var limit = 100
+    @Flag(help: "Print JSON lines.") var json = false
     func run() throws {
         let store = try database.open()
-        for entry in try attempt({ try store.auditLog(limit: limit) }) {
+        let entries = try attempt { try store.auditLog(limit: limit) }
+        if entries.isEmpty && !json { printEmpty("no changes recorded") }
+        for entry in entries {
+            if json {
+                try printJSONLine(["id": entry.id, "ts_ms": entry.timeMs, "actor": entry.actor, "ssh_connection": entry.sshConnection,
+                                   "action": entry.action, "target": entry.target, "old": entry.oldValue, "new": entry.newValue])
+                continue
+            }
             let fields = [formatTime(entry.timeMs), entry.actor, entry.sshConnection ?? "local", entry.action, entry.target,
                           entry.oldValue ?? "-", "->", entry.newValue ?? "-"]
             printRow(fields)
@@ -268,11 +315,17 @@ struct AuditCommand: ParsableCommand {
 struct CircuitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "circuit", abstract: "The endpoint circuit breakers, as the server last saved them.")
     @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Print JSON lines.") var json = false
     func run() throws {
         let store = try database.open()
         let circuits = try attempt { try store.circuits() }
         for type in ActionType.allCases {
             let state = circuits[type] ?? CircuitState(actionType: type)
+            if json {
+                try printJSONLine(["action": type.rawValue, "state": state.phase.rawValue, "consecutive_failures": state.consecutiveFailures,
+                                   "opened_ms": state.openedMs, "last_error": state.lastError, "updated_ms": state.updatedMs])
+                continue
+            }
             printRow(type.rawValue, state.phase.rawValue, "consecutive_failures=\(state.consecutiveFailures)", state.lastError ?? "")
         }
     }

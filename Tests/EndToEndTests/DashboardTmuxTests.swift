@@ -149,7 +149,7 @@ import ActionsStore
         try await top.waitFor("read-only: add")
         try top.send("q")
         try await top.waitFor("EXIT=0")
-        #expect(try harness.ctl("audit").isEmpty)
+        #expect(try harness.ctl("audit", "--json").isEmpty)
     }
 
     @Test func aMissingDatabaseGetsAClearMessage() throws {

@@ -45,7 +45,7 @@ import ActionsStore
 
         let failed = #"{"event":"authentication.password_failed","data":{"email":"victim@example.com"}}"#
         #expect(try await post(harness.url + "/v1/events", failed).status == 401)
-        #expect(try harness.ctl("lockouts", "list", "--all").isEmpty, "an unauthenticated failure was not counted")
+        #expect(try harness.ctl("lockouts", "list", "--all", "--json").isEmpty, "an unauthenticated failure was not counted")
         #expect(try await post(harness.url + "/v1/events", failed, headers: ["Authorization": "Bearer api-token-for-tests"]).status == 200)
         #expect(try await http("GET", harness.url + "/healthz").status == 200)
 

@@ -24,6 +24,11 @@ final class ServerHarness: @unchecked Sendable {
     /// Runs actionsctl on this database; throws with its stderr when it fails.
     @discardableResult
     func ctl(_ arguments: String...) throws -> String {
+        try ctl(arguments)
+    }
+
+    @discardableResult
+    func ctl(_ arguments: [String]) throws -> String {
         let result = try run(Paths.binary("actionsctl"), arguments, environment: ["ACTIONS_DB": databasePath])
         guard result.status == 0 else { throw TestFailure("actionsctl \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
         return result.stdout

@@ -1,0 +1,32 @@
+import Testing
+import Foundation
+
+/// actionsctl as a person types it, and as a script reads it.
+@Suite(.serialized) struct ActionsctlTests {
+    @Test func globalOptionsBeforeTheSubcommandAndFriendlyEmptyLists() throws {
+        let harness = try ServerHarness()
+        let ctl = Paths.binary("actionsctl")
+        let before = try run(ctl, ["--db", harness.databasePath, "deny", "list"], environment: ["ACTIONS_DB": "/nonexistent.db"])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout == "(no deny-list entries)\n")
+        let equals = try run(ctl, ["--db=\(harness.databasePath)", "lockouts", "list"], environment: ["ACTIONS_DB": "/nonexistent.db"])
+        #expect(equals.stdout == "(nobody is locked out)\n", "\(equals.stderr)")
+        #expect(try harness.ctl("events") == "(no events match)\n")
+        #expect(try harness.ctl("deny", "list", "--json") == "", "an empty JSON listing prints nothing")
+    }
+
+    @Test func everyListingHasJSON() async throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "domain", "spam.example", "--reason", "r")
+        _ = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{"email":"a@b.io"}}"#)
+        _ = try await harness.register("x@example.com")
+        _ = try await harness.waitForEvents(1)
+        for listing in [["deny", "list"], ["lockouts", "list", "--all"], ["events"], ["audit"], ["circuit"], ["mode", "get"], ["endpoint", "get"]] {
+            let output = try harness.ctl(listing + ["--json"]).split(separator: "\n")
+            #expect(!output.isEmpty, "\(listing)")
+            for line in output {
+                #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(listing): \(line)")
+            }
+        }
+    }
+}
