@@ -118,7 +118,7 @@ public final class DecisionEngine: Sendable {
         if event.verdict == .allow {
             answered.verdict = settings.errorMode.verdict
             answered.decidedBy = .errorMode
-            if answered.verdict == .deny { answered.errorMessage = "Unable to verify this request right now. Please try again later." }
+            if answered.verdict == .deny { answered.errorMessage = Self.unverifiedMessage }
         }
         writer.submit(answered)
         metrics.record(answered, type: type)
@@ -156,7 +156,7 @@ public final class DecisionEngine: Sendable {
             event.verdict = settings.errorMode.verdict
             event.decidedBy = .errorMode
             event.reason = "endpoint \(result.outcome.rawValue); \(settings.errorMode.rawValue)"
-            if event.verdict == .deny { event.errorMessage = "Unable to verify this request right now. Please try again later." }
+            if event.verdict == .deny { event.errorMessage = Self.unverifiedMessage }
         }
     }
 
@@ -222,6 +222,9 @@ public final class DecisionEngine: Sendable {
             return try await BlockingWork.run { try store.recordLoginSuccess(email: email, deadlineNs: deadline) }
         }
     }
+
+    /// What a user denied by the error mode is told: nothing about them was judged.
+    static let unverifiedMessage = "Unable to verify this request right now. Please try again later."
 
     static func defaultDenyMessage(_ kind: DenyKind) -> String {
         switch kind {

@@ -60,6 +60,11 @@ extension EventFilter {
 
 
 extension Store {
+    /// When the oldest event still in the log was decided; nil for an empty log.
+    public func firstEventTimeMs() throws(StoreError) -> Int64? {
+        try read { try Int64.fetchOne($0, sql: "SELECT ts_ms FROM events ORDER BY id LIMIT 1") }
+    }
+
     /// The newest `limit` events matching the filter, newest first; `beforeID` pages further back.
     public func latestEvents(_ filter: EventFilter = EventFilter(), limit: Int = 100, beforeID: Int64? = nil) throws(StoreError) -> [Event] {
         try read { db in
@@ -168,7 +173,14 @@ public struct WindowStats: Sendable, Equatable {
 
     public init(windowMs: Int64) { self.windowMs = windowMs }
 
-    public var perSecond: Double { windowMs > 0 ? Double(total) * 1000 / Double(windowMs) : 0 }
+    /// How much of the window the figures actually cover: less than `windowMs` while the log is
+    /// younger than the window (a server started 8 s ago has 8 s of decisions, not 60).
+    public var coveredMs: Int64?
+
+    public var perSecond: Double {
+        let span = max(min(coveredMs ?? windowMs, windowMs), 1000)
+        return windowMs > 0 ? Double(total) * 1000 / Double(span) : 0
+    }
     public var failureCount: Int { failures.values.reduce(0, +) }
 
     /// Builds stats from (verdict, outcome, latency) triples.

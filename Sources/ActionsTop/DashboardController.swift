@@ -37,6 +37,7 @@ public final class DashboardController {
         attempt {
             lastSeenID = try store.maxEventID()
             state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
+            state.stats.logStartMs = try store.firstEventTimeMs()
             state.stats.add(try store.statSamples(sinceMs: nowMs - state.stats.windowMs))
             lastDataVersion = try store.dataVersion()
         }

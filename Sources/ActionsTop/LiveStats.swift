@@ -10,6 +10,9 @@ public struct LiveStats: Sendable, Equatable {
     private var samples: [ActionType: [StatSample]] = [:]
     /// Samples older than this are dropped; also caps memory at `maxSamples` per type.
     private let maxSamples = 200_000
+    /// When the log began (its oldest event), so rates are not diluted while it is younger than
+    /// the window; nil until known.
+    public var logStartMs: Int64?
 
     public init() {}
 
@@ -18,6 +21,7 @@ public struct LiveStats: Sendable, Equatable {
     }
 
     public mutating func add(_ new: [StatSample]) {
+        if logStartMs == nil, let first = new.map(\.timeMs).min() { logStartMs = first }
         for sample in new {
             guard let type = ActionType(rawValue: sample.actionType) else { continue }
             samples[type, default: []].append(sample)
@@ -37,9 +41,11 @@ public struct LiveStats: Sendable, Equatable {
         }
     }
 
-    public func window(_ type: ActionType) -> WindowStats {
+    public func window(_ type: ActionType, nowMs: Int64) -> WindowStats {
         let list = samples[type] ?? []
-        return WindowStats(windowMs: windowMs, samples: list.lazy.map { ($0.verdict, $0.outcome, $0.latencyUs) })
+        var stats = WindowStats(windowMs: windowMs, samples: list.lazy.map { ($0.verdict, $0.outcome, $0.latencyUs) })
+        stats.coveredMs = logStartMs.map { nowMs - $0 }
+        return stats
     }
 
     /// Decisions and denials per second over the last `buckets` seconds, oldest first.

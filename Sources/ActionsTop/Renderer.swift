@@ -89,7 +89,7 @@ public struct Renderer: Sendable {
 
     func drawActionHeader(_ type: ActionType, _ state: AppState, y: Int, into grid: inout Grid) {
         let settings = state.settings[type] ?? ActionSettings(actionType: type)
-        let stats = state.stats.window(type)
+        let stats = state.stats.window(type, nowMs: state.nowMs)
         var x = grid.put(" " + DisplayWidth.fit(Self.shortName(type), to: 14), x: 0, y: y, role: .header)
         let open = settings.errorMode == .failOpen
         x += grid.put(open ? " FAIL-OPEN   " : " FAIL-CLOSED ", x: x, y: y, role: open ? .failOpen : .failClosed)
