@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
-// libFuzzer drivers for every untrusted-input parser. A package of its own: a fuzzer executable
-// has no main (libFuzzer brings one) and only links with -sanitize=fuzzer, so the main package's
-// `swift build` must never see it. Build and run with scripts/fuzz.
+// The libFuzzer driver for every untrusted-input parser. A package of its own: it only links
+// with -sanitize=fuzzer (it calls libFuzzer's driver), so the main package's `swift build` must
+// never see it. Build and run with scripts/fuzz.
 import PackageDescription
 
 let package = Package(

@@ -72,7 +72,8 @@ public enum ActionsHTTPServer {
                 problems.append("event log stuck: \(stats.queued) events waiting" + (stats.lastError.map { "; last error: \($0)" } ?? ""))
             }
             return JSONBody.response(.ok, HealthAnswer(status: problems.isEmpty ? "ok" : "degraded", problems: problems,
-                                                       eventsQueued: stats.queued, eventsDropped: stats.dropped))
+                                                       eventsQueued: stats.queued, eventsDropped: stats.dropped,
+                                                       configVersion: engine.live.current.configVersion))
         }
         router.head("healthz") { _, _ -> Response in Response(status: .ok) }
         router.get("openapi.json") { _, _ -> Response in
@@ -90,8 +91,12 @@ public enum ActionsHTTPServer {
         var problems: [String]
         var eventsQueued: Int
         var eventsDropped: Int
+        /// The settings version the server decides with: after a change, a caller can wait for it
+        /// (it is the store's `config_version`) instead of sleeping through a poll interval.
+        var configVersion: Int64
         enum CodingKeys: String, CodingKey {
             case status, problems
+            case configVersion = "config_version"
             case eventsQueued = "events_queued"
             case eventsDropped = "events_dropped"
         }

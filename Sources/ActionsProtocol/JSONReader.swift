@@ -280,11 +280,35 @@ public enum JSON {
                     }
                 case 0..<0x20:
                     throw error("raw control character in a string")
+                case 0x80...0xFF:
+                    index += try utf8Sequence()
                 default:
                     index += 1
                 }
             }
             throw error("unterminated string")
+        }
+
+        /// The length of the well-formed UTF-8 sequence at `index` (RFC 3629: no overlong forms,
+        /// no surrogates, nothing past U+10FFFF). JSON text is UTF-8; found by fuzzing, a lone
+        /// 0xE3 inside a string used to pass.
+        mutating func utf8Sequence() throws(SyntaxError) -> Int {
+            let lead = bytes[index]
+            let length: Int, second: ClosedRange<UInt8>
+            switch lead {
+            case 0xC2...0xDF: (length, second) = (2, 0x80...0xBF)
+            case 0xE0: (length, second) = (3, 0xA0...0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (length, second) = (3, 0x80...0xBF)
+            case 0xED: (length, second) = (3, 0x80...0x9F)
+            case 0xF0: (length, second) = (4, 0x90...0xBF)
+            case 0xF1...0xF3: (length, second) = (4, 0x80...0xBF)
+            case 0xF4: (length, second) = (4, 0x80...0x8F)
+            default: throw error("invalid UTF-8 in a string")
+            }
+            guard index + length <= bytes.count, second.contains(bytes[index + 1]),
+                  (2..<length).allSatisfy({ (0x80...0xBF).contains(bytes[index + $0]) })
+            else { throw error("invalid UTF-8 in a string") }
+            return length
         }
 
         mutating func hex4() throws(SyntaxError) -> UInt32 {

@@ -48,6 +48,23 @@ import Testing
         }
     }
 
+    /// Found by the fuzzer (Fuzz/Corpus/json/crash-lone-utf8-lead-byte): JSON text is UTF-8.
+    @Test(arguments: [[0xE3], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xFF]] as [[UInt8]])
+    func refusesMalformedUTF8InStrings(_ sequence: [UInt8]) {
+        let document = Array(#"{"a":""#.utf8) + sequence + Array(#""}"#.utf8)
+        #expect { try JSON.object(document) } throws: { ($0 as? JSON.SyntaxError)?.reason == "invalid UTF-8 in a string" }
+        #expect((try? JSONSerialization.jsonObject(with: Data(document))) == nil)
+        // As a key too.
+        let key = Array(#"{""#.utf8) + sequence + Array(#"":1}"#.utf8)
+        #expect(throws: JSON.SyntaxError.self) { try JSON.object(key) }
+    }
+
+    @Test func acceptsEveryWellFormedUTF8Length() throws {
+        let text = "{\"k\u{e9}\":\"\u{7f}\u{80}\u{7ff}\u{800}\u{fffd}\u{10000}\u{10ffff}\u{d7ff}\u{e000}\"}"
+        let object = try JSON.object(Array(text.utf8))
+        #expect(object.members.first.map { object.string($0.value) } == "\u{7f}\u{80}\u{7ff}\u{800}\u{fffd}\u{10000}\u{10ffff}\u{d7ff}\u{e000}")
+    }
+
     @Test func refusesNestingBeyondTheLimitWithoutCrashing() {
         let deep = "{\"a\":" + String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000) + "}"
         #expect { try read(deep) } throws: { ($0 as? JSON.SyntaxError)?.reason == "nesting deeper than 512 levels" }

@@ -51,7 +51,7 @@ import ActionsStore
     @Test func modeFlipFromTheDashboardGovernsTheServersNextVerdict() async throws {
         let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/dead", "--timeout-ms", "200")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         #expect(try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Deny")
 
         let top = try startDashboard(harness)

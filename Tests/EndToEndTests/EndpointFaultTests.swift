@@ -45,7 +45,7 @@ import ActionsStore
         let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 3\ncooldown_seconds = 2\n")
         try harness.ctl("mode", "set", "authentication", "fail-open")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(port)/hook/deny", "--timeout-ms", "500")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
 
         // The endpoint is down: three failures open the circuit.
         for _ in 0..<3 {
@@ -74,7 +74,7 @@ import ActionsStore
     @Test func aFailedProbeReopensTheCircuit() async throws {
         let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 2\ncooldown_seconds = 1\n")
         try harness.ctl("endpoint", "set", "user_registration", "http://127.0.0.1:\(freePort())/hook/ok", "--timeout-ms", "300")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         for _ in 0..<2 { _ = try await harness.register("a@example.com") }
         #expect(try await harness.register("a@example.com").json["outcome"] as? String == "circuit_open")
         try await Task.sleep(for: .milliseconds(1100))

@@ -17,7 +17,7 @@ import ActionsStore
         defer { endpoint.kill() }
         try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/actions/authentication")
         try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/actions/user-registration")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
 
         let withID = try await post(harness.url + "/v1/actions/authentication", Self.rich)
         #expect(withID.json["decided_by"] as? String == "endpoint", "the SDK's verify_header accepted the request: \(withID.text)")

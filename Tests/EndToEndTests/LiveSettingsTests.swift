@@ -7,7 +7,7 @@ import ActionsStore
     @Test func aModeFlippedByActionsctlAppliesWithinOneSecond() async throws {
         let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/hook/ok", "--timeout-ms", "200")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         #expect(try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Deny")
 
         let changed = Date()

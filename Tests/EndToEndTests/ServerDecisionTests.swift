@@ -28,7 +28,7 @@ import ActionsStore
         try harness.ctl("deny", "add", "email", "eve@example.com", "--scope", "user_registration")
         try harness.ctl("deny", "add", "ip", "203.0.113.0/24")
         try harness.ctl("deny", "add", "ip", "2001:db8::/32")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
 
         let cases: [(String, String, String)] = [
             ("bob@MAILINATOR.com", "198.51.100.1", "deny-list domain mailinator.com: disposable"),
@@ -48,7 +48,7 @@ import ActionsStore
         #expect(first.json["error_message"] as? String == "Use a work address.")
         // "spam.example" itself is not covered by "*.spam.example"; the email entry is scoped to registration.
         try harness.ctl("endpoint", "clear", "user_registration")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         #expect(try await harness.register("a@spam.example").json["verdict"] as? String == "Allow")
         #expect(try await harness.authenticate("eve@example.com").json["verdict"] as? String == "Allow")
     }
@@ -66,7 +66,7 @@ import ActionsStore
         let harness = try ServerHarness()
         let endpoint = try startExampleEndpoint()
         try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/hook/ok")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         let allowed = try await harness.authenticate("ana@example.com")
         #expect(allowed.json["verdict"] as? String == "Allow")
         #expect(allowed.json["decided_by"] as? String == "endpoint")

@@ -99,7 +99,7 @@ import ActionsStore
         let endpoint = try startExampleEndpoint()
         try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/hook/stall-body", "--timeout-ms", "1000")
         try harness.ctl("mode", "set", "user_registration", "fail-closed")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         let answer = try await harness.register("stalled@example.com")
         #expect(answer.seconds < 2, "the decision took \(answer.seconds) s with a 1 s endpoint timeout")
         #expect(answer.json["verdict"] as? String == "Deny")

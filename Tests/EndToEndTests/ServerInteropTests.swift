@@ -12,7 +12,7 @@ import ActionsStore
         defer { endpoint.kill() }
         try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/actions/user-registration")
         try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/actions/authentication")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
 
         let denied = try await harness.register("zoë@gmail.com")
         #expect(denied.json["verdict"] as? String == "Deny")
@@ -27,7 +27,7 @@ import ActionsStore
     @Test func theEndpointRoleAnswersWorkOSSignedRequestsWithAVerifiableResponse() async throws {
         let harness = try ServerHarness()
         try harness.ctl("deny", "add", "domain", "gmail.com", "--message", "Utilisez l’adresse du travail — merci")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         let body = Array(#"{"id":"01JATCMZJY26PQ59XT9BNT0FNN","object":"user_registration_action_context","user_data":{"object":"user_data","email":"todd@gmail.com","first_name":"Todd","last_name":"Rundgren"},"ip_address":"50.141.123.10","user_agent":"Mozilla/5.0","device_fingerprint":"fp"}"#.utf8)
         let header = try python(["sign-request", ServerHarness.secret], stdin: body).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let answer = try await http("POST", harness.url + "/actions/user-registration", body: body, headers: ["WorkOS-Signature": header])

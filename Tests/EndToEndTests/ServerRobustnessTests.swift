@@ -76,7 +76,7 @@ import ActionsStore
         let harness = try ServerHarness()
         let endpoint = try startExampleEndpoint()
         try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/hook/ok?latency_ms=700")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.settingsApplied()
         for i in 0..<50 { _ = try await harness.register("burst\(i)@example.com") }
         let inFlight = Task { try await harness.authenticate("slow@example.com") }
         try await Task.sleep(for: .milliseconds(200))

@@ -44,6 +44,17 @@ final class ServerHarness: @unchecked Sendable {
                        #"{"object":"authentication_action_context","user":{"object":"user","id":"user_1","email":"\#(email)"},"ip_address":"\#(ip)"}"#)
     }
 
+    /// Waits until the server decides with the settings now in the store (its `/healthz` reports
+    /// the config version it runs), instead of sleeping through the poll interval.
+    func settingsApplied(timeout: Double = 5) async throws {
+        let target = try store().configVersion()
+        let applied = await eventually(timeout: timeout) {
+            let version = (try? await http("GET", url + "/healthz").json["config_version"] as? Int) ?? -1
+            return Int64(version) >= target
+        }
+        guard applied != nil else { throw TestFailure("the server did not pick up config version \(target) within \(timeout) s") }
+    }
+
     /// A second connection to the same file, as actions-top would open it.
     func store() throws -> Store { try Store(path: databasePath, create: false) }
 
