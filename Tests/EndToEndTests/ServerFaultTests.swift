@@ -62,6 +62,7 @@ import ActionsStore
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(slowest < 0.1, "slowest decision took \(slowest) s while another process held the database")
+        print(String(format: "lock: %d decisions while sqlite3 held BEGIN EXCLUSIVE, slowest %.1f ms", decided - 1, slowest * 1000))
         // Still deciding, but the log is stuck: health says so.
         let health = try await http("GET", harness.url + "/healthz")
         #expect(health.json["status"] as? String == "degraded")
