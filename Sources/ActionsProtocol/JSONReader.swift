@@ -235,6 +235,18 @@ public enum JSON {
         }
 
         mutating func number() throws(SyntaxError) {
+            let start = index
+            let hasExponent = try numberSyntax()
+            // A number no double can hold (5e4444…, found by the fuzzer) means nothing to anyone
+            // reading it, and Foundation refuses it: so do we. Short plain numbers always fit.
+            if hasExponent || index - start > 15 {
+                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                guard Double(text)?.isFinite == true else { throw error("number out of range") }
+            }
+        }
+
+        /// Scans a number's syntax; true when it has an exponent.
+        mutating func numberSyntax() throws(SyntaxError) -> Bool {
             if peek == UInt8(ascii: "-") { index += 1 }
             if peek == UInt8(ascii: "0") {
                 index += 1
@@ -242,11 +254,11 @@ public enum JSON {
                 try digits()
             }
             if peek == UInt8(ascii: ".") { index += 1; try digits() }
-            if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
-                index += 1
-                if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
-                try digits()
-            }
+            guard peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") else { return false }
+            index += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+            try digits()
+            return true
         }
 
         /// A string literal: no raw control characters, only the escapes JSON defines, surrogates paired.

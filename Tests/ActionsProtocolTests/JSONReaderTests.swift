@@ -59,6 +59,19 @@ import Testing
         #expect(throws: JSON.SyntaxError.self) { try JSON.object(key) }
     }
 
+    /// Found by the fuzzer (Fuzz/Corpus/json/crash-number-out-of-range).
+    @Test(arguments: ["5e4444444444444444444444444443", "-1e309", "1" + String(repeating: "0", count: 400)])
+    func refusesNumbersNoDoubleCanHold(_ number: String) {
+        let document = Array(#"{"n":\#(number)}"#.utf8)
+        #expect { try JSON.object(document) } throws: { ($0 as? JSON.SyntaxError)?.reason == "number out of range" }
+        #expect((try? JSONSerialization.jsonObject(with: Data(document))) == nil)
+    }
+
+    @Test func acceptsLongNumbersThatFit() throws {
+        let object = try JSON.object(Array(#"{"n":123456789012345678901234567890,"x":-1.5e308,"t":0.000000000000000000001}"#.utf8))
+        #expect(object.members.count == 3)
+    }
+
     @Test func acceptsEveryWellFormedUTF8Length() throws {
         let text = "{\"k\u{e9}\":\"\u{7f}\u{80}\u{7ff}\u{800}\u{fffd}\u{10000}\u{10ffff}\u{d7ff}\u{e000}\"}"
         let object = try JSON.object(Array(text.utf8))
