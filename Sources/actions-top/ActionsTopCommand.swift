@@ -35,7 +35,7 @@ struct ActionsTopCommand: AsyncParsableCommand {
         let path = db ?? Store.defaultPath()
         let store: Store
         do {
-            store = try Store(path: path, create: false, readOnly: readOnly, busyTimeout: 0.5)
+            store = try await Store.open(path: path, create: false, readOnly: readOnly, busyTimeout: 0.5)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -76,14 +76,15 @@ enum DemoMode {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("actions.db").path
-        let store = try Store(path: path, access: .pool)
+        // SQLite work stays off the cooperative pool, which the in-process servers need.
+        let store = try await Store.open(path: path, access: .pool)
         // Logs would scribble over the dashboard; the demo's story is on the screen.
         let quiet = Logger(label: "demo", factory: { _ in SwiftLogNoOpLogHandler() })
         var config = EngineConfig()
         config.secrets = ["demo-secret"]
         config.lockout = LockoutPolicy(threshold: 10, windowMs: 15 * 60_000, lockoutMs: 30 * 60_000)
         config.circuit = .init(threshold: 5, cooldownMs: 10_000)
-        let engine = DecisionEngine(store: store, config: config, logger: quiet)
+        let engine = try await BlockingWork.run { [config] in DecisionEngine(store: store, config: config, logger: quiet) }
 
         let endpointPort = Port()
         let serverPort = Port()
@@ -99,11 +100,11 @@ enum DemoMode {
         }
         let endpointURL = "http://127.0.0.1:\(await endpointPort.value())"
         let serverURL = "http://127.0.0.1:\(await serverPort.value())"
-        try DemoSetup.seed(store, endpointBaseURL: endpointURL)
+        try await BlockingWork.run { try DemoSetup.seed(store, endpointBaseURL: endpointURL) }
         let traffic = DemoTraffic(baseURL: serverURL)
         let trafficTask = Task { try await traffic.run(rate: rate) }
 
-        let dashboardStore = try Store(path: path, busyTimeout: 0.5)
+        let dashboardStore = try await Store.open(path: path, busyTimeout: 0.5)
         let result: Result<Void, Error>
         do {
             try await runOnUIThread { try TopApp.run(store: dashboardStore, options: options) }
