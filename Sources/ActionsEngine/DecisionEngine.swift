@@ -66,8 +66,8 @@ public final class DecisionEngine: Sendable {
         let settings = snapshot.settings(for: type)
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
         // Matching uses the normalized spelling; the event keeps the email as it was sent.
-        let email = context.email, domain = context.emailDomain, ip = context.ipAddress
-        let normalizedEmail = Normalize.email(email)
+        let email = context.email, ip = context.ipAddress
+        let (normalizedEmail, domain) = Normalize.emailAndDomain(email)
         var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: actionID, userId: context.userId,
                           email: email, emailDomain: domain, ip: ip, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,

@@ -27,8 +27,14 @@ public enum Normalize {
 
     /// An email: the local part lower-cased (and NFKC), the domain as `domain(_:)`.
     public static func email(_ text: some StringProtocol) -> String {
-        guard let at = text.lastIndex(of: "@") else { return domainless(text) }
-        return domainless(text[..<at]) + "@" + domain(text[text.index(after: at)...])
+        emailAndDomain(text).email
+    }
+
+    /// The normalized email and its domain together, the domain normalized once (a decision needs both).
+    public static func emailAndDomain(_ text: some StringProtocol) -> (email: String, domain: String) {
+        guard let at = text.lastIndex(of: "@") else { return (domainless(text), "") }
+        let domain = domain(text[text.index(after: at)...])
+        return (domainless(text[..<at]) + "@" + domain, domain)
     }
 
     /// The key a person's failed logins and rate counts are kept under.
