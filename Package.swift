@@ -4,6 +4,7 @@ import PackageDescription
 // Module dependencies run one way:
 //   ActionsProtocol (pure) <- ActionsStore (SQLite) <- ActionsEngine (server logic) <- executables
 //                                                  <- ActionsTop (dashboard)    <- actions-top
+//   ActionsEngine + ActionsTop <- ActionsDemo (example endpoint, demo traffic, actions-top --demo)
 let package = Package(
     name: "Actions",
     // Linux only: the store, the dashboard and the tests call Glibc directly (open, poll,
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
@@ -43,6 +45,8 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // NIOThreadPool: blocking store work runs there, off Swift's cooperative pool.
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // The event writer is a Service.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -50,6 +54,9 @@ let package = Package(
             dependencies: [
                 "ActionsProtocol", "ActionsStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -65,18 +72,31 @@ let package = Package(
             name: "ActionsTop",
             dependencies: ["ActionsProtocol", "ActionsStore", "CNcurses"]
         ),
+        // What only the demo, the tests and the benchmark run: ActionsEngine holds what production runs.
+        .target(
+            name: "ActionsDemo",
+            dependencies: [
+                "ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "actions-server",
             dependencies: [
-                "ActionsEngine", "ActionsStore",
+                "ActionsEngine", "ActionsStore", "ActionsDemo",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "actions-top",
             dependencies: [
-                "ActionsTop", "ActionsEngine", "ActionsStore",
+                "ActionsTop", "ActionsDemo", "ActionsStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -91,9 +111,10 @@ let package = Package(
         .executableTarget(
             name: "actions-bench",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop",
+                "ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop", "ActionsDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,7 +127,14 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ActionsFuzzHarness"]),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
         .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore"]),
-        .testTarget(name: "ActionsEngineTests", dependencies: ["ActionsEngine"]),
+        .testTarget(
+            name: "ActionsEngineTests",
+            dependencies: [
+                "ActionsEngine", "ActionsDemo",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "ActionsTopTests",
             dependencies: ["ActionsTop"],

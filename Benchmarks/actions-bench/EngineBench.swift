@@ -3,6 +3,8 @@ import ActionsEngine
 import ActionsProtocol
 import ActionsStore
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// The decision path without HTTP, one step at a time, so a regression can be placed: decoding the
 /// context, deciding by local policy (the event handed to the writer), and the whole path.
@@ -20,7 +22,9 @@ struct EngineBench: AsyncParsableCommand {
         try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
         try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         let engine = DecisionEngine(store: store, config: EngineConfig())
-        engine.live.reload(force: true)
+        engine.reloadPolicy()
+        let services = ServiceGroup(configuration: .init(services: engine.services, logger: Logger(label: "bench")))
+        let running = Task { try await services.run() }
         let bodies = (1...20).map { i in
             Array(#"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"user\#(i)@\#(i % 10 == 0 ? "mailinator.com" : "example.com")","first_name":"A","last_name":"B"},"ip_address":"198.51.100.\#(i)","user_agent":"wrk"}"#.utf8)
         }
@@ -30,11 +34,12 @@ struct EngineBench: AsyncParsableCommand {
         let decide = await asyncMicroseconds { i in _ = await engine.decide(contexts[i % 20]) }
         let whole = try await asyncMicroseconds { i in
             let context = try ActionContext.decode(.userRegistration, from: bodies[i % 20])
-            _ = ActionsHTTPServer.answer(await engine.decide(context))
+            _ = DecisionAnswer.bytes(await engine.decide(context))
         }
-        await engine.shutdown()
+        await services.triggerGracefulShutdown()
+        try await running.value
         report(String(format: "decode context: %.2f µs;  decide + log: %.2f µs;  decode + decide + answer: %.2f µs", decode, decide, whole))
-        report("events written: \(engine.writer.stats.written), dropped: \(engine.writer.stats.dropped)")
+        report("events written: \(engine.eventLog.written), dropped: \(engine.eventLog.dropped)")
     }
 
     func microseconds(_ body: (Int) throws -> Void) throws -> Double {

@@ -25,6 +25,7 @@ struct StoreBench: AsyncParsableCommand {
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = try Store(path: path, access: .pool)
         let writer = EventWriter(store: store, capacity: ingest + 1)
+        _ = Task { await writer.run() }
         let now = WallClock.nowMs()
         let events = (0..<ingest).map { sampleEvent($0, timeMs: now + Int64($0 / 100)) }
         let start = DispatchTime.now().uptimeNanoseconds

@@ -45,6 +45,7 @@ struct TopBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         let store = try Store(path: bigDB, access: .pool)
         let writer = EventWriter(store: store)
+        _ = Task { await writer.run() }
         let cpuStart = cpuSeconds(of: pid), wallStart = Date()
         // 1,000 events/s in 10 batches a second, as a busy server would write them.
         for tick in 0..<(seconds * 10) {

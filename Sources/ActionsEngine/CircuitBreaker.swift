@@ -32,14 +32,20 @@ public final class CircuitBreaker: Sendable {
         var lastError: String?
     }
 
-    public let config: Config
+    private let settings: Mutex<Config>
+    /// Thresholds now; a configuration reload may change them, effective from the next failure.
+    public var config: Config { settings.withLock { $0 } }
     private let entries: Mutex<[ActionType: Entry]> = Mutex([:])
     /// Receives every state change, to persist it where actions-top can read it.
     private let onTransition: @Sendable (CircuitState) -> Void
 
     public init(config: Config = Config(), onTransition: @escaping @Sendable (CircuitState) -> Void = { _ in }) {
-        self.config = config
+        self.settings = Mutex(config)
         self.onTransition = onTransition
+    }
+
+    public func update(config: Config) {
+        settings.withLock { $0 = config }
     }
 
     public func permit(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) -> Permit {

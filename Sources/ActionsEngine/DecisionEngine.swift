@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
 import ActionsStore
@@ -13,44 +14,80 @@ public struct Decision: Sendable {
 
 /// Decides: local policy first, then the endpoint (behind the circuit breaker), else Allow.
 /// Every decision is handed to the event writer; none waits for the disk.
+///
+/// The engine's background work is in `services`, to run in the caller's `ServiceGroup` ahead of
+/// the HTTP server (a group shuts down in reverse order: the server stops first, the event log
+/// is flushed last). Its collaborators are private; the HTTP layer reads what it needs through
+/// the narrow accessors below.
 public final class DecisionEngine: Sendable {
-    public let store: Store
-    public let writer: EventWriter
-    public let live: LiveSettings
-    public let circuit: CircuitBreaker
-    public let metrics: EngineMetrics
-    public let config: EngineConfig
+    private let store: Store
+    private let writer: EventWriter
+    private let policy: LivePolicy
+    private let circuit: CircuitBreaker
+    private let persister: CircuitPersister
+    private let metrics: EngineMetrics
+    private let settings: ReloadableConfig
     private let client: EndpointClient
     private let logger: Logger
 
     public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
                 logger: Logger = Logger(label: "actions.engine")) {
         self.store = store
-        self.config = config
+        self.settings = ReloadableConfig(config)
         self.metrics = metrics
         self.logger = logger
         // Durable mode needs no gathering window: its callers wait for the commit, so none arrive
         // during one; the events queued while an fsync runs already form the next batch.
         self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity,
                                   gather: config.durableEvents ? .zero : .milliseconds(2))
-        self.live = LiveSettings(store: store, logger: logger)
+        self.policy = LivePolicy(store: store, logger: logger)
         self.client = EndpointClient()
         let persister = CircuitPersister(store: store, logger: logger)
+        self.persister = persister
         self.circuit = CircuitBreaker(config: config.circuit) { [metrics] state in
-            metrics.circuit(state)
+            metrics.recordCircuit(state)
             persister.save(state)
         }
         // A new endpoint deserves a fresh circuit.
-        live.onChange { [circuit] old, new in
+        policy.onChange { [circuit] old, new in
             for type in ActionType.allCases where old.settings(for: type).activeEndpoint != new.settings(for: type).activeEndpoint {
                 circuit.reset(type)
             }
         }
     }
 
-    public func shutdown() async {
-        await client.shutdown()
-        await writer.close()
+    /// The engine's long-running parts, in start order: the event writer first (so it is the
+    /// last to stop, after everything that submits events), then the policy watcher, retention,
+    /// the circuit persister, and the outbound client (shut down once no decision can call out).
+    public var services: [any Service] {
+        [writer, client, policy, RetentionService(store: store, config: settings.current, logger: logger), persister]
+    }
+
+    /// The configuration decisions use now (SIGHUP may replace its reloadable part).
+    public var config: EngineConfig { settings.current }
+
+    /// Applies a re-read configuration: what can change at run time takes effect for the next
+    /// decision; the rest is returned by name (those need a restart) and left as it was.
+    @discardableResult
+    public func reload(_ new: EngineConfig) -> (applied: [String], needsRestart: [String]) {
+        let outcome = settings.reload(new)
+        circuit.update(config: settings.current.circuit)
+        return outcome
+    }
+
+    /// The event log's queue, writes and drops.
+    public var eventLog: EventWriter.Stats { writer.stats }
+
+    /// The policy version decisions use (the store's `config_version`).
+    public var policyVersion: Int64 { policy.current.configVersion }
+
+    /// Re-reads the policy now instead of at the next poll.
+    public func reloadPolicy() { policy.reload(force: true) }
+
+    /// Prometheus text, with the writer's figures brought up to date.
+    public func metricsExposition() -> [UInt8] {
+        metrics.recordWriter(writer.stats)
+        return metrics.exposition()
     }
 
     /// Decides for a context. `startNs` is when the request arrived (monotonic clock).
@@ -62,7 +99,7 @@ public final class DecisionEngine: Sendable {
                        consultEndpoint: Bool = true) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
-        let snapshot = live.current
+        let snapshot = policy.current
         let settings = snapshot.settings(for: type)
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
         // Matching uses the normalized spelling; the event keeps the email as it was sent.
@@ -168,32 +205,11 @@ public final class DecisionEngine: Sendable {
         let domain = email.map { Normalize.emailDomain($0) }
         var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: Self.newActionID(nowMs: nowMs), email: email,
                           emailDomain: domain, ip: ip, userAgent: userAgent, verdict: .deny, decidedBy: .invalid,
-                          reason: reason, outcome: outcome, errorMode: live.current.settings(for: type).errorMode)
+                          reason: reason, outcome: outcome, errorMode: policy.current.settings(for: type).errorMode)
         event.latencyUs = MonotonicClock.microsSince(startNs)
         writer.submit(event)
         metrics.record(event, type: type)
         return event
-    }
-
-    /// Prunes old events every minute, as configured; a no-op without a retention setting.
-    /// Pruning blocks on SQLite, so it runs on the blocking pool.
-    public func runRetention() async {
-        guard config.retentionMaxAgeDays != nil || config.retentionMaxRows != nil else { return }
-        let store = self.store, config = self.config
-        while !Task.isCancelled {
-            do {
-                let deleted = try await BlockingWork.run {
-                    try store.prune(maxAgeMs: config.retentionMaxAgeDays.map { Int64($0) * 86_400_000 },
-                                    maxRows: config.retentionMaxRows)
-                }
-                if deleted > 0 { logger.info("retention pruned events", metadata: ["deleted": "\(deleted)"]) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("retention failed", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: .seconds(60))
-        }
     }
 
     // MARK: Failed-login lockout
@@ -209,14 +225,14 @@ public final class DecisionEngine: Sendable {
     /// `config.lockoutWriteWaitMs`, so the caller gets an answer it can retry instead of waiting on
     /// another process's lock.
     public func record(_ loginEvent: LoginEvent) async throws -> LoginFailures? {
-        let store = self.store, policy = config.lockout
+        let store = self.store, lockoutPolicy = config.lockout
         let deadline = MonotonicClock.nowNs() + UInt64(config.lockoutWriteWaitMs) * 1_000_000
         switch loginEvent {
         case .failed(let email, let userId, let ip):
             let record = try await BlockingWork.run {
-                try store.recordLoginFailure(email: email, userId: userId, ip: ip, policy: policy, deadlineNs: deadline)
+                try store.recordLoginFailure(email: email, userId: userId, ip: ip, policy: lockoutPolicy, deadlineNs: deadline)
             }
-            if record.lockedUntilMs != nil { live.noteLockout(record) }
+            if record.lockedUntilMs != nil { policy.noteLockout(record) }
             return record
         case .succeeded(let email):
             return try await BlockingWork.run { try store.recordLoginSuccess(email: email, deadlineNs: deadline) }
@@ -236,54 +252,5 @@ public final class DecisionEngine: Sendable {
 
     static func newActionID(nowMs: Int64) -> String {
         Event.newID(prefix: "act_", nowMs: nowMs)
-    }
-}
-
-/// Saves circuit transitions in the background, coalesced: while a save is under way, newer
-/// states replace older ones and only the latest of each action type is written. A decision
-/// never waits, and the SQLite write runs on the blocking pool.
-final class CircuitPersister: Sendable {
-    private struct Pending {
-        var states: [ActionType: CircuitState] = [:]
-        var draining = false
-    }
-
-    private let store: Store
-    private let logger: Logger
-    private let pending = Mutex(Pending())
-
-    init(store: Store, logger: Logger) {
-        self.store = store
-        self.logger = logger
-    }
-
-    func save(_ state: CircuitState) {
-        let startDrain = pending.withLock { pending -> Bool in
-            pending.states[state.actionType] = state
-            if pending.draining { return false }
-            pending.draining = true
-            return true
-        }
-        if startDrain { Task { await drain() } }
-    }
-
-    /// Writes what is pending until nothing is; a failed write is logged and the state dropped
-    /// (the next transition writes a fresh one).
-    private func drain() async {
-        while true {
-            let batch = pending.withLock { pending -> [CircuitState] in
-                let states = Array(pending.states.values)
-                pending.states.removeAll()
-                if states.isEmpty { pending.draining = false }
-                return states
-            }
-            if batch.isEmpty { return }
-            let store = self.store
-            do {
-                try await BlockingWork.run { for state in batch { try store.saveCircuit(state) } }
-            } catch {
-                logger.warning("could not save circuit state", metadata: ["error": "\(error)"])
-            }
-        }
     }
 }

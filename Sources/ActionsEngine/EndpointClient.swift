@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import ActionsProtocol
 import ActionsStore
 
@@ -17,8 +18,9 @@ public struct EndpointResult: Sendable {
     public var succeeded: Bool { outcome == .ok && payload != nil }
 }
 
-/// POSTs signed contexts to the endpoint and verifies its signed answers.
-public final class EndpointClient: Sendable {
+/// POSTs signed contexts to the endpoint and verifies its signed answers. As a `Service` it
+/// waits for its group's shutdown and then closes its connections.
+public final class EndpointClient: Service, Sendable {
     public static let maxResponseBytes = 64 * 1024
     private let client: HTTPClient
 
@@ -33,7 +35,8 @@ public final class EndpointClient: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    public func shutdown() async {
+    public func run() async {
+        try? await gracefulShutdown()
         try? await client.shutdown()
     }
 

@@ -71,11 +71,11 @@ public final class EngineMetrics: Sendable {
         if event.outcome != .ok { endpointFailures[Series(type: type, verdict: nil, outcome: event.outcome)]?.increment() }
     }
 
-    func circuit(_ state: CircuitState) {
+    func recordCircuit(_ state: CircuitState) {
         circuitOpen[state.actionType]?.record(state.phase == .closed ? 0 : (state.phase == .open ? 1 : 0.5))
     }
 
-    func writer(_ stats: EventWriter.Stats) {
+    func recordWriter(_ stats: EventWriter.Stats) {
         queueDepth.record(stats.queued)
         dropped.record(stats.dropped)
         written.record(stats.written)

@@ -37,17 +37,17 @@ public struct JSONLogHandler: LogHandler {
         out.reserveCapacity(256)
         func member(_ key: String, first: Bool = false) {
             out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            JSONText.appendQuoted(key, to: &out, escaping: .javaScript)
+            JSONWriter.appendQuoted(key, to: &out, escaping: .javaScript)
             out.append(UInt8(ascii: ":"))
         }
         member("ts", first: true)
-        JSONText.appendQuoted(Self.timestamp(Date()), to: &out, escaping: .javaScript)
+        JSONWriter.appendQuoted(Self.timestamp(Date()), to: &out, escaping: .javaScript)
         member("level")
-        JSONText.appendQuoted(event.level.rawValue, to: &out, escaping: .javaScript)
+        JSONWriter.appendQuoted(event.level.rawValue, to: &out, escaping: .javaScript)
         member("label")
-        JSONText.appendQuoted(label, to: &out, escaping: .javaScript)
+        JSONWriter.appendQuoted(label, to: &out, escaping: .javaScript)
         member("message")
-        JSONText.appendQuoted(event.message.description, to: &out, escaping: .javaScript)
+        JSONWriter.appendQuoted(event.message.description, to: &out, escaping: .javaScript)
         for key in merged.keys.sorted() where !["ts", "level", "label", "message"].contains(key) {
             member(key)
             Self.append(merged[key]!, to: &out)
@@ -58,8 +58,8 @@ public struct JSONLogHandler: LogHandler {
 
     static func append(_ value: Logger.Metadata.Value, to out: inout [UInt8]) {
         switch value {
-        case .string(let text): JSONText.appendQuoted(text, to: &out, escaping: .javaScript)
-        case .stringConvertible(let item): JSONText.appendQuoted(item.description, to: &out, escaping: .javaScript)
+        case .string(let text): JSONWriter.appendQuoted(text, to: &out, escaping: .javaScript)
+        case .stringConvertible(let item): JSONWriter.appendQuoted(item.description, to: &out, escaping: .javaScript)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -71,7 +71,7 @@ public struct JSONLogHandler: LogHandler {
             out.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONText.appendQuoted(key, to: &out, escaping: .javaScript)
+                JSONWriter.appendQuoted(key, to: &out, escaping: .javaScript)
                 out.append(UInt8(ascii: ":"))
                 append(members[key]!, to: &out)
             }

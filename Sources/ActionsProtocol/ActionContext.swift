@@ -266,7 +266,7 @@ public enum ActionContext: Sendable, Equatable {
         guard let object = try? JSON.object(received), object["id"] == nil,
               let open = received.firstIndex(of: UInt8(ascii: "{")) else { return received }
         var member: [UInt8] = Array(#""id":"#.utf8)
-        JSONText.appendQuoted(id, to: &member, escaping: .javaScript)
+        JSONWriter.appendQuoted(id, to: &member, escaping: .javaScript)
         if !object.members.isEmpty { member.append(UInt8(ascii: ",")) }
         var out = received
         out.insert(contentsOf: member, at: open + 1)

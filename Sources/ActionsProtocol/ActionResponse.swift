@@ -16,19 +16,19 @@ public struct ActionResponsePayload: Equatable, Sendable {
 
     /// The payload exactly as `JSON.stringify` writes it: compact, keys timestamp, verdict,
     /// error_message (only when present), raw UTF-8, `/` unescaped.
-    public func canonicalJSON(escaping: JSONText.Escaping = .javaScript) -> [UInt8] {
+    public func canonicalJSON(escaping: JSONWriter.Escaping = .javaScript) -> [UInt8] {
         Self.serialize(timestampMs: timestampMs, verdict: verdict.rawValue, errorMessage: errorMessage.map { .some($0) },
                        escaping: escaping)
     }
 
     /// `errorMessage`: nil = member absent; `.some(nil)` = present as JSON null.
-    static func serialize(timestampMs: Int64, verdict: String, errorMessage: String??, escaping: JSONText.Escaping) -> [UInt8] {
+    static func serialize(timestampMs: Int64, verdict: String, errorMessage: String??, escaping: JSONWriter.Escaping) -> [UInt8] {
         var out = Array("{\"timestamp\":\(timestampMs),\"verdict\":".utf8)
-        JSONText.appendQuoted(verdict, to: &out, escaping: escaping)
+        JSONWriter.appendQuoted(verdict, to: &out, escaping: escaping)
         if let errorMessage {
             out.append(contentsOf: ",\"error_message\":".utf8)
             if let message = errorMessage {
-                JSONText.appendQuoted(message, to: &out, escaping: escaping)
+                JSONWriter.appendQuoted(message, to: &out, escaping: escaping)
             } else {
                 out.append(contentsOf: "null".utf8)
             }

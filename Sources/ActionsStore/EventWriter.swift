@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceLifecycle
 import ActionsProtocol
 
 /// Appends events off the request path with group commit: whatever is waiting when the previous
@@ -7,9 +8,11 @@ import ActionsProtocol
 /// so the batch grows with load. Bounded: when the queue is full an event is refused and counted,
 /// never lost silently.
 ///
-/// A dedicated thread owns the writes (SQLite calls block); all shared state is guarded by `lock`,
-/// which is why the class is `@unchecked Sendable`.
-public final class EventWriter: @unchecked Sendable {
+/// A `Service`: `run()` gives the writes a dedicated thread (SQLite calls block) for as long as
+/// it runs; a graceful shutdown (or cancellation) closes the queue and `run()` returns once what
+/// was queued is written. Events submitted before `run()` starts wait in the queue. All shared
+/// state is guarded by `lock`, which is why the class is `@unchecked Sendable`.
+public final class EventWriter: Service, @unchecked Sendable {
     public struct Stats: Sendable, Equatable {
         public var queued: Int
         public var written: Int
@@ -66,9 +69,42 @@ public final class EventWriter: @unchecked Sendable {
         self.shutdownGraceSeconds = shutdownGraceSeconds
         let (seconds, attoseconds) = gather.components
         self.gatherSeconds = Double(seconds) + Double(attoseconds) / 1e18
-        let thread = Thread { [self] in run() }
-        thread.name = "actions-event-writer"
-        thread.start()
+    }
+
+    private var started = false
+
+    /// Writes until closed: by a graceful shutdown of its service group, by cancellation, or by
+    /// `close()`. Returns when the queue is written (or the shutdown grace has passed).
+    public func run() async {
+        markStarted()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let thread = Thread { [self] in
+                        writeLoop()
+                        continuation.resume()
+                    }
+                    thread.name = "actions-event-writer"
+                    thread.start()
+                }
+            } onCancel: { self.beginClosing() }
+        } onGracefulShutdown: { self.beginClosing() }
+    }
+
+    private func markStarted() {
+        lock.lock()
+        precondition(!started, "EventWriter.run() called twice")
+        started = true
+        lock.unlock()
+    }
+
+    /// Stops accepting events; the write loop drains what is queued and ends.
+    private func beginClosing() {
+        lock.lock()
+        if !closed { closingSinceNs = MonotonicClock.nowNs() }
+        closed = true
+        lock.signal()
+        lock.unlock()
     }
 
     /// Queues an event. Returns its ticket, or nil when the queue is full (the drop is counted).
@@ -164,7 +200,8 @@ public final class EventWriter: @unchecked Sendable {
                      oldestQueuedMs: inFlightOldestMs ?? buffer.first?.event.timeMs)
     }
 
-    /// Stops accepting events, writes what is queued (giving a stuck database a grace period), and returns.
+    /// Stops accepting events, and returns once `run()` has written what is queued (giving a stuck
+    /// database a grace period). For callers that run the writer outside a service group.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             lock.lock()
@@ -188,7 +225,7 @@ public final class EventWriter: @unchecked Sendable {
     /// Tickets of events given up after a non-retryable error (kept small: only recent failures).
     private var failedTickets = Set<UInt64>()
 
-    private func run() {
+    private func writeLoop() {
         var lastStatusMs: Int64 = 0
         while true {
             lock.lock()

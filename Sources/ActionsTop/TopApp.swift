@@ -16,6 +16,29 @@ public enum TopApp {
         }
     }
 
+    /// `run` on a thread of its own: the loop blocks in getch, and must not hold one of the few
+    /// cooperative threads that in-process servers (the demo) need.
+    public static func runOnUIThread(store: Store, options: Options) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let thread = Thread {
+                do {
+                    try run(store: store, options: options)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "actions-top-ui"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Asks a running dashboard to quit as if `q` had been pressed (seen within one key timeout).
+    public static func requestStop() {
+        StopRequest.signal.store(SIGTERM, ordering: .relaxed)
+    }
+
     /// Runs until `q`, SIGINT, SIGTERM or a hang-up. Blocks the calling thread; the terminal is restored on return.
     public static func run(store: Store, options: Options, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let catalog = ThemeCatalog.standard(environment: environment)

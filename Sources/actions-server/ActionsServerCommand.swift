@@ -3,6 +3,7 @@ import ActionsEngine
 import ActionsStore
 import Foundation
 import Logging
+import ServiceLifecycle
 
 @main
 struct ActionsServerCommand: AsyncParsableCommand {
@@ -19,7 +20,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int?
-    @Option(help: "TOML config file (see actions.example.toml).") var config: String?
+    @Option(help: "TOML config file (see actions.example.toml); SIGHUP re-reads it.") var config: String?
+    @Option(help: ArgumentHelp("PEM certificate chain: serve HTTPS (needs --tls-key). SIGHUP re-reads it.", valueName: "file"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("PEM private key for --tls-cert.", valueName: "file")) var tlsKey: String?
     @Flag(help: "Answer each decision only after its event is committed and fsync'd (config: events.durable).")
     var durableEvents = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -30,9 +34,28 @@ struct Serve: AsyncParsableCommand {
     }
 
     func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together: pass both to serve HTTPS, or neither")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")); got '\(logLevel)'")
         }
+    }
+
+    /// The config file over the defaults, with the command line's overrides on top: at start and
+    /// again on every SIGHUP.
+    func loadConfig() throws -> EngineConfig {
+        var settings: EngineConfig
+        do {
+            settings = try EngineConfig.load(file: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        if let db { settings.databasePath = db }
+        if durableEvents { settings.durableEvents = true }
+        return settings
     }
 
     func run() async throws {
@@ -42,16 +65,16 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "actions-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var settings: EngineConfig
-        do {
-            settings = try EngineConfig.load(file: config)
-        } catch {
-            throw ValidationError("\(error)")
+        let settings = try loadConfig()
+        let path = settings.databasePath ?? Store.defaultPath()
+        var tls: TLSCertificates?
+        if let tlsCert, let tlsKey {
+            do {
+                tls = try TLSCertificates(certificatePath: tlsCert, keyPath: tlsKey)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
-        if let host { settings.host = host }
-        if let port { settings.port = port }
-        if durableEvents { settings.durableEvents = true }
-        let path = db ?? settings.databasePath ?? Store.defaultPath()
         let store: Store
         do {
             store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000,
@@ -64,12 +87,19 @@ struct Serve: AsyncParsableCommand {
         }
         // The engine reads its first policy snapshot from SQLite: off the cooperative pool.
         let engine = try await BlockingWork.run { [settings, logger] in DecisionEngine(store: store, config: settings, logger: logger) }
-        let host = settings.host
-        try await ActionsHTTPServer.run(engine: engine, host: host, port: settings.port, logger: logger) { port in
+        let host = settings.host, scheme = tls == nil ? "http" : "https"
+        let server = try ActionsServer.application(engine: engine, host: host, port: settings.port, tls: tls, logger: logger) { port in
             // One parseable line on stdout, for scripts and tests that start the server on port 0.
-            announce("actions-server listening on http://\(host):\(port) db=\(path)")
+            announce("actions-server listening on \(scheme)://\(host):\(port) db=\(path)")
         }
-        let stats = engine.writer.stats
+        let reloader = HangupReloader(engine: engine, tls: tls, logger: logger, loadConfig: loadConfig)
+        // Start order is shutdown order reversed: on SIGTERM the server stops accepting and
+        // finishes the requests in flight first, then the engine's services stop, the event
+        // writer last, once everything that submits events has stopped.
+        let group = ServiceGroup(configuration: .init(services: engine.services + [server, reloader],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let stats = engine.eventLog
         if let error = stats.lastError, stats.dropped > 0 {
             logger.error("actions-server stopped; events could not all be written",
                          metadata: ["written": "\(stats.written)", "dropped": "\(stats.dropped)", "last_error": "\(error)"])

@@ -1,7 +1,9 @@
 import ArgumentParser
+import ActionsDemo
 import ActionsEngine
 import Foundation
 import Logging
+import ServiceLifecycle
 
 struct ExampleEndpointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,10 +18,12 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
     func run() async throws {
         let secret = secret ?? ProcessInfo.processInfo.environment["ACTIONS_SECRET"]?.split(separator: ",").first.map(String.init)
         guard let secret, !secret.isEmpty else { throw ValidationError("pass --secret or set ACTIONS_SECRET") }
-        let host = host
-        try await ExampleEndpoint(secret: secret).run(host: host, port: port, logger: Logger(label: "example-endpoint")) { port in
+        let host = host, logger = Logger(label: "example-endpoint")
+        let endpoint = ExampleEndpoint(secret: secret).application(host: host, port: port, logger: logger) { port in
             announce("example-endpoint listening on http://\(host):\(port)")
         }
+        try await ServiceGroup(configuration: .init(services: [endpoint], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                    logger: logger)).run()
     }
 }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ActionsEngine
+import ActionsDemo
 import ActionsStore
 import ActionsTop
 import Foundation
@@ -39,7 +39,7 @@ struct ActionsTopCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        try await runOnUIThread { try TopApp.run(store: store, options: options) }
+        try await TopApp.runOnUIThread(store: store, options: options)
     }
 
     func loadTheme() throws -> Theme {
@@ -47,103 +47,6 @@ struct ActionsTopCommand: AsyncParsableCommand {
             return try ThemeCatalog.standard().load(theme)
         } catch {
             throw ValidationError("\(error)")
-        }
-    }
-}
-
-/// The dashboard blocks in getch, so it gets a thread of its own instead of one of the few
-/// cooperative threads that the in-process demo server needs.
-func runOnUIThread(_ body: @escaping @Sendable () throws -> Void) async throws {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-        let thread = Thread {
-            do {
-                try body()
-                continuation.resume()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-        thread.name = "actions-top-ui"
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}
-
-/// `--demo`: a temporary database, the engine on a loopback port, the flaky example endpoint, and traffic.
-enum DemoMode {
-    static func run(options: TopApp.Options, rate: Double) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-top-demo-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("actions.db").path
-        // SQLite work stays off the cooperative pool, which the in-process servers need.
-        let store = try await Store.open(path: path, access: .pool)
-        // Logs would scribble over the dashboard; the demo's story is on the screen.
-        let quiet = Logger(label: "demo", factory: { _ in SwiftLogNoOpLogHandler() })
-        var config = EngineConfig()
-        config.secrets = ["demo-secret"]
-        config.lockout = LockoutPolicy(threshold: 10, windowMs: 15 * 60_000, lockoutMs: 30 * 60_000)
-        config.circuit = .init(threshold: 5, cooldownMs: 10_000)
-        let engine = try await BlockingWork.run { [config] in DecisionEngine(store: store, config: config, logger: quiet) }
-
-        let endpointPort = Port()
-        let serverPort = Port()
-        let endpointTask = Task {
-            try await ExampleEndpoint(secret: "demo-secret").run(host: "127.0.0.1", port: 0, logger: quiet, handleSignals: false) {
-                endpointPort.set($0)
-            }
-        }
-        let serverTask = Task {
-            try await ActionsHTTPServer.run(engine: engine, host: "127.0.0.1", port: 0, logger: quiet, handleSignals: false) {
-                serverPort.set($0)
-            }
-        }
-        let endpointURL = "http://127.0.0.1:\(await endpointPort.value())"
-        let serverURL = "http://127.0.0.1:\(await serverPort.value())"
-        try await BlockingWork.run { try DemoSetup.seed(store, endpointBaseURL: endpointURL) }
-        let traffic = DemoTraffic(baseURL: serverURL)
-        let trafficTask = Task { try await traffic.run(rate: rate) }
-
-        let dashboardStore = try await Store.open(path: path, busyTimeout: 0.5)
-        let result: Result<Void, Error>
-        do {
-            try await runOnUIThread { try TopApp.run(store: dashboardStore, options: options) }
-            result = .success(())
-        } catch {
-            result = .failure(error)
-        }
-        trafficTask.cancel()
-        _ = await trafficTask.result
-        await traffic.shutdown()
-        serverTask.cancel()
-        endpointTask.cancel()
-        _ = await serverTask.result
-        _ = await endpointTask.result
-        try result.get()
-    }
-
-    /// A port number that arrives once a server is listening.
-    final class Port: @unchecked Sendable {
-        private let lock = NSCondition()
-        private var port: Int?
-
-        func set(_ value: Int) {
-            lock.lock()
-            port = value
-            lock.broadcast()
-            lock.unlock()
-        }
-
-        func value() async -> Int {
-            await withCheckedContinuation { continuation in
-                Thread.detachNewThread { [self] in
-                    lock.lock()
-                    while port == nil { lock.wait() }
-                    let value = port!
-                    lock.unlock()
-                    continuation.resume(returning: value)
-                }
-            }
         }
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import ActionsEngine
+@testable import ActionsDemo
 
 @Suite struct DemoTrafficTests {
     /// Every story the demo tells must actually be sent: the attacker's failed passwords and login

@@ -18,9 +18,9 @@ import Foundation
     /// Expected bytes from `JSON.stringify` (node) and `json.dumps` (python3) of the same string.
     @Test func escapingMatchesBothReferenceSerializersByteForByte() {
         let text = "q\"\\ \u{1} \t \u{7f} \u{8}\u{c} é 😀"
-        func quoted(_ escaping: JSONText.Escaping) -> String {
+        func quoted(_ escaping: JSONWriter.Escaping) -> String {
             var out: [UInt8] = []
-            JSONText.appendQuoted(text, to: &out, escaping: escaping)
+            JSONWriter.appendQuoted(text, to: &out, escaping: escaping)
             return String(decoding: out, as: UTF8.self)
         }
         #expect(quoted(.javaScript) == "\"q\\\"\\\\ \\u0001 \\t \u{7f} \\b\\f é 😀\"")

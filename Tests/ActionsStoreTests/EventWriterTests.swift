@@ -7,6 +7,7 @@ import ActionsProtocol
     @Test func concurrentProducersLoseNothing() async throws {
         let store = try Store(path: temporaryDatabasePath(), access: .pool)
         let writer = EventWriter(store: store)
+        _ = Task { await writer.run() }
         let producers = 8, perProducer = 2_500
         await withTaskGroup(of: Void.self) { group in
             for p in 0..<producers {
@@ -26,6 +27,7 @@ import ActionsProtocol
     @Test func aCallerCanAwaitDurability() async throws {
         let store = try Store(path: temporaryDatabasePath(), access: .pool)
         let writer = EventWriter(store: store)
+        _ = Task { await writer.run() }
         let ok = await writer.append(sampleEvent(1, email: "durable@example.com"))
         #expect(ok)
         // Durable means another connection sees it now, not eventually.
@@ -48,6 +50,7 @@ import ActionsProtocol
         }
         try await Task.sleep(for: .milliseconds(100))
         let writer = EventWriter(store: store, capacity: 100)
+        _ = Task { await writer.run() }
         var accepted = 0
         for i in 0..<150 where writer.submit(sampleEvent(i)) != nil { accepted += 1 }
         #expect(accepted == 100)

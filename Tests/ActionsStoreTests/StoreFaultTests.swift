@@ -61,6 +61,7 @@ import ActionsProtocol
         let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
         let holder = try LockHolder(path: path, seconds: 60)
         let writer = EventWriter(store: store, shutdownGraceSeconds: 1)
+        _ = Task { await writer.run() }
         for i in 0..<10 { writer.submit(sampleEvent(i)) }
         // Let the writer take the batch and start retrying it before the shutdown begins.
         try await Task.sleep(for: .milliseconds(300))
@@ -78,6 +79,7 @@ import ActionsProtocol
         do {
             let store = try Store(path: path, access: .pool)
             let writer = EventWriter(store: store)
+            _ = Task { await writer.run() }
             for i in 0..<5_000 { writer.submit(sampleEvent(i)) }
             await writer.close()
             store.checkpoint()
@@ -91,6 +93,7 @@ import ActionsProtocol
 
         let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
         let writer = EventWriter(store: store, gather: .zero, shutdownGraceSeconds: 1)
+        _ = Task { await writer.run() }
         for i in 0..<50 { writer.submit(sampleEvent(10_000 + i)) }
         let written = await writer.append(sampleEvent(20_000))
         #expect(!written, "an event cannot be committed into a corrupt file")

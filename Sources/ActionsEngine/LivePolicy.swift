@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
 import ActionsStore
@@ -30,8 +31,9 @@ public struct PolicySnapshot: Sendable {
 }
 
 /// Keeps a `PolicySnapshot` current: polls the store's config version (one row) and reloads when
-/// another process (actionsctl, actions-top) changed something.
-public final class LiveSettings: Sendable {
+/// another process (actionsctl, actions-top) changed something. As a `Service`, it polls until
+/// its group shuts down.
+public final class LivePolicy: Service, Sendable {
     private let store: Store
     private let state: Mutex<PolicySnapshot>
     private let logger: Logger
@@ -78,12 +80,14 @@ public final class LiveSettings: Sendable {
         state.withLock { $0.lockouts[record.email] = record }
     }
 
-    /// Polls until cancelled. 250 ms keeps a change from another process well inside one second.
-    /// Each reload reads SQLite, so it runs on the blocking pool.
-    public func run(interval: Duration = .milliseconds(250)) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            try? await BlockingWork.run { self.reload() }
+    /// Polls until a graceful shutdown or cancellation. 250 ms keeps a change from another
+    /// process well inside one second. Each reload reads SQLite, so it runs on the blocking pool.
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                try? await BlockingWork.run { self.reload() }
+            }
         }
     }
 }

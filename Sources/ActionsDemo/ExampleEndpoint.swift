@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import ActionsProtocol
+import ActionsEngine
 
 /// A customer's Actions endpoint, as the WorkOS docs write it, with faults on demand.
 /// Tests, the benchmark and the demo point action types at its routes.
@@ -130,10 +131,10 @@ public struct ExampleEndpoint: Sendable {
         }
     }
 
-    public func run(host: String, port: Int, logger: Logger, handleSignals: Bool = true,
-                    onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "example-endpoint"),
-                              onServerRunning: { onRunning($0.localAddress?.port ?? port) }, logger: logger)
-        try await runGracefully(app, handleSignals: handleSignals, logger: logger)
+    /// The endpoint as a Hummingbird `Application` (a `Service`): run it in a `ServiceGroup`.
+    public func application(host: String, port: Int, logger: Logger,
+                            onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "example-endpoint"),
+                    onServerRunning: { onRunning($0.localAddress?.port ?? port) }, logger: logger)
     }
 }

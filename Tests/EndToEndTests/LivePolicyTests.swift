@@ -3,7 +3,7 @@ import Foundation
 import ActionsProtocol
 import ActionsStore
 
-@Suite(.serialized) struct LiveSettingsTests {
+@Suite(.serialized) struct LivePolicyTests {
     @Test func aModeFlippedByActionsctlAppliesWithinOneSecond() async throws {
         let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/hook/ok", "--timeout-ms", "200")

@@ -1,5 +1,5 @@
 /// Writes JSON strings byte for byte as the two reference serializers do.
-public enum JSONText {
+public enum JSONWriter {
     public enum Escaping: Sendable {
         /// JavaScript's `JSON.stringify` (the Node SDK): raw UTF-8, only `"`, `\` and C0 controls escaped.
         case javaScript

@@ -1,0 +1,166 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Crypto
+import ActionsProtocol
+import ActionsStore
+
+/// The server's HTTP surface: registers every route of `APIRoute.all` and answers them from the
+/// engine. Errors are thrown as `APIError` and written as JSON by `JSONErrorMiddleware`.
+public struct ActionsController: Sendable {
+    let engine: DecisionEngine
+
+    public init(engine: DecisionEngine) { self.engine = engine }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.add(middleware: JSONErrorMiddleware(routes: APIRoute.methodsByPath))
+        for route in APIRoute.all {
+            router.on(RouterPath(route.path), method: route.method) { request, _ in try await respond(route, request) }
+        }
+    }
+
+    func respond(_ route: APIRoute, _ request: Request) async throws -> Response {
+        switch route {
+        case .decide(let type): return try await decide(type, request: request)
+        case .workOSEndpoint(let type): return try await workOSEndpoint(type, request: request)
+        case .loginEvents: return try await loginEvent(request: request)
+        case .health: return health()
+        // HEAD /healthz: a load balancer's cheapest probe.
+        case .healthHead: return Response(status: .ok)
+        case .metrics:
+            return JSONBody.response(.ok, bytes: engine.metricsExposition(), contentType: "text/plain; version=0.0.4")
+        case .openAPI: return JSONBody.response(.ok, bytes: Array(OpenAPIDocument.json.utf8))
+        }
+    }
+
+    /// Still 200 when degraded: decisions are being made correctly; what is behind is the log,
+    /// and pulling the node out of a load balancer would not bring it back.
+    func health() -> Response {
+        let stats = engine.eventLog
+        var problems: [String] = []
+        if stats.isStuck(nowMs: WallClock.nowMs()) {
+            problems.append("event log stuck: \(stats.queued) events waiting" + (stats.lastError.map { "; last error: \($0)" } ?? ""))
+        }
+        return JSONBody.response(.ok, HealthAnswer(status: problems.isEmpty ? "ok" : "degraded", problems: problems,
+                                                   eventsQueued: stats.queued, eventsDropped: stats.dropped,
+                                                   configVersion: engine.policyVersion))
+    }
+
+    /// With `ACTIONS_API_TOKEN` set, the engine API and `/v1/events` need `Authorization: Bearer
+    /// <token>`: otherwise anyone who reaches the port could lock any user out or flood the log.
+    /// Digests are compared, so the time taken reveals neither the token nor its length.
+    func authorize(_ request: Request) throws(APIError) {
+        guard let expected = engine.config.apiToken else { return }
+        let presented = request.headers[.authorization].flatMap { value in
+            value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
+        } ?? ""
+        guard ActionsHMAC.equalInConstantTime(Array(SHA256.hash(data: Array(presented.utf8))),
+                                              Array(SHA256.hash(data: Array(expected.utf8)))) else {
+            throw APIError(status: .unauthorized, code: "unauthorized",
+                           message: presented.isEmpty ? "missing Authorization: Bearer token (ACTIONS_API_TOKEN is set)"
+                                                      : "wrong bearer token")
+        }
+    }
+
+    func header(_ request: Request, _ name: String) -> String? {
+        HTTPField.Name(name).flatMap { request.headers[$0] }
+    }
+
+    func decide(_ type: ActionType, request: Request) async throws -> Response {
+        let start = MonotonicClock.nowNs()
+        let body: [UInt8]
+        let context: ActionContext
+        do {
+            try authorize(request)
+            body = try await RequestBody.read(request, limit: engine.config.maxBodyBytes)
+            context = try ActionContext.decode(type, from: body)
+        } catch let error as APIError {
+            let outcome: Outcome = error.status == .unauthorized ? .unauthorized : .invalidRequest
+            let event = engine.logRejected(type: type, outcome: outcome, reason: error.message, startNs: start)
+            throw APIError(status: error.status, code: error.code, message: error.message,
+                           extra: ["verdict": "Deny", "event_id": event.uid])
+        } catch let error as ContextError {
+            let event = engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
+            throw APIError(status: .badRequest, code: error.code, message: error.description,
+                           extra: ["verdict": "Deny", "event_id": event.uid])
+        }
+        let decision = await engine.decide(context, received: body, startNs: start)
+        return JSONBody.response(.ok, bytes: DecisionAnswer.bytes(decision))
+    }
+
+    /// WorkOS calls this: verify its signature over the raw body, decide by local policy, answer signed.
+    func workOSEndpoint(_ type: ActionType, request: Request) async throws -> Response {
+        let start = MonotonicClock.nowNs()
+        let secrets = engine.config.secrets(for: type)
+        guard let signingSecret = secrets.first else {
+            engine.logRejected(type: type, outcome: .unauthorized, reason: "no ACTIONS_SECRET configured", startNs: start)
+            throw APIError(status: .serviceUnavailable, code: "no_secret",
+                           message: "actions-server has no ACTIONS_SECRET configured, so it cannot verify WorkOS requests")
+        }
+        let body: [UInt8]
+        do {
+            body = try await RequestBody.read(request, limit: engine.config.maxBodyBytes)
+        } catch {
+            engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
+            throw error
+        }
+        do {
+            try RequestVerifier(secrets: secrets).verify(header: header(request, SignatureHeader.name), body: body)
+        } catch {
+            let context = try? ActionContext.decode(type, from: body)
+            engine.logRejected(type: type, outcome: .unauthorized, reason: error.description, startNs: start,
+                               email: context?.email, ip: context?.ipAddress, userAgent: context?.userAgent)
+            throw APIError(status: .unauthorized, code: error.code, message: error.description)
+        }
+        let context: ActionContext
+        do {
+            context = try ActionContext.decode(type, from: body)
+        } catch {
+            engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
+            throw APIError(status: .badRequest, code: error.code, message: error.description)
+        }
+        let decision = await engine.decide(context, received: body, startNs: start, consultEndpoint: false)
+        let signed = ResponseSigner(secret: signingSecret).body(for: type, verdict: decision.verdict, errorMessage: decision.errorMessage)
+        return JSONBody.response(.ok, bytes: signed)
+    }
+
+    /// `authentication.*_failed` counts toward the lockout; `authentication.*succeeded` clears it.
+    func loginEvent(request: Request) async throws -> Response {
+        try authorize(request)
+        let body = try await RequestBody.read(request, limit: engine.config.maxBodyBytes)
+        let parsed: LoginEventBody
+        do {
+            parsed = try JSONDecoder().decode(LoginEventBody.self, from: Data(body))
+        } catch {
+            throw APIError(status: .badRequest, code: "invalid_event",
+                           message: "expected {\"event\": \"authentication.password_failed\", \"data\": {\"email\": ...}}")
+        }
+        guard let email = parsed.data.email ?? parsed.data.user?.email, email.contains("@") else {
+            throw APIError(status: .badRequest, code: "missing_field", message: "missing required field data.email")
+        }
+        let userId = parsed.data.userId ?? parsed.data.user?.id
+        let name = parsed.event.lowercased()
+        let loginEvent: DecisionEngine.LoginEvent
+        if name.hasPrefix("authentication.") && name.hasSuffix("failed") {
+            loginEvent = .failed(email: email, userId: userId, ip: parsed.data.ipAddress)
+        } else if name.hasPrefix("authentication.") && name.hasSuffix("succeeded") {
+            loginEvent = .succeeded(email: email)
+        } else {
+            return JSONBody.response(.accepted, LoginEventAnswer(status: "ignored"))
+        }
+        do {
+            let record = try await engine.record(loginEvent)
+            let locked = record?.isLocked(nowMs: WallClock.nowMs()) ?? false
+            let status: String
+            switch loginEvent {
+            case .failed: status = locked ? "locked" : "counted"
+            // A success does not end a lockout: say so rather than claim a reset.
+            case .succeeded: status = locked ? "still_locked" : "reset"
+            }
+            return JSONBody.response(.ok, LoginEventAnswer(status: status, failures: record?.failures,
+                                                           lockedUntilMs: locked ? record?.lockedUntilMs : nil))
+        } catch {
+            throw APIError(status: .serviceUnavailable, code: "store_unavailable", message: "\(error); not counted, retry")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import HTTPTypes
+import Logging
+
+/// A JSON error answer: `{"error": code, "message": text}` plus any extra members.
+struct APIError: Error, HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    var extra: [String: String] = [:]
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var object = extra
+        object["error"] = code
+        object["message"] = message
+        return JSONBody.response(status, object)
+    }
+}
+
+/// A JSON (or other) body with its content type, for handlers that write their own bytes.
+public enum JSONBody {
+    public static func response(_ status: HTTPResponse.Status, _ object: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let data = (try? encoder.encode(object)) ?? Data("{}".utf8)
+        return response(status, bytes: Array(data))
+    }
+
+    public static func response(_ status: HTTPResponse.Status, bytes: [UInt8], contentType: String = "application/json") -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+enum RequestBody {
+    /// The whole body, at most `limit` bytes, as valid UTF-8; otherwise the matching API error.
+    static func read(_ request: Request, limit: Int) async throws(APIError) -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw tooLarge(limit)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge(limit)
+        } catch {
+            // The connection went away mid-body (the client, or RequestReadTimeout closing it).
+            throw APIError(status: .badRequest, code: "incomplete_body", message: "request body did not arrive whole: \(error)")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw APIError(status: .badRequest, code: "invalid_utf8", message: "request body is not valid UTF-8")
+        }
+        return bytes
+    }
+
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(status: .contentTooLarge, code: "body_too_large", message: "request body is larger than \(limit) bytes")
+    }
+}
+
+/// Writes one line to stdout unbuffered, so a parent process reading a pipe sees it at once
+/// (the "listening on" line that scripts and tests wait for).
+public func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
