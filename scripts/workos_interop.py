@@ -7,11 +7,16 @@ Subcommands (body on stdin where there is one):
   sign-response TYPE VERDICT SECRET [MESSAGE] -> prints the SDK's signed response as three bodies, one per line:
                                     compact json.dumps, Flask-style sorted keys with spaces, ensure_ascii=False
   verify-response SECRET         -> exit 0 if the signature matches the payload by the SDK algorithm
+  post-signed URL SECRET CAFILE  -> signs the body with the SDK's helper, POSTs it over HTTPS trusting CAFILE,
+                                    prints the HTTP status on the first line and the response body on the second
 """
 import json
 import re
+import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from workos.actions import Actions, _compute_signature
 
@@ -57,6 +62,22 @@ def main(argv):
             if _compute_signature(f"{payload['timestamp']}.{text}", secret) != response["signature"]:
                 print(f"signature mismatch over {text}")
                 return 1
+        return 0
+    if command == "post-signed":
+        url, secret, cafile = argv[2], argv[3], argv[4]
+        body = sys.stdin.buffer.read()
+        timestamp = int(time.time() * 1000)
+        signature = _compute_signature(f"{timestamp}.{body.decode('utf-8')}", secret)
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "WorkOS-Signature": f"t={timestamp}, v1={signature}"})
+        context = ssl.create_default_context(cafile=cafile)
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer = error.code, error.read()
+        print(status)
+        print(answer.decode("utf-8"))
         return 0
     print(f"unknown command {command}", file=sys.stderr)
     return 2

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import ActionsProtocol
 import ActionsStore
 
@@ -23,6 +24,7 @@ public struct EndpointResult: Sendable {
 public final class EndpointClient: Service, Sendable {
     public static let maxResponseBytes = 64 * 1024
     private let client: HTTPClient
+    private let shutDown = Atomic<Bool>(false)
 
     public init() {
         var configuration = HTTPClient.Configuration()
@@ -38,6 +40,13 @@ public final class EndpointClient: Service, Sendable {
     public func run() async {
         try? await gracefulShutdown()
         try? await client.shutdown()
+        shutDown.store(true, ordering: .releasing)
+    }
+
+    /// An engine made but never run (a router test, a tool) still closes its client: AsyncHTTPClient
+    /// traps on a client released without a shutdown. The callback form does not block.
+    deinit {
+        if !shutDown.load(ordering: .acquiring) { client.shutdown { _ in } }
     }
 
     public func call(url: String, type: ActionType, body: [UInt8], signer: RequestSigner, verifier: ResponseVerifier,

@@ -7,16 +7,23 @@ final class ServerHarness: @unchecked Sendable {
     static let secret = "e2e-shared-secret"
     let directory = Paths.temporaryDirectory()
     let databasePath: String
+    let configPath: String
     let server: ServiceProcess
 
     /// `config`: TOML for --config (circuit and lockout thresholds are set low in tests).
-    init(config: String = "", extraEnvironment: [String: String] = [:]) throws {
+    init(config: String = "", extraEnvironment: [String: String] = [:], extraArguments: [String] = [],
+         logLevel: String = "warning") throws {
         databasePath = directory.appendingPathComponent("actions.db").path
-        let configPath = directory.appendingPathComponent("actions.toml").path
+        configPath = directory.appendingPathComponent("actions.toml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         server = try ServiceProcess(Paths.binary("actions-server"),
-                                    ["--db", databasePath, "--port", "0", "--config", configPath, "--log-level", "warning"],
+                                    ["--db", databasePath, "--port", "0", "--config", configPath, "--log-level", logLevel] + extraArguments,
                                     environment: ["ACTIONS_SECRET": Self.secret].merging(extraEnvironment) { $1 })
+    }
+
+    /// Sends the server a signal (SIGHUP: reload).
+    func signal(_ number: Int32) {
+        Foundation.kill(server.process.processIdentifier, number)
     }
 
     var url: String { server.baseURL }
