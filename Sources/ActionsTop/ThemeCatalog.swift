@@ -15,8 +15,12 @@ public struct ThemeCatalog: Sendable {
             ?? (environment["HOME"].map { $0 + "/.config" } ?? "")
         if !config.isEmpty { directories.append(config + "/actions-top/themes") }
         if let explicit = environment["ACTIONS_TOP_THEMES"] { directories.append(explicit) }
+        let binary = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        // Installed by scripts/install: PREFIX/bin/actions-top beside PREFIX/share/actions-top/themes.
+        let installed = binary.deletingLastPathComponent().appendingPathComponent("share/actions-top/themes").path
+        if FileManager.default.fileExists(atPath: installed + "/default.theme") { directories.append(installed) }
         // Walk up from the executable (…/.build/debug/actions-top) to the repository's themes/.
-        var url = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        var url = binary
         for _ in 0..<6 {
             let candidate = url.appendingPathComponent("themes").path
             if FileManager.default.fileExists(atPath: candidate + "/default.theme") {

@@ -1,0 +1,71 @@
+import Testing
+import Foundation
+
+/// What `scripts/install` put under its prefix. `.ci/run` installs (a debug build, with the same
+/// script and the same man-page plugin as a release install) before the tests and names the
+/// prefix in ACTIONS_INSTALLED_PREFIX; SwiftPM's build lock keeps a test from building itself.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ACTIONS_INSTALLED_PREFIX"] != nil,
+                             "run scripts/install --prefix DIR and set ACTIONS_INSTALLED_PREFIX=DIR (.ci/run does)"))
+struct InstallTests {
+    let prefix = ProcessInfo.processInfo.environment["ACTIONS_INSTALLED_PREFIX"] ?? ""
+    let tools = ["actions-server", "actionsctl", "actions-top"]
+
+    @Test func theBinariesRunFromThePrefix() throws {
+        for tool in tools {
+            let help = try run(prefix + "/bin/" + tool, ["--help"])
+            #expect(help.status == 0, "\(tool): \(help.stderr)")
+            #expect(help.stdout.contains("USAGE"), "\(tool)")
+        }
+    }
+
+    @Test func manPagesRenderWithTheirOptions() throws {
+        for (tool, option) in [("actions-server", "--tls-cert"), ("actionsctl", "--db"), ("actions-top", "--demo")] {
+            let page = prefix + "/share/man/man1/\(tool).1"
+            let rendered = try run("/usr/bin/env", ["MANWIDTH=200", "man", "-P", "cat", "-l", page])
+            #expect(rendered.status == 0, "\(tool): \(rendered.stderr)")
+            #expect(rendered.stdout.contains("NAME") && rendered.stdout.contains(tool), "\(tool)")
+            #expect(rendered.stdout.contains(option), "\(tool)'s man page lacks \(option)")
+        }
+    }
+
+    @Test func completionsParseInTheirShells() throws {
+        for tool in tools {
+            let bash = prefix + "/share/bash-completion/completions/\(tool)"
+            #expect(try run("/bin/bash", ["-n", bash]).status == 0, "\(bash)")
+            // Sourced, the completion function exists.
+            let sourced = try run("/bin/bash", ["-c", "source '\(bash)' && complete -p \(tool)"])
+            #expect(sourced.status == 0 && sourced.stdout.contains(tool), "\(sourced.stderr)")
+            let zsh = prefix + "/share/zsh/site-functions/_\(tool)"
+            #expect(try String(contentsOfFile: zsh, encoding: .utf8).hasPrefix("#compdef \(tool)"))
+            let fish = try String(contentsOfFile: prefix + "/share/fish/vendor_completions.d/\(tool).fish", encoding: .utf8)
+            #expect(fish.contains("complete -c '\(tool)'"))
+        }
+    }
+
+    @Test func theInstalledDashboardFindsTheInstalledThemes() throws {
+        let themes = try FileManager.default.contentsOfDirectory(atPath: prefix + "/share/actions-top/themes")
+        #expect(themes.contains("default.theme") && themes.contains("high-contrast.theme"))
+        // No config directory and no repository nearby: only PREFIX/share can supply these names.
+        let answer = try run(prefix + "/bin/actions-top", ["--theme", "no-such-theme"],
+                             environment: ["HOME": "/nonexistent", "XDG_CONFIG_HOME": ""])
+        #expect(answer.status != 0)
+        #expect(answer.stderr.contains("high-contrast") && answer.stderr.contains("light"), "\(answer.stderr)")
+    }
+
+    @Test func theSystemdUnitVerifies() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            Issue.record("systemd-analyze is not installed (apt-get install systemd)")
+            return
+        }
+        let unit = prefix + "/lib/systemd/system/actions-server.service"
+        let text = try String(contentsOfFile: unit, encoding: .utf8)
+        #expect(text.contains("ExecStart=\(prefix)/bin/actions-server"))
+        for hardening in ["DynamicUser=yes", "StateDirectory=actions-server", "ProtectSystem=strict", "NoNewPrivileges=yes",
+                          "EnvironmentFile=/etc/actions-server/env"] {
+            #expect(text.contains(hardening), "\(hardening)")
+        }
+        // MANPATH: the unit's Documentation= names the installed man page, which verify checks.
+        let verified = try run("/usr/bin/env", ["MANPATH=\(prefix)/share/man", "/usr/bin/systemd-analyze", "verify", unit])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+    }
+}
