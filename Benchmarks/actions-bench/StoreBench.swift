@@ -119,7 +119,7 @@ func buildBigDatabase(path bigDB: String, rows: Int) throws -> Store {
 /// A realistic event: 10 % denied by policy, 2 % endpoint timeouts.
 func sampleEvent(_ i: Int, timeMs: Int64) -> Event {
     let deny = i % 10 == 0
-    let type = i % 2 == 0 ? "authentication" : "user_registration"
+    let type: ActionType = i % 2 == 0 ? .authentication : .userRegistration
     let outcome: Outcome = i % 50 == 0 ? .timeout : .ok
     // Ids and reasons as the engine writes them: row size drives the cost of an insert.
     return Event(uid: Event.newUID(nowMs: timeMs), timeMs: timeMs, actionType: type,

@@ -105,7 +105,7 @@ public final class DecisionEngine: Sendable {
         // Matching uses the normalized spelling; the event keeps the email as it was sent.
         let email = context.email, ip = context.ipAddress
         let (normalizedEmail, domain) = Normalize.emailAndDomain(email)
-        var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: actionID, userId: context.userId,
+        var event = Event(timeMs: nowMs, actionType: type, actionId: actionID, userId: context.userId,
                           email: email, emailDomain: domain, ip: ip, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
                           authMethod: context.authenticationMethod, organizationId: context.organizationId,
@@ -203,7 +203,7 @@ public final class DecisionEngine: Sendable {
                             email: String? = nil, ip: String? = nil, userAgent: String? = nil) -> Event {
         let nowMs = WallClock.nowMs()
         let domain = email.map { Normalize.emailDomain($0) }
-        var event = Event(timeMs: nowMs, actionType: type.rawValue, actionId: Self.newActionID(nowMs: nowMs), email: email,
+        var event = Event(timeMs: nowMs, actionType: type, actionId: Self.newActionID(nowMs: nowMs), email: email,
                           emailDomain: domain, ip: ip, userAgent: userAgent, verdict: .deny, decidedBy: .invalid,
                           reason: reason, outcome: outcome, errorMode: policy.current.settings(for: type).errorMode)
         event.latencyUs = MonotonicClock.microsSince(startNs)

@@ -33,7 +33,7 @@ public struct Event: Sendable, Equatable, Codable {
     public var id: Int64?
     public var uid: String
     public var timeMs: Int64
-    public var actionType: String
+    public var actionType: ActionType
     public var actionId: String
     public var userId: String?
     public var email: String?
@@ -56,7 +56,7 @@ public struct Event: Sendable, Equatable, Codable {
     public var organizationId: String?
     public var deviceFingerprint: String?
 
-    public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: String,
+    public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: ActionType,
                 actionId: String, userId: String? = nil, email: String? = nil, emailDomain: String? = nil,
                 ip: String? = nil, userAgent: String? = nil, verdict: Verdict, decidedBy: DecidedBy,
                 reason: String? = nil, errorMessage: String? = nil, outcome: Outcome = .ok, httpStatus: Int? = nil,
@@ -144,7 +144,7 @@ public struct Event: Sendable, Equatable, Codable {
     func bind(_ row: inout RowBinder) {
         row.text(uid)
         row.integer(timeMs)
-        row.text(actionType)
+        row.text(actionType.rawValue)
         row.text(actionId)
         row.text(userId)
         row.text(email)
@@ -169,7 +169,9 @@ public struct Event: Sendable, Equatable, Codable {
 
     init(row: Row) {
         self.init(
-            id: row[0], uid: row[1], timeMs: row[2], actionType: row[3], actionId: row[4], userId: row[5],
+            id: row[0], uid: row[1], timeMs: row[2],
+            // Only actions-server writes events, always with a known type.
+            actionType: ActionType(rawValue: row[3] as String? ?? "") ?? .userRegistration, actionId: row[4], userId: row[5],
             email: row[6], emailDomain: row[7], ip: row[8], userAgent: row[9],
             verdict: Verdict(lenient: row[10] as String? ?? "") ?? .deny,
             decidedBy: DecidedBy(rawValue: row[11] as String? ?? "") ?? .invalid,

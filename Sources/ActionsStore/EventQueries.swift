@@ -44,7 +44,7 @@ extension EventFilter {
     public func matches(_ event: Event) -> Bool {
         if deniedOnly && event.verdict != .deny { return false }
         if failuresOnly && event.outcome == .ok { return false }
-        if let actionType, event.actionType != actionType.rawValue { return false }
+        if let actionType, event.actionType != actionType { return false }
         if let sinceMs, event.timeMs < sinceMs { return false }
         if let authMethod, event.authMethod != authMethod { return false }
         if let organizationId, event.organizationId != organizationId { return false }
@@ -230,13 +230,13 @@ extension Store {
 
 /// The few columns the dashboard's header needs from each recent event.
 public struct StatSample: Sendable, Equatable {
-    public var actionType: String
+    public var actionType: ActionType
     public var timeMs: Int64
     public var verdict: Verdict
     public var outcome: Outcome
     public var latencyUs: Int64
 
-    public init(actionType: String, timeMs: Int64, verdict: Verdict, outcome: Outcome, latencyUs: Int64) {
+    public init(actionType: ActionType, timeMs: Int64, verdict: Verdict, outcome: Outcome, latencyUs: Int64) {
         self.actionType = actionType
         self.timeMs = timeMs
         self.verdict = verdict
@@ -259,7 +259,8 @@ extension Store {
                 """, arguments: [sinceMs])
             var samples: [StatSample] = []
             while let row = try cursor.next() {
-                samples.append(StatSample(actionType: row[0], timeMs: row[1], verdict: Verdict(lenient: row[2] as String? ?? "") ?? .deny,
+                guard let type = ActionType(rawValue: row[0] as String? ?? "") else { continue }
+                samples.append(StatSample(actionType: type, timeMs: row[1], verdict: Verdict(lenient: row[2] as String? ?? "") ?? .deny,
                                           outcome: Outcome(rawValue: row[3] as String? ?? "") ?? .invalidResponse, latencyUs: row[4]))
             }
             return samples

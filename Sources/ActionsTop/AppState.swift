@@ -101,6 +101,6 @@ public struct AppState: Sendable {
     }
 
     public var actionTypeForMode: ActionType {
-        filter.actionType ?? ActionType(rawValue: selectedEvent?.actionType ?? "") ?? .userRegistration
+        filter.actionType ?? selectedEvent?.actionType ?? .userRegistration
     }
 }

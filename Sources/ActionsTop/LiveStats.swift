@@ -23,7 +23,7 @@ public struct LiveStats: Sendable, Equatable {
     public mutating func add(_ new: [StatSample]) {
         if logStartMs == nil, let first = new.map(\.timeMs).min() { logStartMs = first }
         for sample in new {
-            guard let type = ActionType(rawValue: sample.actionType) else { continue }
+            let type = sample.actionType
             samples[type, default: []].append(sample)
         }
     }

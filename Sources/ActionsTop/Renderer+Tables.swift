@@ -41,7 +41,7 @@ extension Renderer {
             let decided = event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
             drawRow([
                 (clock(event.timeMs), .dim),
-                (event.actionType == ActionType.authentication.rawValue ? "auth" : "reg", .label),
+                (event.actionType == .authentication ? "auth" : "reg", .label),
                 (TerminalText.escape(event.email ?? "-"), .normal),
                 (TerminalText.escape(event.ip ?? "-"), .normal),
                 (event.verdict.rawValue, verdictRole),
@@ -73,7 +73,7 @@ extension Renderer {
         let endpoint = event.endpointLatencyUs.map { " (endpoint \(Self.millis($0)))" } ?? ""
         let fields: [(String, String)] = [
             ("event id", event.uid), ("time", clock(event.timeMs, withDate: true)),
-            ("action", "\(event.actionType)  \(event.actionId)"), ("user", "\(event.email ?? "-")  \(event.userId ?? "")"),
+            ("action", "\(event.actionType.rawValue)  \(event.actionId)"), ("user", "\(event.email ?? "-")  \(event.userId ?? "")"),
             ("domain", event.emailDomain ?? "-"), ("ip", event.ip ?? "-"), ("user agent", event.userAgent ?? "-"),
             ("context", "method \(event.authMethod ?? "-")  org \(event.organizationId ?? "-")  device \(event.deviceFingerprint ?? "-")"),
             ("verdict", "\(event.verdict.rawValue) by \(event.decidedBy.rawValue), outcome \(event.outcome.rawValue)"),

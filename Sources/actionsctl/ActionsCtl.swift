@@ -282,7 +282,7 @@ struct EventsCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(event), as: UTF8.self))
             } else {
                 // Terminal output: control characters in untrusted fields are shown escaped.
-                let fields = [formatTime(event.timeMs), event.actionType, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
+                let fields = [formatTime(event.timeMs), event.actionType.rawValue, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
                               "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms", event.reason ?? ""]
                 printRow(fields)
             }

@@ -11,7 +11,7 @@ func temporaryDatabasePath() -> String {
 func sampleEvent(_ n: Int, timeMs: Int64 = WallClock.nowMs(), verdict: Verdict = .allow, outcome: Outcome = .ok,
                  type: ActionType = .userRegistration, email: String? = nil, latencyUs: Int64 = 1000) -> Event {
     let email = email ?? "user\(n)@example.com"
-    return Event(timeMs: timeMs, actionType: type.rawValue, actionId: "act_\(n)", email: email,
+    return Event(timeMs: timeMs, actionType: type, actionId: "act_\(n)", email: email,
                  emailDomain: String(email.split(separator: "@").last ?? ""), ip: "10.0.0.\(n % 250)",
                  verdict: verdict, decidedBy: verdict == .deny ? .policy : .allowDefault, outcome: outcome,
                  latencyUs: latencyUs)

@@ -10,7 +10,7 @@ enum Fixtures {
     static func event(_ n: Int, email: String, ip: String = "198.51.100.7", verdict: Verdict = .allow,
                       decidedBy: DecidedBy = .endpoint, outcome: Outcome = .ok, type: ActionType = .userRegistration,
                       latencyUs: Int64 = 12_300, reason: String? = nil, agent: String? = "Mozilla/5.0") -> Event {
-        Event(id: Int64(n), uid: "evt_\(n)", timeMs: now - Int64(n) * 1000, actionType: type.rawValue, actionId: "act_\(n)",
+        Event(id: Int64(n), uid: "evt_\(n)", timeMs: now - Int64(n) * 1000, actionType: type, actionId: "act_\(n)",
               userId: type == .authentication ? "user_\(n)" : nil, email: email,
               emailDomain: String(email.split(separator: "@").last ?? ""), ip: ip, userAgent: agent, verdict: verdict,
               decidedBy: decidedBy, reason: reason, errorMessage: verdict == .deny ? "Not allowed." : nil, outcome: outcome,
@@ -46,7 +46,7 @@ enum Fixtures {
         for second in 0..<60 {
             for k in 0..<(second % 7 + 1) {
                 let deny = (second + k) % 5 == 0
-                samples.append(StatSample(actionType: k % 2 == 0 ? "user_registration" : "authentication",
+                samples.append(StatSample(actionType: k % 2 == 0 ? .userRegistration : .authentication,
                                           timeMs: now - Int64(second) * 1000, verdict: deny ? .deny : .allow,
                                           outcome: k == 3 ? .timeout : .ok, latencyUs: Int64(1000 * (k + 1) + second * 10)))
             }

@@ -6,7 +6,7 @@ import ActionsStore
 @Suite struct LiveStatsTests {
     func samples(_ count: Int, over ms: Int64, endingAt now: Int64) -> [StatSample] {
         (0..<count).map { i in
-            StatSample(actionType: "user_registration", timeMs: now - ms + Int64(i) * ms / Int64(count), verdict: .allow,
+            StatSample(actionType: .userRegistration, timeMs: now - ms + Int64(i) * ms / Int64(count), verdict: .allow,
                        outcome: .ok, latencyUs: 1000)
         }
     }
