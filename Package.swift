@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module dependencies run one way:
-//   ActionsProtocol (pure) <- ActionsStore (SQLite) <- ActionsEngine (server logic) <- executables
+//   ActionsProtocol (pure) <- ActionsStore (SQLite or PostgreSQL) <- ActionsEngine (server logic) <- executables
 //                                                  <- ActionsTop (dashboard)    <- actions-top
 //   ActionsEngine + ActionsTop <- ActionsDemo (example endpoint, demo traffic, actions-top --demo)
 let package = Package(
@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
@@ -47,6 +48,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 // The event writer is a Service.
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The cluster's shared store.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(

@@ -80,14 +80,42 @@ public final class LivePolicy: Service, Sendable {
         state.withLock { $0.lockouts[record.email] = record }
     }
 
-    /// Polls until a graceful shutdown or cancellation. 250 ms keeps a change from another
-    /// process well inside one second. Each reload reads SQLite, so it runs on the blocking pool.
+    /// Keeps the snapshot current until a graceful shutdown or cancellation. Each reload reads
+    /// the store, so it runs on the blocking pool.
+    /// - SQLite: polls the version every 250 ms, well inside the one second a change may take.
+    /// - PostgreSQL: LISTENs for the notice every change sends on commit, and reloads at once; a
+    ///   version check runs every 2 s besides, and after every reconnect, so that a notice lost
+    ///   while the connection was down still arrives.
     public func run() async {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
-                try? await BlockingWork.run { self.reload() }
+            await withTaskGroup(of: Void.self) { group in
+                if self.store.isPostgres {
+                    group.addTask { await self.listen() }
+                }
+                group.addTask {
+                    let interval: Duration = self.store.isPostgres ? .seconds(2) : .milliseconds(250)
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        try? await BlockingWork.run { self.reload() }
+                    }
+                }
             }
+        }
+    }
+
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await store.listenForChanges { [self] in
+                    try? await BlockingWork.run { self.reload() }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("policy notifications interrupted; checking the version and listening again",
+                               metadata: ["error": "\(error)"])
+            }
+            try? await BlockingWork.run { self.reload() }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 }

@@ -38,21 +38,21 @@ public struct AuditEntry: Sendable, Equatable {
 }
 
 extension Store {
-    static func audit(_ db: Database, by actor: Operator, action: String, target: String, old: String?, new: String?) throws {
-        try db.execute(sql: """
+    static func audit(_ db: any SQLSession, by actor: Operator, action: String, target: String, old: String?, new: String?) throws {
+        try db.execute("""
             INSERT INTO audit_log(ts_ms, actor, ssh_connection, action, target, old_value, new_value)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [WallClock.nowMs(), actor.user, actor.sshConnection, action, target, old, new])
+            """, [WallClock.nowMs(), actor.user, actor.sshConnection, action, target, old, new])
     }
 
     public func auditLog(limit: Int = 100) throws(StoreError) -> [AuditEntry] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+        try reading { db in
+            try db.rows("""
                 SELECT id, ts_ms, actor, ssh_connection, action, target, old_value, new_value
                 FROM audit_log ORDER BY id DESC LIMIT ?
-                """, arguments: [limit]).map {
-                AuditEntry(id: $0[0], timeMs: $0[1], actor: $0[2], sshConnection: $0[3], action: $0[4],
-                           target: $0[5], oldValue: $0[6], newValue: $0[7])
+                """, [limit]).map {
+                AuditEntry(id: $0.int64(0), timeMs: $0.int64(1), actor: $0.string(2), sshConnection: $0.optionalString(3),
+                           action: $0.string(4), target: $0.string(5), oldValue: $0.optionalString(6), newValue: $0.optionalString(7))
             }
         }
     }

@@ -95,16 +95,17 @@ public struct DenyEntry: Sendable, Equatable, Identifiable {
 
 extension Store {
     public func denyEntries(includeExpired: Bool = true, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [DenyEntry] {
-        try read { db in try Self.denyEntries(db) }.filter { includeExpired || $0.isActive(nowMs: nowMs) }
+        try reading { db in try Self.denyEntries(db) }.filter { includeExpired || $0.isActive(nowMs: nowMs) }
     }
 
-    static func denyEntries(_ db: Database) throws -> [DenyEntry] {
-        try Row.fetchAll(db, sql: """
+    static func denyEntries(_ db: any SQLSession) throws -> [DenyEntry] {
+        try db.rows("""
             SELECT id, kind, value, scope, reason, message, created_by, created_ms, expires_ms FROM deny_entries ORDER BY id
             """).compactMap { row in
-            guard let kind = DenyKind(rawValue: row[1]), let scope = DenyScope(rawValue: row[3]) else { return nil }
-            return DenyEntry(id: row[0], kind: kind, value: row[2], scope: scope, reason: row[4], message: row[5],
-                             createdBy: row[6], createdMs: row[7], expiresMs: row[8])
+            guard let kind = DenyKind(rawValue: row.string(1)), let scope = DenyScope(rawValue: row.string(3)) else { return nil }
+            return DenyEntry(id: row.int64(0), kind: kind, value: row.string(2), scope: scope, reason: row.optionalString(4),
+                             message: row.optionalString(5), createdBy: row.string(6), createdMs: row.int64(7),
+                             expiresMs: row.optionalInt64(8))
         }
     }
 
@@ -116,17 +117,17 @@ extension Store {
         entry.createdBy = actor.user
         entry.createdMs = WallClock.nowMs()
         let toSave = entry
-        return try write { db in
+        return try writing { db in
             var saved = toSave
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO deny_entries(kind, value, scope, reason, message, created_by, created_ms, expires_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(kind, value, scope) DO UPDATE SET reason = excluded.reason, message = excluded.message,
                     created_by = excluded.created_by, created_ms = excluded.created_ms, expires_ms = excluded.expires_ms
-                """, arguments: [saved.kind.rawValue, saved.value, saved.scope.rawValue, saved.reason, saved.message,
-                                 saved.createdBy, saved.createdMs, saved.expiresMs])
-            saved.id = try Int64.fetchOne(db, sql: "SELECT id FROM deny_entries WHERE kind = ? AND value = ? AND scope = ?",
-                                          arguments: [saved.kind.rawValue, saved.value, saved.scope.rawValue]) ?? 0
+                """, [saved.kind.rawValue, saved.value, saved.scope.rawValue, saved.reason, saved.message,
+                     saved.createdBy, saved.createdMs, saved.expiresMs])
+            saved.id = try db.int64("SELECT id FROM deny_entries WHERE kind = ? AND value = ? AND scope = ?",
+                                    [saved.kind.rawValue, saved.value, saved.scope.rawValue]) ?? 0
             try Self.audit(db, by: actor, action: "deny.add", target: "\(saved.kind.rawValue):\(saved.value)", old: nil,
                            new: "scope=\(saved.scope.rawValue) reason=\(saved.reason ?? "") expires=\(saved.expiresMs.map(String.init) ?? "never")")
             try Self.bumpConfigVersion(db)
@@ -136,9 +137,9 @@ extension Store {
 
     /// Removes an entry by id; audited. Throws notFound when there is none.
     public func removeDenyEntry(id: Int64, by actor: Operator) throws(StoreError) {
-        let removed: Bool = try write { db in
+        let removed: Bool = try writing { db in
             guard let old = try Self.denyEntries(db).first(where: { $0.id == id }) else { return false }
-            try db.execute(sql: "DELETE FROM deny_entries WHERE id = ?", arguments: [id])
+            try db.execute("DELETE FROM deny_entries WHERE id = ?", [id])
             try Self.audit(db, by: actor, action: "deny.remove", target: "\(old.kind.rawValue):\(old.value)",
                            old: "scope=\(old.scope.rawValue) reason=\(old.reason ?? "")", new: nil)
             try Self.bumpConfigVersion(db)

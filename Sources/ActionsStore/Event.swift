@@ -55,6 +55,8 @@ public struct Event: Sendable, Equatable, Codable {
     public var authMethod: String?
     public var organizationId: String?
     public var deviceFingerprint: String?
+    /// The actions-server node that decided (`--node`; `hostname:port` by default).
+    public var node: String?
 
     public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: ActionType,
                 actionId: String, userId: String? = nil, email: String? = nil, emailDomain: String? = nil,
@@ -62,7 +64,8 @@ public struct Event: Sendable, Equatable, Codable {
                 reason: String? = nil, errorMessage: String? = nil, outcome: Outcome = .ok, httpStatus: Int? = nil,
                 latencyUs: Int64 = 0, endpointLatencyUs: Int64? = nil, errorMode: ErrorMode = .failClosed,
                 detail: String? = nil, authMethod: String? = nil, organizationId: String? = nil,
-                deviceFingerprint: String? = nil) {
+                deviceFingerprint: String? = nil, node: String? = nil) {
+        self.node = node
         self.authMethod = authMethod
         self.organizationId = organizationId
         self.deviceFingerprint = deviceFingerprint
@@ -131,13 +134,13 @@ public struct Event: Sendable, Equatable, Codable {
         return z ^ (z >> 31)
     }
 
-    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint"
+    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node"
 
     static let insertSQL = """
         INSERT INTO events (uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent,
             verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us,
-            error_mode, detail, failed, auth_method, organization_id, device_fingerprint)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            error_mode, detail, failed, auth_method, organization_id, device_fingerprint, node)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Binds the row in `insertSQL`'s column order.
@@ -165,28 +168,70 @@ public struct Event: Sendable, Equatable, Codable {
         row.text(authMethod)
         row.text(organizationId)
         row.text(deviceFingerprint)
+        row.text(node)
     }
 
-    init(row: Row) {
+    init(row: SQLRow) {
         self.init(
-            id: row[0], uid: row[1], timeMs: row[2],
+            id: row.int64(0), uid: row.string(1), timeMs: row.int64(2),
             // Only actions-server writes events, always with a known type.
-            actionType: ActionType(rawValue: row[3] as String? ?? "") ?? .userRegistration, actionId: row[4], userId: row[5],
-            email: row[6], emailDomain: row[7], ip: row[8], userAgent: row[9],
-            verdict: Verdict(lenient: row[10] as String? ?? "") ?? .deny,
-            decidedBy: DecidedBy(rawValue: row[11] as String? ?? "") ?? .invalid,
-            reason: row[12], errorMessage: row[13],
-            outcome: Outcome(rawValue: row[14] as String? ?? "") ?? .invalidResponse,
-            httpStatus: row[15], latencyUs: row[16], endpointLatencyUs: row[17],
-            errorMode: ErrorMode(name: row[18] as String? ?? "") ?? .failClosed, detail: row[19],
-            authMethod: row[20], organizationId: row[21], deviceFingerprint: row[22])
+            actionType: ActionType(rawValue: row.string(3)) ?? .userRegistration, actionId: row.string(4),
+            userId: row.optionalString(5), email: row.optionalString(6), emailDomain: row.optionalString(7),
+            ip: row.optionalString(8), userAgent: row.optionalString(9),
+            verdict: Verdict(lenient: row.string(10)) ?? .deny,
+            decidedBy: DecidedBy(rawValue: row.string(11)) ?? .invalid,
+            reason: row.optionalString(12), errorMessage: row.optionalString(13),
+            outcome: Outcome(rawValue: row.string(14)) ?? .invalidResponse,
+            httpStatus: row.optionalInt(15), latencyUs: row.int64(16), endpointLatencyUs: row.optionalInt64(17),
+            errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: row.optionalString(19),
+            authMethod: row.optionalString(20), organizationId: row.optionalString(21), deviceFingerprint: row.optionalString(22),
+            node: row.optionalString(23))
+    }
+
+    /// The insert's values in `insertSQL`'s column order, for backends that bind a list.
+    var values: [any SQLBindable] {
+        [uid, timeMs, actionType.rawValue, actionId, userId, email, emailDomain, ip, userAgent, verdict.rawValue,
+         decidedBy.rawValue, reason, errorMessage, outcome.rawValue, httpStatus, latencyUs, endpointLatencyUs,
+         errorMode.rawValue, detail, outcome != .ok, authMethod, organizationId, deviceFingerprint, node]
     }
 }
 
 extension Store {
     /// Writes events at once in one transaction. The server goes through `EventWriter` instead.
     public func insert(_ events: [Event]) throws(StoreError) {
-        try write { db in try Self.insert(events, db) }
+        try append(events, status: nil)
+    }
+
+    /// Appends a batch of events, and the writer's status row when given, in one transaction.
+    ///
+    /// PostgreSQL: the transaction first takes an advisory lock, so that ids are assigned and
+    /// committed in one order across every node. Without it, a transaction holding lower ids could
+    /// commit after one holding higher ids had been read, and a tail reading `id > last seen`
+    /// would skip its rows for good. The lock is held from the first id to the commit, a few
+    /// milliseconds per batch of up to thousands of events.
+    func append(_ events: some Collection<Event>, status: WriterStatus?) throws(StoreError) {
+        switch backend {
+        case .sqlite:
+            try write { db in
+                try Self.insert(events, db)
+                if let status { try Self.record(status, SQLiteSession(db: db)) }
+            }
+        case .postgres(let database):
+            try database.transaction(readOnly: false, deadlineNs: nil) { db in
+                try db.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.eventOrderLock])
+                // 24 values a row, and PostgreSQL takes at most 65,535 per statement.
+                var rows = events[...]
+                while !rows.isEmpty {
+                    let chunk = rows.prefix(1000)
+                    rows = rows.dropFirst(chunk.count)
+                    let placeholders = "(" + Array(repeating: "?", count: 24).joined(separator: ", ") + ")"
+                    let sql = Event.insertSQL.components(separatedBy: "VALUES")[0] + "VALUES "
+                        + Array(repeating: placeholders, count: chunk.count).joined(separator: ", ")
+                    try db.execute(sql, chunk.flatMap(\.values))
+                }
+                if let status { try Self.record(status, db) }
+            }
+        }
     }
 
     /// Binds each value straight into GRDB's cached statement through the SQLite API: building

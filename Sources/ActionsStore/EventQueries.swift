@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import ActionsProtocol
 
 /// What the dashboard and `actionsctl events` filter on. Every field narrows the result.
@@ -62,59 +61,58 @@ extension EventFilter {
 extension Store {
     /// When the oldest event still in the log was decided; nil for an empty log.
     public func firstEventTimeMs() throws(StoreError) -> Int64? {
-        try read { try Int64.fetchOne($0, sql: "SELECT ts_ms FROM events ORDER BY id LIMIT 1") }
+        try reading { try $0.int64("SELECT ts_ms FROM events ORDER BY id LIMIT 1") }
     }
 
     /// The newest `limit` events matching the filter, newest first; `beforeID` pages further back.
     public func latestEvents(_ filter: EventFilter = EventFilter(), limit: Int = 100, beforeID: Int64? = nil) throws(StoreError) -> [Event] {
-        try read { db in
+        try reading { db in
             var (clauses, arguments) = try Self.whereClauses(filter, db)
             if let beforeID {
                 clauses.append("id < ?")
-                arguments += [beforeID]
+                arguments.append(beforeID)
             }
             let sql = "SELECT \(Event.columns) FROM events \(Self.whereSQL(clauses)) ORDER BY id DESC LIMIT ?"
-            arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Event.init(row:))
+            arguments.append(limit)
+            return try db.rows(sql, arguments).map(Event.init(row:))
         }
     }
 
     /// Events newer than `afterID`, oldest first: the tail.
     public func events(after afterID: Int64, _ filter: EventFilter = EventFilter(), limit: Int = 1000) throws(StoreError) -> [Event] {
-        try read { db in
+        try reading { db in
             var (clauses, arguments) = try Self.whereClauses(filter, db)
             clauses.append("id > ?")
-            arguments += [afterID]
+            arguments.append(afterID)
             let sql = "SELECT \(Event.columns) FROM events \(Self.whereSQL(clauses)) ORDER BY id ASC LIMIT ?"
-            arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Event.init(row:))
+            arguments.append(limit)
+            return try db.rows(sql, arguments).map(Event.init(row:))
         }
     }
 
     public func event(id: Int64) throws(StoreError) -> Event? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Event.columns) FROM events WHERE id = ?", arguments: [id]).map(Event.init(row:))
+        try reading { db in
+            try db.row("SELECT \(Event.columns) FROM events WHERE id = ?", [id]).map(Event.init(row:))
         }
     }
 
     public func maxEventID() throws(StoreError) -> Int64 {
-        try read { try Int64.fetchOne($0, sql: "SELECT max(id) FROM events") ?? 0 }
+        try reading { try $0.int64("SELECT max(id) FROM events") ?? 0 }
     }
 
     public func eventCount() throws(StoreError) -> Int {
-        try read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") ?? 0 }
+        try reading { Int(try $0.int64("SELECT count(*) FROM events") ?? 0) }
     }
 
     /// The smallest id at or after a time. Ids grow with time, so a time bound becomes an id bound
     /// that every index (which all end in rowid) can use.
-    static func firstID(atOrAfter ms: Int64, _ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT id FROM events WHERE ts_ms >= ? ORDER BY ts_ms LIMIT 1", arguments: [ms])
-            ?? Int64.max
+    static func firstID(atOrAfter ms: Int64, _ db: any SQLSession) throws -> Int64 {
+        try db.int64("SELECT id FROM events WHERE ts_ms >= ? ORDER BY ts_ms LIMIT 1", [ms]) ?? Int64.max
     }
 
-    static func whereClauses(_ filter: EventFilter, _ db: Database) throws -> ([String], StatementArguments) {
+    static func whereClauses(_ filter: EventFilter, _ db: any SQLSession) throws -> ([String], [any SQLBindable]) {
         var clauses: [String] = []
-        var arguments = StatementArguments()
+        var arguments: [any SQLBindable] = []
         if filter.deniedOnly {
             clauses.append("verdict = 'Deny'")
         }
@@ -123,21 +121,21 @@ extension Store {
         }
         if let type = filter.actionType {
             clauses.append("action_type = ?")
-            arguments += [type.rawValue]
+            arguments.append(type.rawValue)
         }
         if let since = filter.sinceMs {
             clauses.append("id >= ?")
-            arguments += [try firstID(atOrAfter: since, db)]
+            arguments.append(try firstID(atOrAfter: since, db))
             clauses.append("ts_ms >= ?")
-            arguments += [since]
+            arguments.append(since)
         }
         if let method = filter.authMethod {
             clauses.append("auth_method = ?")
-            arguments += [method]
+            arguments.append(method)
         }
         if let organization = filter.organizationId {
             clauses.append("organization_id = ?")
-            arguments += [organization]
+            arguments.append(organization)
         }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
@@ -145,10 +143,10 @@ extension Store {
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let columns = ["email", "email_domain", "ip", "reason", "auth_method", "organization_id", "device_fingerprint"]
             clauses.append("(" + columns.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
-            arguments += StatementArguments(Array(repeating: pattern, count: columns.count))
+            arguments += Array(repeating: pattern, count: columns.count)
             if let limit = filter.textScanLimit {
-                clauses.append("id > (SELECT ifnull(max(id), 0) FROM events) - ?")
-                arguments += [limit]
+                clauses.append("id > (SELECT coalesce(max(id), 0) FROM events) - ?")
+                arguments.append(limit)
             }
         }
         return (clauses, arguments)
@@ -210,18 +208,15 @@ public struct WindowStats: Sendable, Equatable {
 extension Store {
     /// Stats over `[now - windowMs, now]`, read from the covering time index only.
     public func stats(windowMs: Int64, nowMs: Int64 = WallClock.nowMs(), actionType: ActionType? = nil) throws(StoreError) -> WindowStats {
-        try read { db in
-            var sql = "SELECT verdict, outcome, latency_us FROM events INDEXED BY events_by_time WHERE ts_ms >= ? AND ts_ms <= ?"
-            var arguments: StatementArguments = [nowMs - windowMs, nowMs]
+        try reading { db in
+            var sql = "SELECT verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ? AND ts_ms <= ?"
+            var arguments: [any SQLBindable] = [nowMs - windowMs, nowMs]
             if let actionType {
                 sql += " AND action_type = ?"
-                arguments += [actionType.rawValue]
+                arguments.append(actionType.rawValue)
             }
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            var samples: [(Verdict, Outcome, Int64)] = []
-            while let row = try cursor.next() {
-                samples.append((Verdict(lenient: row[0] as String? ?? "") ?? .deny,
-                                Outcome(rawValue: row[1] as String? ?? "") ?? .invalidResponse, row[2]))
+            let samples = try db.rows(sql, arguments).map { row in
+                (Verdict(lenient: row.string(0)) ?? .deny, Outcome(rawValue: row.string(1)) ?? .invalidResponse, row.int64(2))
             }
             return WindowStats(windowMs: windowMs, samples: samples)
         }
@@ -253,24 +248,25 @@ public struct StatSample: Sendable, Equatable {
 extension Store {
     /// Samples since a time, from the covering time index alone (no table reads).
     public func statSamples(sinceMs: Int64) throws(StoreError) -> [StatSample] {
-        try read { db in
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events INDEXED BY events_by_time WHERE ts_ms >= ?
-                """, arguments: [sinceMs])
-            var samples: [StatSample] = []
-            while let row = try cursor.next() {
-                guard let type = ActionType(rawValue: row[0] as String? ?? "") else { continue }
-                samples.append(StatSample(actionType: type, timeMs: row[1], verdict: Verdict(lenient: row[2] as String? ?? "") ?? .deny,
-                                          outcome: Outcome(rawValue: row[3] as String? ?? "") ?? .invalidResponse, latencyUs: row[4]))
+        try reading { db in
+            try db.rows("""
+                SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ?
+                """, [sinceMs]).compactMap { row in
+                guard let type = ActionType(rawValue: row.string(0)) else { return nil }
+                return StatSample(actionType: type, timeMs: row.int64(1), verdict: Verdict(lenient: row.string(2)) ?? .deny,
+                                  outcome: Outcome(rawValue: row.string(3)) ?? .invalidResponse, latencyUs: row.int64(4))
             }
-            return samples
         }
     }
 
-    /// Migration identifiers in the file that this binary does not know (a newer writer upgraded it).
+    /// SQLite: read the stats through their covering time index (its planner sometimes preferred
+    /// the partial verdict index). PostgreSQL plans this well by itself.
+    static func byTime(_ db: any SQLSession) -> String {
+        db.dialect == .sqlite ? "INDEXED BY events_by_time" : ""
+    }
+
+    /// Migration identifiers in the database that this binary does not know (a newer writer upgraded it).
     public func unknownMigrations() throws(StoreError) -> [String] {
-        try read { db in
-            try Schema.migrator.appliedIdentifiers(db).subtracting(Schema.known).sorted()
-        }
+        try appliedMigrations().subtracting(Schema.known).sorted()
     }
 }

@@ -271,10 +271,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             // bounds a batch that was taken before the shutdown began.
             while true {
                 do {
-                    try store.write { db in
-                        try Store.insert(batch.lazy.map(\.event), db)
-                        if writeStatus { try self.recordStatus(db) }
-                    }
+                    try store.append(batch.lazy.map(\.event), status: writeStatus ? statusRow() : nil)
                     ok = true
                     if writeStatus { lastStatusMs = nowMs }
                     break
@@ -288,7 +285,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             complete(batch, ok: ok)
         }
         // Final status row so other processes see the totals (not worth waiting for a stuck database).
-        if !shutdownGraceExpired() { try? store.write { db in try self.recordStatus(db) } }
+        if !shutdownGraceExpired() { try? store.append([Event](), status: statusRow()) }
         lock.lock()
         finished = true
         let toResume = finishWaiters
@@ -340,21 +337,17 @@ public final class EventWriter: Service, @unchecked Sendable {
         lock.unlock()
     }
 
-    private func recordStatus(_ db: Database) throws {
+    private func statusRow() -> WriterStatus {
         let snapshot = stats
-        try db.execute(sql: """
-            INSERT INTO writer_status(pid, started_ms, updated_ms, queued, written, dropped, last_error)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(pid) DO UPDATE SET updated_ms = excluded.updated_ms, queued = excluded.queued,
-                written = excluded.written, dropped = excluded.dropped, last_error = excluded.last_error
-            """, arguments: [Int(getpid()), startedMs, WallClock.nowMs(), snapshot.queued,
-                             snapshot.written, snapshot.dropped, snapshot.lastError])
+        return WriterStatus(pid: Int(getpid()), startedMs: startedMs, updatedMs: WallClock.nowMs(), queued: snapshot.queued,
+                            written: snapshot.written, dropped: snapshot.dropped, lastError: snapshot.lastError)
     }
 }
 
 /// What the dashboard shows about every writer that reported recently.
 public struct WriterStatus: Sendable, Equatable {
     public var pid: Int
+    public var startedMs: Int64 = 0
     public var updatedMs: Int64
     public var queued: Int
     public var written: Int
@@ -365,13 +358,23 @@ public struct WriterStatus: Sendable, Equatable {
 extension Store {
     /// Writers that reported within `freshMs`.
     public func writerStatuses(nowMs: Int64 = WallClock.nowMs(), freshMs: Int64 = 10_000) throws(StoreError) -> [WriterStatus] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT pid, updated_ms, queued, written, dropped, last_error FROM writer_status
+        try reading { db in
+            try db.rows("""
+                SELECT pid, updated_ms, queued, written, dropped, last_error, started_ms FROM writer_status
                 WHERE updated_ms >= ? ORDER BY pid
-                """, arguments: [nowMs - freshMs]).map {
-                WriterStatus(pid: $0[0], updatedMs: $0[1], queued: $0[2], written: $0[3], dropped: $0[4], lastError: $0[5])
+                """, [nowMs - freshMs]).map {
+                WriterStatus(pid: $0.int(0), startedMs: $0.int64(6), updatedMs: $0.int64(1), queued: $0.int(2),
+                             written: $0.int(3), dropped: $0.int(4), lastError: $0.optionalString(5))
             }
         }
+    }
+
+    static func record(_ status: WriterStatus, _ db: any SQLSession) throws {
+        try db.execute("""
+            INSERT INTO writer_status(pid, started_ms, updated_ms, queued, written, dropped, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(pid) DO UPDATE SET updated_ms = excluded.updated_ms, queued = excluded.queued,
+                written = excluded.written, dropped = excluded.dropped, last_error = excluded.last_error
+            """, [status.pid, status.startedMs, status.updatedMs, status.queued, status.written, status.dropped, status.lastError])
     }
 }

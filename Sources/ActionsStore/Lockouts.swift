@@ -1,4 +1,3 @@
-import GRDB
 import ActionsProtocol
 
 /// Failed logins for one email, and the lockout they caused.
@@ -41,44 +40,61 @@ public struct LockoutPolicy: Sendable, Equatable {
     }
 }
 
+extension LoginFailures {
+    /// The record after one more failed login at `nowMs`, under `policy`, and whether this failure
+    /// started a lockout. Failures while locked are counted but do not extend the lockout; a lockout
+    /// that has run out starts a clean count; the window slides (the failures of the last
+    /// `windowMs`, whenever the first one was: a window fixed at the first failure let a burst
+    /// straddling its end through).
+    func countingFailure(userId: String?, ip: String?, policy: LockoutPolicy, nowMs: Int64) -> (LoginFailures, locked: Bool) {
+        var record = self
+        var locked = false
+        if record.isLocked(nowMs: nowMs) {
+            record.failures += 1
+        } else {
+            if record.lockedUntilMs != nil {
+                record.recentMs = []
+                record.lockedUntilMs = nil
+            }
+            record.recentMs = record.recentMs.filter { TimestampWindow.ageMs(of: $0, nowMs: nowMs) < policy.windowMs } + [nowMs]
+            record.recentMs = Array(record.recentMs.suffix(policy.threshold))
+            record.failures = record.recentMs.count
+            record.windowStartMs = record.recentMs[0]
+            if record.recentMs.count >= policy.threshold {
+                record.lockedUntilMs = nowMs + policy.lockoutMs
+                locked = true
+            }
+        }
+        record.userId = userId ?? record.userId
+        record.lastIP = ip ?? record.lastIP
+        record.updatedMs = nowMs
+        return (record, locked)
+    }
+}
+
 extension Store {
     /// Counts one failed login; starts a lockout when the count reaches the threshold within the window.
+    /// Atomic across processes and nodes: SQLite's write lock, or on PostgreSQL a transaction-scoped
+    /// advisory lock on the account key, serializes the read-modify-write of one account's record.
     @discardableResult
     public func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
                                    nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures {
-        try write(deadlineNs: deadlineNs) { db in
+        try writing(deadlineNs: deadlineNs) { db in
             let key = try Self.lockoutKey(email, db)
-            var record = try Self.loginFailures(db, email: key)
+            try Self.lockAccount(key, db)
+            let current = try Self.loginFailures(db, email: key)
                 ?? LoginFailures(email: key, userId: userId, failures: 0, windowStartMs: nowMs, lockedUntilMs: nil,
                                  lastIP: ip, updatedMs: nowMs)
-            if record.isLocked(nowMs: nowMs) {
-                // Failures while locked are counted but do not extend the lockout.
-                record.failures += 1
-            } else {
-                if record.lockedUntilMs != nil {
-                    // A lockout that has run out starts a clean count.
-                    record.recentMs = []
-                    record.lockedUntilMs = nil
-                }
-                // A sliding window: the failures of the last `windowMs`, whenever the first one
-                // was. A window fixed at the first failure let a burst straddling its end through.
-                record.recentMs = record.recentMs.filter { TimestampWindow.ageMs(of: $0, nowMs: nowMs) < policy.windowMs } + [nowMs]
-                record.recentMs = Array(record.recentMs.suffix(policy.threshold))
-                record.failures = record.recentMs.count
-                record.windowStartMs = record.recentMs[0]
-                if record.recentMs.count >= policy.threshold {
-                    record.lockedUntilMs = nowMs + policy.lockoutMs
-                    try Self.bumpConfigVersion(db)
-                }
-            }
-            record.userId = userId ?? record.userId
-            record.lastIP = ip ?? record.lastIP
-            record.updatedMs = nowMs
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO login_failures(email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms)
+            let (record, locked) = current.countingFailure(userId: userId, ip: ip, policy: policy, nowMs: nowMs)
+            if locked { try Self.bumpConfigVersion(db) }
+            try db.execute("""
+                INSERT INTO login_failures(email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.email, record.userId, record.failures, record.windowStartMs, record.lockedUntilMs,
-                                 record.lastIP, record.updatedMs, record.recentMs.map(String.init).joined(separator: ",")])
+                ON CONFLICT(email) DO UPDATE SET user_id = excluded.user_id, failures = excluded.failures,
+                    window_start_ms = excluded.window_start_ms, locked_until_ms = excluded.locked_until_ms,
+                    last_ip = excluded.last_ip, updated_ms = excluded.updated_ms, recent_ms = excluded.recent_ms
+                """, [record.email, record.userId, record.failures, record.windowStartMs, record.lockedUntilMs,
+                      record.lastIP, record.updatedMs, record.recentMs.map(String.init).joined(separator: ",")])
             return record
         }
     }
@@ -87,17 +103,18 @@ extension Store {
     /// and the lockout is returned, so the caller can say so instead of claiming a reset.
     @discardableResult
     public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures? {
-        try write(deadlineNs: deadlineNs) { db in
+        try writing(deadlineNs: deadlineNs) { db in
             let key = try Self.lockoutKey(email, db)
+            try Self.lockAccount(key, db)
             if let record = try Self.loginFailures(db, email: key), record.isLocked(nowMs: nowMs) { return record }
-            try db.execute(sql: "DELETE FROM login_failures WHERE email = ?", arguments: [key])
+            try db.execute("DELETE FROM login_failures WHERE email = ?", [key])
             return nil
         }
     }
 
     public func loginFailures(includeUnlocked: Bool = false, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [LoginFailures] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+        try reading { db in
+            try db.rows("""
                 SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
                 FROM login_failures ORDER BY updated_ms DESC
                 """).map(Self.loginFailures(row:))
@@ -107,10 +124,11 @@ extension Store {
     /// Ends a lockout and clears the count; audited. Throws notFound when the email has none.
     public func unlock(email: String, by actor: Operator, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) {
         var key = email
-        let found: Bool = try write { db in
+        let found: Bool = try writing { db in
             key = try Self.lockoutKey(email, db)
+            try Self.lockAccount(key, db)
             guard let old = try Self.loginFailures(db, email: key) else { return false }
-            try db.execute(sql: "DELETE FROM login_failures WHERE email = ?", arguments: [key])
+            try db.execute("DELETE FROM login_failures WHERE email = ?", [key])
             try Self.audit(db, by: actor, action: "lockout.unlock", target: key,
                            old: "failures=\(old.failures) locked_until=\(old.lockedUntilMs.map(String.init) ?? "none")", new: nil)
             try Self.bumpConfigVersion(db)
@@ -120,20 +138,28 @@ extension Store {
     }
 
     /// The key failed logins are counted under: `Normalize.accountKey`, with the store's folding switch.
-    static func lockoutKey(_ email: String, _ db: Database) throws -> String {
+    static func lockoutKey(_ email: String, _ db: any SQLSession) throws -> String {
         Normalize.accountKey(email, foldAddresses: try foldAddresses(db))
     }
 
-    static func loginFailures(_ db: Database, email: String) throws -> LoginFailures? {
-        try Row.fetchOne(db, sql: """
-            SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
-            FROM login_failures WHERE email = ?
-            """, arguments: [email]).map(loginFailures(row:))
+    /// PostgreSQL: holds one account's record for this transaction, across every node (SQLite's
+    /// write transaction already excludes every other writer).
+    static func lockAccount(_ key: String, _ db: any SQLSession) throws {
+        if db.dialect == .postgres {
+            _ = try db.rows("SELECT pg_advisory_xact_lock(hashtextextended(?, 8734))", [key])
+        }
     }
 
-    static func loginFailures(row: Row) -> LoginFailures {
-        LoginFailures(email: row[0], userId: row[1], failures: row[2], windowStartMs: row[3], lockedUntilMs: row[4],
-                      lastIP: row[5], updatedMs: row[6],
-                      recentMs: (row[7] as String? ?? "").split(separator: ",").compactMap { Int64($0) })
+    static func loginFailures(_ db: any SQLSession, email: String) throws -> LoginFailures? {
+        try db.row("""
+            SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
+            FROM login_failures WHERE email = ?
+            """, [email]).map(loginFailures(row:))
+    }
+
+    static func loginFailures(row: SQLRow) -> LoginFailures {
+        LoginFailures(email: row.string(0), userId: row.optionalString(1), failures: row.int(2), windowStartMs: row.int64(3),
+                      lockedUntilMs: row.optionalInt64(4), lastIP: row.optionalString(5), updatedMs: row.int64(6),
+                      recentMs: row.string(7).split(separator: ",").compactMap { Int64($0) })
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import ActionsProtocol
 
 extension Store {
@@ -10,25 +9,23 @@ extension Store {
     public func prune(maxAgeMs: Int64? = nil, maxRows: Int? = nil, batchSize: Int = 5000,
                       pause: TimeInterval = 0.005, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
         var cutoffID: Int64 = 0
-        try read { db in
-            let maxID = try Int64.fetchOne(db, sql: "SELECT max(id) FROM events") ?? 0
+        try reading { db in
+            let maxID = try db.int64("SELECT max(id) FROM events") ?? 0
             if let maxAgeMs {
                 let firstKept = try Self.firstID(atOrAfter: nowMs - maxAgeMs, db)
                 cutoffID = firstKept == Int64.max ? maxID + 1 : firstKept
             }
             if let maxRows, maxRows > 0,
-               let keepFrom = try Int64.fetchOne(db, sql: "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?",
-                                                 arguments: [maxRows - 1]) {
+               let keepFrom = try db.int64("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [maxRows - 1]) {
                 cutoffID = max(cutoffID, keepFrom)
             }
         }
         guard cutoffID > 0 else { return 0 }
         var deleted = 0
         while true {
-            let count: Int = try write { db in
-                try db.execute(sql: "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)",
-                               arguments: [cutoffID, batchSize])
-                return db.changesCount
+            let count: Int = try writing { db in
+                try db.rows("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?) RETURNING id",
+                            [cutoffID, batchSize]).count
             }
             deleted += count
             if count < batchSize { break }

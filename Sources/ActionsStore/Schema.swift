@@ -8,6 +8,7 @@ enum Schema {
     static let v3 = "v3_partial_event_indexes"
     static let v4 = "v4_sliding_lockout_window"
     static let v5 = "v5_event_context_fields"
+    static let v6 = "v6_event_node"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -144,8 +145,14 @@ enum Schema {
                 ALTER TABLE events ADD COLUMN device_fingerprint TEXT;
                 """)
         }
+        migrator.registerMigration(v6) { db in
+            try db.execute(sql: """
+                -- The actions-server node that decided (a cluster shares one log).
+                ALTER TABLE events ADD COLUMN node TEXT;
+                """)
+        }
         return migrator
     }
 
-    static let known = [v1, v2, v3, v4, v5]
+    static let known = [v1, v2, v3, v4, v5, v6]
 }

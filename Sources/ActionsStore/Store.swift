@@ -5,8 +5,15 @@ import ActionsProtocol
 import Glibc
 #endif
 
-/// The shared SQLite file: actions-server writes it, actions-top and actionsctl read and edit it.
+/// The shared store: a SQLite file on one machine, or a PostgreSQL database for a cluster.
+/// actions-server writes it; actions-top and actionsctl read and edit it. Every operation is
+/// written once, as SQL both backends run (`SQLSession`); the few statements that differ ask the
+/// session's dialect.
 public final class Store: Sendable {
+    enum Backend: Sendable {
+        case sqlite(any DatabaseWriter)
+        case postgres(PostgresDatabase)
+    }
     public enum Access: Sendable {
         /// A pool of connections (WAL lets readers run beside the writer). For the server.
         case pool
@@ -15,9 +22,21 @@ public final class Store: Sendable {
         case single
     }
 
+    /// The file, or the PostgreSQL URL without its password.
     public let path: String
-    public let db: any DatabaseWriter
+    let backend: Backend
     public let isReadOnly: Bool
+
+    /// The GRDB connection of a SQLite store (tests and benchmarks that inspect the file).
+    public var db: any DatabaseWriter {
+        guard case .sqlite(let db) = backend else { preconditionFailure("\(path) is not a SQLite store") }
+        return db
+    }
+
+    public var isPostgres: Bool {
+        if case .postgres = backend { return true }
+        return false
+    }
 
     /// `ACTIONS_DB`, else `./actions.db`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -34,6 +53,22 @@ public final class Store: Sendable {
     ///   loss (durable events); otherwise NORMAL, which survives a process crash.
     public init(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
                 busyTimeout: TimeInterval = 5, fileMode: mode_t = 0o600, syncEveryCommit: Bool = false) throws(StoreError) {
+        if PostgresLocation.isURL(path) {
+            let location = try PostgresLocation(url: path)
+            self.path = location.redacted
+            self.isReadOnly = readOnly
+            // A statement (or a wait for a connection) may take the busy timeout, at least 1 s.
+            let database = try PostgresDatabase(location: location, statementTimeoutMs: max(1000, Int(busyTimeout * 1000)),
+                                                 connectTimeoutMs: max(1000, Int(busyTimeout * 1000)))
+            self.backend = .postgres(database)
+            do {
+                try PostgresSchema.migrate(database, readOnly: readOnly)
+            } catch {
+                database.close()
+                throw error
+            }
+            return
+        }
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
@@ -41,7 +76,7 @@ public final class Store: Sendable {
             let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, fileMode)
             guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
             fchmod(fd, fileMode) // umask must not widen or narrow what was asked for
-            close(fd)
+            Glibc.close(fd)
         }
         let writable = Glibc.access(path, W_OK) == 0
         let readOnly = readOnly || !writable
@@ -84,7 +119,7 @@ public final class Store: Sendable {
                 Thread.sleep(forTimeInterval: 0.005)
             }
         }
-        db = opened!
+        backend = .sqlite(opened!)
         while true {
             do {
                 try migrate()
@@ -98,6 +133,25 @@ public final class Store: Sendable {
 
     private static func openError(_ error: any Error, path: String) -> StoreError {
         (error as? StoreError) ?? .cannotOpen(path: path, reason: message(error))
+    }
+
+    /// Migration identifiers recorded in the database.
+    func appliedMigrations() throws(StoreError) -> Set<String> {
+        switch backend {
+        case .sqlite(let db):
+            do {
+                return try db.read { try Schema.migrator.appliedIdentifiers($0) }
+            } catch {
+                throw Self.storeError(error)
+            }
+        case .postgres(let database):
+            return try PostgresSchema.applied(database)
+        }
+    }
+
+    /// Ends a PostgreSQL store's connection pool (a SQLite store closes with its last reference).
+    public func close() {
+        if case .postgres(let database) = backend { database.close() }
     }
 
     /// Throws StoreError for what retrying cannot fix (a newer or older schema), else GRDB's error.
@@ -140,6 +194,25 @@ public final class Store: Sendable {
         }
     }
 
+    /// A write transaction on either backend (on PostgreSQL, `deadlineNs` also bounds the wait for
+    /// a connection).
+    func writing<T>(deadlineNs: UInt64? = nil, _ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
+        if isReadOnly { throw .readOnly(path: path) }
+        switch backend {
+        case .sqlite: return try write(deadlineNs: deadlineNs) { try body(SQLiteSession(db: $0)) }
+        case .postgres(let database): return try database.transaction(readOnly: false, deadlineNs: deadlineNs, body)
+        }
+    }
+
+    /// A read on either backend, in one snapshot.
+    func reading<T>(_ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
+        switch backend {
+        case .sqlite: return try read { try body(SQLiteSession(db: $0)) }
+        case .postgres(let database): return try database.transaction(readOnly: true, deadlineNs: nil, body)
+        }
+    }
+
+    /// A GRDB read on a SQLite store (tests and benchmarks that inspect the file).
     public func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try db.read(body)
@@ -151,22 +224,39 @@ public final class Store: Sendable {
     }
 
     /// Changes whenever another connection commits; never for this connection's own commits.
-    /// Meaningful with `.single` access, where every read uses the same connection.
+    /// Meaningful with `.single` access, where every read uses the same connection. On
+    /// PostgreSQL, a value that moves with new events, settings, circuit states and heartbeats.
     public func dataVersion() throws(StoreError) -> Int {
-        try read { try Int.fetchOne($0, sql: "PRAGMA data_version") ?? 0 }
+        switch backend {
+        case .sqlite:
+            return try read { try Int.fetchOne($0, sql: "PRAGMA data_version") ?? 0 }
+        case .postgres:
+            return try reading { db in
+                Int(try db.int64("""
+                    SELECT (SELECT coalesce(max(id), 0) FROM events) * 31
+                         + (SELECT value FROM meta WHERE key = 'config_version') * 17
+                         + (SELECT coalesce(max(updated_ms), 0) FROM circuit_state)
+                         + (SELECT coalesce(max(updated_ms), 0) FROM writer_status)
+                    """) ?? 0)
+            }
+        }
     }
 
     /// Bumped by every change a running server must pick up.
     public func configVersion() throws(StoreError) -> Int64 {
-        try read { try Int64.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'config_version'") ?? 0 }
+        try reading { try $0.int64("SELECT value FROM meta WHERE key = 'config_version'") ?? 0 }
     }
 
-    static func bumpConfigVersion(_ db: Database) throws {
-        try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'config_version'")
+    /// On PostgreSQL this also notifies every listening node; the notice goes out on commit, with
+    /// the change, and never for a change rolled back.
+    static func bumpConfigVersion(_ db: any SQLSession) throws {
+        try db.execute("UPDATE meta SET value = value + 1 WHERE key = 'config_version'")
+        if db.dialect == .postgres { try db.execute("NOTIFY \(PostgresSchema.configChannel)") }
     }
 
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
     public func checkpoint() {
+        guard case .sqlite(let db) = backend else { return }
         _ = try? db.writeWithoutTransaction { try $0.checkpoint(.truncate) }
     }
 

@@ -10,6 +10,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An SQLite failure with its primary result code (SQLITE_BUSY = 5, SQLITE_CORRUPT = 11, ...),
     /// so callers decide by code, never by the English text of the message.
     case sqlite(code: Int32, message: String)
+    /// A PostgreSQL failure: its SQLSTATE when the server sent one, and whether it may pass by
+    /// itself (the server unreachable or restarting, a connection lost, a serialization conflict).
+    case postgres(sqlState: String?, message: String, transient: Bool)
 
     public var description: String {
         switch self {
@@ -29,6 +32,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(what) not found"
         case .sqlite(_, let message):
             return "database error: \(message)"
+        case .postgres(let state, let message, _):
+            return "database error: \(message)" + (state.map { " [SQLSTATE \($0)]" } ?? "")
         }
     }
 
@@ -42,6 +47,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// full or failing for now (FULL, IOERR), or the file cannot be opened yet (CANTOPEN).
     /// Corruption, a read-only file, constraint and schema errors would fail the same way forever.
     public var isTransient: Bool {
+        if case .postgres(_, _, let transient) = self { return transient }
         guard let code = sqliteCode else { return false }
         return Self.transientCodes.contains(code)
     }

@@ -1,0 +1,174 @@
+import Foundation
+import ActionsProtocol
+
+/// The PostgreSQL schema, versioned like SQLite's: each identifier is applied once, in order,
+/// recorded in `schema_migrations`; identifiers this binary does not know mean a newer binary
+/// wrote the database. Nodes starting at the same moment take an advisory lock, so one migrates
+/// and the others find the work done.
+enum PostgresSchema {
+    /// The channel `NOTIFY` announces policy changes on (see `Store.bumpConfigVersion`).
+    static let configChannel = "actions_config"
+    /// Advisory lock keys: migrations, and the event log's commit order.
+    static let migrationLock: Int64 = 0x4143_5449_4f4e_5301
+    static let eventOrderLock: Int64 = 0x4143_5449_4f4e_5302
+
+    static let migrations: [(String, String)] = [
+        ("pg1_initial", """
+            CREATE TABLE events (
+                id BIGSERIAL PRIMARY KEY,
+                uid TEXT NOT NULL,
+                ts_ms BIGINT NOT NULL,
+                action_type TEXT NOT NULL,
+                action_id TEXT NOT NULL,
+                user_id TEXT,
+                email TEXT,
+                email_domain TEXT,
+                ip TEXT,
+                user_agent TEXT,
+                verdict TEXT NOT NULL,
+                decided_by TEXT NOT NULL,
+                reason TEXT,
+                error_message TEXT,
+                outcome TEXT NOT NULL,
+                http_status BIGINT,
+                latency_us BIGINT NOT NULL,
+                endpoint_latency_us BIGINT,
+                error_mode TEXT NOT NULL,
+                detail TEXT,
+                failed BIGINT NOT NULL DEFAULT 0,
+                auth_method TEXT,
+                organization_id TEXT,
+                device_fingerprint TEXT,
+                node TEXT
+            );
+            -- Windowed stats read only this index (index-only scans).
+            CREATE INDEX events_by_time ON events(ts_ms) INCLUDE (action_type, verdict, outcome, latency_us);
+            -- "Denied, newest first" and "failures, newest first" walk these backwards.
+            CREATE INDEX events_denied ON events(id) WHERE verdict = 'Deny';
+            CREATE INDEX events_failed ON events(id) WHERE failed = 1;
+
+            CREATE TABLE action_settings (
+                action_type TEXT PRIMARY KEY,
+                error_mode TEXT NOT NULL DEFAULT 'fail-closed',
+                endpoint_url TEXT,
+                timeout_ms BIGINT NOT NULL DEFAULT 5000,
+                enabled BIGINT NOT NULL DEFAULT 1,
+                updated_ms BIGINT NOT NULL DEFAULT 0
+            );
+            INSERT INTO action_settings(action_type) VALUES ('user_registration'), ('authentication');
+
+            CREATE TABLE deny_entries (
+                id BIGSERIAL PRIMARY KEY,
+                kind TEXT NOT NULL,
+                value TEXT NOT NULL,
+                scope TEXT NOT NULL DEFAULT 'all',
+                reason TEXT,
+                message TEXT,
+                created_by TEXT NOT NULL,
+                created_ms BIGINT NOT NULL,
+                expires_ms BIGINT,
+                UNIQUE(kind, value, scope)
+            );
+
+            CREATE TABLE login_failures (
+                email TEXT PRIMARY KEY,
+                user_id TEXT,
+                failures BIGINT NOT NULL,
+                window_start_ms BIGINT NOT NULL,
+                locked_until_ms BIGINT,
+                last_ip TEXT,
+                updated_ms BIGINT NOT NULL,
+                recent_ms TEXT NOT NULL DEFAULT ''
+            );
+
+            CREATE TABLE audit_log (
+                id BIGSERIAL PRIMARY KEY,
+                ts_ms BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                ssh_connection TEXT,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                old_value TEXT,
+                new_value TEXT
+            );
+
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+            INSERT INTO meta VALUES ('config_version', 1);
+
+            CREATE TABLE circuit_state (
+                action_type TEXT PRIMARY KEY,
+                state TEXT NOT NULL DEFAULT 'closed',
+                consecutive_failures BIGINT NOT NULL DEFAULT 0,
+                opened_ms BIGINT,
+                last_error TEXT,
+                updated_ms BIGINT NOT NULL DEFAULT 0
+            );
+
+            CREATE TABLE writer_status (
+                pid BIGINT PRIMARY KEY,
+                started_ms BIGINT NOT NULL,
+                updated_ms BIGINT NOT NULL,
+                queued BIGINT NOT NULL,
+                written BIGINT NOT NULL,
+                dropped BIGINT NOT NULL,
+                last_error TEXT
+            );
+            """),
+    ]
+
+    static var known: [String] { migrations.map(\.0) }
+
+    /// A migration's statements (they end with `;` at the end of a line; none has one inside).
+    static func statements(_ sql: String) -> [String] {
+        sql.components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }
+            .filter { statement in
+                statement.split(separator: "\n").contains { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") && !$0.isEmpty }
+            }
+    }
+
+    static func migrate(_ database: PostgresDatabase, readOnly: Bool) throws(StoreError) {
+        try database.withConnection { connection in
+            let session = PostgresSession(database: database, connection: connection)
+            if readOnly {
+                try check(applied: try applied(session), database: database, readOnly: true)
+                return
+            }
+            // Session-level lock: held across the migrations' own transactions, released below.
+            try session.execute("SELECT pg_advisory_lock(?)", [migrationLock])
+            defer { _ = try? session.execute("SELECT pg_advisory_unlock(?)", [migrationLock]) }
+            try session.execute("CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
+            let done = try applied(session)
+            try check(applied: done, database: database, readOnly: false)
+            for (identifier, sql) in migrations where !done.contains(identifier) {
+                try session.execute("BEGIN")
+                do {
+                    // One statement at a time: the extended protocol takes one per query.
+                    for statement in statements(sql) { try session.execute(statement) }
+                    try session.execute("INSERT INTO schema_migrations VALUES (?, ?)", [identifier, WallClock.nowMs()])
+                    try session.execute("COMMIT")
+                } catch {
+                    _ = try? session.execute("ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    private static func check(applied: Set<String>, database: PostgresDatabase, readOnly: Bool) throws(StoreError) {
+        let unknown = applied.subtracting(known).sorted()
+        if !unknown.isEmpty { throw .schemaTooNew(path: database.location.redacted, unknown: unknown) }
+        let missing = known.filter { !applied.contains($0) }
+        if readOnly && !missing.isEmpty { throw .schemaTooOld(path: database.location.redacted, missing: missing) }
+    }
+
+    static func applied(_ database: PostgresDatabase) throws(StoreError) -> Set<String> {
+        try database.withConnection { connection in try applied(PostgresSession(database: database, connection: connection)) }
+    }
+
+    private static func applied(_ session: PostgresSession) throws -> Set<String> {
+        let exists = try session.int64("SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations' AND schemaname = current_schema()") ?? 0
+        guard exists > 0 else { return [] }
+        return Set(try session.rows("SELECT identifier FROM schema_migrations").map { $0.string(0) })
+    }
+}

@@ -1,0 +1,19 @@
+import Logging
+import PostgresNIO
+
+extension Store {
+    /// PostgreSQL: calls `onChange` whenever another process commits a policy change (LISTEN on
+    /// the channel `Store.bumpConfigVersion` notifies), until cancelled or the connection fails;
+    /// then throws, and the caller checks the version itself (a notice sent while the connection
+    /// was down is lost) before listening again. A SQLite store has no notifications: returns at once.
+    public func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
+        guard case .postgres(let database) = backend else { return }
+        try await database.client.withConnection { connection in
+            try await connection.listen(on: PostgresSchema.configChannel) { notifications in
+                // Listening from here on: anything committed before is caught by the caller's check.
+                await onChange()
+                for try await _ in notifications { await onChange() }
+            }
+        }
+    }
+}
