@@ -131,7 +131,9 @@ let package = Package(
         .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsEngine", "ActionsTop"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ActionsFuzzHarness"]),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
-        .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore"]),
+        // Test helpers both store and end-to-end tests use: the two backends, the PostgreSQL cluster.
+        .target(name: "ActionsTestSupport", path: "Tests/ActionsTestSupport"),
+        .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore", "ActionsTestSupport"]),
         .testTarget(
             name: "ActionsEngineTests",
             dependencies: [
@@ -147,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ActionsProtocol", "ActionsStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ActionsProtocol", "ActionsStore", "ActionsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -142,7 +142,9 @@ extension Store {
             let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let columns = ["email", "email_domain", "ip", "reason", "auth_method", "organization_id", "device_fingerprint"]
-            clauses.append("(" + columns.map { "\($0) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
+            // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same.
+            let like = db.dialect == .postgres ? "ILIKE" : "LIKE"
+            clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             arguments += Array(repeating: pattern, count: columns.count)
             if let limit = filter.textScanLimit {
                 clauses.append("id > (SELECT coalesce(max(id), 0) FROM events) - ?")

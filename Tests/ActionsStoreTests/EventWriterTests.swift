@@ -2,10 +2,11 @@ import Testing
 import Foundation
 import ActionsProtocol
 @testable import ActionsStore
+import ActionsTestSupport
 
 @Suite struct EventWriterTests {
-    @Test func concurrentProducersLoseNothing() async throws {
-        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+    @Test(arguments: StoreBackend.allCases) func concurrentProducersLoseNothing(_ backend: StoreBackend) async throws {
+        let store = try Store(path: backend.newDatabase(), access: .pool)
         let writer = EventWriter(store: store)
         _ = Task { await writer.run() }
         let producers = 8, perProducer = 2_500
@@ -24,8 +25,8 @@ import ActionsProtocol
         #expect(status.first?.written == producers * perProducer)
     }
 
-    @Test func aCallerCanAwaitDurability() async throws {
-        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+    @Test(arguments: StoreBackend.allCases) func aCallerCanAwaitDurability(_ backend: StoreBackend) async throws {
+        let store = try Store(path: backend.newDatabase(), access: .pool)
         let writer = EventWriter(store: store)
         _ = Task { await writer.run() }
         let ok = await writer.append(sampleEvent(1, email: "durable@example.com"))

@@ -2,10 +2,11 @@ import Testing
 import Foundation
 import ActionsProtocol
 @testable import ActionsStore
+import ActionsTestSupport
 
 @Suite struct QueryTests {
-    func seeded() throws -> Store {
-        let store = try Store(path: temporaryDatabasePath())
+    func seeded(_ backend: StoreBackend) throws -> Store {
+        let store = try Store(path: backend.newDatabase())
         let now = WallClock.nowMs()
         var events: [Event] = []
         for i in 0..<200 {
@@ -19,8 +20,8 @@ import ActionsProtocol
         return store
     }
 
-    @Test func newestFirstAndTail() throws {
-        let store = try seeded()
+    @Test(arguments: StoreBackend.allCases) func newestFirstAndTail(_ backend: StoreBackend) throws {
+        let store = try seeded(backend)
         let newest = try store.latestEvents(limit: 5)
         #expect(newest.map(\.actionId) == ["act_199", "act_198", "act_197", "act_196", "act_195"])
         let tail = try store.events(after: newest[2].id!)
@@ -28,8 +29,8 @@ import ActionsProtocol
         #expect(try store.latestEvents(limit: 2, beforeID: newest[2].id!).map(\.actionId) == ["act_196", "act_195"])
     }
 
-    @Test func filtersCombine() throws {
-        let store = try seeded()
+    @Test(arguments: StoreBackend.allCases) func filtersCombine(_ backend: StoreBackend) throws {
+        let store = try seeded(backend)
         let denied = try store.latestEvents(EventFilter(deniedOnly: true), limit: 1000)
         #expect(denied.count == 50)
         #expect(denied.allSatisfy { $0.verdict == .deny })
@@ -44,8 +45,8 @@ import ActionsProtocol
         #expect(try store.latestEvents(EventFilter(text: "100%_"), limit: 10).isEmpty)
     }
 
-    @Test func windowedStats() throws {
-        let store = try seeded()
+    @Test(arguments: StoreBackend.allCases) func windowedStats(_ backend: StoreBackend) throws {
+        let store = try seeded(backend)
         let stats = try store.stats(windowMs: 100_500)
         #expect(stats.total == 100)
         #expect(stats.denied == 25)
@@ -56,8 +57,8 @@ import ActionsProtocol
         #expect(try store.stats(windowMs: 100_500, actionType: .authentication).total == 50)
     }
 
-    @Test func dataVersionSeesOtherConnectionsCommits() throws {
-        let store = try seeded()
+    @Test(arguments: StoreBackend.allCases) func dataVersionSeesOtherConnectionsCommits(_ backend: StoreBackend) throws {
+        let store = try seeded(backend)
         let other = try Store(path: store.path)
         let before = try store.dataVersion()
         #expect(try store.dataVersion() == before)
@@ -65,8 +66,8 @@ import ActionsProtocol
         #expect(try store.dataVersion() != before)
     }
 
-    @Test func retentionByAgeAndByCount() throws {
-        let store = try seeded()
+    @Test(arguments: StoreBackend.allCases) func retentionByAgeAndByCount(_ backend: StoreBackend) throws {
+        let store = try seeded(backend)
         #expect(try store.prune(maxAgeMs: 50_500, batchSize: 7) == 150)
         #expect(try store.eventCount() == 50)
         #expect(try store.prune(maxRows: 20, batchSize: 7) == 30)
@@ -89,8 +90,8 @@ import ActionsProtocol
 }
 
 @Suite struct SearchBoundTests {
-    @Test func aTextSearchCanBeBoundedToTheNewestRows() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func aTextSearchCanBeBoundedToTheNewestRows(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         try store.insert((0..<50).map { sampleEvent($0, email: $0 < 10 ? "old\($0)@needle.io" : "new\($0)@needle.io") })
         #expect(try store.latestEvents(EventFilter(text: "needle"), limit: 100).count == 50)
         let bounded = try store.latestEvents(EventFilter(text: "needle", textScanLimit: 20), limit: 100)

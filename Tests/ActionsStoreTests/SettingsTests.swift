@@ -2,10 +2,11 @@ import Testing
 import Foundation
 import ActionsProtocol
 @testable import ActionsStore
+import ActionsTestSupport
 
 @Suite struct SettingsTests {
-    @Test func modeChangesAreAuditedWithOperatorAndBumpTheConfigVersion() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func modeChangesAreAuditedWithOperatorAndBumpTheConfigVersion(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let version = try store.configVersion()
         let old = try store.setErrorMode(.failOpen, for: .authentication, by: tester)
         #expect(old == .failClosed)
@@ -20,8 +21,8 @@ import ActionsProtocol
         #expect(audit.newValue == "fail-open")
     }
 
-    @Test func endpointValidation() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func endpointValidation(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         try store.setEndpoint("http://127.0.0.1:9000/hook", timeoutMs: 250, for: .userRegistration, by: tester)
         #expect(try store.settings(for: .userRegistration).activeEndpoint == "http://127.0.0.1:9000/hook")
         #expect(try store.settings(for: .userRegistration).timeoutMs == 250)
@@ -29,8 +30,8 @@ import ActionsProtocol
         #expect(throws: StoreError.self) { try store.setEndpoint("http://x", timeoutMs: 0, for: .userRegistration, by: tester) }
     }
 
-    @Test func denyEntriesAreNormalizedAndValidated() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func denyEntriesAreNormalizedAndValidated(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let entry = try store.addDenyEntry(DenyEntry(kind: .domain, value: " *.Spam.Example ", reason: "spam"), by: tester)
         #expect(entry.value == "*.spam.example")
         #expect(entry.createdBy == "tester")
@@ -43,8 +44,8 @@ import ActionsProtocol
         #expect(try store.auditLog().map(\.action) == ["deny.remove", "deny.add", "deny.add"])
     }
 
-    @Test func lockoutAfterThresholdAndUnlock() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func lockoutAfterThresholdAndUnlock(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let policy = LockoutPolicy(threshold: 3, windowMs: 60_000, lockoutMs: 600_000)
         let t0: Int64 = 1_000_000
         for i in 0..<2 { try store.recordLoginFailure(email: "Eve@x.io", userId: "u1", ip: "1.2.3.4", policy: policy, nowMs: t0 + Int64(i)) }
@@ -60,8 +61,8 @@ import ActionsProtocol
         #expect(throws: StoreError.self) { try store.unlock(email: "eve@x.io", by: tester) }
     }
 
-    @Test func failuresOutsideTheWindowStartOver() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func failuresOutsideTheWindowStartOver(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let policy = LockoutPolicy(threshold: 3, windowMs: 1000, lockoutMs: 5000)
         try store.recordLoginFailure(email: "a@b.c", userId: nil, ip: nil, policy: policy, nowMs: 0)
         try store.recordLoginFailure(email: "a@b.c", userId: nil, ip: nil, policy: policy, nowMs: 500)
@@ -70,8 +71,8 @@ import ActionsProtocol
         #expect(!later.isLocked(nowMs: 5000))
     }
 
-    @Test func theLockoutWindowSlides() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func theLockoutWindowSlides(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let policy = LockoutPolicy(threshold: 5, windowMs: 1000, lockoutMs: 60_000)
         func fail(at ms: Int64) throws -> LoginFailures {
             try store.recordLoginFailure(email: "burst@x.io", userId: nil, ip: nil, policy: policy, nowMs: ms)
@@ -87,8 +88,8 @@ import ActionsProtocol
         #expect(fifth.lockedUntilMs == Int64(1060 + 60_000))
     }
 
-    @Test func theWindowBoundaryIsExclusive() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func theWindowBoundaryIsExclusive(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let policy = LockoutPolicy(threshold: 2, windowMs: 1000, lockoutMs: 60_000)
         try store.recordLoginFailure(email: "edge@x.io", userId: nil, ip: nil, policy: policy, nowMs: 0)
         // Exactly one window later, the first failure no longer counts ...
@@ -99,8 +100,8 @@ import ActionsProtocol
         #expect(inside.isLocked(nowMs: 1999))
     }
 
-    @Test func sevenFastFailuresLockWhateverCameBefore() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func sevenFastFailuresLockWhateverCameBefore(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let policy = LockoutPolicy(threshold: 5, windowMs: 900_000, lockoutMs: 1_800_000)
         // One failure long ago started the old fixed window; seven in 0.4 s just after it ended.
         try store.recordLoginFailure(email: "late@x.io", userId: nil, ip: nil, policy: policy, nowMs: 0)
@@ -111,8 +112,8 @@ import ActionsProtocol
         #expect(last?.isLocked(nowMs: 900_200) == true)
     }
 
-    @Test func lockoutKeysUseTheNormalizedSpelling() throws {
-        let store = try Store(path: temporaryDatabasePath())
+    @Test(arguments: StoreBackend.allCases) func lockoutKeysUseTheNormalizedSpelling(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
         let policy = LockoutPolicy(threshold: 4, windowMs: 60_000, lockoutMs: 600_000)
         // Case, a trailing dot, fullwidth letters and the Unicode form of the domain: one account.
         for (i, spelling) in ["Eve@Bücher.de", "eve@xn--bcher-kva.de.", "ｅｖｅ@BÜCHER.DE", "EVE@bücher.de"].enumerated() {

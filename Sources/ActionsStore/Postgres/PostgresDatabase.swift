@@ -45,7 +45,7 @@ final class PostgresDatabase: Sendable {
         probeOptions.options.connectTimeout = .milliseconds(Int64(connectTimeoutMs))
         let outcome = Mutex<Result<Void, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        Task { [probeOptions] in
+        Task(executorPreference: BridgeExecutor.shared) { [probeOptions] in
             do {
                 let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
                                                                       configuration: probeOptions, id: 0, logger: quiet)
@@ -73,7 +73,7 @@ final class PostgresDatabase: Sendable {
         self.client = client
         // The pool needs its run loop for as long as the store is open; `close()` ends it. The
         // store owns it (not a service group) because short-lived tools open stores too.
-        running = Task { await client.run() }
+        running = Task(executorPreference: BridgeExecutor.shared) { await client.run() }
     }
 
     private static func context(_ configuration: TLSConfiguration) throws(StoreError) -> NIOSSLContext {
@@ -98,7 +98,7 @@ final class PostgresDatabase: Sendable {
                            _ operation: @escaping @Sendable () async throws -> T) throws(StoreError) -> T {
         let outcome = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let task = Task {
+        let task = Task(executorPreference: BridgeExecutor.shared) {
             let result: Result<T, any Error>
             do { result = .success(try await operation()) } catch { result = .failure(error) }
             outcome.withLock { $0 = result }
@@ -121,7 +121,7 @@ final class PostgresDatabase: Sendable {
         let lease = Lease()
         let client = self.client
         let limit = timeoutMs ?? statementTimeoutMs
-        Task {
+        Task(executorPreference: BridgeExecutor.shared) {
             do {
                 try await client.withConnection { connection in
                     guard lease.deliver(connection) else { return }
