@@ -1,10 +1,11 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 
 /// actionsctl as a person types it, and as a script reads it.
 @Suite(.serialized) struct ActionsctlTests {
-    @Test func globalOptionsBeforeTheSubcommandAndFriendlyEmptyLists() throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func globalOptionsBeforeTheSubcommandAndFriendlyEmptyLists(_ backend: StoreBackend) throws {
+        let harness = try ServerHarness(backend: backend)
         let ctl = Paths.binary("actionsctl")
         let before = try run(ctl, ["--db", harness.databasePath, "deny", "list"], environment: ["ACTIONS_DB": "/nonexistent.db"])
         #expect(before.status == 0, "\(before.stderr)")
@@ -15,8 +16,8 @@ import Foundation
         #expect(try harness.ctl("deny", "list", "--json") == "", "an empty JSON listing prints nothing")
     }
 
-    @Test func everyListingHasJSON() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func everyListingHasJSON(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         try harness.ctl("deny", "add", "domain", "spam.example", "--reason", "r")
         _ = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{"email":"a@b.io"}}"#)
         _ = try await harness.register("x@example.com")

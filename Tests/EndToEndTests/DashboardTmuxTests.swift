@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 
@@ -19,8 +20,8 @@ import ActionsStore
             .filter { $0.contains(":") && ($0.contains(" Allow ") || $0.contains(" Deny ")) }
     }
 
-    @Test func deniedRowsAppearAndDFiltersThem() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func deniedRowsAppearAndDFiltersThem(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         try harness.ctl("deny", "add", "domain", "mailinator.com")
         let top = try startDashboard(harness)
         try await top.waitFor("TIME")
@@ -48,8 +49,8 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
-    @Test func modeFlipFromTheDashboardGovernsTheServersNextVerdict() async throws {
-        let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
+    @Test(arguments: StoreBackend.allCases) func modeFlipFromTheDashboardGovernsTheServersNextVerdict(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend, config: "[circuit]\nfailure_threshold = 1000\n")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/dead", "--timeout-ms", "200")
         try await harness.settingsApplied()
         #expect(try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Deny")
@@ -73,8 +74,8 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
-    @Test func aDomainAddedFromTheDenyListScreenIsDeniedOnTheNextRegistration() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func aDomainAddedFromTheDenyListScreenIsDeniedOnTheNextRegistration(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         #expect(try await harness.register("eve@blocked.example").json["verdict"] as? String == "Allow")
         let top = try startDashboard(harness)
         try await top.waitFor("TIME")
@@ -136,8 +137,8 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
-    @Test func readOnlyHidesAndRefusesChanges() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func readOnlyHidesAndRefusesChanges(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let top = try startDashboard(harness, arguments: "--read-only", extra: ["NO_COLOR": "1"])
         let screen = try await top.waitFor("READ-ONLY")
         #expect(!screen.contains("m mode"), "mutating keys are hidden")

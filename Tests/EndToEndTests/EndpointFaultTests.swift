@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 

@@ -1,11 +1,12 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 
 @Suite(.serialized) struct LivePolicyTests {
-    @Test func aModeFlippedByActionsctlAppliesWithinOneSecond() async throws {
-        let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
+    @Test(arguments: StoreBackend.allCases) func aModeFlippedByActionsctlAppliesWithinOneSecond(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend, config: "[circuit]\nfailure_threshold = 1000\n")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/hook/ok", "--timeout-ms", "200")
         try await harness.settingsApplied()
         #expect(try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Deny")
@@ -24,8 +25,8 @@ import ActionsStore
         #expect(audit.contains("mode.set\tauthentication\tfail-closed\t->\tfail-open"))
     }
 
-    @Test func lockoutAfterRepeatedFailuresAndUnlock() async throws {
-        let harness = try ServerHarness(config: "[lockout]\nthreshold = 3\nlockout_seconds = 600\n")
+    @Test(arguments: StoreBackend.allCases) func lockoutAfterRepeatedFailuresAndUnlock(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend, config: "[lockout]\nthreshold = 3\nlockout_seconds = 600\n")
         let failed = #"{"event":"authentication.password_failed","data":{"email":"Mallory@acme.io","user_id":"user_m","ip_address":"198.51.100.66"}}"#
         for expected in ["counted", "counted", "locked"] {
             let answer = try await post(harness.url + "/v1/events", failed)
@@ -82,8 +83,8 @@ import ActionsStore
         #expect(missing.stderr.contains("does not exist"))
     }
 
-    @Test func twoProcessesWriteSettingsWhileTheWriterRunsWithoutLockErrors() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func twoProcessesWriteSettingsWhileTheWriterRunsWithoutLockErrors(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let traffic = Task {
             var sent = 0
             while !Task.isCancelled && sent < 400 {

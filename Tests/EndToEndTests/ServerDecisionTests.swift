@@ -1,12 +1,13 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 
 /// The real actions-server over loopback: each verdict path.
 @Suite(.serialized) struct ServerDecisionTests {
-    @Test func noPolicyAndNoEndpointAllows() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func noPolicyAndNoEndpointAllows(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let answer = try await harness.register("ana@example.com")
         #expect(answer.status == 200)
         #expect(answer.json["verdict"] as? String == "Allow")
@@ -18,8 +19,8 @@ import ActionsStore
         #expect(events.first?.emailDomain == "example.com")
     }
 
-    @Test func denyListsMatchDomainsSubdomainsEmailsAndNetworksWithoutCallingTheEndpoint() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func denyListsMatchDomainsSubdomainsEmailsAndNetworksWithoutCallingTheEndpoint(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         // An endpoint that would take 30 s: a policy deny must never reach it.
         let endpoint = try startExampleEndpoint()
         try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/hook/timeout", "--timeout-ms", "3000")
@@ -53,8 +54,8 @@ import ActionsStore
         #expect(try await harness.authenticate("eve@example.com").json["verdict"] as? String == "Allow")
     }
 
-    @Test func expiredEntriesAreIgnored() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func expiredEntriesAreIgnored(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         try harness.ctl("deny", "add", "domain", "soon.example", "--expires", "1s")
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await harness.register("a@soon.example").json["verdict"] as? String == "Deny")
@@ -62,8 +63,8 @@ import ActionsStore
         #expect(try await harness.register("a@soon.example").json["verdict"] as? String == "Allow")
     }
 
-    @Test func theEndpointsVerdictAndMessageAreHonoured() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func theEndpointsVerdictAndMessageAreHonoured(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let endpoint = try startExampleEndpoint()
         try harness.ctl("endpoint", "set", "authentication", endpoint.baseURL + "/hook/ok")
         try await harness.settingsApplied()

@@ -1,6 +1,7 @@
 import Foundation
 import ActionsProtocol
 import ActionsStore
+import ActionsTestSupport
 
 /// A real actions-server on a fresh database and a free loopback port, plus actionsctl against it.
 final class ServerHarness: @unchecked Sendable {
@@ -11,9 +12,10 @@ final class ServerHarness: @unchecked Sendable {
     let server: ServiceProcess
 
     /// `config`: TOML for --config (circuit and lockout thresholds are set low in tests).
-    init(config: String = "", extraEnvironment: [String: String] = [:], extraArguments: [String] = [],
-         logLevel: String = "warning") throws {
-        databasePath = directory.appendingPathComponent("actions.db").path
+    /// `backend`: a SQLite file in the harness's directory, or a fresh PostgreSQL database.
+    init(backend: StoreBackend = .sqlite, config: String = "", extraEnvironment: [String: String] = [:],
+         extraArguments: [String] = [], logLevel: String = "warning") throws {
+        databasePath = backend == .sqlite ? directory.appendingPathComponent("actions.db").path : try backend.newDatabase()
         configPath = directory.appendingPathComponent("actions.toml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         server = try ServiceProcess(Paths.binary("actions-server"),
