@@ -29,11 +29,16 @@ public final class DecisionEngine: Sendable {
     private let settings: ReloadableConfig
     private let client: EndpointClient
     private let logger: Logger
+    /// Decisions made (and requests refused) since start, for the heartbeat's rate.
+    private let decisionCount = Atomic<Int>(0)
+    /// `--node`; `hostname:port` unless set, with the bound port once the server listens.
+    private let nodeName: Mutex<String>
 
     public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
                 logger: Logger = Logger(label: "actions.engine")) {
         self.store = store
         self.settings = ReloadableConfig(config)
+        self.nodeName = Mutex(config.node ?? Self.defaultNodeName(port: config.port))
         self.metrics = metrics
         self.logger = logger
         // Durable mode needs no gathering window: its callers wait for the commit, so none arrive
@@ -60,7 +65,33 @@ public final class DecisionEngine: Sendable {
     /// last to stop, after everything that submits events), then the policy watcher, retention,
     /// the circuit persister, and the outbound client (shut down once no decision can call out).
     public var services: [any Service] {
-        [writer, client, policy, RetentionService(store: store, config: settings.current, logger: logger), persister]
+        [writer, client, policy, RetentionService(store: store, config: settings.current, logger: logger), persister,
+         NodeHeartbeat(engine: self, store: store, logger: logger)]
+    }
+
+    /// The node name events and heartbeats carry.
+    public var node: String { nodeName.withLock { $0 } }
+
+    /// Once the server listens: a default name takes the bound port (port 0 picks one).
+    public func listening(on port: Int) {
+        guard settings.current.node == nil else { return }
+        nodeName.withLock { $0 = Self.defaultNodeName(port: port) }
+    }
+
+    static func defaultNodeName(port: Int) -> String {
+        "\(ProcessInfo.processInfo.hostName):\(port)"
+    }
+
+    /// This node's heartbeat, with the rate since the previous one.
+    func nodeStatus(startedMs: Int64, nowMs: Int64, since last: (ms: Int64, decisions: Int)) -> NodeStatus {
+        let decisions = decisionCount.load(ordering: .relaxed)
+        let seconds = max(Double(nowMs - last.ms) / 1000, 0.001)
+        let stats = writer.stats
+        var circuits: [ActionType: CircuitPhase] = [:]
+        for type in ActionType.allCases { circuits[type] = circuit.snapshot(type).phase }
+        return NodeStatus(name: node, version: BuildInfo.version, startedMs: startedMs, updatedMs: nowMs, decisions: decisions,
+                          decisionsPerSecond: Double(decisions - last.decisions) / seconds, queued: stats.queued,
+                          dropped: stats.dropped, circuits: circuits)
     }
 
     /// The configuration decisions use now (SIGHUP may replace its reloadable part).
@@ -109,7 +140,8 @@ public final class DecisionEngine: Sendable {
                           email: email, emailDomain: domain, ip: ip, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
                           authMethod: context.authenticationMethod, organizationId: context.organizationId,
-                          deviceFingerprint: context.deviceFingerprint)
+                          deviceFingerprint: context.deviceFingerprint, node: node)
+        decisionCount.add(1, ordering: .relaxed)
 
         if let entry = snapshot.deny.match(type: type, email: normalizedEmail, domain: domain, ip: ip, nowMs: nowMs) {
             event.verdict = .deny
@@ -205,7 +237,8 @@ public final class DecisionEngine: Sendable {
         let domain = email.map { Normalize.emailDomain($0) }
         var event = Event(timeMs: nowMs, actionType: type, actionId: Self.newActionID(nowMs: nowMs), email: email,
                           emailDomain: domain, ip: ip, userAgent: userAgent, verdict: .deny, decidedBy: .invalid,
-                          reason: reason, outcome: outcome, errorMode: policy.current.settings(for: type).errorMode)
+                          reason: reason, outcome: outcome, errorMode: policy.current.settings(for: type).errorMode, node: node)
+        decisionCount.add(1, ordering: .relaxed)
         event.latencyUs = MonotonicClock.microsSince(startNs)
         writer.submit(event)
         metrics.record(event, type: type)

@@ -8,6 +8,8 @@ public struct EngineConfig: Sendable {
     public var host = "127.0.0.1"
     public var port = 8787
     public var databasePath: String?
+    /// This node's name in events and heartbeats (`--node`, `server.node`); `hostname:port` by default.
+    public var node: String?
     /// Shared secrets, first one signs; every one is accepted (rotation).
     public var secrets: [String] = []
     public var actionSecrets: [ActionType: [String]] = [:]
@@ -101,7 +103,7 @@ public struct EngineConfig: Sendable {
             return text
         }
         let known: Set<String> = [
-            "server.host", "server.port", "server.db", "server.max_body_bytes",
+            "server.host", "server.port", "server.db", "server.max_body_bytes", "server.node",
             "lockout.threshold", "lockout.window_seconds", "lockout.lockout_seconds",
             "circuit.failure_threshold", "circuit.cooldown_seconds",
             "retention.max_age_days", "retention.max_rows", "events.queue_capacity",
@@ -114,6 +116,7 @@ public struct EngineConfig: Sendable {
         host = try string("server.host") ?? host
         port = try int("server.port", in: 0...65535) ?? port
         databasePath = try string("server.db") ?? databasePath
+        node = try string("server.node") ?? node
         maxBodyBytes = try int("server.max_body_bytes", in: 1024...(16 << 20)) ?? maxBodyBytes
         lockout.threshold = try int("lockout.threshold", in: 1...1000) ?? lockout.threshold
         lockout.windowMs = Int64(try int("lockout.window_seconds", in: 1...86_400 * 30) ?? Int(lockout.windowMs / 1000)) * 1000

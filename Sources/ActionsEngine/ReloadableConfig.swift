@@ -28,6 +28,7 @@ final class ReloadableConfig: Sendable {
         ("server.host", { $0.host != $1.host }),
         ("server.port", { $0.port != $1.port }),
         ("server.db", { $0.databasePath != $1.databasePath }),
+        ("server.node", { $0.node != $1.node }),
         ("server.idle_timeout_ms", { $0.idleTimeoutMs != $1.idleTimeoutMs }),
         ("server.read_timeout_ms", { $0.readTimeoutMs != $1.readTimeoutMs }),
         ("events.queue_capacity", { $0.eventQueueCapacity != $1.eventQueueCapacity }),

@@ -11,6 +11,8 @@ public struct EventFilter: Sendable, Equatable {
     public var authMethod: String?
     /// Exactly this organization id.
     public var organizationId: String?
+    /// Decided by exactly this actions-server node.
+    public var node: String?
     /// Case-insensitive substring of email, domain, IP, reason, authentication method,
     /// organization id or device fingerprint.
     public var text = ""
@@ -21,7 +23,8 @@ public struct EventFilter: Sendable, Equatable {
 
     public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
                 text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil, authMethod: String? = nil,
-                organizationId: String? = nil) {
+                organizationId: String? = nil, node: String? = nil) {
+        self.node = node
         self.authMethod = authMethod
         self.organizationId = organizationId
         self.textScanLimit = textScanLimit
@@ -34,7 +37,7 @@ public struct EventFilter: Sendable, Equatable {
 
     /// True when nothing narrows the result (the scan bound alone does not).
     public var isEmpty: Bool {
-        !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil && organizationId == nil
+        !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil && organizationId == nil && node == nil
     }
 }
 
@@ -47,6 +50,7 @@ extension EventFilter {
         if let sinceMs, event.timeMs < sinceMs { return false }
         if let authMethod, event.authMethod != authMethod { return false }
         if let organizationId, event.organizationId != organizationId { return false }
+        if let node, event.node != node { return false }
         let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
         if !needle.isEmpty {
             let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
@@ -136,6 +140,10 @@ extension Store {
         if let organization = filter.organizationId {
             clauses.append("organization_id = ?")
             arguments.append(organization)
+        }
+        if let node = filter.node {
+            clauses.append("node = ?")
+            arguments.append(node)
         }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {

@@ -9,6 +9,7 @@ enum Schema {
     static let v4 = "v4_sliding_lockout_window"
     static let v5 = "v5_event_context_fields"
     static let v6 = "v6_event_node"
+    static let v7 = "v7_nodes"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -151,8 +152,27 @@ enum Schema {
                 ALTER TABLE events ADD COLUMN node TEXT;
                 """)
         }
+        migrator.registerMigration(v7) { db in
+            try db.execute(sql: Schema.nodesTable)
+        }
         return migrator
     }
 
-    static let known = [v1, v2, v3, v4, v5, v6]
+    /// Heartbeats: one row per actions-server node (the same statement on both backends).
+    static let nodesTable = """
+        CREATE TABLE nodes (
+            name TEXT PRIMARY KEY,
+            version TEXT NOT NULL,
+            started_ms BIGINT NOT NULL,
+            updated_ms BIGINT NOT NULL,
+            decisions BIGINT NOT NULL,
+            -- decisions per second over the last heartbeat interval, in thousandths
+            decisions_mps BIGINT NOT NULL,
+            queued BIGINT NOT NULL,
+            dropped BIGINT NOT NULL,
+            circuits TEXT NOT NULL DEFAULT ''
+        )
+        """
+
+    static let known = [v1, v2, v3, v4, v5, v6, v7]
 }

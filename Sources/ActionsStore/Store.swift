@@ -237,6 +237,7 @@ public final class Store: Sendable {
                          + (SELECT value FROM meta WHERE key = 'config_version') * 17
                          + (SELECT coalesce(max(updated_ms), 0) FROM circuit_state)
                          + (SELECT coalesce(max(updated_ms), 0) FROM writer_status)
+                         + (SELECT coalesce(max(updated_ms), 0) FROM nodes)
                     """) ?? 0)
             }
         }

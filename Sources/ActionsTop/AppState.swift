@@ -6,7 +6,7 @@ import ActionsStore
 /// a terminal or a database, so all of it is testable as plain values.
 public struct AppState: Sendable {
     public enum Screen: Equatable, Sendable {
-        case events, detail, denyList, lockouts
+        case events, detail, denyList, lockouts, nodes
     }
 
     /// Steps of adding a deny-list entry from the `l` screen.
@@ -64,6 +64,9 @@ public struct AppState: Sendable {
     public var denySelected = 0
     public var lockouts: [LoginFailures] = []
     public var lockoutSelected = 0
+    /// Every actions-server node's last heartbeat (a cluster has several).
+    public var nodes: [NodeStatus] = []
+    public var nodeSelected = 0
     public var message: Message?
     /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
     public var warnings: [String] = []

@@ -81,6 +81,10 @@ public final class DashboardController {
             if !unknown.isEmpty { warnings.append("schema too new: \(unknown.joined(separator: ", "))") }
             if state.screen == .denyList { state.denyEntries = try store.denyEntries(nowMs: nowMs) }
             if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
+            state.nodes = try store.nodes(nowMs: nowMs)
+            for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
+                warnings.append("node \(TerminalText.escape(node.name)) stopped reporting \((nowMs - node.updatedMs) / 1000)s ago")
+            }
         } catch {
             warnings.append("database unreachable: \(error.description)")
         }
@@ -134,6 +138,9 @@ public final class DashboardController {
                 state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
             case .loadLockouts:
                 state.lockouts = try store.loginFailures()
+            case .loadNodes:
+                state.nodes = try store.nodes()
+                state.nodeSelected = min(state.nodeSelected, max(0, state.nodes.count - 1))
             case .cycleTheme:
                 let name = catalog.next(after: state.themeName)
                 let loaded = try catalog.load(name)

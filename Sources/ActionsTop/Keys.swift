@@ -32,7 +32,7 @@ public enum Command: String, Sendable, CaseIterable {
     case quit, help, back
     case moveDown, moveUp, pageDown, pageUp, top, bottom, open
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
-    case flipMode, denyList, lockouts, addDeny, deleteDeny, unlock, cycleTheme
+    case flipMode, denyList, lockouts, addDeny, deleteDeny, unlock, cycleTheme, nodes, cycleNode
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -43,6 +43,7 @@ public struct Binding: Sendable {
         case detail = "event details"
         case denyList = "deny lists"
         case lockouts = "lockouts"
+        case nodes = "nodes"
     }
 
     public var keys: [Key]
@@ -82,6 +83,8 @@ public enum KeyBindings {
         Binding(keys: [.char("x"), .delete], scope: .denyList, command: .deleteDeny, help: "delete the selected entry (asks y)", mutates: true, hint: "delete"),
         Binding(keys: [.char("u")], scope: .lockouts, command: .unlock, help: "unlock the selected user (asks y)", mutates: true, hint: "unlock"),
         Binding(keys: [.char("T")], scope: .global, command: .cycleTheme, help: "next colour theme", hint: "theme"),
+        Binding(keys: [.char("N")], scope: .global, command: .nodes, help: "actions-server nodes: heartbeats, rates, circuits", hint: "nodes"),
+        Binding(keys: [.char("n")], scope: .events, command: .cycleNode, help: "cycle the node filter (a cluster's nodes)"),
     ]
 
     /// The command a key means on a screen: the screen's own bindings first, then global ones.

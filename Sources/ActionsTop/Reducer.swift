@@ -12,6 +12,7 @@ public enum Effect: Equatable, Sendable {
     case reloadEvents
     case loadDenyList
     case loadLockouts
+    case loadNodes
     case cycleTheme
 }
 
@@ -42,6 +43,7 @@ extension AppState {
         case .detail: return .detail
         case .denyList: return .denyList
         case .lockouts: return .lockouts
+        case .nodes: return .nodes
         }
     }
 
@@ -108,6 +110,18 @@ extension AppState {
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
             return [.cycleTheme]
+        case .nodes:
+            screen = .nodes
+            return [.loadNodes]
+        case .cycleNode:
+            // None, then each node by name, then none again.
+            let names = nodes.map(\.name)
+            if let current = filter.node, let index = names.firstIndex(of: current), index + 1 < names.count {
+                filter.node = names[index + 1]
+            } else {
+                filter.node = filter.node == nil ? names.first : nil
+            }
+            return [.reloadEvents]
         }
         return []
     }
@@ -120,6 +134,8 @@ extension AppState {
             denySelected = clamp(denySelected + delta, count: denyEntries.count)
         case .lockouts:
             lockoutSelected = clamp(lockoutSelected + delta, count: lockouts.count)
+        case .nodes:
+            nodeSelected = clamp(nodeSelected + delta, count: nodes.count)
         }
     }
 
@@ -127,6 +143,7 @@ extension AppState {
         switch screen {
         case .denyList: denySelected = clamp(index, count: denyEntries.count)
         case .lockouts: lockoutSelected = clamp(index, count: lockouts.count)
+        case .nodes: nodeSelected = clamp(index, count: nodes.count)
         case .events, .detail:
             selected = clamp(index, count: events.count)
             // Following the tail means sitting on the newest row.

@@ -4,10 +4,14 @@ import ActionsStore
 
 extension Renderer {
     struct Columns {
-        var time = 8, type = 4, email = 17, ip = 15, verdict = 5, decided = 16, latency = 8, reason = 0
+        var time = 8, node = 0, type = 4, email = 17, ip = 15, verdict = 5, decided = 16, latency = 8, reason = 0
 
-        init(width: Int) {
-            let fixed = time + type + verdict + latency + 8 // eight separating spaces
+        /// `showNode`: a cluster's nodes wrote the rows shown, so each row says which one decided.
+        init(width: Int, showNode: Bool = false) {
+            // On a narrow terminal the node takes its room from the outcome column.
+            if showNode { node = width >= 110 ? 16 : 10 }
+            if showNode && width < 110 { decided = 12 }
+            let fixed = time + type + verdict + latency + 8 + (showNode ? node + 1 : 0) // separating spaces
             var rest = width - fixed - 1
             if width >= 110 {
                 ip = 20
@@ -23,8 +27,10 @@ extension Renderer {
     }
 
     func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
-        let columns = Columns(width: grid.width)
-        let headers = ["TIME", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"]
+        // The node column appears once more than one node wrote the rows on hand.
+        let nodes = Set(state.events.lazy.compactMap(\.node).prefix(64))
+        let columns = Columns(width: grid.width, showNode: nodes.count > 1)
+        let headers = ["TIME", "NODE", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"]
         drawRow(headers.map { ($0, Role.header) }, columns: columns, y: top, into: &grid, fillRole: .header)
         let rows = max(0, height - 1)
         if state.events.isEmpty {
@@ -41,6 +47,7 @@ extension Renderer {
             let decided = event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
             drawRow([
                 (clock(event.timeMs), .dim),
+                (TerminalText.escape(event.node ?? "-"), .label),
                 (event.actionType == .authentication ? "auth" : "reg", .label),
                 (TerminalText.escape(event.email ?? "-"), .normal),
                 (TerminalText.escape(event.ip ?? "-"), .normal),
@@ -56,12 +63,13 @@ extension Renderer {
     /// Lays fields out in the columns; the latency column is right-aligned.
     private func drawRow(_ fields: [(String, Role)], columns: Columns, y: Int, into grid: inout Grid, fillRole: Role? = nil) {
         if let fillRole { grid.fill(x: 0, y: y, width: grid.width, role: fillRole) }
-        let widths = [columns.time, columns.type, columns.email, columns.ip, columns.verdict, columns.decided, columns.latency, columns.reason]
+        let widths = [columns.time, columns.node, columns.type, columns.email, columns.ip, columns.verdict, columns.decided,
+                      columns.latency, columns.reason]
         var x = 1
         for (index, (text, role)) in fields.enumerated() where widths[index] > 0 {
             let width = min(widths[index], grid.width - x)
             guard width > 0 else { break }
-            grid.put(DisplayWidth.fit(text, to: width, alignRight: index == 6), x: x, y: y, role: fillRole ?? role)
+            grid.put(DisplayWidth.fit(text, to: width, alignRight: index == 7), x: x, y: y, role: fillRole ?? role)
             x += widths[index] + 1
         }
     }
@@ -138,6 +146,27 @@ extension Renderer {
                  rows: rows, selected: state.lockoutSelected, top: top, height: height, into: &grid)
     }
 
+    func drawNodes(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        let rows = state.nodes.map { node -> (String, Role) in
+            let stopped = node.isStale(nowMs: state.nowMs)
+            let seen = max(0, state.nowMs - node.updatedMs) / 1000
+            let circuits = ActionType.allCases.map { type in
+                "\(type == .authentication ? "auth" : "reg")=\(node.circuits[type]?.rawValue ?? "-")"
+            }.joined(separator: " ")
+            let line = [DisplayWidth.fit(TerminalText.escape(node.name), to: 22),
+                        DisplayWidth.fit(TerminalText.escape(node.version), to: 8),
+                        DisplayWidth.fit(stopped ? "STOPPED" : "up", to: 7),
+                        DisplayWidth.fit("seen \(seen)s ago", to: 14),
+                        DisplayWidth.fit(String(format: "%.1f/s", node.decisionsPerSecond), to: 9, alignRight: true),
+                        DisplayWidth.fit("queue \(node.queued) dropped \(node.dropped)", to: 24),
+                        circuits].joined(separator: " ")
+            let role: Role = stopped ? .warning : (node.dropped > 0 || node.circuits.values.contains(.open) ? .deny : .normal)
+            return (" " + line, role)
+        }
+        drawList(title: " Nodes (\(rows.count))   heartbeat every \(NodeStatus.heartbeatMs / 1000)s · STOPPED after \(NodeStatus.staleAfterMs / 1000)s without one · n filters events by node · Esc back",
+                 empty: "no node has reported yet", rows: rows, selected: state.nodeSelected, top: top, height: height, into: &grid)
+    }
+
     /// A titled list that scrolls to keep the selected row in view.
     private func drawList(title: String, empty: String, rows: [(String, Role)], selected: Int, top: Int, height: Int,
                           into grid: inout Grid) {
@@ -191,6 +220,7 @@ extension Renderer {
         if state.filter.deniedOnly { markers.append(("denied", .filter)) }
         if state.filter.failuresOnly { markers.append(("failures", .filter)) }
         if let type = state.filter.actionType { markers.append((type.rawValue, .filter)) }
+        if let node = state.filter.node { markers.append(("node " + TerminalText.escape(node), .filter)) }
         if !state.filter.text.isEmpty { markers.append(("/" + TerminalText.escape(state.filter.text), .filter)) }
         if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }
         if !state.warnings.isEmpty { markers.append(("⚠ \(state.warnings.count)", .warning)) }

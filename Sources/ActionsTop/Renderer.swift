@@ -49,6 +49,7 @@ public struct Renderer: Sendable {
         case .detail: drawDetail(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .denyList: drawDenyList(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .lockouts: drawLockouts(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .nodes: drawNodes(state, top: bodyTop, height: bodyHeight, into: &grid)
         }
         drawMessageLine(state, y: height - 2, into: &grid)
         drawFooter(state, y: height - 1, into: &grid)

@@ -10,6 +10,7 @@ struct ActionsServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions-server",
         abstract: "Decides Allow or Deny for sign-ups and logins, WorkOS Actions compatible.",
+        version: BuildInfo.version,
         subcommands: [Serve.self, ExampleEndpointCommand.self, DemoTrafficCommand.self],
         defaultSubcommand: Serve.self)
 }
@@ -17,7 +18,9 @@ struct ActionsServerCommand: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Actions engine (the default).")
 
-    @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
+    @Option(help: "SQLite file, or postgres://user@host:port/database for a cluster (default: $ACTIONS_DB, else ./actions.db).")
+    var db: String?
+    @Option(help: "This node's name in events and heartbeats (default: hostname:port).") var node: String?
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int?
     @Option(help: "TOML config file (see actions.example.toml); SIGHUP re-reads it.") var config: String?
@@ -54,6 +57,7 @@ struct Serve: AsyncParsableCommand {
         if let host { settings.host = host }
         if let port { settings.port = port }
         if let db { settings.databasePath = db }
+        if let node { settings.node = node }
         if durableEvents { settings.durableEvents = true }
         return settings
     }
@@ -88,9 +92,11 @@ struct Serve: AsyncParsableCommand {
         // The engine reads its first policy snapshot from SQLite: off the cooperative pool.
         let engine = try await BlockingWork.run { [settings, logger] in DecisionEngine(store: store, config: settings, logger: logger) }
         let host = settings.host, scheme = tls == nil ? "http" : "https"
+        let shownDB = store.path
         let server = try ActionsServer.application(engine: engine, host: host, port: settings.port, tls: tls, logger: logger) { port in
+            engine.listening(on: port)
             // One parseable line on stdout, for scripts and tests that start the server on port 0.
-            announce("actions-server listening on \(scheme)://\(host):\(port) db=\(path)")
+            announce("actions-server listening on \(scheme)://\(host):\(port) node=\(engine.node) db=\(shownDB)")
         }
         let reloader = HangupReloader(engine: engine, tls: tls, logger: logger, loadConfig: loadConfig)
         // Start order is shutdown order reversed: on SIGTERM the server stops accepting and

@@ -37,12 +37,13 @@ struct ActionsCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
+        version: BuildInfo.version,
         subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, LockoutsCommand.self, EventsCommand.self,
-                      AuditCommand.self, CircuitCommand.self, PruneCommand.self, NormalizeCommand.self])
+                      AuditCommand.self, CircuitCommand.self, NodesCommand.self, PruneCommand.self, NormalizeCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
+    @Option(help: "SQLite file or postgres:// URL (default: $ACTIONS_DB, else ./actions.db).") var db: String?
 
     /// Opens an existing database; a missing one is an error, not a new empty file.
     func open() throws -> Store {
@@ -265,13 +266,14 @@ struct EventsCommand: ParsableCommand {
     @Option(help: "Text in email, domain, IP, reason, authentication method, organization or device fingerprint.") var search: String?
     @Option(help: "Only this authentication method (Password, GoogleOAuth, ...).") var authMethod: String?
     @Option(help: "Only this organization id.") var organization: String?
+    @Option(help: "Only decisions made by this actions-server node.") var node: String?
     @Option(help: "How many.") var limit = 50
     @Flag(help: "Print JSON lines.") var json = false
 
     func run() throws {
         let filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
                                  text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) },
-                                 authMethod: authMethod, organizationId: organization)
+                                 authMethod: authMethod, organizationId: organization, node: node)
         let store = try database.open()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -327,6 +329,31 @@ struct CircuitCommand: ParsableCommand {
                 continue
             }
             printRow(type.rawValue, state.phase.rawValue, "consecutive_failures=\(state.consecutiveFailures)", state.lastError ?? "")
+        }
+    }
+}
+
+struct NodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "nodes", abstract: "The actions-server nodes and their last heartbeats.")
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Print JSON lines.") var json = false
+    func run() throws {
+        let store = try database.open()
+        let nowMs = WallClock.nowMs()
+        let nodes = try attempt { try store.nodes(nowMs: nowMs) }
+        if nodes.isEmpty && !json { printEmpty("no node has reported") }
+        for node in nodes {
+            let circuits = ActionType.allCases.map { "\($0.rawValue)=\(node.circuits[$0]?.rawValue ?? "-")" }.joined(separator: " ")
+            if json {
+                try printJSONLine(["node": node.name, "version": node.version, "updated_ms": node.updatedMs,
+                                   "stopped": node.isStale(nowMs: nowMs), "decisions": node.decisions,
+                                   "decisions_per_second": node.decisionsPerSecond, "queued": node.queued,
+                                   "dropped": node.dropped, "circuits": circuits])
+                continue
+            }
+            printRow(node.name, node.version, node.isStale(nowMs: nowMs) ? "STOPPED" : "up",
+                     "seen \((nowMs - node.updatedMs) / 1000)s ago", String(format: "%.1f/s", node.decisionsPerSecond),
+                     "queued=\(node.queued) dropped=\(node.dropped)", circuits)
         }
     }
 }

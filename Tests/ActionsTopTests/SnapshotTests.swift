@@ -48,6 +48,30 @@ import ActionsStore
         try assertSnapshot(renderer.render(state, width: width, height: height), named: "detail-\(width)x\(height)")
     }
 
+    /// A cluster: two nodes wrote the rows, so each row names its node; the nodes screen marks the
+    /// one that stopped reporting and shows each node's circuits.
+    @Test(arguments: [(80, 24), (132, 43)])
+    func clusterNodesAndNodeColumn(width: Int, height: Int) throws {
+        var state = Fixtures.state()
+        for index in state.events.indices { state.events[index].node = index % 2 == 0 ? "web-1:8787" : "web-2:8787" }
+        state.nodes = [
+            NodeStatus(name: "web-1:8787", version: "0.6.0", startedMs: Fixtures.now - 600_000, updatedMs: Fixtures.now - 1_000,
+                       decisions: 12_345, decisionsPerSecond: 41.5, queued: 3, dropped: 0,
+                       circuits: [.userRegistration: .closed, .authentication: .closed]),
+            NodeStatus(name: "web-2:8787", version: "0.6.0", startedMs: Fixtures.now - 600_000, updatedMs: Fixtures.now - 42_000,
+                       decisions: 9_876, decisionsPerSecond: 0, queued: 0, dropped: 17,
+                       circuits: [.userRegistration: .open, .authentication: .closed]),
+        ]
+        try assertSnapshot(renderer.render(state, width: width, height: height), named: "cluster-events-\(width)x\(height)")
+        _ = state.handle(.char("n"))
+        #expect(state.filter.node == "web-1:8787")
+        _ = state.handle(.char("N"))
+        #expect(state.screen == .nodes)
+        let grid = renderer.render(state, width: width, height: height)
+        try assertSnapshot(grid, named: "nodes-\(width)x\(height)")
+        #expect(grid.text.contains("STOPPED"))
+    }
+
     @Test func denyListWithPromptAndHelpOverlay() throws {
         var state = Fixtures.state()
         state.denyEntries = [

@@ -114,6 +114,7 @@ enum PostgresSchema {
                 last_error TEXT
             );
             """),
+        ("pg2_nodes", Schema.nodesTable),
     ]
 
     static var known: [String] { migrations.map(\.0) }

@@ -1,0 +1,87 @@
+import ActionsProtocol
+
+/// What each actions-server node last reported of itself (every `NodeStatus.heartbeatMs`).
+public struct NodeStatus: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var startedMs: Int64
+    public var updatedMs: Int64
+    /// Decisions since the node started, and per second over its last heartbeat interval.
+    public var decisions: Int
+    public var decisionsPerSecond: Double
+    public var queued: Int
+    public var dropped: Int
+    /// Each action type's circuit on this node (breakers stay per node).
+    public var circuits: [ActionType: CircuitPhase]
+
+    /// How often a node reports, and how long without a report marks it stopped.
+    public static let heartbeatMs: Int64 = 2000
+    public static let staleAfterMs: Int64 = 3 * heartbeatMs + 1000
+
+    public init(name: String, version: String, startedMs: Int64, updatedMs: Int64, decisions: Int, decisionsPerSecond: Double,
+                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase]) {
+        self.name = name
+        self.version = version
+        self.startedMs = startedMs
+        self.updatedMs = updatedMs
+        self.decisions = decisions
+        self.decisionsPerSecond = decisionsPerSecond
+        self.queued = queued
+        self.dropped = dropped
+        self.circuits = circuits
+    }
+
+    public func isStale(nowMs: Int64) -> Bool { nowMs - updatedMs > Self.staleAfterMs }
+
+    /// `user_registration=closed authentication=open`, as stored.
+    var circuitsText: String {
+        ActionType.allCases.compactMap { type in circuits[type].map { "\(type.rawValue)=\($0.rawValue)" } }.joined(separator: " ")
+    }
+
+    static func circuits(from text: String) -> [ActionType: CircuitPhase] {
+        var result: [ActionType: CircuitPhase] = [:]
+        for pair in text.split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2, let type = ActionType(rawValue: parts[0]), let phase = CircuitPhase(rawValue: parts[1]) {
+                result[type] = phase
+            }
+        }
+        return result
+    }
+}
+
+/// This build's version, reported in heartbeats and by `--version`.
+public enum BuildInfo {
+    public static let version = "0.6.0"
+}
+
+extension Store {
+    /// Records a node's heartbeat (insert or update its row).
+    public func heartbeat(_ node: NodeStatus) throws(StoreError) {
+        try writing { db in
+            try db.execute("""
+                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET version = excluded.version, started_ms = excluded.started_ms,
+                    updated_ms = excluded.updated_ms, decisions = excluded.decisions, decisions_mps = excluded.decisions_mps,
+                    queued = excluded.queued, dropped = excluded.dropped, circuits = excluded.circuits
+                """, [node.name, node.version, node.startedMs, node.updatedMs, node.decisions,
+                      Int64((node.decisionsPerSecond * 1000).rounded()), node.queued, node.dropped, node.circuitsText])
+        }
+    }
+
+    /// Every node that reported within `withinMs` (a day by default: a stopped node stays listed,
+    /// marked, until it has been gone that long), by name.
+    public func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
+        try reading { db in
+            try db.rows("""
+                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits
+                FROM nodes WHERE updated_ms >= ? ORDER BY name
+                """, [nowMs - withinMs]).map { row in
+                NodeStatus(name: row.string(0), version: row.string(1), startedMs: row.int64(2), updatedMs: row.int64(3),
+                           decisions: row.int(4), decisionsPerSecond: Double(row.int64(5)) / 1000, queued: row.int(6),
+                           dropped: row.int(7), circuits: NodeStatus.circuits(from: row.string(8)))
+            }
+        }
+    }
+}
