@@ -277,6 +277,6 @@ extension Store {
 
     /// Migration identifiers in the database that this binary does not know (a newer writer upgraded it).
     public func unknownMigrations() throws(StoreError) -> [String] {
-        try appliedMigrations().subtracting(Schema.known).sorted()
+        try appliedMigrations().subtracting(isPostgres ? PostgresSchema.known : Schema.known).sorted()
     }
 }
