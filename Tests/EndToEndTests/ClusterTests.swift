@@ -143,6 +143,33 @@ final class Cluster: @unchecked Sendable {
         try await top.waitFor("EXIT=0")
     }
 
+    /// kill -9 of one node under load: the other keeps answering, and every decision it answered
+    /// is in the shared log.
+    @Test func aNodeKilledUnderLoadLeavesTheOtherAnsweringAndLosingNothing() async throws {
+        let cluster = try Cluster()
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.invalidateAndCancel() }
+        func load(_ node: Int, count: Int) async -> (answered: Int, failed: Int) {
+            var answered = 0, failed = 0
+            for i in 0..<count {
+                let answer = try? await post(cluster.url(node) + "/v1/actions/user_registration",
+                                             Cluster.registration("n\(node)-\(i)@example.com"), session: session)
+                if answer?.status == 200 { answered += 1 } else { failed += 1 }
+            }
+            return (answered, failed)
+        }
+        async let survivor = load(0, count: 400)
+        async let victim = load(1, count: 400)
+        try await Task.sleep(for: .milliseconds(300))
+        cluster.nodes[1].kill()
+        let (kept, _) = (await survivor, await victim)
+        #expect(kept.failed == 0, "the surviving node failed \(kept.failed) requests")
+        // The survivor flushes on a graceful stop; its acknowledged decisions are all there.
+        #expect(cluster.nodes[0].stop() == 0)
+        let logged = try cluster.store().latestEvents(EventFilter(node: "node-a"), limit: 10_000).count
+        #expect(logged == kept.answered, "node-a answered \(kept.answered), logged \(logged)")
+    }
+
     /// PostgreSQL down: decisions go on from the last policy without waiting on the database,
     /// failed logins get 503 (retry, never silently uncounted), /healthz says degraded; back up,
     /// every queued event is written: as many events as answered decisions.
