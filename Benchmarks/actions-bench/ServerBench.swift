@@ -4,6 +4,7 @@ import ActionsStore
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 
 /// Throughput against a bare Hummingbird handler (wrk), the latency the engine adds around an
 /// endpoint at 1,000 req/s, and decision time with the circuit open (open-loop, no coordinated omission).
@@ -16,6 +17,8 @@ struct ServerBench: AsyncParsableCommand {
     @Option(help: "Requests per second for the latency runs.") var rate = 1000
     @Option(help: "Seconds per latency run.") var latencySeconds = 10
     @Flag(help: "Skip the throughput rounds.") var latencyOnly = false
+    @Option(help: "A PostgreSQL server (postgres://user@host:port/db): adds a node on PostgreSQL to the rounds, and two nodes sharing it.")
+    var postgres: String?
 
     static let secret = "bench-secret"
 
@@ -23,7 +26,9 @@ struct ServerBench: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-server-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        if !latencyOnly { try throughput(directory) }
+        let postgresDatabase = try postgres.map { try freshDatabase(on: $0) }
+        if !latencyOnly { try throughput(directory, postgres: postgresDatabase) }
+        if let postgres { try twoNodes(directory, database: try freshDatabase(on: postgres)) }
         try await overhead(directory)
     }
 
@@ -54,7 +59,10 @@ struct ServerBench: AsyncParsableCommand {
     }
 
     func wrk(_ url: String, script: String) throws -> WrkResult {
-        let output = try capture("wrk", ["-t2", "-c\(connections)", "-d\(duration)s", "-s", script, url])
+        parse(try capture("wrk", ["-t2", "-c\(connections)", "-d\(duration)s", "-s", script, url]))
+    }
+
+    func parse(_ output: String) -> WrkResult {
         func number(after marker: String) -> Double {
             guard let line = output.split(separator: "\n").first(where: { $0.contains(marker) }) else { return 0 }
             return Double(line.split(separator: " ").compactMap { Double($0) }.first ?? 0)
@@ -68,7 +76,16 @@ struct ServerBench: AsyncParsableCommand {
     /// Alternates the bare handler, the engine in background mode and the engine in durable mode
     /// (`--durable-events`: each answer waits for its fsync'd commit), `rounds` times each, and
     /// compares medians: on a shared two-core machine one run of each is too noisy to compare.
-    func throughput(_ directory: URL) throws {
+    /// A new, empty database on the PostgreSQL server `url` names (made with psql).
+    func freshDatabase(on url: String) throws -> String {
+        let name = "actions_bench_\(getpid())_\(Int.random(in: 0..<1_000_000))"
+        _ = try capture("psql", [url, "-qAt", "-c", "CREATE DATABASE \(name)"])
+        guard var components = URLComponents(string: url) else { throw ValidationError("not a URL: \(url)") }
+        components.path = "/" + name
+        return components.string ?? url
+    }
+
+    func throughput(_ directory: URL, postgres: String?) throws {
         section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s, \(rounds) alternating rounds)")
         let script = try wrkScript(directory)
         struct Mode {
@@ -80,6 +97,7 @@ struct ServerBench: AsyncParsableCommand {
         }
         var modes = [Mode(name: "background", flags: [], db: directory.appendingPathComponent("background.db").path),
                      Mode(name: "durable", flags: ["--durable-events"], db: directory.appendingPathComponent("durable.db").path)]
+        if let postgres { modes.append(Mode(name: "postgres", flags: [], db: postgres)) }
         for mode in modes {
             let store = try Store(path: mode.db)
             try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
@@ -125,6 +143,37 @@ struct ServerBench: AsyncParsableCommand {
             // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
             report("\(mode.name): requests counted by wrk \(mode.answered), events logged \(rows), lost \(max(0, mode.answered - rows))")
         }
+    }
+
+    /// Two nodes on one PostgreSQL database, loaded at once (wrk -t1 each): aggregate decisions/s,
+    /// then every row counted.
+    func twoNodes(_ directory: URL, database: String) throws {
+        section("server: two nodes sharing one PostgreSQL database (wrk -t1 -c\(connections / 2) each, \(duration)s)")
+        let script = try wrkScript(directory)
+        let store = try Store(path: database)
+        try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+        let nodes = try ["a", "b"].map { name in
+            try Child(binary("actions-server"), ["--db", database, "--node", name, "--port", "0", "--log-level", "error"],
+                      environment: ["ACTIONS_SECRET": Self.secret])
+        }
+        let results = Mutex<[WrkResult]>([])
+        let group = DispatchGroup()
+        for node in nodes {
+            group.enter()
+            let url = node.url + "/v1/actions/user_registration"
+            Thread.detachNewThread { [self] in
+                let output = try? capture("wrk", ["-t1", "-c\(max(1, connections / 2))", "-d\(duration)s", "-s", script, url])
+                results.withLock { $0.append(parse(output ?? "")) }
+                group.leave()
+            }
+        }
+        group.wait()
+        for node in nodes { node.stop() }
+        let all = results.withLock { $0 }
+        let total = all.reduce(0) { $0 + $1.rate }, requests = all.reduce(0) { $0 + $1.requests }
+        let rows = try store.eventCount()
+        report(String(format: "two nodes: %.0f + %.0f = %.0f decisions/s; requests counted by wrk %d, events logged %d, lost %d",
+                      all.first?.rate ?? 0, all.last?.rate ?? 0, total, requests, rows, max(0, requests - rows)))
     }
 
     func overhead(_ directory: URL) async throws {

@@ -13,17 +13,25 @@ struct StoreBench: AsyncParsableCommand {
     @Option(help: "Rows in the large database.") var rows = 10_000_000
     @Option(help: "Where to keep the large database between runs.") var bigDB = "/tmp/actions-bench-10m.db"
     @Flag(help: "Measure ingest only.") var ingestOnly = false
+    @Option(help: "A PostgreSQL database (postgres://...) to ingest into as well, beside SQLite.") var postgres: String?
 
     func run() async throws {
-        try await ingestRate()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-ingest-\(getpid()).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        section("store: ingest through EventWriter (SQLite: WAL, synchronous=NORMAL, file-backed)")
+        let sqlite = try await ingestRate(into: path)
+        if let postgres {
+            section("store: ingest through EventWriter into PostgreSQL (multi-row inserts, ordered commits)")
+            let rate = try await ingestRate(into: postgres)
+            report(String(format: "PostgreSQL ingest: %.0f events/s, %.0f %% of SQLite's in this run", rate, rate / sqlite * 100))
+        }
         if !ingestOnly { try queries() }
     }
 
-    func ingestRate() async throws {
-        section("store: ingest through EventWriter (WAL, synchronous=NORMAL, file-backed)")
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-ingest-\(getpid()).db").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try Store(path: path, access: .pool)
+    /// Events per second through the writer into `location`; rows are counted after.
+    func ingestRate(into location: String) async throws -> Double {
+        let store = try Store(path: location, access: .pool)
+        let before = try store.eventCount()
         let writer = EventWriter(store: store, capacity: ingest + 1)
         _ = Task { await writer.run() }
         let now = WallClock.nowMs()
@@ -39,9 +47,11 @@ struct StoreBench: AsyncParsableCommand {
         }
         await writer.close()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let count = try store.eventCount()
+        let count = try store.eventCount() - before
         report(String(format: "ingested %d events in %.2f s: %.0f events/s (rows counted: %d, dropped: %d)",
                      ingest, seconds, Double(ingest) / seconds, count, writer.stats.dropped))
+        store.close()
+        return Double(ingest) / seconds
     }
 
     func queries() throws {

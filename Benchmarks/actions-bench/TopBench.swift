@@ -13,10 +13,21 @@ struct TopBench: AsyncParsableCommand {
     @Option var bigDB = "/tmp/actions-bench-10m.db"
     @Option(help: "Seconds of 1,000 events/s.") var seconds = 30
     @Option var rate = 1000
+    @Option(help: "A PostgreSQL server (postgres://user@host:port/db): measure on a 10M-row database there instead.")
+    var postgres: String?
 
     func run() async throws {
-        _ = try buildBigDatabase(path: bigDB, rows: rows)
-        section("top: first screen on \(rows) rows (open, load, render 132x43)")
+        var bench = self
+        if let postgres {
+            bench.bigDB = try buildBigPostgres(server: postgres, rows: rows)
+        } else {
+            _ = try buildBigDatabase(path: bigDB, rows: rows)
+        }
+        try await bench.measure()
+    }
+
+    func measure() async throws {
+        section("top: first screen on \(rows) rows in \(postgres == nil ? "SQLite" : "PostgreSQL") (open, load, render 132x43)")
         var times: [Double] = []
         for _ in 0..<5 {
             times.append(try milliseconds {
@@ -34,7 +45,7 @@ struct TopBench: AsyncParsableCommand {
     func liveLoad() async throws {
         section("top: the real actions-top in tmux, default refresh, while \(rate) events/s arrive for \(seconds) s")
         let socket = "actions-bench-\(getpid())"
-        let command = "exec env TERM=xterm-256color \(binary("actions-top")) --db \(bigDB)"
+        let command = "exec env TERM=xterm-256color \(binary("actions-top")) --db \"\(bigDB)\""
         // system(), not Foundation's Process: the tmux server would inherit the descriptor Process waits on.
         guard system("tmux -L \(socket) -f /dev/null new-session -d -s bench -x 132 -y 43 '\(command)' </dev/null >/dev/null 2>&1") == 0 else {
             throw BenchError("could not start tmux")
@@ -65,6 +76,35 @@ struct TopBench: AsyncParsableCommand {
         report(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core", cpu, wall, cpu / wall * 100))
         report("actions-top peak RSS: \(peakRSSKiB(pid) / 1024) MiB; events written meanwhile: \(writer.stats.written)")
         report("screen shows live rows: \(screen.contains("live") ? "yes" : "no")")
+    }
+
+    /// A database of `rows` events over the last 10 days on the PostgreSQL server (10 % denied,
+    /// 2 % failures), built once in SQL and reused; returns its URL.
+    func buildBigPostgres(server: String, rows: Int) throws -> String {
+        guard var components = URLComponents(string: server) else { throw BenchError("not a URL: \(server)") }
+        components.path = "/actions_bench_10m"
+        let url = components.string ?? server
+        if (try? capture("psql", [server, "-qAt", "-c", "SELECT 1 FROM pg_database WHERE datname = 'actions_bench_10m'"]))?.contains("1") != true {
+            _ = try capture("psql", [server, "-qAt", "-c", "CREATE DATABASE actions_bench_10m"])
+        }
+        let store = try Store(path: url)
+        if try store.maxEventID() >= Int64(rows) {
+            report("reusing \(store.path)")
+            return url
+        }
+        report("building \(rows) rows in \(store.path) …")
+        let now = WallClock.nowMs()
+        _ = try capture("psql", [url, "-qAt", "-c", """
+            INSERT INTO events (uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict,
+                decided_by, reason, outcome, latency_us, error_mode, failed, node)
+            SELECT 'evt_' || i, \(now) - (\(rows) - i) * 86, CASE WHEN i % 2 = 0 THEN 'authentication' ELSE 'user_registration' END,
+                'act_' || i, 'user_' || (i % 5000), 'user' || (i % 5000) || '@example.com', 'example.com',
+                '198.51.100.' || (i % 250), 'Mozilla/5.0', CASE WHEN i % 10 = 0 THEN 'Deny' ELSE 'Allow' END,
+                CASE WHEN i % 10 = 0 THEN 'policy' ELSE 'endpoint' END, 'bench', CASE WHEN i % 50 = 0 THEN 'timeout' ELSE 'ok' END,
+                1000 + i % 5000, 'fail-closed', CASE WHEN i % 50 = 0 THEN 1 ELSE 0 END, 'bench-node'
+            FROM generate_series(1, \(rows)) AS i
+            """, "-c", "VACUUM ANALYZE events"])
+        return url
     }
 
     func peakRSSKiB(_ pid: Int32) -> Int {
