@@ -21,7 +21,7 @@ struct StoreBench: AsyncParsableCommand {
         section("store: ingest through EventWriter (SQLite: WAL, synchronous=NORMAL, file-backed)")
         let sqlite = try await ingestRate(into: path)
         if let postgres {
-            section("store: ingest through EventWriter into PostgreSQL (multi-row inserts, ordered commits)")
+            section("store: ingest through EventWriter into PostgreSQL (COPY, commits in id order)")
             let rate = try await ingestRate(into: postgres)
             report(String(format: "PostgreSQL ingest: %.0f events/s, %.0f %% of SQLite's in this run", rate, rate / sqlite * 100))
         }
@@ -45,11 +45,14 @@ struct StoreBench: AsyncParsableCommand {
                 }
             }
         }
+        // Drain before closing: close() gives a stuck database only a few seconds of grace.
+        while writer.stats.queued > 0 { try await Task.sleep(for: .milliseconds(5)) }
         await writer.close()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let count = try store.eventCount() - before
         report(String(format: "ingested %d events in %.2f s: %.0f events/s (rows counted: %d, dropped: %d)",
                      ingest, seconds, Double(ingest) / seconds, count, writer.stats.dropped))
+        if let error = writer.stats.lastError { report("last write error: \(error)") }
         store.close()
         return Double(ingest) / seconds
     }

@@ -136,6 +136,12 @@ public struct Event: Sendable, Equatable, Codable {
 
     static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node"
 
+    /// The columns `insertSQL` fills, in order (PostgreSQL's COPY names them).
+    static let insertColumns = ["uid", "ts_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
+                                "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
+                                "endpoint_latency_us", "error_mode", "detail", "failed", "auth_method", "organization_id",
+                                "device_fingerprint", "node"]
+
     static let insertSQL = """
         INSERT INTO events (uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent,
             verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us,
@@ -219,15 +225,8 @@ extension Store {
         case .postgres(let database):
             try database.transaction(readOnly: false, deadlineNs: nil) { db in
                 try db.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.eventOrderLock])
-                // 24 values a row, and PostgreSQL takes at most 65,535 per statement.
-                var rows = events[...]
-                while !rows.isEmpty {
-                    let chunk = rows.prefix(1000)
-                    rows = rows.dropFirst(chunk.count)
-                    let placeholders = "(" + Array(repeating: "?", count: 24).joined(separator: ", ") + ")"
-                    let sql = Event.insertSQL.components(separatedBy: "VALUES")[0] + "VALUES "
-                        + Array(repeating: placeholders, count: chunk.count).joined(separator: ", ")
-                    try db.execute(sql, chunk.flatMap(\.values))
+                if !events.isEmpty, let session = db as? PostgresSession {
+                    try database.copy(events, columns: Event.insertColumns, session: session)
                 }
                 if let status { try Self.record(status, db) }
             }

@@ -66,6 +66,21 @@ import ActionsTestSupport
         #expect(try store.dataVersion() != before)
     }
 
+    /// Hostile and awkward text survives the write path of each backend byte for byte (PostgreSQL
+    /// streams rows as COPY text, where tabs, newlines and backslashes must be escaped).
+    @Test(arguments: StoreBackend.allCases) func awkwardTextRoundTripsExactly(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
+        var event = sampleEvent(1, email: "tab\there\nnew\\line\r@exämple.com")
+        event.userAgent = "curl \u{1b}[2J \\N \t\t"
+        event.reason = nil
+        event.detail = "\\N"
+        event.node = "node\twith tab"
+        try store.insert([event])
+        let read = try #require(try store.latestEvents(limit: 1).first)
+        #expect(read.email == event.email && read.userAgent == event.userAgent && read.detail == "\\N")
+        #expect(read.reason == nil && read.node == event.node)
+    }
+
     @Test(arguments: StoreBackend.allCases) func retentionByAgeAndByCount(_ backend: StoreBackend) throws {
         let store = try seeded(backend)
         #expect(try store.prune(maxAgeMs: 50_500, batchSize: 7) == 150)

@@ -15,10 +15,10 @@ import ActionsStore
         ("/hook/wrong-object", .invalidResponse),
     ]
 
-    @Test(arguments: [ErrorMode.failOpen, ErrorMode.failClosed])
-    func eachFaultFollowsTheErrorMode(mode: ErrorMode) async throws {
+    @Test(arguments: [ErrorMode.failOpen, ErrorMode.failClosed], StoreBackend.allCases)
+    func eachFaultFollowsTheErrorMode(mode: ErrorMode, backend: StoreBackend) async throws {
         // A high circuit threshold so every fault reaches the endpoint.
-        let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 1000\n")
+        let harness = try ServerHarness(backend: backend, config: "[circuit]\nfailure_threshold = 1000\n")
         let endpoint = try startExampleEndpoint()
         try harness.ctl("mode", "set", "authentication", mode.rawValue)
         let refusedURL = "http://127.0.0.1:\(freePort())/hook/ok"
@@ -41,9 +41,9 @@ import ActionsStore
         #expect(events.allSatisfy { $0.errorMode == mode && $0.detail != nil })
     }
 
-    @Test func theCircuitOpensHalfOpensAndCloses() async throws {
+    @Test(arguments: StoreBackend.allCases) func theCircuitOpensHalfOpensAndCloses(_ backend: StoreBackend) async throws {
         let port = freePort()
-        let harness = try ServerHarness(config: "[circuit]\nfailure_threshold = 3\ncooldown_seconds = 2\n")
+        let harness = try ServerHarness(backend: backend, config: "[circuit]\nfailure_threshold = 3\ncooldown_seconds = 2\n")
         try harness.ctl("mode", "set", "authentication", "fail-open")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(port)/hook/deny", "--timeout-ms", "500")
         try await harness.settingsApplied()

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 
@@ -9,8 +10,8 @@ import ActionsStore
     /// with escapes that re-encoding would rewrite.
     static let rich = #"{ "id" : "auth_01FORWARD", "object":"authentication_action_context","user":{"object":"user","id":"user_1","email":"ana@example.com","metadata":{"plan":"pro","seats":12,"flags":[true,null,{"x":"\u00e9\/"}]},"external_id":"ext-9","profile_picture_url":"https://cdn.example/p.png","created_at":"2024-01-01T00:00:00.000Z"},"organization":{"object":"organization","id":"org_42","name":"Acme","domains":[{"domain":"acme.io"}]},"organization_membership":{"object":"organization_membership","id":"om_1","user_id":"user_1","organization_id":"org_42","role":{"slug":"admin"}},"ip_address":"198.51.100.9","user_agent":"Mozilla/5.0","device_fingerprint":"fp_77","issuer":"https://auth.example","authentication_method":"GoogleOAuth","future_member":{"nested":[1,2.50,-3e2]}}"#
 
-    @Test func everyMemberReachesTheEndpointUnchangedAndTheSDKVerifiesIt() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func everyMemberReachesTheEndpointUnchangedAndTheSDKVerifiesIt(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let record = harness.directory.appendingPathComponent("received.hex").path
         let endpoint = try ServiceProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/workos_endpoint.py").path,
                                                            ServerHarness.secret], environment: ["RECORD_FILE": record])

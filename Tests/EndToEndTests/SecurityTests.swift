@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 
@@ -7,8 +8,8 @@ import ActionsStore
 @Suite(.serialized) struct SecurityTests {
     static let hostileEmail = "\u{1b}]0;pwned\u{07}\u{1b}[2Jevil\u{202e}moc.rekcatta@x.io"
 
-    @Test func actionsctlNeverPrintsUntrustedTextRaw() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func actionsctlNeverPrintsUntrustedTextRaw(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let body = #"{"event":"authentication.password_failed","data":{"email":"\u001b]0;pwned\u0007\u001b[2Jevil\u202emoc.rekcatta@x.io","ip_address":"\u001b[31m10.0.0.1"}}"#
         #expect(try await post(harness.url + "/v1/events", body).status == 200)
         try harness.ctl("deny", "add", "domain", "spam.example", "--reason", "fraud\u{1b}[8m hidden", "--message", "bye\u{202e}olleh")
@@ -30,8 +31,8 @@ import ActionsStore
         #expect(!json.unicodeScalars.contains("\u{1b}"))
     }
 
-    @Test func theAPITokenGuardsTheEngineAPIAndLoginEvents() async throws {
-        let harness = try ServerHarness(extraEnvironment: ["ACTIONS_API_TOKEN": "api-token-for-tests"])
+    @Test(arguments: StoreBackend.allCases) func theAPITokenGuardsTheEngineAPIAndLoginEvents(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend, extraEnvironment: ["ACTIONS_API_TOKEN": "api-token-for-tests"])
         let context = #"{"user_data":{"email":"ana@example.com"}}"#
         let url = harness.url + "/v1/actions/user_registration"
         let missing = try await post(url, context)

@@ -1,12 +1,13 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsStore
 
 /// actions-server against the official `workos` Python package, both directions.
 @Suite(.serialized) struct ServerInteropTests {
-    @Test func theEngineHonoursAnEndpointWrittenWithTheWorkOSPackage() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func theEngineHonoursAnEndpointWrittenWithTheWorkOSPackage(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let endpoint = try ServiceProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/workos_endpoint.py").path,
                                                            ServerHarness.secret])
         defer { endpoint.kill() }
@@ -24,8 +25,8 @@ import ActionsStore
         #expect(allowed.json["outcome"] as? String == "ok")
     }
 
-    @Test func theEndpointRoleAnswersWorkOSSignedRequestsWithAVerifiableResponse() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func theEndpointRoleAnswersWorkOSSignedRequestsWithAVerifiableResponse(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         try harness.ctl("deny", "add", "domain", "gmail.com", "--message", "Utilisez l’adresse du travail — merci")
         try await harness.settingsApplied()
         let body = Array(#"{"id":"01JATCMZJY26PQ59XT9BNT0FNN","object":"user_registration_action_context","user_data":{"object":"user_data","email":"todd@gmail.com","first_name":"Todd","last_name":"Rundgren"},"ip_address":"50.141.123.10","user_agent":"Mozilla/5.0","device_fingerprint":"fp"}"#.utf8)
@@ -44,8 +45,8 @@ import ActionsStore
         #expect(try ResponseVerifier(secrets: [ServerHarness.secret]).verify(body: allowed.body, expecting: .authentication).verdict == .allow)
     }
 
-    @Test func badStaleOrMissingSignaturesGet401AndAreLogged() async throws {
-        let harness = try ServerHarness()
+    @Test(arguments: StoreBackend.allCases) func badStaleOrMissingSignaturesGet401AndAreLogged(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
         let body = Array(#"{"object":"user_registration_action_context","user_data":{"email":"x@example.com"}}"#.utf8)
         let stale = RequestSigner(secret: ServerHarness.secret).header(for: body, timestampMs: WallClock.nowMs() - 120_000)
         let wrong = RequestSigner(secret: "not-the-secret").header(for: body)
