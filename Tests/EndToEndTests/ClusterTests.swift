@@ -171,8 +171,9 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// PostgreSQL down: decisions go on from the last policy without waiting on the database,
-    /// failed logins get 503 (retry, never silently uncounted), /healthz says degraded; back up,
-    /// every queued event is written: as many events as answered decisions.
+    /// failed logins get 503 (retry, never silently uncounted), /healthz says degraded, the
+    /// dashboard says "database unreachable"; back up, the dashboard reconnects by itself and every
+    /// queued event is written: as many events as answered decisions.
     @Test func anOutageAndARestartUnderTrafficLoseNothing() async throws {
         let cluster = try Cluster()
         try cluster.ctl("deny", "add", "domain", "mailinator.com")
@@ -180,6 +181,9 @@ final class Cluster: @unchecked Sendable {
         var answered = 0
         for i in 0..<20 { if try await cluster.register("before\(i)@example.com", on: i % 2).status == 200 { answered += 1 } }
 
+        let top = try TmuxSession("\(Paths.binary("actions-top")) --refresh 200", width: 132, height: 30,
+                                  environment: ["TERM": "xterm-256color", "ACTIONS_DB": cluster.database, "LANG": "C.UTF-8"])
+        try await top.waitFor("before19@")
         try TestPostgres.stop()
         var slowest = 0.0
         for i in 0..<40 {
@@ -197,7 +201,13 @@ final class Cluster: @unchecked Sendable {
             (try? await http("GET", cluster.url(0) + "/healthz").json["status"] as? String) == "degraded"
         }
         #expect(degraded != nil, "/healthz did not report the stuck event log")
+        try await top.waitFor("database unreachable", timeout: 15)
         try TestPostgres.start()
+        // The dashboard reconnects by itself: the warning goes, and the queued rows arrive.
+        try await top.waitFor(timeout: 20, "the dashboard recovered") { screen in
+            !screen.contains("database unreachable") && screen.contains("during39@")
+        }
+        try top.send("q")
 
         // A restart under traffic: connections drop, the writer retries.
         let traffic = Task {

@@ -245,8 +245,9 @@ final class Lease: Sendable {
         if noted { arrived.signal() }
     }
 
+    /// Waits for the connection; what arrives after the caller gave up goes straight back.
     func take(timeoutMs: Int) -> Taken {
-        let signalled = arrived.wait(timeout: .now() + .milliseconds(timeoutMs)) == .success
+        _ = arrived.wait(timeout: .now() + .milliseconds(timeoutMs))
         return state.withLock { state -> Taken in
             switch state {
             case .delivered(let connection):
@@ -255,7 +256,6 @@ final class Lease: Sendable {
             case .failed(let error):
                 return .failed(error)
             default:
-                _ = signalled
                 state = .abandoned
                 return .timedOut
             }
