@@ -53,6 +53,18 @@ public enum DisplayWidth {
         return out + "…"
     }
 
+    /// An email shortened in the middle of its local part, keeping the domain (what tells an
+    /// operator most), when it does not fit: `averyverylongname@example.com` → `avery…@example.com`.
+    /// A domain too long to keep is cut at its end like any text.
+    public static func shortenEmail(_ email: String, to width: Int) -> String {
+        if of(email) <= width { return email }
+        guard let at = email.lastIndex(of: "@") else { return truncate(email, to: width) }
+        let domain = String(email[at...])
+        let room = width - of(domain) - 1
+        guard room >= 2 else { return truncate(email, to: width) }
+        return truncate(String(email[..<at]), to: room + 1).dropLast() + "…" + domain
+    }
+
     /// Truncates or pads with spaces to exactly `width` columns.
     public static func fit(_ text: String, to width: Int, alignRight: Bool = false) -> String {
         let cut = truncate(text, to: width)

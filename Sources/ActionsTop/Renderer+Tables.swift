@@ -3,33 +3,66 @@ import ActionsProtocol
 import ActionsStore
 
 extension Renderer {
+    /// The event table's column widths, sized by what the visible rows hold: an email is shown
+    /// whole whenever it fits. When the terminal is too narrow, columns give way in priority
+    /// order: the reason first, then the node, the IP and the outcome to their usual widths, the
+    /// email to 20 columns, then the type column, and only then the email further.
     struct Columns {
-        var time = 8, node = 0, type = 4, email = 17, ip = 15, verdict = 5, decided = 16, latency = 8, reason = 0
+        var time = 8, node = 0, type = 4, email = 5, ip = 4, verdict = 5, decided = 9, latency = 8, reason = 0
 
-        /// `showNode`: a cluster's nodes wrote the rows shown, so each row says which one decided.
-        init(width: Int, showNode: Bool = false) {
-            // On a narrow terminal the node takes its room from the outcome column.
-            if showNode { node = width >= 110 ? 16 : 10 }
-            if showNode && width < 110 { decided = 12 }
-            let fixed = time + type + verdict + latency + 8 + (showNode ? node + 1 : 0) // separating spaces
-            var rest = width - fixed - 1
-            if width >= 110 {
-                ip = 20
-                decided = 24
-                rest -= ip + decided
-                email = min(34, rest * 45 / 100)
-                reason = max(0, rest - email)
-            } else {
-                rest -= ip + decided
-                email = max(8, rest)
+        struct Content {
+            var email = 5, ip = 2, decided = 15, node = 4
+        }
+
+        init(width: Int, content: Content = Content(), showNode: Bool = false) {
+            // Columns with separators: time, type, verdict and latency always; the others by content.
+            let separators = showNode ? 9 : 8
+            var available = width - 1 - separators - time - type - verdict - latency
+            email = min(max(content.email, 5), 40)
+            ip = min(max(content.ip, 2), 39)
+            decided = min(max(content.decided, 15), 30)
+            node = showNode ? min(max(content.node, 4), 20) : 0
+            available -= email + ip + decided + node
+            if available >= 0 {
+                reason = available
+                return
             }
+            // Too narrow: take columns down to their minimum, least useful first.
+            func shrink(_ value: inout Int, to minimum: Int) {
+                let give = min(max(0, value - minimum), -available)
+                value -= give
+                available += give
+            }
+            shrink(&node, to: showNode ? 8 : 0)
+            shrink(&ip, to: 15)
+            shrink(&decided, to: 12)
+            shrink(&email, to: 20)
+            if available < 0 { available += type + 1; type = 0 }
+            shrink(&email, to: 10)
+            shrink(&ip, to: 7)
+            shrink(&decided, to: 6)
+            reason = max(0, available)
+        }
+
+        /// The widths the rows on screen ask for.
+        static func content(of events: some Collection<Event>) -> Content {
+            var content = Content()
+            for event in events {
+                content.email = max(content.email, DisplayWidth.of(TerminalText.escape(event.email ?? "-")))
+                content.ip = max(content.ip, DisplayWidth.of(TerminalText.escape(event.ip ?? "-")))
+                content.node = max(content.node, DisplayWidth.of(TerminalText.escape(event.node ?? "-")))
+                let decided = event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
+                content.decided = max(content.decided, decided.count)
+            }
+            return content
         }
     }
 
     func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
         // The node column appears once more than one node wrote the rows on hand.
         let nodes = Set(state.events.lazy.compactMap(\.node).prefix(64))
-        let columns = Columns(width: grid.width, showNode: nodes.count > 1)
+        let visible = state.events.dropFirst(state.scroll).prefix(max(0, height - 1))
+        let columns = Columns(width: grid.width, content: Columns.content(of: visible), showNode: nodes.count > 1)
         let headers = ["TIME", "NODE", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"]
         drawRow(headers.map { ($0, Role.header) }, columns: columns, y: top, into: &grid, fillRole: .header)
         let rows = max(0, height - 1)
@@ -49,7 +82,7 @@ extension Renderer {
                 (clock(event.timeMs), .dim),
                 (TerminalText.escape(event.node ?? "-"), .label),
                 (event.actionType == .authentication ? "auth" : "reg", .label),
-                (TerminalText.escape(event.email ?? "-"), .normal),
+                (DisplayWidth.shortenEmail(TerminalText.escape(event.email ?? "-"), to: columns.email), .normal),
                 (TerminalText.escape(event.ip ?? "-"), .normal),
                 (event.verdict.rawValue, verdictRole),
                 (decided, event.outcome == .ok ? .normal : .warning),

@@ -49,6 +49,19 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
+    /// Columns are sized by content: at 120 columns a long email is shown whole, not cut.
+    @Test func aLongEmailIsShownWholeAt120Columns() async throws {
+        let harness = try ServerHarness()
+        let email = "maria.gonzalez.ortega@acme-industries.io"
+        _ = try await harness.register(email)
+        _ = try await harness.register("bo@example.com")
+        let top = try startDashboard(harness, width: 120, height: 30)
+        let screen = try await top.waitFor("bo@example.com")
+        #expect(screen.contains(email), "\(screen)")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
     @Test(arguments: StoreBackend.allCases) func modeFlipFromTheDashboardGovernsTheServersNextVerdict(_ backend: StoreBackend) async throws {
         let harness = try ServerHarness(backend: backend, config: "[circuit]\nfailure_threshold = 1000\n")
         try harness.ctl("endpoint", "set", "authentication", "http://127.0.0.1:\(freePort())/dead", "--timeout-ms", "200")
