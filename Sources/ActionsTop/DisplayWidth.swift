@@ -1,41 +1,42 @@
-/// Terminal column widths of text, without depending on the process locale: wide East Asian
-/// characters and emoji take two columns, combining marks and zero-width characters none.
+/// Terminal column widths of text, as ncursesw measures them, without depending on the process
+/// locale: wide East Asian characters and emoji take two columns, combining marks and zero-width
+/// characters none.
 public enum DisplayWidth {
+    /// A grapheme cluster takes what ncursesw advances for it: the sum of its scalars' widths
+    /// (combining marks, joiners and variation selectors add none).
     public static func of(_ character: Character) -> Int {
-        guard let first = character.unicodeScalars.first else { return 0 }
-        if character.unicodeScalars.count > 1, character.unicodeScalars.contains(where: { $0.value == 0xFE0F }) {
-            return 2 // emoji presentation selector
-        }
-        return of(first)
+        character.unicodeScalars.reduce(0) { $0 + of($1) }
     }
 
+    /// The columns ncursesw gives a scalar: the C library's wcwidth, from a table generated out of
+    /// it (`DisplayWidthTable.swift`), so the result does not depend on the process's locale.
+    /// Controls take none here: untrusted text reaches the screen escaped.
     public static func of(_ scalar: Unicode.Scalar) -> Int {
         let value = scalar.value
         if value < 0x20 || (value >= 0x7f && value < 0xa0) { return 0 }
         if value < 0x300 { return 1 }
-        switch scalar.properties.generalCategory {
-        case .nonspacingMark, .enclosingMark, .format: return 0
-        default: break
-        }
-        if value == 0x200B { return 0 }
-        if scalar.properties.isEmojiPresentation { return 2 }
-        return isWide(value) ? 2 : 1
+        if contains(zeroWidth, value) { return 0 }
+        return contains(doubleWidth, value) ? 2 : 1
     }
 
     public static func of(_ text: String) -> Int {
         text.reduce(0) { $0 + of($1) }
     }
 
-    /// East Asian Wide and Fullwidth ranges (Unicode 15, abridged to the blocks that occur in practice).
-    static func isWide(_ value: UInt32) -> Bool {
-        switch value {
-        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
-             0xA960...0xA97F, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE10...0xFE19, 0xFE30...0xFE6F, 0xFF00...0xFF60,
-             0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x2FFFD, 0x30000...0x3FFFD:
-            return true
-        default:
-            return false
+    /// Binary search over sorted, disjoint ranges.
+    static func contains(_ ranges: [ClosedRange<UInt32>], _ value: UInt32) -> Bool {
+        var low = 0, high = ranges.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            if value < ranges[middle].lowerBound {
+                high = middle - 1
+            } else if value > ranges[middle].upperBound {
+                low = middle + 1
+            } else {
+                return true
+            }
         }
+        return false
     }
 
     /// Cuts text to at most `width` columns, ending with "…" when something was cut.
