@@ -29,6 +29,8 @@ public struct AppState: Sendable {
         case confirmDelete(DenyEntry)
         case confirmUnlock(String)
         case search(String)
+        /// The file the filtered view is exported to (`.csv`: CSV, else JSON Lines).
+        case export(String)
         case addDeny(AddStep, answers: [String], input: String)
     }
 
@@ -52,6 +54,8 @@ public struct AppState: Sendable {
     /// Searches cover the newest 100,000 events, so a search never stalls the screen on a huge log.
     public var filter = EventFilter(textScanLimit: AppState.searchScanLimit)
     public static let searchScanLimit = 100_000
+    /// The most rows an export writes (the newest of the filtered view); the message says when it applied.
+    public static let exportLimit = 100_000
     public let maxRows = 2000
 
     public var readOnly = false

@@ -141,6 +141,12 @@ public final class DashboardController {
             case .loadNodes:
                 state.nodes = try store.nodes()
                 state.nodeSelected = min(state.nodeSelected, max(0, state.nodes.count - 1))
+            case .export(let path):
+                let format = EventExport.Format(fileName: path)
+                let events = try store.latestEvents(state.filter, limit: AppState.exportLimit)
+                let count = try EventExport.write(events, to: path, format: format)
+                let bounded = count == AppState.exportLimit ? " (the newest \(AppState.exportLimit); actionsctl events --limit for more)" : ""
+                state.message = .init(text: "exported \(count) events to \(TerminalText.escape(path)) as \(format.rawValue)\(bounded)", isError: false)
             case .cycleTheme:
                 let name = catalog.next(after: state.themeName)
                 let loaded = try catalog.load(name)

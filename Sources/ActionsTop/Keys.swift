@@ -32,7 +32,7 @@ public enum Command: String, Sendable, CaseIterable {
     case quit, help, back
     case moveDown, moveUp, pageDown, pageUp, top, bottom, open
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
-    case flipMode, denyList, lockouts, addDeny, deleteDeny, unlock, cycleTheme, nodes, cycleNode
+    case flipMode, denyList, lockouts, addDeny, deleteDeny, unlock, cycleTheme, nodes, cycleNode, export
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -85,6 +85,7 @@ public enum KeyBindings {
         Binding(keys: [.char("T")], scope: .global, command: .cycleTheme, help: "next colour theme", hint: "theme"),
         Binding(keys: [.char("N")], scope: .global, command: .nodes, help: "actions-server nodes: heartbeats, rates, circuits", hint: "nodes"),
         Binding(keys: [.char("n")], scope: .events, command: .cycleNode, help: "cycle the node filter (a cluster's nodes)"),
+        Binding(keys: [.char("e")], scope: .events, command: .export, help: "export the filtered view to a file (.jsonl or .csv)", hint: "export"),
     ]
 
     /// The command a key means on a screen: the screen's own bindings first, then global ones.

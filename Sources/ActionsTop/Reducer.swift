@@ -14,6 +14,8 @@ public enum Effect: Equatable, Sendable {
     case loadLockouts
     case loadNodes
     case cycleTheme
+    /// Write the filtered view to this file.
+    case export(String)
 }
 
 extension AppState {
@@ -113,6 +115,8 @@ extension AppState {
         case .nodes:
             screen = .nodes
             return [.loadNodes]
+        case .export:
+            prompt = .export("actions-events.jsonl")
         case .cycleNode:
             // None, then each node by name, then none again.
             let names = nodes.map(\.name)
@@ -196,6 +200,22 @@ extension AppState {
                 return [.reloadEvents]
             default:
                 prompt = .search(Self.edit(text, key))
+            }
+        case .export(let path):
+            switch key {
+            case .escape:
+                prompt = nil
+                message = Message(text: "cancelled", isError: false)
+            case .enter:
+                prompt = nil
+                let trimmed = path.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty {
+                    message = Message(text: "no file name: nothing exported", isError: true)
+                } else {
+                    return [.export(trimmed)]
+                }
+            default:
+                prompt = .export(Self.edit(path, key))
             }
         case .addDeny(let step, let answers, let input):
             switch key {

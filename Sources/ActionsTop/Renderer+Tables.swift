@@ -233,6 +233,8 @@ extension Renderer {
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):
                 text = " Search the newest \(AppState.searchScanLimit / 1000)k events (email, domain, IP, reason): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
+            case .export(let input):
+                text = " Export the filtered view to (.csv for CSV, else JSON Lines): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter write · Esc cancel"
             case .addDeny(let step, _, let input):
                 text = " Add deny entry \(step.rawValue + 1)/\(AppState.AddStep.allCases.count) · \(step.prompt): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
             }
@@ -254,7 +256,10 @@ extension Renderer {
         if state.filter.failuresOnly { markers.append(("failures", .filter)) }
         if let type = state.filter.actionType { markers.append((type.rawValue, .filter)) }
         if let node = state.filter.node { markers.append(("node " + TerminalText.escape(node), .filter)) }
-        if !state.filter.text.isEmpty { markers.append(("/" + TerminalText.escape(state.filter.text), .filter)) }
+        // A search scans the newest rows only: the marker says so, so nothing is cut silently.
+        if !state.filter.text.isEmpty {
+            markers.append(("/" + TerminalText.escape(state.filter.text) + " (newest \(AppState.searchScanLimit / 1000)k)", .filter))
+        }
         if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }
         if !state.warnings.isEmpty { markers.append(("⚠ \(state.warnings.count)", .warning)) }
         let markerWidth = markers.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 }

@@ -268,29 +268,31 @@ struct EventsCommand: ParsableCommand {
     @Option(help: "Only this organization id.") var organization: String?
     @Option(help: "Only decisions made by this actions-server node.") var node: String?
     @Option(help: "How many.") var limit = 50
-    @Flag(help: "Print JSON lines.") var json = false
+    @Flag(help: "Print JSON lines (the same as --format jsonl).") var json = false
+    @Option(help: "jsonl or csv, for files and other programs; the default is a table for people.") var format: EventExport.Format?
 
     func run() throws {
         let filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
                                  text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) },
                                  authMethod: authMethod, organizationId: organization, node: node)
         let store = try database.open()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let events = try attempt { try store.latestEvents(filter, limit: limit) }
-        if events.isEmpty && !json { printEmpty("no events match") }
+        if let format = format ?? (json ? .jsonl : nil) {
+            if let header = EventExport.header(format) { print(header) }
+            for event in events { print(try EventExport.line(event, format)) }
+            return
+        }
+        if events.isEmpty { printEmpty("no events match") }
         for event in events {
-            if json {
-                print(String(decoding: try encoder.encode(event), as: UTF8.self))
-            } else {
-                // Terminal output: control characters in untrusted fields are shown escaped.
-                let fields = [formatTime(event.timeMs), event.actionType.rawValue, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
-                              "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms", event.reason ?? ""]
-                printRow(fields)
-            }
+            // Terminal output: control characters in untrusted fields are shown escaped.
+            let fields = [formatTime(event.timeMs), event.actionType.rawValue, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
+                          "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms", event.reason ?? ""]
+            printRow(fields)
         }
     }
 }
+
+extension EventExport.Format: ExpressibleByArgument {}
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "Every operator change, newest first.")

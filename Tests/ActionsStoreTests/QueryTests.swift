@@ -115,3 +115,23 @@ import ActionsTestSupport
         #expect(EventFilter(textScanLimit: 5).isEmpty)
     }
 }
+
+@Suite struct EventExportTests {
+    @Test func csvQuotesEveryFieldAndDefusesFormulas() throws {
+        var event = sampleEvent(7, email: "=HYPERLINK(\"http://evil\")@x.com")
+        event.reason = "said \"no\", twice\nthen left"
+        let line = try EventExport.line(event, .csv)
+        #expect(line.hasPrefix("\"\",\"evt_"))
+        #expect(line.contains("\"'=HYPERLINK(\"\"http://evil\"\")@x.com\""))
+        #expect(line.contains("\"said \"\"no\"\", twice\nthen left\""))
+        #expect(EventExport.header(.csv)?.split(separator: ",").count == 24)
+        #expect(EventExport.Format(fileName: "Out.CSV") == .csv && EventExport.Format(fileName: "out.txt") == .jsonl)
+    }
+
+    @Test func jsonLinesRoundTripExactly() throws {
+        let event = sampleEvent(8, email: "ev\u{1b}]0;x\u{07}@example.com")
+        let line = try EventExport.line(event, .jsonl)
+        #expect(!line.contains("\n"))
+        #expect(try JSONDecoder().decode(Event.self, from: Data(line.utf8)) == event)
+    }
+}

@@ -49,6 +49,37 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
+    /// `e` writes the filtered view to a file; it parses back with Python's csv module, and
+    /// `actionsctl events --format csv` gives the same rows.
+    @Test func exportWritesTheFilteredViewToAFileThatParsesBack() async throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "domain", "mailinator.com")
+        try await harness.settingsApplied()
+        for i in 0..<6 { _ = try await harness.register(i % 2 == 0 ? "spam\(i)@mailinator.com" : "ok\(i)@example.com") }
+        _ = try await harness.waitForEvents(6)
+        let top = try startDashboard(harness)
+        try await top.waitFor("ok5@example.com")
+        try top.send("d")
+        try await top.waitFor("denied")
+        let path = harness.directory.appendingPathComponent("denied.csv").path
+        try top.send("e")
+        try await top.waitFor("Export the filtered view")
+        for _ in 0..<30 { try top.send("BSpace") }
+        try top.send(path, literal: true)
+        try top.send("Enter")
+        try await top.waitFor("exported 3 events")
+        let parsed = try run("/usr/bin/env", ["python3", "-c", """
+            import csv, sys
+            rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+            print(len(rows), sorted(r["email"] for r in rows), {r["verdict"] for r in rows})
+            """, path])
+        #expect(parsed.stdout.contains("3 ['spam0@mailinator.com', 'spam2@mailinator.com', 'spam4@mailinator.com'] {'Deny'}"), "\(parsed.stdout)\(parsed.stderr)")
+        let fromCtl = try harness.ctl("events", "--denied", "--format", "csv")
+        #expect(fromCtl.split(separator: "\n").count == 4) // header and three rows
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
     /// Columns are sized by content: at 120 columns a long email is shown whole, not cut.
     @Test func aLongEmailIsShownWholeAt120Columns() async throws {
         let harness = try ServerHarness()

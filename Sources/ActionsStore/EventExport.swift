@@ -1,0 +1,59 @@
+import Foundation
+
+/// Events as files an operator takes elsewhere: JSON Lines (every field, exact) or CSV (RFC 4180:
+/// every field quoted, quotes doubled; cells that a spreadsheet would run as a formula are
+/// prefixed with a quote). One format for `actionsctl events --format` and the dashboard's export.
+public enum EventExport {
+    public enum Format: String, CaseIterable, Sendable {
+        case jsonl, csv
+
+        /// By a file name's extension: `.csv` is CSV, anything else JSON Lines.
+        public init(fileName: String) {
+            self = fileName.lowercased().hasSuffix(".csv") ? .csv : .jsonl
+        }
+    }
+
+    static let columns = ["id", "uid", "time_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
+                          "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
+                          "endpoint_latency_us", "error_mode", "detail", "auth_method", "organization_id", "device_fingerprint", "node"]
+
+    public static func header(_ format: Format) -> String? {
+        format == .csv ? columns.map(quoted).joined(separator: ",") : nil
+    }
+
+    public static func line(_ event: Event, _ format: Format) throws -> String {
+        switch format {
+        case .jsonl:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: try encoder.encode(event), as: UTF8.self)
+        case .csv:
+            let fields: [String?] = [
+                event.id.map(String.init), event.uid, String(event.timeMs), event.actionType.rawValue, event.actionId, event.userId,
+                event.email, event.emailDomain, event.ip, event.userAgent, event.verdict.rawValue, event.decidedBy.rawValue,
+                event.reason, event.errorMessage, event.outcome.rawValue, event.httpStatus.map(String.init), String(event.latencyUs),
+                event.endpointLatencyUs.map(String.init), event.errorMode.rawValue, event.detail, event.authMethod,
+                event.organizationId, event.deviceFingerprint, event.node,
+            ]
+            return fields.map { quoted($0 ?? "") }.joined(separator: ",")
+        }
+    }
+
+    /// Writes events to a file (created mode 0600: the log holds personal data); returns the count.
+    @discardableResult
+    public static func write(_ events: [Event], to path: String, format: Format) throws -> Int {
+        var text = header(format).map { $0 + "\n" } ?? ""
+        for event in events { text += try line(event, format) + "\n" }
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw StoreError.invalidValue("cannot write \(path)")
+        }
+        return events.count
+    }
+
+    static func quoted(_ field: String) -> String {
+        var field = field
+        // =, +, - and @ start a formula in spreadsheets: a hostile email must stay text.
+        if let first = field.first, "=+-@\t\r".contains(first) { field = "'" + field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
