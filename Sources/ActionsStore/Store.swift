@@ -57,9 +57,12 @@ public final class Store: Sendable {
             let location = try PostgresLocation(url: path)
             self.path = location.redacted
             self.isReadOnly = readOnly
-            // A statement (or a wait for a connection) may take the busy timeout, at least 1 s.
-            let database = try PostgresDatabase(location: location, statementTimeoutMs: max(1000, Int(busyTimeout * 1000)),
-                                                 connectTimeoutMs: max(1000, Int(busyTimeout * 1000)))
+            // Waiting for a connection takes at most the busy timeout (the dashboard's 0.5 s: an
+            // outage slows its keys only that much); a statement on a live connection may run 5 s
+            // or the busy timeout if longer; connecting may take at least 1 s.
+            let busyMs = Int(busyTimeout * 1000)
+            let database = try PostgresDatabase(location: location, connectionWaitMs: max(250, busyMs),
+                                                 statementTimeoutMs: max(5000, busyMs), connectTimeoutMs: max(1000, busyMs))
             self.backend = .postgres(database)
             do {
                 try PostgresSchema.migrate(database, readOnly: readOnly)

@@ -173,7 +173,8 @@ final class Cluster: @unchecked Sendable {
     /// PostgreSQL down: decisions go on from the last policy without waiting on the database,
     /// failed logins get 503 (retry, never silently uncounted), /healthz says degraded, the
     /// dashboard says "database unreachable"; back up, the dashboard reconnects by itself and every
-    /// queued event is written: as many events as answered decisions.
+    /// queued event is written: as many events as answered decisions. This stops and restarts the
+    /// shared test cluster, so the suite runs with --no-parallel (README's test command).
     @Test func anOutageAndARestartUnderTrafficLoseNothing() async throws {
         let cluster = try Cluster()
         try cluster.ctl("deny", "add", "domain", "mailinator.com")

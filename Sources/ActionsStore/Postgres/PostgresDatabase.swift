@@ -15,11 +15,15 @@ final class PostgresDatabase: Sendable {
     let location: PostgresLocation
     let client: PostgresClient
     private let running: Task<Void, Never>
-    /// How long one statement (or waiting for a connection) may take before the call fails.
+    /// How long a call waits for a connection (the pool's, reconnecting while the server is
+    /// down) before it fails.
+    let connectionWaitMs: Int
+    /// How long one statement may take on a live connection before the call fails.
     let statementTimeoutMs: Int
 
-    init(location: PostgresLocation, statementTimeoutMs: Int, connectTimeoutMs: Int) throws(StoreError) {
+    init(location: PostgresLocation, connectionWaitMs: Int, statementTimeoutMs: Int, connectTimeoutMs: Int) throws(StoreError) {
         self.location = location
+        self.connectionWaitMs = connectionWaitMs
         self.statementTimeoutMs = statementTimeoutMs
         // libpq's sslmode: prefer and require encrypt without checking the certificate,
         // verify-ca checks the chain, verify-full also the host name.
@@ -120,7 +124,7 @@ final class PostgresDatabase: Sendable {
     func withConnection<T>(timeoutMs: Int? = nil, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
         let lease = Lease()
         let client = self.client
-        let limit = timeoutMs ?? statementTimeoutMs
+        let limit = timeoutMs ?? connectionWaitMs
         Task(executorPreference: BridgeExecutor.shared) {
             do {
                 try await client.withConnection { connection in
@@ -151,7 +155,7 @@ final class PostgresDatabase: Sendable {
 
     /// A transaction on one connection: BEGIN, `body`, COMMIT (ROLLBACK when it throws).
     func transaction<T>(readOnly: Bool, deadlineNs: UInt64?, _ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
-        var waitMs = statementTimeoutMs
+        var waitMs = connectionWaitMs
         if let deadlineNs {
             let now = MonotonicClock.nowNs()
             guard now < deadlineNs else {
