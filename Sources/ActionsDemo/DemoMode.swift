@@ -12,7 +12,7 @@ import ActionsTop
 public enum DemoMode {
     public static func run(options: TopApp.Options, rate: Double) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-top-demo-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try await BlockingWork.run { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("actions.db").path
         // SQLite work stays off the cooperative pool, which the in-process servers need.

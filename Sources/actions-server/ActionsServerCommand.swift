@@ -69,12 +69,13 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "actions-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let settings = try loadConfig()
+        // Files are read on the blocking pool, never on the cooperative one.
+        let settings = try await BlockingWork.run { try loadConfig() }
         let path = settings.databasePath ?? Store.defaultPath()
         var tls: TLSCertificates?
         if let tlsCert, let tlsKey {
             do {
-                tls = try TLSCertificates(certificatePath: tlsCert, keyPath: tlsKey)
+                tls = try await BlockingWork.run { try TLSCertificates(certificatePath: tlsCert, keyPath: tlsKey) }
             } catch {
                 throw ValidationError("\(error)")
             }
@@ -89,7 +90,7 @@ struct Serve: AsyncParsableCommand {
         if settings.secrets.isEmpty && settings.actionSecrets.isEmpty {
             logger.warning("ACTIONS_SECRET is not set: endpoint calls cannot be verified and /actions/* answers 503")
         }
-        // The engine reads its first policy snapshot from SQLite: off the cooperative pool.
+        // The engine reads its first policy snapshot from the store: off the cooperative pool.
         let engine = try await BlockingWork.run { [settings, logger] in DecisionEngine(store: store, config: settings, logger: logger) }
         let host = settings.host, scheme = tls == nil ? "http" : "https"
         let shownDB = store.path

@@ -26,7 +26,7 @@ struct ActionsTopCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Fail on a bad theme before the screen is taken over.
-        _ = try loadTheme()
+        _ = try await BlockingWork.run { try loadTheme() }
         let options = TopApp.Options(refreshMs: refresh, themeName: theme, readOnly: readOnly)
         if demo {
             try await DemoMode.run(options: options, rate: demoRate)
