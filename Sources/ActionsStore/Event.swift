@@ -142,15 +142,12 @@ public struct Event: Sendable, Equatable, Codable {
                                 "endpoint_latency_us", "error_mode", "detail", "failed", "auth_method", "organization_id",
                                 "device_fingerprint", "node"]
 
-    static let insertSQL = """
-        INSERT INTO events (uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent,
-            verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us,
-            error_mode, detail, failed, auth_method, organization_id, device_fingerprint, node)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
+    static let insertSQL = "INSERT INTO events (\(insertColumns.joined(separator: ", "))) VALUES ("
+        + Array(repeating: "?", count: insertColumns.count).joined(separator: ", ") + ")"
 
-    /// Binds the row in `insertSQL`'s column order.
-    func bind(_ row: inout RowBinder) {
+    /// Hands the row's fields to `row` in `insertColumns` order: SQLite binds them into its
+    /// statement (`RowBinder`), PostgreSQL writes them as a line of COPY text (`CopyRowWriter`).
+    func write(to row: inout some EventFieldWriter) {
         row.text(uid)
         row.integer(timeMs)
         row.text(actionType.rawValue)
@@ -192,13 +189,6 @@ public struct Event: Sendable, Equatable, Codable {
             errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: row.optionalString(19),
             authMethod: row.optionalString(20), organizationId: row.optionalString(21), deviceFingerprint: row.optionalString(22),
             node: row.optionalString(23))
-    }
-
-    /// The insert's values in `insertSQL`'s column order, for backends that bind a list.
-    var values: [any SQLBindable] {
-        [uid, timeMs, actionType.rawValue, actionId, userId, email, emailDomain, ip, userAgent, verdict.rawValue,
-         decidedBy.rawValue, reason, errorMessage, outcome.rawValue, httpStatus, latencyUs, endpointLatencyUs,
-         errorMode.rawValue, detail, outcome != .ok, authMethod, organizationId, deviceFingerprint, node]
     }
 }
 
@@ -245,7 +235,7 @@ extension Store {
         for event in events {
             sqlite3_reset(handle)
             var row = RowBinder(handle: handle)
-            event.bind(&row)
+            event.write(to: &row)
             let code = sqlite3_step(handle)
             guard code == SQLITE_DONE else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code),
@@ -255,8 +245,14 @@ extension Store {
     }
 }
 
+/// Takes an event's insert fields in order, as text or integers (nil for NULL).
+protocol EventFieldWriter {
+    mutating func text(_ value: String?)
+    mutating func integer(_ value: Int64?)
+}
+
 /// Binds one row's values in order (1-based, as SQLite counts).
-struct RowBinder {
+struct RowBinder: EventFieldWriter {
     let handle: SQLiteStatement
     private var index: Int32 = 0
 

@@ -7,35 +7,17 @@ extension PostgresDatabase {
     /// connection, inside its transaction: one round trip and no statement to parse per batch,
     /// where a multi-row INSERT of thousands of parameters cost PostgreSQL more to plan than to run.
     func copy(_ events: some Collection<Event>, columns: [String], session: PostgresSession) throws(StoreError) {
-        var buffer = ByteBufferAllocator().buffer(capacity: events.count * 256)
-        for event in events { Self.writeCopyRow(event, into: &buffer) }
-        let connection = session.connection, rows = buffer
+        var writer = CopyRowWriter(capacity: events.count * 256)
+        for event in events {
+            event.write(to: &writer)
+            writer.endRow()
+        }
+        let connection = session.connection, rows = writer.buffer
         try wait("COPY events") {
             try await connection.copyFrom(table: "events", columns: columns, logger: PostgresSession.logger) { writer in
                 try await writer.write(rows)
             }
         }
-    }
-
-    /// One event as a line of COPY text, in `Event.insertColumns` order, written field by field
-    /// (boxing 24 values per row in an array showed in the ingest profile).
-    static func writeCopyRow(_ event: Event, into buffer: inout ByteBuffer) {
-        func text(_ value: String?) {
-            if let value { writeCopyText(.text(value), into: &buffer) } else { buffer.writeStaticString("\\N") }
-            buffer.writeInteger(UInt8(ascii: "\t"))
-        }
-        func integer(_ value: Int64?) {
-            if let value { writeDecimal(value, into: &buffer) } else { buffer.writeStaticString("\\N") }
-            buffer.writeInteger(UInt8(ascii: "\t"))
-        }
-        text(event.uid); integer(event.timeMs); text(event.actionType.rawValue); text(event.actionId); text(event.userId)
-        text(event.email); text(event.emailDomain); text(event.ip); text(event.userAgent); text(event.verdict.rawValue)
-        text(event.decidedBy.rawValue); text(event.reason); text(event.errorMessage); text(event.outcome.rawValue)
-        integer(event.httpStatus.map(Int64.init)); integer(event.latencyUs); integer(event.endpointLatencyUs)
-        text(event.errorMode.rawValue); text(event.detail); integer(event.outcome == .ok ? 0 : 1); text(event.authMethod)
-        text(event.organizationId); text(event.deviceFingerprint)
-        if let node = event.node { writeCopyText(.text(node), into: &buffer) } else { buffer.writeStaticString("\\N") }
-        buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
     static func writeDecimal(_ value: Int64, into buffer: inout ByteBuffer) {
@@ -55,33 +37,53 @@ extension PostgresDatabase {
         }
     }
 
-    /// One value in COPY's text format: `\N` for NULL; backslash, tab, newline and carriage
-    /// return escaped in text.
-    static func writeCopyText(_ value: SQLValue, into buffer: inout ByteBuffer) {
-        switch value {
-        case .null:
-            buffer.writeStaticString("\\N")
-        case .integer(let number):
-            buffer.writeString(String(number))
-        case .text(let text):
-            var text = text
-            // Most values need no escape: write them whole.
-            let plain = text.withUTF8 { bytes in
-                !bytes.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
-            }
-            if plain {
-                text.withUTF8 { buffer.writeBytes($0) }
-                return
-            }
-            for byte in text.utf8 {
-                switch byte {
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
-                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
-                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
-                default: buffer.writeInteger(byte)
-                }
+    /// Text in COPY's text format: backslash, tab, newline and carriage return escaped.
+    static func writeCopyText(_ text: String, into buffer: inout ByteBuffer) {
+        var text = text
+        // Most values need no escape: write them whole.
+        let plain = text.withUTF8 { bytes in
+            !bytes.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+        }
+        if plain {
+            text.withUTF8 { buffer.writeBytes($0) }
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+            case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+            case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+            case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
             }
         }
+    }
+}
+
+/// Events as lines of COPY text: fields separated by tabs, `\N` for NULL, a newline after each row.
+struct CopyRowWriter: EventFieldWriter {
+    private(set) var buffer: ByteBuffer
+    private var first = true
+
+    init(capacity: Int) { buffer = ByteBufferAllocator().buffer(capacity: capacity) }
+
+    mutating func text(_ value: String?) {
+        separate()
+        if let value { PostgresDatabase.writeCopyText(value, into: &buffer) } else { buffer.writeStaticString("\\N") }
+    }
+
+    mutating func integer(_ value: Int64?) {
+        separate()
+        if let value { PostgresDatabase.writeDecimal(value, into: &buffer) } else { buffer.writeStaticString("\\N") }
+    }
+
+    private mutating func separate() {
+        if !first { buffer.writeInteger(UInt8(ascii: "\t")) }
+        first = false
+    }
+
+    mutating func endRow() {
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        first = true
     }
 }
