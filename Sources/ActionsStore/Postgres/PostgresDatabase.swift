@@ -224,43 +224,46 @@ final class Lease: Sendable {
         case inUse
         case returned
     }
-    private let state = Mutex<State>(.waiting)
+    private struct Shared {
+        var state = State.waiting
+        /// The leasing task, suspended until the connection is given back.
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let shared = Mutex(Shared())
     private let arrived = DispatchSemaphore(value: 0)
-    private let back = Mutex<CheckedContinuation<Void, Never>?>(nil)
-    private let isBack = Mutex(false)
 
     /// False when the caller gave up: the connection goes back to the pool at once.
     func deliver(_ connection: PostgresConnection) -> Bool {
-        let kept = state.withLock { state -> Bool in
-            guard case .waiting = state else { return false }
-            state = .delivered(connection)
-            return true
-        }
-        if kept { arrived.signal() }
-        return kept
+        settle(.delivered(connection))
     }
 
     func fail(_ error: any Error) {
-        let noted = state.withLock { state -> Bool in
-            guard case .waiting = state else { return false }
-            state = .failed(error)
+        _ = settle(.failed(error))
+    }
+
+    /// Moves a waiting lease to `outcome` and wakes the caller; false if it no longer waits.
+    private func settle(_ outcome: State) -> Bool {
+        let settled = shared.withLock { shared -> Bool in
+            guard case .waiting = shared.state else { return false }
+            shared.state = outcome
             return true
         }
-        if noted { arrived.signal() }
+        if settled { arrived.signal() }
+        return settled
     }
 
     /// Waits for the connection; what arrives after the caller gave up goes straight back.
     func take(timeoutMs: Int) -> Taken {
         _ = arrived.wait(timeout: .now() + .milliseconds(timeoutMs))
-        return state.withLock { state -> Taken in
-            switch state {
+        return shared.withLock { shared -> Taken in
+            switch shared.state {
             case .delivered(let connection):
-                state = .inUse
+                shared.state = .inUse
                 return .connection(connection)
             case .failed(let error):
                 return .failed(error)
             default:
-                state = .abandoned
+                shared.state = .abandoned
                 return .timedOut
             }
         }
@@ -269,9 +272,9 @@ final class Lease: Sendable {
     /// Suspends the leasing task until the blocking side gives the connection back.
     func returned() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let already = isBack.withLock { isBack -> Bool in
-                if isBack { return true }
-                back.withLock { $0 = continuation }
+            let already = shared.withLock { shared -> Bool in
+                if case .returned = shared.state { return true }
+                shared.waiter = continuation
                 return false
             }
             if already { continuation.resume() }
@@ -279,15 +282,12 @@ final class Lease: Sendable {
     }
 
     func giveBack() {
-        let continuation = isBack.withLock { isBack -> CheckedContinuation<Void, Never>? in
-            isBack = true
-            return back.withLock { continuation in
-                defer { continuation = nil }
-                return continuation
-            }
+        let waiter = shared.withLock { shared -> CheckedContinuation<Void, Never>? in
+            shared.state = .returned
+            defer { shared.waiter = nil }
+            return shared.waiter
         }
-        state.withLock { $0 = .returned }
-        continuation?.resume()
+        waiter?.resume()
     }
 }
 
