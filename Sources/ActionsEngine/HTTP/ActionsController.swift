@@ -49,8 +49,8 @@ public struct ActionsController: Sendable {
     /// With `ACTIONS_API_TOKEN` set, the engine API and `/v1/events` need `Authorization: Bearer
     /// <token>`: otherwise anyone who reaches the port could lock any user out or flood the log.
     /// Digests are compared, so the time taken reveals neither the token nor its length.
-    func authorize(_ request: Request) throws(APIError) {
-        guard let expected = engine.config.apiToken else { return }
+    func authorize(_ request: Request, _ config: EngineConfig) throws(APIError) {
+        guard let expected = config.apiToken else { return }
         let presented = request.headers[.authorization].flatMap { value in
             value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
         } ?? ""
@@ -68,11 +68,13 @@ public struct ActionsController: Sendable {
 
     func decide(_ type: ActionType, request: Request) async throws -> Response {
         let start = MonotonicClock.nowNs()
+        // One read of the reloadable configuration per request.
+        let config = engine.config
         let body: [UInt8]
         let context: ActionContext
         do {
-            try authorize(request)
-            body = try await RequestBody.read(request, limit: engine.config.maxBodyBytes)
+            try authorize(request, config)
+            body = try await RequestBody.read(request, limit: config.maxBodyBytes)
             context = try ActionContext.decode(type, from: body)
         } catch let error as APIError {
             let outcome: Outcome = error.status == .unauthorized ? .unauthorized : .invalidRequest
@@ -91,7 +93,8 @@ public struct ActionsController: Sendable {
     /// WorkOS calls this: verify its signature over the raw body, decide by local policy, answer signed.
     func workOSEndpoint(_ type: ActionType, request: Request) async throws -> Response {
         let start = MonotonicClock.nowNs()
-        let secrets = engine.config.secrets(for: type)
+        let config = engine.config
+        let secrets = config.secrets(for: type)
         guard let signingSecret = secrets.first else {
             engine.logRejected(type: type, outcome: .unauthorized, reason: "no ACTIONS_SECRET configured", startNs: start)
             throw APIError(status: .serviceUnavailable, code: "no_secret",
@@ -99,7 +102,7 @@ public struct ActionsController: Sendable {
         }
         let body: [UInt8]
         do {
-            body = try await RequestBody.read(request, limit: engine.config.maxBodyBytes)
+            body = try await RequestBody.read(request, limit: config.maxBodyBytes)
         } catch {
             engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
             throw error
@@ -126,8 +129,9 @@ public struct ActionsController: Sendable {
 
     /// `authentication.*_failed` counts toward the lockout; `authentication.*succeeded` clears it.
     func loginEvent(request: Request) async throws -> Response {
-        try authorize(request)
-        let body = try await RequestBody.read(request, limit: engine.config.maxBodyBytes)
+        let config = engine.config
+        try authorize(request, config)
+        let body = try await RequestBody.read(request, limit: config.maxBodyBytes)
         let parsed: LoginEventBody
         do {
             parsed = try JSONDecoder().decode(LoginEventBody.self, from: Data(body))
