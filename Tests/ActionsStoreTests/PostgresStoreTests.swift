@@ -60,7 +60,7 @@ import ActionsTestSupport
     @Test func aSchemaNewerThanThisBinaryIsRefused() throws {
         let url = try TestPostgres.newDatabase()
         _ = try Store(path: url)
-        let added = try run("/usr/bin/psql", [url, "-qAt", "-c", "INSERT INTO schema_migrations VALUES ('pg9_from_the_future', 0)"])
+        let added = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", "INSERT INTO schema_migrations VALUES ('pg9_from_the_future', 0)"])
         #expect(added.status == 0, "\(added.output)")
         #expect(throws: StoreError.schemaTooNew(path: try PostgresLocation(url: url).redacted, unknown: ["pg9_from_the_future"])) {
             try Store(path: url)
@@ -76,7 +76,7 @@ import ActionsTestSupport
         let url = try TestPostgres.newDatabase()
         let writers = 4, batches = 40, perBatch = 25
         let stores = try (0..<writers).map { _ in try Store(path: url, access: .pool) }
-        let slow = try run("/usr/bin/psql", [url, "-qAt", "-c", """
+        let slow = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", """
             CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS
               $$ BEGIN PERFORM pg_sleep(random() * 0.02); RETURN NULL; END $$;
             CREATE TRIGGER hold_commit AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION hold_commit();
@@ -111,18 +111,5 @@ import ActionsTestSupport
         #expect(try tailer.eventCount() == total)
         #expect(seen.count == total, "the tail saw \(seen.count) of \(total) rows")
         #expect(Set(seen).count == seen.count)
-    }
-
-    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }

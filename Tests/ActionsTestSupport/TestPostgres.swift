@@ -97,7 +97,7 @@ public enum TestPostgres {
     /// Runs a command with posix_spawn and waitpid, its output in a file rather than a pipe: the
     /// PostgreSQL server a script starts may inherit a pipe's write end and keep it open, and
     /// Foundation's Process sometimes never noticed such a script's exit (it stayed a zombie).
-    static func command(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
+    public static func command(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("actions-cmd-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         var actions = posix_spawn_file_actions_t()

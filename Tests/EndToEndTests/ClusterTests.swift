@@ -118,16 +118,7 @@ final class Cluster: @unchecked Sendable {
         let screen = try await top.waitFor("u1@example.com")
         #expect(screen.contains("NODE") && screen.contains("node-a") && screen.contains("node-b"), "\(screen)")
 
-        try top.send("l")
-        try await top.waitFor("Deny lists (0)")
-        try top.send("a")
-        try await top.waitFor("Kind (domain, email, ip)")
-        for answer in ["domain", "blocked.example", "", "from the dashboard", ""] {
-            if !answer.isEmpty { try top.send(answer, literal: true) }
-            try top.send("Enter")
-            try await Task.sleep(for: .milliseconds(150))
-        }
-        try await top.waitFor("Deny lists (1)")
+        try await top.addDenyEntry(["domain", "blocked.example", "", "from the dashboard", ""], expectingCount: 1)
         #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
         #expect(try await cluster.register("eve@blocked.example", on: 1).json["verdict"] as? String == "Deny")
 

@@ -123,17 +123,8 @@ import ActionsStore
         #expect(try await harness.register("eve@blocked.example").json["verdict"] as? String == "Allow")
         let top = try startDashboard(harness)
         try await top.waitFor("TIME")
-        try top.send("l")
-        try await top.waitFor("Deny lists (0)")
-        try top.send("a")
-        try await top.waitFor("Kind (domain, email, ip)")
-        for answer in ["domain", "blocked.example", "user_registration", "tmux test", ""] {
-            if !answer.isEmpty { try top.send(answer, literal: true) }
-            try top.send("Enter")
-            try await Task.sleep(for: .milliseconds(150))
-        }
+        try await top.addDenyEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
         try await top.waitFor("denied domain blocked.example")
-        try await top.waitFor("Deny lists (1)")
         let denied = try await eventually(timeout: 2) {
             try await harness.register("eve@blocked.example").json["verdict"] as? String == "Deny"
         }

@@ -54,6 +54,21 @@ final class TmuxSession: @unchecked Sendable {
         try await waitFor(timeout: timeout, "\"\(text)\"") { $0.contains(text) }
     }
 
+    /// The dashboard's deny-list screen (`l`, then `a`): answers the add prompt's five steps
+    /// (kind, value, scope, reason, expiry; empty takes the default) and waits for the list to show it.
+    func addDenyEntry(_ answers: [String], expectingCount count: Int) async throws {
+        try send("l")
+        try await waitFor("Deny lists (\(count - 1))")
+        try send("a")
+        try await waitFor("Kind (domain, email, ip)")
+        for answer in answers {
+            if !answer.isEmpty { try send(answer, literal: true) }
+            try send("Enter")
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        try await waitFor("Deny lists (\(count))")
+    }
+
     deinit {
         _ = spawnAndWait(["tmux", "-L", socket, "kill-server"])
     }
