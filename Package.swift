@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Module dependencies run one way:
-//   ActionsProtocol (pure) <- ActionsStore (SQLite or PostgreSQL) <- ActionsEngine (server logic) <- executables
-//                                                  <- ActionsTop (dashboard)    <- actions-top
+//   ActionsProtocol (pure) <- ActionsStore (SQLite or PostgreSQL) <- ActionsPolicy (rules, rate windows, replay)
+//   ActionsPolicy <- ActionsEngine (server logic) <- executables
+//   ActionsPolicy <- ActionsTop (dashboard) <- actions-top
 //   ActionsEngine + ActionsTop <- ActionsDemo (example endpoint, demo traffic, actions-top --demo)
 let package = Package(
     name: "Actions",
@@ -54,10 +55,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Local policy with no I/O of its own: compiled rules, precedence, rate windows, replay.
+        .target(name: "ActionsPolicy", dependencies: ["ActionsProtocol", "ActionsStore"]),
         .target(
             name: "ActionsEngine",
             dependencies: [
-                "ActionsProtocol", "ActionsStore",
+                "ActionsProtocol", "ActionsStore", "ActionsPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -75,7 +78,7 @@ let package = Package(
         ),
         .target(
             name: "ActionsTop",
-            dependencies: ["ActionsProtocol", "ActionsStore", "CNcurses"]
+            dependencies: ["ActionsProtocol", "ActionsStore", "ActionsPolicy", "CNcurses"]
         ),
         // What only the demo, the tests and the benchmark run: ActionsEngine holds what production runs.
         .target(
@@ -109,7 +112,9 @@ let package = Package(
         .executableTarget(
             name: "actionsctl",
             dependencies: [
-                "ActionsProtocol", "ActionsStore",
+                "ActionsProtocol", "ActionsStore", "ActionsPolicy",
+                // `actionsctl test` sends its synthetic context through the running server.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -134,6 +139,7 @@ let package = Package(
         // Test helpers both store and end-to-end tests use: the two backends, the PostgreSQL cluster.
         .target(name: "ActionsTestSupport", path: "Tests/ActionsTestSupport"),
         .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore", "ActionsTestSupport"]),
+        .testTarget(name: "ActionsPolicyTests", dependencies: ["ActionsPolicy"]),
         .testTarget(
             name: "ActionsEngineTests",
             dependencies: [

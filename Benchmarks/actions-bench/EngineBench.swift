@@ -19,8 +19,8 @@ struct EngineBench: AsyncParsableCommand {
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = try Store(path: path, access: .pool)
         // The server bench's deny list: a domain and a network, so every decision checks both.
-        try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
-        try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
+        try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+        try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         let engine = DecisionEngine(store: store, config: EngineConfig())
         engine.reloadPolicy()
         let services = ServiceGroup(configuration: .init(services: engine.services, logger: Logger(label: "bench")))

@@ -100,8 +100,8 @@ struct ServerBench: AsyncParsableCommand {
         if let postgres { modes.append(Mode(name: "postgres", flags: [], db: postgres)) }
         for mode in modes {
             let store = try Store(path: mode.db)
-            try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
-            try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
+            try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+            try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         }
         var baseRates: [Double] = [], baseCPU: [Double] = []
         /// Runs wrk against a fresh child; returns the result and the child's CPU µs per request.
@@ -151,7 +151,7 @@ struct ServerBench: AsyncParsableCommand {
         section("server: two nodes sharing one PostgreSQL database (wrk -t1 -c\(connections / 2) each, \(duration)s)")
         let script = try wrkScript(directory)
         let store = try Store(path: database)
-        try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+        try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
         let nodes = try ["a", "b"].map { name in
             try Child(binary("actions-server"), ["--db", database, "--node", name, "--port", "0", "--log-level", "error"],
                       environment: ["ACTIONS_SECRET": Self.secret])

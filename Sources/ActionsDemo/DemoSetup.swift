@@ -6,10 +6,10 @@ public enum DemoSetup {
     public static func seed(_ store: Store, endpointBaseURL: String) throws {
         let demo = Operator(user: "demo")
         for domain in ["mailinator.com", "tempmail.dev", "*.spam.example"] {
-            try store.addDenyEntry(DenyEntry(kind: .domain, value: domain, reason: "disposable email"), by: demo)
+            try store.addListEntry(ListEntry(kind: .domain, value: domain, reason: "disposable email"), by: demo)
         }
-        try store.addDenyEntry(DenyEntry(kind: .ip, value: "203.0.113.0/24", reason: "abuse reports", message: "Your network is blocked."), by: demo)
-        try store.addDenyEntry(DenyEntry(kind: .email, value: "ceo-impersonator@example.com", scope: .userRegistration, reason: "fraud"), by: demo)
+        try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24", reason: "abuse reports", message: "Your network is blocked."), by: demo)
+        try store.addListEntry(ListEntry(kind: .email, value: "ceo-impersonator@example.com", scope: .userRegistration, reason: "fraud"), by: demo)
         try store.setEndpoint(endpointBaseURL + "/hook/flaky", timeoutMs: 400, for: .userRegistration, by: demo)
         try store.setEndpoint(endpointBaseURL + "/hook/flaky", timeoutMs: 400, for: .authentication, by: demo)
         try store.setErrorMode(.failOpen, for: .userRegistration, by: demo)

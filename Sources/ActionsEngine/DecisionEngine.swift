@@ -4,12 +4,15 @@ import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
 import ActionsStore
+import ActionsPolicy
 
 /// A verdict and how it was reached.
 public struct Decision: Sendable {
     public var verdict: Verdict
     public var errorMessage: String?
     public var event: Event
+    /// Each check and what it found; only for test decisions (`actionsctl test`).
+    public var trace: [TraceStep] = []
 }
 
 /// Decides: local policy first, then the endpoint (behind the circuit breaker), else Allow.
@@ -23,6 +26,7 @@ public final class DecisionEngine: Sendable {
     private let store: Store
     private let writer: EventWriter
     private let policy: LivePolicy
+    private let rates: RateSync
     private let circuit: CircuitBreaker
     private let persister: CircuitPersister
     private let metrics: EngineMetrics
@@ -32,20 +36,23 @@ public final class DecisionEngine: Sendable {
     /// Decisions made (and requests refused) since start, for the heartbeat's rate.
     private let decisionCount = Atomic<Int>(0)
     /// `--node`; `hostname:port` unless set, with the bound port once the server listens.
-    private let nodeName: Mutex<String>
+    private let nodeName: NodeName
 
     public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
                 logger: Logger = Logger(label: "actions.engine")) {
         self.store = store
         self.settings = ReloadableConfig(config)
-        self.nodeName = Mutex(config.node ?? Self.defaultNodeName(port: config.port))
+        let nodeName = NodeName(config.node ?? Self.defaultNodeName(port: config.port))
+        self.nodeName = nodeName
         self.metrics = metrics
         self.logger = logger
         // Durable mode needs no gathering window: its callers wait for the commit, so none arrive
         // during one; the events queued while an fsync runs already form the next batch.
         self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity,
                                   gather: config.durableEvents ? .zero : .milliseconds(2))
-        self.policy = LivePolicy(store: store, logger: logger)
+        let policy = LivePolicy(store: store, logger: logger)
+        self.policy = policy
+        self.rates = RateSync(store: store, policy: policy, node: { nodeName.value }, logger: logger)
         self.client = EndpointClient()
         let persister = CircuitPersister(store: store, logger: logger)
         self.persister = persister
@@ -65,17 +72,17 @@ public final class DecisionEngine: Sendable {
     /// last to stop, after everything that submits events), then the policy watcher, retention,
     /// the circuit persister, and the outbound client (shut down once no decision can call out).
     public var services: [any Service] {
-        [writer, client, policy, RetentionService(store: store, config: settings.current, logger: logger), persister,
+        [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger), persister,
          NodeHeartbeat(engine: self, store: store, logger: logger)]
     }
 
     /// The node name events and heartbeats carry.
-    public var node: String { nodeName.withLock { $0 } }
+    public var node: String { nodeName.value }
 
     /// Once the server listens: a default name takes the bound port (port 0 picks one).
     public func listening(on port: Int) {
         guard settings.current.node == nil else { return }
-        nodeName.withLock { $0 = Self.defaultNodeName(port: port) }
+        nodeName.value = Self.defaultNodeName(port: port)
     }
 
     static func defaultNodeName(port: Int) -> String {
@@ -126,46 +133,61 @@ public final class DecisionEngine: Sendable {
     /// is the caller, so calling out again would loop).
     /// `received`: the context's bytes as the identity service sent them, forwarded to the
     /// endpoint unchanged (nil: the context is encoded from its fields, for in-process callers).
+    /// `test`: a synthetic decision (`actionsctl test`): traced, marked as a test in the log, and
+    /// not counted in the rate windows.
     public func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
-                       consultEndpoint: Bool = true) async -> Decision {
+                       consultEndpoint: Bool = true, test: Bool = false) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
         let snapshot = policy.current
         let settings = snapshot.settings(for: type)
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
         // Matching uses the normalized spelling; the event keeps the email as it was sent.
-        let email = context.email, ip = context.ipAddress
-        let (normalizedEmail, domain) = Normalize.emailAndDomain(email)
+        let attempt = Attempt(type: type, timeMs: nowMs, email: context.email, ip: context.ipAddress)
         var event = Event(timeMs: nowMs, actionType: type, actionId: actionID, userId: context.userId,
-                          email: email, emailDomain: domain, ip: ip, userAgent: context.userAgent,
+                          email: context.email, emailDomain: attempt.domain, ip: context.ipAddress, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
                           authMethod: context.authenticationMethod, organizationId: context.organizationId,
-                          deviceFingerprint: context.deviceFingerprint, node: node)
+                          deviceFingerprint: context.deviceFingerprint, node: node, isTest: test)
         decisionCount.add(1, ordering: .relaxed)
 
-        if let entry = snapshot.deny.match(type: type, email: normalizedEmail, domain: domain, ip: ip, nowMs: nowMs) {
+        let lockout = type == .authentication && !snapshot.lockouts.isEmpty
+            ? snapshot.lockouts[Normalize.accountKey(attempt.email, foldAddresses: snapshot.foldAddresses)] : nil
+        let local = PolicyEvaluator.evaluate(attempt, book: snapshot.rules, counter: rates.counter, lockout: lockout,
+                                             options: .init(record: !test, trace: test, foldAddresses: snapshot.foldAddresses))
+        var trace = local.trace
+        event.ruleId = local.rule
+        event.shadowRuleId = local.shadowRule
+        if local.denied {
             event.verdict = .deny
             event.decidedBy = .policy
-            event.reason = "deny-list \(entry.kind.rawValue) \(entry.value)" + (entry.reason.map { ": \($0)" } ?? "")
-            event.errorMessage = entry.message ?? Self.defaultDenyMessage(entry.kind)
-        } else if type == .authentication,
-                  let lock = snapshot.lockouts[Normalize.accountKey(normalizedEmail, foldAddresses: snapshot.foldAddresses)],
-                  lock.isLocked(nowMs: nowMs) {
-            let minutes = max(1, Int(((lock.lockedUntilMs ?? nowMs) - nowMs + 59_999) / 60_000))
-            event.verdict = .deny
-            event.decidedBy = .policy
-            event.reason = "locked out after \(lock.failures) failed logins"
-            event.errorMessage = "Too many failed sign-in attempts. Try again in \(minutes) minute\(minutes == 1 ? "" : "s")."
+            event.reason = local.reason
+            event.errorMessage = local.message
+            if test { trace.append(TraceStep("endpoint", "not called: local policy denied")) }
         } else if consultEndpoint, let url = settings.activeEndpoint {
             await callEndpoint(url: url, context: context, received: received, actionID: actionID, settings: settings, event: &event)
+            if let reason = local.reason { event.reason = (event.reason.map { $0 + "; " } ?? "") + reason }
+            if test {
+                let status = event.httpStatus.map { "HTTP \($0)" } ?? event.outcome.rawValue
+                let latency = event.endpointLatencyUs.map { " in \(Double($0 / 100) / 10) ms" } ?? ""
+                trace.append(TraceStep("endpoint", "\(url): \(status)\(latency), \(event.verdict.rawValue) (\(event.reason ?? ""))"))
+            }
         } else {
-            event.reason = "no policy matched; no endpoint configured"
+            event.reason = local.reason ?? "no policy matched; no endpoint configured"
+            if test { trace.append(TraceStep("endpoint", consultEndpoint ? "none configured" : "not consulted")) }
         }
+        if let shadow = local.shadowReason { event.reason = (event.reason.map { $0 + "; " } ?? "") + shadow }
         event.latencyUs = MonotonicClock.microsSince(startNs)
-        if config.durableEvents { return await answerOnceCommitted(event, settings: settings) }
-        writer.submit(event)
-        metrics.record(event, type: type)
-        return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
+        var decision: Decision
+        if config.durableEvents {
+            decision = await answerOnceCommitted(event, settings: settings)
+        } else {
+            writer.submit(event)
+            metrics.record(event, type: type)
+            decision = Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
+        }
+        decision.trace = trace
+        return decision
     }
 
     /// Durable mode: the answer waits for the event's commit (group commit shares each fsync among
@@ -275,15 +297,17 @@ public final class DecisionEngine: Sendable {
     /// What a user denied by the error mode is told: nothing about them was judged.
     static let unverifiedMessage = "Unable to verify this request right now. Please try again later."
 
-    static func defaultDenyMessage(_ kind: DenyKind) -> String {
-        switch kind {
-        case .domain: return "Sign-ups and sign-ins from this email domain are not allowed."
-        case .email: return "This account is not allowed to continue."
-        case .ip: return "Requests from this network are not allowed."
-        }
-    }
-
     static func newActionID(nowMs: Int64) -> String {
         Event.newID(prefix: "act_", nowMs: nowMs)
+    }
+}
+
+/// The node's name, shared with the rate sync (which skips this node's own events in the log).
+final class NodeName: Sendable {
+    private let name: Mutex<String>
+    init(_ name: String) { self.name = Mutex(name) }
+    var value: String {
+        get { name.withLock { $0 } }
+        set { name.withLock { $0 = newValue } }
     }
 }

@@ -4,23 +4,24 @@ import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
 import ActionsStore
+import ActionsPolicy
 
-/// Everything a decision reads, in memory: settings, the compiled deny list and the active
+/// Everything a decision reads, in memory: settings, the compiled rules and the active
 /// lockouts. Decisions never touch the database, so a locked file cannot hold one up.
 public struct PolicySnapshot: Sendable {
     public var settings: [ActionType: ActionSettings]
-    public var deny: DenyMatcher
+    public var rules: RuleBook
     /// Keyed by `Normalize.accountKey`.
     public var lockouts: [String: LoginFailures]
     public var configVersion: Int64
     /// The store's switch for folding sub-addresses in lockout and rate keys.
     public var foldAddresses: Bool
 
-    public init(settings: [ActionType: ActionSettings] = [:], deny: DenyMatcher = DenyMatcher(entries: []),
+    public init(settings: [ActionType: ActionSettings] = [:], rules: RuleBook = RuleBook(),
                 lockouts: [String: LoginFailures] = [:], configVersion: Int64 = -1, foldAddresses: Bool = false) {
         self.foldAddresses = foldAddresses
         self.settings = settings
-        self.deny = deny
+        self.rules = rules
         self.lockouts = lockouts
         self.configVersion = configVersion
     }
@@ -60,12 +61,12 @@ public final class LivePolicy: Service, Sendable {
             let old = current
             if !force && version == old.configVersion { return }
             let settings = try store.settings()
-            let entries = try store.denyEntries(includeExpired: false)
+            let rules = try store.rules(includeExpired: false)
             let lockouts = try store.loginFailures()
             let fold = try store.foldAddresses()
             var byEmail: [String: LoginFailures] = [:]
             for record in lockouts { byEmail[record.email] = record }
-            let snapshot = PolicySnapshot(settings: settings, deny: DenyMatcher(entries: entries), lockouts: byEmail,
+            let snapshot = PolicySnapshot(settings: settings, rules: RuleBook(rules), lockouts: byEmail,
                                           configVersion: version, foldAddresses: fold)
             state.withLock { $0 = snapshot }
             if !force { logger.info("settings reloaded", metadata: ["config_version": "\(version)"]) }

@@ -12,4 +12,12 @@ public enum DurationText {
               value <= maxMilliseconds / factor else { return nil }
         return value * factor
     }
+
+    /// The shortest exact spelling of a duration: 600000 ms is `10m`, 90000 ms is `90s`.
+    public static func text(_ ms: Int64) -> String {
+        for (unit, factor) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where ms % factor == 0 {
+            return "\(ms / factor)\(unit)"
+        }
+        return "\(ms)ms"
+    }
 }

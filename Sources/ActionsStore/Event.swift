@@ -57,6 +57,12 @@ public struct Event: Sendable, Equatable, Codable {
     public var deviceFingerprint: String?
     /// The actions-server node that decided (`--node`; `hostname:port` by default).
     public var node: String?
+    /// The rule that decided (a deny or allow entry, a rate rule), when one did.
+    public var ruleId: Int64?
+    /// A shadow rule that would have changed the verdict, and changed nothing.
+    public var shadowRuleId: Int64?
+    /// A synthetic decision (`actionsctl test`); stats can leave these out.
+    public var isTest: Bool
 
     public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: ActionType,
                 actionId: String, userId: String? = nil, email: String? = nil, emailDomain: String? = nil,
@@ -64,8 +70,12 @@ public struct Event: Sendable, Equatable, Codable {
                 reason: String? = nil, errorMessage: String? = nil, outcome: Outcome = .ok, httpStatus: Int? = nil,
                 latencyUs: Int64 = 0, endpointLatencyUs: Int64? = nil, errorMode: ErrorMode = .failClosed,
                 detail: String? = nil, authMethod: String? = nil, organizationId: String? = nil,
-                deviceFingerprint: String? = nil, node: String? = nil) {
+                deviceFingerprint: String? = nil, node: String? = nil, ruleId: Int64? = nil, shadowRuleId: Int64? = nil,
+                isTest: Bool = false) {
         self.node = node
+        self.ruleId = ruleId
+        self.shadowRuleId = shadowRuleId
+        self.isTest = isTest
         self.authMethod = authMethod
         self.organizationId = organizationId
         self.deviceFingerprint = deviceFingerprint
@@ -134,13 +144,13 @@ public struct Event: Sendable, Equatable, Codable {
         return z ^ (z >> 31)
     }
 
-    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node"
+    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node, rule_id, shadow_rule_id, is_test"
 
     /// The columns `insertSQL` fills, in order (PostgreSQL's COPY names them).
     static let insertColumns = ["uid", "ts_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
                                 "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
                                 "endpoint_latency_us", "error_mode", "detail", "failed", "auth_method", "organization_id",
-                                "device_fingerprint", "node"]
+                                "device_fingerprint", "node", "rule_id", "shadow_rule_id", "is_test"]
 
     static let insertSQL = "INSERT INTO events (\(insertColumns.joined(separator: ", "))) VALUES ("
         + Array(repeating: "?", count: insertColumns.count).joined(separator: ", ") + ")"
@@ -172,6 +182,9 @@ public struct Event: Sendable, Equatable, Codable {
         row.text(organizationId)
         row.text(deviceFingerprint)
         row.text(node)
+        row.integer(ruleId)
+        row.integer(shadowRuleId)
+        row.integer(isTest ? 1 : 0)
     }
 
     init(row: SQLRow) {
@@ -188,7 +201,8 @@ public struct Event: Sendable, Equatable, Codable {
             httpStatus: row.optionalInt(15), latencyUs: row.int64(16), endpointLatencyUs: row.optionalInt64(17),
             errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: row.optionalString(19),
             authMethod: row.optionalString(20), organizationId: row.optionalString(21), deviceFingerprint: row.optionalString(22),
-            node: row.optionalString(23))
+            node: row.optionalString(23), ruleId: row.optionalInt64(24), shadowRuleId: row.optionalInt64(25),
+            isTest: row.bool(26))
     }
 }
 

@@ -13,6 +13,12 @@ public struct EventFilter: Sendable, Equatable {
     public var organizationId: String?
     /// Decided by exactly this actions-server node.
     public var node: String?
+    /// Decided by this rule, or hit by it in shadow mode.
+    public var ruleId: Int64?
+    /// Only events with a shadow hit.
+    public var shadowHitsOnly = false
+    /// Leave out test decisions (`actionsctl test`).
+    public var excludeTests = false
     /// Case-insensitive substring of email, domain, IP, reason, authentication method,
     /// organization id or device fingerprint.
     public var text = ""
@@ -23,8 +29,12 @@ public struct EventFilter: Sendable, Equatable {
 
     public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
                 text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil, authMethod: String? = nil,
-                organizationId: String? = nil, node: String? = nil) {
+                organizationId: String? = nil, node: String? = nil, ruleId: Int64? = nil, shadowHitsOnly: Bool = false,
+                excludeTests: Bool = false) {
         self.node = node
+        self.ruleId = ruleId
+        self.shadowHitsOnly = shadowHitsOnly
+        self.excludeTests = excludeTests
         self.authMethod = authMethod
         self.organizationId = organizationId
         self.textScanLimit = textScanLimit
@@ -37,7 +47,8 @@ public struct EventFilter: Sendable, Equatable {
 
     /// True when nothing narrows the result (the scan bound alone does not).
     public var isEmpty: Bool {
-        !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil && organizationId == nil && node == nil
+        !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil
+            && organizationId == nil && node == nil && ruleId == nil && !shadowHitsOnly && !excludeTests
     }
 }
 
@@ -51,6 +62,9 @@ extension EventFilter {
         if let authMethod, event.authMethod != authMethod { return false }
         if let organizationId, event.organizationId != organizationId { return false }
         if let node, event.node != node { return false }
+        if let ruleId, event.ruleId != ruleId && event.shadowRuleId != ruleId { return false }
+        if shadowHitsOnly && event.shadowRuleId == nil { return false }
+        if excludeTests && event.isTest { return false }
         let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
         if !needle.isEmpty {
             let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
@@ -100,6 +114,11 @@ extension Store {
         }
     }
 
+    /// The id just before the first event at or after `ms`, to read on from with `events(after:)`.
+    public func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
+        try reading { db in try Self.firstID(atOrAfter: ms, db) } - 1
+    }
+
     public func maxEventID() throws(StoreError) -> Int64 {
         try reading { try $0.int64("SELECT max(id) FROM events") ?? 0 }
     }
@@ -144,6 +163,16 @@ extension Store {
         if let node = filter.node {
             clauses.append("node = ?")
             arguments.append(node)
+        }
+        if let rule = filter.ruleId {
+            clauses.append("(rule_id = ? OR shadow_rule_id = ?)")
+            arguments += [rule, rule]
+        }
+        if filter.shadowHitsOnly {
+            clauses.append("shadow_rule_id IS NOT NULL")
+        }
+        if filter.excludeTests {
+            clauses.append("is_test = 0")
         }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {

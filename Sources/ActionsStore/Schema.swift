@@ -10,6 +10,7 @@ enum Schema {
     static let v5 = "v5_event_context_fields"
     static let v6 = "v6_event_node"
     static let v7 = "v7_nodes"
+    static let v8 = "v8_rules"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -155,6 +156,11 @@ enum Schema {
         migrator.registerMigration(v7) { db in
             try db.execute(sql: Schema.nodesTable)
         }
+        migrator.registerMigration(v8) { db in
+            try db.execute(sql: Schema.rulesTable("INTEGER PRIMARY KEY"))
+            try db.execute(sql: Schema.rulesFromDenyEntries)
+            try db.execute(sql: Schema.eventRuleColumns)
+        }
         return migrator
     }
 
@@ -174,5 +180,46 @@ enum Schema {
         )
         """
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7]
+    /// Deny and allow entries and rate rules in one table, so that they share one id sequence
+    /// (`rule promote ID`, an event's rule id). `source` is '' for entries added by hand, so that
+    /// the unique key treats them as one source (NULLs would never conflict).
+    static func rulesTable(_ idColumn: String) -> String {
+        """
+        CREATE TABLE rules (
+            id \(idColumn),
+            effect TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT 'all',
+            reason TEXT,
+            message TEXT,
+            shadow BIGINT NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT '',
+            rate_limit BIGINT,
+            window_ms BIGINT,
+            created_by TEXT NOT NULL,
+            created_ms BIGINT NOT NULL,
+            expires_ms BIGINT,
+            UNIQUE(effect, kind, value, scope, source)
+        )
+        """
+    }
+
+    /// Existing deny entries keep their ids.
+    static let rulesFromDenyEntries = """
+        INSERT INTO rules(id, effect, kind, value, scope, reason, message, created_by, created_ms, expires_ms)
+            SELECT id, 'deny', kind, value, scope, reason, message, created_by, created_ms, expires_ms FROM deny_entries;
+        DROP TABLE deny_entries
+        """
+
+    /// The rule that decided, the shadow rule that would have changed the verdict, and test decisions.
+    static let eventRuleColumns = """
+        ALTER TABLE events ADD COLUMN rule_id BIGINT;
+        ALTER TABLE events ADD COLUMN shadow_rule_id BIGINT;
+        ALTER TABLE events ADD COLUMN is_test BIGINT NOT NULL DEFAULT 0;
+        -- A rule's shadow hits, newest first; only the few events with a hit are indexed.
+        CREATE INDEX events_shadow ON events(shadow_rule_id) WHERE shadow_rule_id IS NOT NULL
+        """
+
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8]
 }

@@ -26,7 +26,7 @@ public struct AppState: Sendable {
 
     public enum Prompt: Equatable, Sendable {
         case confirmMode(ActionType, to: ErrorMode)
-        case confirmDelete(DenyEntry)
+        case confirmDelete(ListEntry)
         case confirmUnlock(String)
         case search(String)
         /// The file the filtered view is exported to (`.csv`: CSV, else JSON Lines).
@@ -64,7 +64,7 @@ public struct AppState: Sendable {
     public var settings: [ActionType: ActionSettings] = [:]
     public var circuits: [ActionType: CircuitState] = [:]
     public var stats = LiveStats()
-    public var denyEntries: [DenyEntry] = []
+    public var denyEntries: [ListEntry] = []
     public var denySelected = 0
     public var lockouts: [LoginFailures] = []
     public var lockoutSelected = 0

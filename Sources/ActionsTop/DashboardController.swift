@@ -79,7 +79,7 @@ public final class DashboardController {
             if dropped > 0 { warnings.append("event writer dropping events (\(dropped) dropped)") }
             let unknown = try store.unknownMigrations()
             if !unknown.isEmpty { warnings.append("schema too new: \(unknown.joined(separator: ", "))") }
-            if state.screen == .denyList { state.denyEntries = try store.denyEntries(nowMs: nowMs) }
+            if state.screen == .denyList { state.denyEntries = try store.listEntries(.deny, nowMs: nowMs) }
             if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
             state.nodes = try store.nodes(nowMs: nowMs)
             for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
@@ -117,13 +117,13 @@ public final class DashboardController {
                 try store.setErrorMode(mode, for: type, by: actor)
                 state.settings = try store.settings()
             case .addDeny(let entry):
-                let saved = try store.addDenyEntry(entry, by: actor)
-                state.denyEntries = try store.denyEntries()
+                let saved = try store.addListEntry(entry, by: actor)
+                state.denyEntries = try store.listEntries(.deny)
                 state.denySelected = state.denyEntries.firstIndex { $0.id == saved.id } ?? 0
                 state.message = .init(text: "denied \(saved.kind.rawValue) \(TerminalText.escape(saved.value)) (\(saved.scope.rawValue))", isError: false)
             case .removeDeny(let id):
-                try store.removeDenyEntry(id: id, by: actor)
-                state.denyEntries = try store.denyEntries()
+                try store.removeRule(id: id, by: actor)
+                state.denyEntries = try store.listEntries(.deny)
                 state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
                 state.message = .init(text: "deleted entry \(id)", isError: false)
             case .unlock(let email):
@@ -134,7 +134,7 @@ public final class DashboardController {
             case .reloadEvents:
                 state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
             case .loadDenyList:
-                state.denyEntries = try store.denyEntries()
+                state.denyEntries = try store.listEntries(.deny)
                 state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
             case .loadLockouts:
                 state.lockouts = try store.loginFailures()

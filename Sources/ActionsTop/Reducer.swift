@@ -5,7 +5,7 @@ import ActionsStore
 /// Work the reducer asks the controller to do against the store.
 public enum Effect: Equatable, Sendable {
     case setMode(ActionType, ErrorMode)
-    case addDeny(DenyEntry)
+    case addDeny(ListEntry)
     case removeDeny(Int64)
     case unlock(String)
     /// The filter changed: reload the table from the store.
@@ -235,19 +235,19 @@ extension AppState {
         // Check each answer as soon as it is given, so a typo is caught at its own step.
         let answer = answers.last ?? ""
         switch step {
-        case .kind where DenyKind(name: answer) == nil:
+        case .kind where EntryKind(name: answer) == nil:
             message = Message(text: "unknown kind \(TerminalText.escape(answer)): use domain, email or ip", isError: true)
             prompt = .addDeny(step, answers: Array(answers.dropLast()), input: "")
             return []
         case .value:
             do {
-                _ = try DenyEntry.normalize(answer, kind: DenyKind(name: answers[0]) ?? .domain)
+                _ = try ListEntry.normalize(answer, kind: EntryKind(name: answers[0]) ?? .domain)
             } catch {
                 message = Message(text: TerminalText.escape(error.description), isError: true)
                 prompt = .addDeny(step, answers: Array(answers.dropLast()), input: answer)
                 return []
             }
-        case .scope where !answer.isEmpty && DenyScope(name: answer) == nil:
+        case .scope where !answer.isEmpty && RuleScope(name: answer) == nil:
             message = Message(text: "unknown scope: use all, user_registration or authentication", isError: true)
             prompt = .addDeny(step, answers: Array(answers.dropLast()), input: "")
             return []
@@ -264,8 +264,8 @@ extension AppState {
             return []
         }
         prompt = nil
-        let entry = DenyEntry(kind: DenyKind(name: answers[0]) ?? .domain, value: answers[1],
-                              scope: answers[2].isEmpty ? .all : (DenyScope(name: answers[2]) ?? .all),
+        let entry = ListEntry(kind: EntryKind(name: answers[0]) ?? .domain, value: answers[1],
+                              scope: answers[2].isEmpty ? .all : (RuleScope(name: answers[2]) ?? .all),
                               reason: answers[3].isEmpty ? nil : answers[3],
                               expiresMs: DurationText.milliseconds(answers[4]).map { nowMs + $0 })
         return [.addDeny(entry)]

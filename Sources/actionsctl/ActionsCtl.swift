@@ -38,8 +38,9 @@ struct ActionsCtl: ParsableCommand {
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
         version: BuildInfo.version,
-        subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, LockoutsCommand.self, EventsCommand.self,
-                      AuditCommand.self, CircuitCommand.self, NodesCommand.self, PruneCommand.self, NormalizeCommand.self])
+        subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, AllowCommand.self, RateCommand.self, RuleCommand.self,
+                      ReplayCommand.self, TestCommand.self, LockoutsCommand.self, EventsCommand.self, AuditCommand.self,
+                      CircuitCommand.self, NodesCommand.self, PruneCommand.self, NormalizeCommand.self])
 }
 
 struct DatabaseOptions: ParsableArguments {
@@ -162,65 +163,6 @@ struct EndpointCommand: ParsableCommand {
     }
 }
 
-struct DenyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "deny", abstract: "Deny lists: email domains, emails, IPs and CIDRs.",
-                                                    subcommands: [List.self, Add.self, Remove.self])
-    struct List: ParsableCommand {
-        @OptionGroup var database: DatabaseOptions
-        @Flag(help: "Print JSON lines.") var json = false
-        func run() throws {
-            let store = try database.open()
-            let now = WallClock.nowMs()
-            let entries = try attempt { try store.denyEntries() }
-            if entries.isEmpty && !json { printEmpty("no deny-list entries") }
-            for entry in entries {
-                if json {
-                    try printJSONLine(["id": entry.id, "kind": entry.kind.rawValue, "value": entry.value, "scope": entry.scope.rawValue,
-                                       "reason": entry.reason, "message": entry.message, "created_by": entry.createdBy,
-                                       "created_ms": entry.createdMs, "expires_ms": entry.expiresMs])
-                } else {
-                    let expiry = entry.expiresMs.map { (entry.isActive(nowMs: now) ? "until " : "expired ") + formatTime($0) } ?? "no expiry"
-                    printRow("\(entry.id)", entry.kind.rawValue, entry.value, entry.scope.rawValue, expiry, entry.reason ?? "", entry.message ?? "")
-                }
-            }
-        }
-    }
-    struct Add: ParsableCommand {
-        @OptionGroup var database: DatabaseOptions
-        @Argument(help: "domain, email or ip (an address or CIDR)") var kind: String
-        @Argument(help: "example.com, *.example.com, user@example.com, 203.0.113.0/24, 2001:db8::/32") var value: String
-        @Option(help: "all, user_registration or authentication") var scope = "all"
-        @Option(help: "Why (shown to operators).") var reason: String?
-        @Option(help: "Shown to the denied user.") var message: String?
-        @Option(help: "Expire after a duration: 90s, 30m, 2h, 7d.") var expires: String?
-        func run() throws {
-            guard let kind = DenyKind(name: kind) else { throw ValidationError("unknown kind \(self.kind); use domain, email or ip") }
-            guard let scope = DenyScope(name: scope) else { throw ValidationError("unknown scope \(self.scope); use all, user_registration or authentication") }
-            let expiresMs = try expires.map { WallClock.nowMs() + (try parseDuration($0)) }
-            let store = try database.open()
-            let entry = try attempt {
-                try store.addDenyEntry(DenyEntry(kind: kind, value: value, scope: scope, reason: reason, message: message, expiresMs: expiresMs),
-                                       by: .current())
-            }
-            printRow("added \(entry.id)", entry.kind.rawValue, entry.value, entry.scope.rawValue)
-        }
-    }
-    struct Remove: ParsableCommand {
-        @OptionGroup var database: DatabaseOptions
-        @Argument(help: "The entry's id (see deny list), or its value.") var entry: String
-        func run() throws {
-            let store = try database.open()
-            let entries = try attempt { try store.denyEntries() }
-            let matches = Int64(entry).map { id in entries.filter { $0.id == id } } ?? entries.filter { $0.value == entry.lowercased() }
-            guard !matches.isEmpty else { throw ValidationError("no deny-list entry \(entry)") }
-            for match in matches {
-                try attempt { try store.removeDenyEntry(id: match.id, by: .current()) }
-                printRow("removed \(match.id)", match.kind.rawValue, match.value)
-            }
-        }
-    }
-}
-
 struct LockoutsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lockouts", abstract: "Failed-login lockouts.",
                                                     subcommands: [List.self, Unlock.self])
@@ -267,6 +209,9 @@ struct EventsCommand: ParsableCommand {
     @Option(help: "Only this authentication method (Password, GoogleOAuth, ...).") var authMethod: String?
     @Option(help: "Only this organization id.") var organization: String?
     @Option(help: "Only decisions made by this actions-server node.") var node: String?
+    @Option(help: "Only decisions this rule decided, or hit in shadow mode.") var rule: Int64?
+    @Flag(help: "Only decisions with a shadow rule hit.") var shadow = false
+    @Flag(help: "Leave out test decisions (actionsctl test).") var excludeTests = false
     @Option(help: "How many.") var limit = 50
     @Flag(help: "Print JSON lines (the same as --format jsonl).") var json = false
     @Option(help: "jsonl or csv, for files and other programs; the default is a table for people.") var format: EventExport.Format?
@@ -274,7 +219,8 @@ struct EventsCommand: ParsableCommand {
     func run() throws {
         let filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
                                  text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) },
-                                 authMethod: authMethod, organizationId: organization, node: node)
+                                 authMethod: authMethod, organizationId: organization, node: node, ruleId: rule,
+                                 shadowHitsOnly: shadow, excludeTests: excludeTests)
         let store = try database.open()
         let events = try attempt { try store.latestEvents(filter, limit: limit) }
         if let format = format ?? (json ? .jsonl : nil) {
@@ -286,7 +232,8 @@ struct EventsCommand: ParsableCommand {
         for event in events {
             // Terminal output: control characters in untrusted fields are shown escaped.
             let fields = [formatTime(event.timeMs), event.actionType.rawValue, event.email ?? "-", event.ip ?? "-", event.verdict.rawValue,
-                          "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms", event.reason ?? ""]
+                          "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)", "\(event.latencyUs / 1000)ms",
+                          event.ruleId.map { "rule \($0)" } ?? "-", (event.isTest ? "[test] " : "") + (event.reason ?? "")]
             printRow(fields)
         }
     }

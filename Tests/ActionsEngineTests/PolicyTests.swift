@@ -13,11 +13,11 @@ import ActionsStore
 
     @Test func denyMatcherHonoursKindScopeWildcardsAndExpiry() {
         let matcher = DenyMatcher(entries: [
-            DenyEntry(id: 1, kind: .domain, value: "gmail.com"),
-            DenyEntry(id: 2, kind: .domain, value: "*.corp.example"),
-            DenyEntry(id: 3, kind: .email, value: "eve@x.io", scope: .authentication),
-            DenyEntry(id: 4, kind: .ip, value: "10.0.0.0/8", expiresMs: 1000),
-            DenyEntry(id: 5, kind: .ip, value: "2001:db8::/32"),
+            ListEntry(id: 1, kind: .domain, value: "gmail.com"),
+            ListEntry(id: 2, kind: .domain, value: "*.corp.example"),
+            ListEntry(id: 3, kind: .email, value: "eve@x.io", scope: .authentication),
+            ListEntry(id: 4, kind: .ip, value: "10.0.0.0/8", expiresMs: 1000),
+            ListEntry(id: 5, kind: .ip, value: "2001:db8::/32"),
         ])
         #expect(matcher.match(context("A@GMAIL.COM"), nowMs: 0)?.id == 1)
         #expect(matcher.match(context("a@mail.gmail.com"), nowMs: 0) == nil, "gmail.com does not cover subdomains")
@@ -98,8 +98,8 @@ import ActionsStore
 }
 
 @Suite struct NormalizedMatchingTests {
-    func entry(_ kind: DenyKind, _ value: String) throws -> DenyEntry {
-        DenyEntry(kind: kind, value: try DenyEntry.normalize(value, kind: kind))
+    func entry(_ kind: EntryKind, _ value: String) throws -> ListEntry {
+        ListEntry(kind: kind, value: try ListEntry.normalize(value, kind: kind))
     }
 
     @Test func variantsCannotSlipPastDenyEntries() throws {
@@ -122,10 +122,10 @@ import ActionsStore
     }
 
     @Test func entriesAreStoredInTheNormalizedSpelling() throws {
-        #expect(try DenyEntry.normalize(" Bücher.DE. ", kind: .domain) == "xn--bcher-kva.de")
-        #expect(try DenyEntry.normalize("::ffff:10.1.2.3", kind: .ip) == "10.1.2.3")
-        #expect(try DenyEntry.normalize("::ffff:10.1.2.0/120", kind: .ip) == "10.1.2.0/24")
-        #expect(throws: StoreError.self) { try DenyEntry.normalize("exa mple.com", kind: .domain) }
-        #expect(throws: StoreError.self) { try DenyEntry.normalize("a..b", kind: .domain) }
+        #expect(try ListEntry.normalize(" Bücher.DE. ", kind: .domain) == "xn--bcher-kva.de")
+        #expect(try ListEntry.normalize("::ffff:10.1.2.3", kind: .ip) == "10.1.2.3")
+        #expect(try ListEntry.normalize("::ffff:10.1.2.0/120", kind: .ip) == "10.1.2.0/24")
+        #expect(throws: StoreError.self) { try ListEntry.normalize("exa mple.com", kind: .domain) }
+        #expect(throws: StoreError.self) { try ListEntry.normalize("a..b", kind: .domain) }
     }
 }

@@ -19,7 +19,7 @@ import ActionsStore
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString).db").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = try Store(path: path, access: .pool)
-        try store.addDenyEntry(DenyEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "test"))
+        try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "test"))
         var config = EngineConfig()
         config.secrets = secrets ?? [secret]
         config.apiToken = token

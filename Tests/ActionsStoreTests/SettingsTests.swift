@@ -32,15 +32,15 @@ import ActionsTestSupport
 
     @Test(arguments: StoreBackend.allCases) func denyEntriesAreNormalizedAndValidated(_ backend: StoreBackend) throws {
         let store = try Store(path: backend.newDatabase())
-        let entry = try store.addDenyEntry(DenyEntry(kind: .domain, value: " *.Spam.Example ", reason: "spam"), by: tester)
+        let entry = try store.addListEntry(ListEntry(kind: .domain, value: " *.Spam.Example ", reason: "spam"), by: tester)
         #expect(entry.value == "*.spam.example")
         #expect(entry.createdBy == "tester")
-        try store.addDenyEntry(DenyEntry(kind: .ip, value: "2001:DB8::/32"), by: tester)
-        #expect(try store.denyEntries().map(\.value) == ["*.spam.example", "2001:db8::/32"])
-        #expect(throws: StoreError.self) { try store.addDenyEntry(DenyEntry(kind: .ip, value: "10.0.0.0/33"), by: tester) }
-        #expect(throws: StoreError.self) { try store.addDenyEntry(DenyEntry(kind: .email, value: "nobody"), by: tester) }
-        try store.removeDenyEntry(id: entry.id, by: tester)
-        #expect(throws: StoreError.notFound("deny-list entry \(entry.id)")) { try store.removeDenyEntry(id: entry.id, by: tester) }
+        try store.addListEntry(ListEntry(kind: .ip, value: "2001:DB8::/32"), by: tester)
+        #expect(try store.listEntries(.deny).map(\.value) == ["*.spam.example", "2001:db8::/32"])
+        #expect(throws: StoreError.self) { try store.addListEntry(ListEntry(kind: .ip, value: "10.0.0.0/33"), by: tester) }
+        #expect(throws: StoreError.self) { try store.addListEntry(ListEntry(kind: .email, value: "nobody"), by: tester) }
+        try store.removeRule(id: entry.id, by: tester)
+        #expect(throws: StoreError.notFound("deny-list entry \(entry.id)")) { try store.removeRule(id: entry.id, by: tester) }
         #expect(try store.auditLog().map(\.action) == ["deny.remove", "deny.add", "deny.add"])
     }
 

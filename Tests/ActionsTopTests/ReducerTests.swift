@@ -100,7 +100,7 @@ import ActionsStore
     @Test func deleteAndUnlockAskFirst() {
         var state = Fixtures.state()
         state.screen = .denyList
-        state.denyEntries = [DenyEntry(id: 9, kind: .email, value: "x@y.z")]
+        state.denyEntries = [ListEntry(id: 9, kind: .email, value: "x@y.z")]
         _ = state.handle(.char("x"))
         #expect(state.handle(.char("y")) == [.removeDeny(9)])
         state.screen = .lockouts
@@ -118,7 +118,7 @@ import ActionsStore
         #expect(state.prompt == nil)
         #expect(state.message?.text.hasPrefix("read-only") == true)
         state.screen = .denyList
-        state.denyEntries = [DenyEntry(id: 9, kind: .email, value: "x@y.z")]
+        state.denyEntries = [ListEntry(id: 9, kind: .email, value: "x@y.z")]
         #expect(state.handle(.char("a")).isEmpty)
         #expect(state.handle(.char("x")).isEmpty)
         #expect(state.prompt == nil)

@@ -75,8 +75,8 @@ import ActionsStore
     @Test func denyListWithPromptAndHelpOverlay() throws {
         var state = Fixtures.state()
         state.denyEntries = [
-            DenyEntry(id: 1, kind: .domain, value: "mailinator.com", reason: "disposable", createdBy: "ops", createdMs: Fixtures.now),
-            DenyEntry(id: 2, kind: .ip, value: "203.0.113.0/24", scope: .authentication, createdBy: "ops", createdMs: Fixtures.now,
+            ListEntry(id: 1, kind: .domain, value: "mailinator.com", reason: "disposable", createdBy: "ops", createdMs: Fixtures.now),
+            ListEntry(id: 2, kind: .ip, value: "203.0.113.0/24", scope: .authentication, createdBy: "ops", createdMs: Fixtures.now,
                       expiresMs: Fixtures.now + 3_600_000),
         ]
         state.screen = .denyList

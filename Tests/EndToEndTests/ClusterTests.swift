@@ -118,7 +118,7 @@ final class Cluster: @unchecked Sendable {
         let screen = try await top.waitFor("u1@example.com")
         #expect(screen.contains("NODE") && screen.contains("node-a") && screen.contains("node-b"), "\(screen)")
 
-        try await top.addDenyEntry(["domain", "blocked.example", "", "from the dashboard", ""], expectingCount: 1)
+        try await top.addListEntry(["domain", "blocked.example", "", "from the dashboard", ""], expectingCount: 1)
         #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
         #expect(try await cluster.register("eve@blocked.example", on: 1).json["verdict"] as? String == "Deny")
 

@@ -123,7 +123,7 @@ import ActionsStore
         #expect(try await harness.register("eve@blocked.example").json["verdict"] as? String == "Allow")
         let top = try startDashboard(harness)
         try await top.waitFor("TIME")
-        try await top.addDenyEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
+        try await top.addListEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
         try await top.waitFor("denied domain blocked.example")
         let denied = try await eventually(timeout: 2) {
             try await harness.register("eve@blocked.example").json["verdict"] as? String == "Deny"

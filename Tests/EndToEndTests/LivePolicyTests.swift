@@ -107,7 +107,7 @@ import ActionsStore
         }
         let sent = await traffic.value
         let store = try harness.store()
-        #expect(try store.denyEntries().count == 30)
+        #expect(try store.listEntries(.deny).count == 30)
         let logged = await eventually { (try? store.eventCount()) == sent }
         #expect(logged != nil, "every decision logged: \(sent)")
     }

@@ -21,6 +21,17 @@ public enum DecisionAnswer {
         member("reason", event.reason)
         member("event_id", event.uid)
         member("action_id", event.actionId)
+        out.append(contentsOf: ",\"rule_id\":\(event.ruleId.map(String.init) ?? "null")".utf8)
+        out.append(contentsOf: ",\"shadow_rule_id\":\(event.shadowRuleId.map(String.init) ?? "null")".utf8)
+        if !decision.trace.isEmpty {
+            out.append(contentsOf: ",\"trace\":[".utf8)
+            for (index, step) in decision.trace.enumerated() {
+                member("check", step.check, first: true)
+                member("result", step.result)
+                out.append(contentsOf: (index == decision.trace.count - 1 ? "}" : "},").utf8)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
         out.append(UInt8(ascii: "}"))
         return out
     }

@@ -6,6 +6,8 @@ import ActionsProtocol
 public enum APIRoute: Hashable, Sendable {
     /// `POST /v1/actions/{user_registration|authentication}`: the engine API an identity service calls.
     case decide(ActionType)
+    /// `POST /v1/actions/{type}/test`: a synthetic decision, traced and marked as a test (`actionsctl test`).
+    case testAction(ActionType)
     /// `POST /actions/{user-registration|authentication}`: the WorkOS endpoint role (signed in, signed out).
     case workOSEndpoint(ActionType)
     /// `POST /v1/events`: failed and successful logins, for the lockout.
@@ -13,12 +15,12 @@ public enum APIRoute: Hashable, Sendable {
     case health, healthHead, metrics, openAPI
 
     public static let all: [APIRoute] =
-        ActionType.allCases.flatMap { [APIRoute.decide($0), .workOSEndpoint($0)] }
+        ActionType.allCases.flatMap { [APIRoute.decide($0), .testAction($0), .workOSEndpoint($0)] }
         + [.loginEvents, .health, .healthHead, .metrics, .openAPI]
 
     public var method: HTTPRequest.Method {
         switch self {
-        case .decide, .workOSEndpoint, .loginEvents: return .post
+        case .decide, .testAction, .workOSEndpoint, .loginEvents: return .post
         case .health, .metrics, .openAPI: return .get
         case .healthHead: return .head
         }
@@ -27,6 +29,7 @@ public enum APIRoute: Hashable, Sendable {
     public var path: String {
         switch self {
         case .decide(let type): return "/v1/actions/\(type.rawValue)"
+        case .testAction(let type): return "/v1/actions/\(type.rawValue)/test"
         case .workOSEndpoint(let type): return "/actions/\(type.pathSlug)"
         case .loginEvents: return "/v1/events"
         case .health, .healthHead: return "/healthz"

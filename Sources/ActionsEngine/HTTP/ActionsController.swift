@@ -22,6 +22,7 @@ public struct ActionsController: Sendable {
     func respond(_ route: APIRoute, _ request: Request) async throws -> Response {
         switch route {
         case .decide(let type): return try await decide(type, request: request)
+        case .testAction(let type): return try await decide(type, request: request, test: true)
         case .workOSEndpoint(let type): return try await workOSEndpoint(type, request: request)
         case .loginEvents: return try await loginEvent(request: request)
         case .health: return health()
@@ -66,7 +67,8 @@ public struct ActionsController: Sendable {
         HTTPField.Name(name).flatMap { request.headers[$0] }
     }
 
-    func decide(_ type: ActionType, request: Request) async throws -> Response {
+    /// `test`: `actionsctl test`'s synthetic decision, answered with its trace.
+    func decide(_ type: ActionType, request: Request, test: Bool = false) async throws -> Response {
         let start = MonotonicClock.nowNs()
         // One read of the reloadable configuration per request.
         let config = engine.config
@@ -86,7 +88,7 @@ public struct ActionsController: Sendable {
             throw APIError(status: .badRequest, code: error.code, message: error.description,
                            extra: ["verdict": "Deny", "event_id": event.uid])
         }
-        let decision = await engine.decide(context, received: body, startNs: start)
+        let decision = await engine.decide(context, received: body, startNs: start, test: test)
         return JSONBody.response(.ok, bytes: DecisionAnswer.bytes(decision))
     }
 

@@ -85,7 +85,14 @@ public enum OpenAPIDocument {
           "outcome": {"type": "string"},
           "reason": {"type": ["string", "null"]},
           "event_id": {"type": "string"},
-          "action_id": {"type": "string"}
+          "action_id": {"type": "string"},
+          "rule_id": {"type": ["integer", "null"], "description": "The rule that decided (a deny or allow entry, a rate rule)."},
+          "shadow_rule_id": {"type": ["integer", "null"], "description": "A shadow rule that would have changed the verdict."},
+          "trace": {
+            "type": "array",
+            "description": "Test decisions only: each check and what it found.",
+            "items": {"type": "object", "required": ["check", "result"], "properties": {"check": {"type": "string"}, "result": {"type": "string"}}}
+          }
         }
       },
       "SignedResponse": {
@@ -172,6 +179,34 @@ public enum OpenAPIDocument {
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthenticationContext"}}}},
         "responses": {
           "200": {"description": "The decision.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "413": {"$ref": "#/components/responses/TooLarge"}
+        }
+      }
+    },
+    "/v1/actions/user_registration/test": {
+      "post": {
+        "summary": "A test sign-up (actionsctl test): decided as usual, answered with its trace, logged as a test and not counted by rate rules",
+        "security": [{}, {"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserRegistrationContext"}}}},
+        "responses": {
+          "200": {"description": "The decision and its trace.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "413": {"$ref": "#/components/responses/TooLarge"}
+        }
+      }
+    },
+    "/v1/actions/authentication/test": {
+      "post": {
+        "summary": "A test login (actionsctl test): decided as usual, answered with its trace, logged as a test and not counted by rate rules",
+        "security": [{}, {"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthenticationContext"}}}},
+        "responses": {
+          "200": {"description": "The decision and its trace.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},

@@ -115,6 +115,10 @@ enum PostgresSchema {
             );
             """),
         ("pg2_nodes", Schema.nodesTable),
+        ("pg3_rules", [Schema.rulesTable("BIGSERIAL PRIMARY KEY"), Schema.rulesFromDenyEntries,
+                       // The copied ids were given explicitly: move the sequence past them.
+                       "SELECT setval(pg_get_serial_sequence('rules', 'id'), coalesce((SELECT max(id) FROM rules), 0) + 1, false)",
+                       Schema.eventRuleColumns].joined(separator: ";\n")),
     ]
 
     static var known: [String] { migrations.map(\.0) }

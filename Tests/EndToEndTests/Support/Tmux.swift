@@ -56,7 +56,7 @@ final class TmuxSession: @unchecked Sendable {
 
     /// The dashboard's deny-list screen (`l`, then `a`): answers the add prompt's five steps
     /// (kind, value, scope, reason, expiry; empty takes the default) and waits for the list to show it.
-    func addDenyEntry(_ answers: [String], expectingCount count: Int) async throws {
+    func addListEntry(_ answers: [String], expectingCount count: Int) async throws {
         try send("l")
         try await waitFor("Deny lists (\(count - 1))")
         try send("a")

@@ -1,0 +1,99 @@
+import ActionsProtocol
+import ActionsStore
+
+/// Re-evaluates logged decisions against local policy (no endpoint calls), in log order, with
+/// rate windows rebuilt from the same events: what `actionsctl replay` prints, and the impact
+/// preview of a rule before it is added.
+public struct Replay {
+    public struct RuleImpact: Sendable, Equatable {
+        /// Allowed attempts the rule would deny.
+        public var newlyDenied = 0
+        /// Attempts a rule denied that would no longer be denied by local policy.
+        public var noLongerDenied = 0
+        /// Distinct people (normalized emails, else addresses) among the newly denied.
+        public var users: Set<String> = []
+    }
+
+    public let book: RuleBook
+    public let foldAddresses: Bool
+    private let counter = RateCounter()
+    public private(set) var examined = 0
+    public private(set) var changed = 0
+    /// By the rule that changes the verdict.
+    public private(set) var impact: [Int64: RuleImpact] = [:]
+
+    public init(book: RuleBook, foldAddresses: Bool = false) {
+        self.book = book
+        self.foldAddresses = foldAddresses
+    }
+
+    /// Takes the next logged decision. Test decisions and invalid requests are not replayed.
+    public mutating func add(_ event: Event) {
+        guard !event.isTest, event.decidedBy != .invalid else { return }
+        examined += 1
+        let attempt = Attempt(event)
+        let local = PolicyEvaluator.evaluate(attempt, book: book, counter: counter,
+                                             options: .init(record: true, foldAddresses: foldAddresses))
+        if local.denied, event.verdict == .allow, let rule = local.rule {
+            changed += 1
+            impact[rule, default: RuleImpact()].newlyDenied += 1
+            impact[rule]?.users.insert(attempt.email.isEmpty ? (event.ip ?? "") : attempt.email)
+        } else if !local.denied, event.verdict == .deny, event.decidedBy == .policy, let was = event.ruleId {
+            // A lockout (no rule id) is state, not a rule: it is not replayed.
+            changed += 1
+            impact[local.rule ?? was, default: RuleImpact()].noLongerDenied += 1
+        }
+    }
+
+    /// The id a previewed rule takes: it is not in the store.
+    public static let candidateID: Int64 = -1
+
+    /// The book with a candidate rule added, for a preview.
+    public static func withCandidate(_ rules: RuleSet, entry: ListEntry? = nil, rate: RateRule? = nil) -> RuleBook {
+        var rules = rules
+        if var entry {
+            entry.id = candidateID
+            entry.shadow = false
+            rules.entries.append(entry)
+        }
+        if var rate {
+            rate.id = candidateID
+            rate.shadow = false
+            rules.rates.append(rate)
+        }
+        return RuleBook(rules)
+    }
+}
+
+extension Store {
+    /// Replays the decisions logged since `sinceMs` through `replay`, a page at a time.
+    public func replay(_ replay: inout Replay, sinceMs: Int64, pageSize: Int = 20_000) throws(StoreError) {
+        var after: Int64 = 0
+        let filter = EventFilter(sinceMs: sinceMs)
+        while true {
+            let page = try events(after: after, filter, limit: pageSize)
+            for event in page { replay.add(event) }
+            guard page.count == pageSize, let last = page.last?.id else { return }
+            after = last
+        }
+    }
+}
+
+/// "would have denied N of the last 24 h's allowed attempts (M distinct users)", for
+/// `deny add --preview`, `rate add --preview` and the dashboard.
+public enum ImpactPreview {
+    public static let windowMs: Int64 = 24 * 3_600_000
+
+    public static func run(_ store: Store, entry: ListEntry? = nil, rate: RateRule? = nil,
+                           nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Replay.RuleImpact {
+        let rules = try store.rules(includeExpired: false, nowMs: nowMs)
+        var replay = Replay(book: Replay.withCandidate(rules, entry: entry, rate: rate), foldAddresses: try store.foldAddresses())
+        try store.replay(&replay, sinceMs: nowMs - windowMs)
+        return replay.impact[Replay.candidateID] ?? Replay.RuleImpact()
+    }
+
+    public static func sentence(_ impact: Replay.RuleImpact) -> String {
+        let n = impact.newlyDenied, m = impact.users.count
+        return "would have denied \(n) of the last 24 h's allowed attempts (\(m) distinct user\(m == 1 ? "" : "s"))"
+    }
+}
