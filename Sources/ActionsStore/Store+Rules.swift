@@ -211,9 +211,11 @@ public struct RuleHits: Sendable, Equatable {
 
 extension Store {
     /// Per rule id: the decisions it made and its shadow hits since `sinceMs` (test decisions left out).
-    public func ruleHits(sinceMs: Int64) throws(StoreError) -> [Int64: RuleHits] {
+    /// `scanLimit` bounds the scan to the newest this-many events (an interactive reader).
+    public func ruleHits(sinceMs: Int64, scanLimit: Int? = nil) throws(StoreError) -> [Int64: RuleHits] {
         try reading { db in
-            let first = try Self.firstID(atOrAfter: sinceMs, db)
+            var first = try Self.firstID(atOrAfter: sinceMs, db)
+            if let scanLimit { first = max(first, (try db.int64("SELECT max(id) FROM events") ?? 0) - Int64(scanLimit)) }
             var hits: [Int64: RuleHits] = [:]
             for row in try db.rows("""
                 SELECT rule_id, count(*) FROM events WHERE id >= ? AND rule_id IS NOT NULL AND is_test = 0 GROUP BY rule_id

@@ -6,12 +6,12 @@ import ActionsStore
 /// a terminal or a database, so all of it is testable as plain values.
 public struct AppState: Sendable {
     public enum Screen: Equatable, Sendable {
-        case events, detail, denyList, lockouts, nodes
+        case events, detail, rules, lockouts, nodes
     }
 
-    /// Steps of adding a deny-list entry from the `l` screen.
+    /// Steps of adding a deny entry from the `l` screen.
     public enum AddStep: Int, CaseIterable, Sendable {
-        case kind, value, scope, reason, expiry
+        case kind, value, scope, reason, expiry, mode
 
         var prompt: String {
             switch self {
@@ -20,13 +20,18 @@ public struct AppState: Sendable {
             case .scope: return "Scope (all, user_registration, authentication) [all]"
             case .reason: return "Reason"
             case .expiry: return "Expires in (30m, 12h, 7d; empty = never)"
+            case .mode: return "Mode (enforce, shadow: log only) [enforce]"
             }
         }
     }
 
     public enum Prompt: Equatable, Sendable {
         case confirmMode(ActionType, to: ErrorMode)
-        case confirmDelete(ListEntry)
+        case confirmDelete(RuleRow)
+        /// Promote (shadow false) or demote (shadow true) a rule.
+        case confirmShadow(RuleRow, shadow: Bool)
+        /// The last step of adding an entry: its impact on the last 24 hours, then y.
+        case confirmAdd(ListEntry, preview: String)
         case confirmUnlock(String)
         case search(String)
         /// The file the filtered view is exported to (`.csv`: CSV, else JSON Lines).
@@ -64,8 +69,11 @@ public struct AppState: Sendable {
     public var settings: [ActionType: ActionSettings] = [:]
     public var circuits: [ActionType: CircuitState] = [:]
     public var stats = LiveStats()
-    public var denyEntries: [ListEntry] = []
-    public var denySelected = 0
+    /// Deny and allow entries and rate rules, by id.
+    public var rules: [RuleRow] = []
+    public var ruleSelected = 0
+    /// The rule to select once the rules screen loads (jumping from an event to its rule).
+    public var focusRule: Int64?
     public var lockouts: [LoginFailures] = []
     public var lockoutSelected = 0
     /// Every actions-server node's last heartbeat (a cluster has several).

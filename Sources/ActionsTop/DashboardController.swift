@@ -1,6 +1,7 @@
 import Foundation
 import ActionsProtocol
 import ActionsStore
+import ActionsPolicy
 
 /// Connects the state to the store: loads, tails, and carries out the reducer's effects.
 /// Each tick reads only what changed (`PRAGMA data_version`, then rows after the last id seen),
@@ -79,7 +80,7 @@ public final class DashboardController {
             if dropped > 0 { warnings.append("event writer dropping events (\(dropped) dropped)") }
             let unknown = try store.unknownMigrations()
             if !unknown.isEmpty { warnings.append("schema too new: \(unknown.joined(separator: ", "))") }
-            if state.screen == .denyList { state.denyEntries = try store.listEntries(.deny, nowMs: nowMs) }
+            if state.screen == .rules { try reloadRules(hits: nil) }
             if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
             state.nodes = try store.nodes(nowMs: nowMs)
             for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
@@ -89,6 +90,24 @@ public final class DashboardController {
             warnings.append("database unreachable: \(error.description)")
         }
         state.warnings = warnings
+    }
+
+    /// Hits are counted over the newest million events at most, so the screen opens at once on a huge log.
+    static let hitScanLimit = 1_000_000
+    private var ruleHits: [Int64: RuleHits] = [:]
+
+    /// Re-reads the rules (hits only when given: counting them scans the log), keeping the
+    /// selection on the same rule, or moving it to `focusRule`.
+    private func reloadRules(hits: [Int64: RuleHits]?) throws(StoreError) {
+        if let hits { ruleHits = hits }
+        let selectedID = state.focusRule ?? (state.rules.indices.contains(state.ruleSelected) ? state.rules[state.ruleSelected].id : nil)
+        state.rules = RuleRow.rows(try store.rules(nowMs: state.nowMs), hits: ruleHits)
+        state.ruleSelected = selectedID.flatMap { id in state.rules.firstIndex { $0.id == id } }
+            ?? min(state.ruleSelected, max(0, state.rules.count - 1))
+        if let focus = state.focusRule, !state.rules.contains(where: { $0.id == focus }) {
+            state.message = .init(text: "rule \(focus) no longer exists", isError: true)
+        }
+        state.focusRule = nil
     }
 
     private func attempt(_ body: () throws -> Void) {
@@ -118,14 +137,22 @@ public final class DashboardController {
                 state.settings = try store.settings()
             case .addDeny(let entry):
                 let saved = try store.addListEntry(entry, by: actor)
-                state.denyEntries = try store.listEntries(.deny)
-                state.denySelected = state.denyEntries.firstIndex { $0.id == saved.id } ?? 0
-                state.message = .init(text: "denied \(saved.kind.rawValue) \(TerminalText.escape(saved.value)) (\(saved.scope.rawValue))", isError: false)
-            case .removeDeny(let id):
+                state.focusRule = saved.id
+                try reloadRules(hits: nil)
+                state.message = .init(text: "\(saved.shadow ? "shadow: logging" : "denied") \(saved.kind.rawValue) \(TerminalText.escape(saved.value)) (\(saved.scope.rawValue)), rule \(saved.id)", isError: false)
+            case .previewDeny(let entry):
+                // The same replay `actionsctl deny add --preview` runs, over the last 24 hours.
+                let impact = try ImpactPreview.run(store, entry: entry, nowMs: state.nowMs)
+                state.message = nil
+                state.prompt = .confirmAdd(entry, preview: ImpactPreview.sentence(impact))
+            case .removeRule(let id):
                 try store.removeRule(id: id, by: actor)
-                state.denyEntries = try store.listEntries(.deny)
-                state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
-                state.message = .init(text: "deleted entry \(id)", isError: false)
+                try reloadRules(hits: nil)
+                state.message = .init(text: "deleted rule \(id)", isError: false)
+            case .setShadow(let id, let shadow):
+                try store.setShadow(shadow, rule: id, by: actor)
+                try reloadRules(hits: nil)
+                state.message = .init(text: shadow ? "rule \(id) demoted: shadow, logged only" : "rule \(id) promoted: enforcing", isError: false)
             case .unlock(let email):
                 try store.unlock(email: email, by: actor)
                 state.lockouts = try store.loginFailures()
@@ -133,9 +160,8 @@ public final class DashboardController {
                 state.message = .init(text: "unlocked \(TerminalText.escape(email))", isError: false)
             case .reloadEvents:
                 state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
-            case .loadDenyList:
-                state.denyEntries = try store.listEntries(.deny)
-                state.denySelected = min(state.denySelected, max(0, state.denyEntries.count - 1))
+            case .loadRules:
+                try reloadRules(hits: try store.ruleHits(sinceMs: state.nowMs - 86_400_000, scanLimit: Self.hitScanLimit))
             case .loadLockouts:
                 state.lockouts = try store.loginFailures()
             case .loadNodes:

@@ -32,7 +32,8 @@ public enum Command: String, Sendable, CaseIterable {
     case quit, help, back
     case moveDown, moveUp, pageDown, pageUp, top, bottom, open
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
-    case flipMode, denyList, lockouts, addDeny, deleteDeny, unlock, cycleTheme, nodes, cycleNode, export
+    case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
+    case promoteRule, demoteRule, jumpToRule
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -41,7 +42,7 @@ public struct Binding: Sendable {
         case global = "anywhere"
         case events = "event list"
         case detail = "event details"
-        case denyList = "deny lists"
+        case rules = "rules"
         case lockouts = "lockouts"
         case nodes = "nodes"
     }
@@ -77,10 +78,13 @@ public enum KeyBindings {
         Binding(keys: [.char("/")], scope: .events, command: .search, help: "search email, domain, IP or reason", hint: "search"),
         Binding(keys: [.char("p")], scope: .events, command: .pause, help: "pause or resume the live tail", hint: "pause"),
         Binding(keys: [.char("m")], scope: .global, command: .flipMode, help: "flip fail-open / fail-closed (asks y)", mutates: true, hint: "mode"),
-        Binding(keys: [.char("l")], scope: .global, command: .denyList, help: "deny lists", hint: "deny"),
+        Binding(keys: [.char("l")], scope: .global, command: .rules, help: "rules: deny and allow entries, rate rules, shadow rules", hint: "rules"),
         Binding(keys: [.char("L")], scope: .global, command: .lockouts, help: "failed-login lockouts", hint: "locks"),
-        Binding(keys: [.char("a")], scope: .denyList, command: .addDeny, help: "add an entry: kind, value, scope, reason, expiry", mutates: true, hint: "add"),
-        Binding(keys: [.char("x"), .delete], scope: .denyList, command: .deleteDeny, help: "delete the selected entry (asks y)", mutates: true, hint: "delete"),
+        Binding(keys: [.char("a")], scope: .rules, command: .addDeny, help: "add a deny entry: kind, value, scope, reason, expiry, mode; shows its impact, asks y", mutates: true, hint: "add"),
+        Binding(keys: [.char("x"), .delete], scope: .rules, command: .deleteRule, help: "delete the selected rule (asks y)", mutates: true, hint: "delete"),
+        Binding(keys: [.char("P")], scope: .rules, command: .promoteRule, help: "promote the selected shadow rule to enforcing (asks y)", mutates: true, hint: "promote"),
+        Binding(keys: [.char("D")], scope: .rules, command: .demoteRule, help: "demote the selected rule to shadow: logged, not applied (asks y)", mutates: true, hint: "demote"),
+        Binding(keys: [.char("r")], scope: .detail, command: .jumpToRule, help: "jump to the rule that decided this event", hint: "rule"),
         Binding(keys: [.char("u")], scope: .lockouts, command: .unlock, help: "unlock the selected user (asks y)", mutates: true, hint: "unlock"),
         Binding(keys: [.char("T")], scope: .global, command: .cycleTheme, help: "next colour theme", hint: "theme"),
         Binding(keys: [.char("N")], scope: .global, command: .nodes, help: "actions-server nodes: heartbeats, rates, circuits", hint: "nodes"),

@@ -6,11 +6,14 @@ import ActionsStore
 public enum Effect: Equatable, Sendable {
     case setMode(ActionType, ErrorMode)
     case addDeny(ListEntry)
-    case removeDeny(Int64)
+    /// Work out a new entry's impact on the last 24 hours, then ask to confirm it.
+    case previewDeny(ListEntry)
+    case removeRule(Int64)
+    case setShadow(Int64, Bool)
     case unlock(String)
     /// The filter changed: reload the table from the store.
     case reloadEvents
-    case loadDenyList
+    case loadRules
     case loadLockouts
     case loadNodes
     case cycleTheme
@@ -43,7 +46,7 @@ extension AppState {
         switch screen {
         case .events: return .events
         case .detail: return .detail
-        case .denyList: return .denyList
+        case .rules: return .rules
         case .lockouts: return .lockouts
         case .nodes: return .nodes
         }
@@ -98,16 +101,32 @@ extension AppState {
             let type = actionTypeForMode
             let current = settings[type]?.errorMode ?? .failClosed
             prompt = .confirmMode(type, to: current.flipped)
-        case .denyList:
-            screen = .denyList
-            return [.loadDenyList]
+        case .rules:
+            screen = .rules
+            return [.loadRules]
         case .lockouts:
             screen = .lockouts
             return [.loadLockouts]
         case .addDeny:
             prompt = .addDeny(.kind, answers: [], input: "")
-        case .deleteDeny:
-            if denyEntries.indices.contains(denySelected) { prompt = .confirmDelete(denyEntries[denySelected]) }
+        case .deleteRule:
+            if rules.indices.contains(ruleSelected) { prompt = .confirmDelete(rules[ruleSelected]) }
+        case .promoteRule, .demoteRule:
+            guard rules.indices.contains(ruleSelected) else { return [] }
+            let rule = rules[ruleSelected], shadow = command == .demoteRule
+            if rule.shadow == shadow {
+                message = Message(text: "rule \(rule.id) is already \(shadow ? "shadow" : "enforcing")", isError: false)
+            } else {
+                prompt = .confirmShadow(rule, shadow: shadow)
+            }
+        case .jumpToRule:
+            guard let id = selectedEvent.flatMap({ $0.ruleId ?? $0.shadowRuleId }) else {
+                message = Message(text: "no rule decided this event", isError: false)
+                return []
+            }
+            focusRule = id
+            screen = .rules
+            return [.loadRules]
         case .unlock:
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
@@ -134,8 +153,8 @@ extension AppState {
         switch screen {
         case .events, .detail:
             move(to: selected + delta)
-        case .denyList:
-            denySelected = clamp(denySelected + delta, count: denyEntries.count)
+        case .rules:
+            ruleSelected = clamp(ruleSelected + delta, count: rules.count)
         case .lockouts:
             lockoutSelected = clamp(lockoutSelected + delta, count: lockouts.count)
         case .nodes:
@@ -145,7 +164,7 @@ extension AppState {
 
     private mutating func move(to index: Int) {
         switch screen {
-        case .denyList: denySelected = clamp(index, count: denyEntries.count)
+        case .rules: ruleSelected = clamp(index, count: rules.count)
         case .lockouts: lockoutSelected = clamp(index, count: lockouts.count)
         case .nodes: nodeSelected = clamp(index, count: nodes.count)
         case .events, .detail:
@@ -178,10 +197,18 @@ extension AppState {
                 return []
             }
             message = Message(text: "cancelled", isError: false)
-        case .confirmDelete(let entry):
+        case .confirmDelete(let rule):
             prompt = nil
-            if key == .char("y") || key == .char("Y") { return [.removeDeny(entry.id)] }
+            if key == .char("y") || key == .char("Y") { return [.removeRule(rule.id)] }
             message = Message(text: "cancelled", isError: false)
+        case .confirmShadow(let rule, let shadow):
+            prompt = nil
+            if key == .char("y") || key == .char("Y") { return [.setShadow(rule.id, shadow)] }
+            message = Message(text: "cancelled", isError: false)
+        case .confirmAdd(let entry, _):
+            prompt = nil
+            if key == .char("y") || key == .char("Y") { return [.addDeny(entry)] }
+            message = Message(text: "cancelled: nothing added", isError: false)
         case .confirmUnlock(let email):
             prompt = nil
             if key == .char("y") || key == .char("Y") { return [.unlock(email)] }
@@ -255,6 +282,10 @@ extension AppState {
             message = Message(text: "not a duration: use 90s, 30m, 12h or 7d (at most 36500d)", isError: true)
             prompt = .addDeny(step, answers: Array(answers.dropLast()), input: answer)
             return []
+        case .mode where !["", "enforce", "enforcing", "shadow"].contains(answer.lowercased()):
+            message = Message(text: "use enforce or shadow", isError: true)
+            prompt = .addDeny(step, answers: Array(answers.dropLast()), input: "")
+            return []
         default:
             break
         }
@@ -266,9 +297,10 @@ extension AppState {
         prompt = nil
         let entry = ListEntry(kind: EntryKind(name: answers[0]) ?? .domain, value: answers[1],
                               scope: answers[2].isEmpty ? .all : (RuleScope(name: answers[2]) ?? .all),
-                              reason: answers[3].isEmpty ? nil : answers[3],
+                              reason: answers[3].isEmpty ? nil : answers[3], shadow: answers[5].lowercased() == "shadow",
                               expiresMs: DurationText.milliseconds(answers[4]).map { nowMs + $0 })
-        return [.addDeny(entry)]
+        message = Message(text: "working out its impact on the last 24 hours...", isError: false)
+        return [.previewDeny(entry)]
     }
 
     static func edit(_ text: String, _ key: Key) -> String {

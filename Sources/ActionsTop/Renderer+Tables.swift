@@ -120,7 +120,9 @@ extension Renderer {
             ("verdict", "\(event.verdict.rawValue) by \(event.decidedBy.rawValue), outcome \(event.outcome.rawValue)"),
             ("http status", event.httpStatus.map(String.init) ?? "-"), ("latency", Self.millis(event.latencyUs) + endpoint),
             ("error mode", event.errorMode.rawValue), ("reason", event.reason ?? "-"), ("user message", event.errorMessage ?? "-"),
-        ]
+            ("rule", [event.ruleId.map { "rule \($0)" }, event.shadowRuleId.map { "shadow hit: rule \($0)" }]
+                .compactMap { $0 }.joined(separator: "  ").nonEmpty.map { $0 + "  (r: go to the rule)" } ?? "-"),
+        ] + (event.isTest ? [("test", "a test decision (actionsctl test)")] : [])
         var y = top + 1
         let labelWidth = 15
         for (label, value) in fields where y < top + height {
@@ -149,23 +151,28 @@ extension Renderer {
         }
     }
 
-    func drawDenyList(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
-        // id, kind, scope and expiry have fixed widths; the value and the reason share the rest.
-        let flexible = max(20, grid.width - 5 - 7 - 5 - 26 - 2)
-        let valueWidth = max(14, flexible * 55 / 100)
-        let rows = state.denyEntries.map { entry -> (String, Role) in
-            let active = entry.isActive(nowMs: state.nowMs)
-            let expiry = entry.expiresMs.map { (active ? "until " : "EXPIRED ") + clock($0, withDate: true) } ?? "no expiry"
-            let scope = entry.scope == .all ? "all" : (entry.scope == .authentication ? "auth" : "reg")
-            let line = [DisplayWidth.fit(String(entry.id), to: 4, alignRight: true), DisplayWidth.fit(entry.kind.rawValue, to: 6),
-                        DisplayWidth.fit(scope, to: 4), DisplayWidth.fit(TerminalText.escape(entry.value), to: valueWidth),
-                        DisplayWidth.fit(expiry, to: 25),
-                        TerminalText.escape(entry.reason ?? "") + " (" + TerminalText.escape(entry.createdBy) + ")"]
+    func drawRules(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        // id, kind, mode, scope, hits and expiry have fixed widths; the target gets what it needs
+        // (up to two thirds of the rest) and the note the remainder.
+        let flexible = max(24, grid.width - 1 - 4 - 5 - 7 - 4 - 9 - 12 - 7)
+        let longest = state.rules.map { DisplayWidth.of(TerminalText.escape($0.target)) }.max() ?? 0
+        let targetWidth = max(12, min(longest, flexible * 2 / 3))
+        let rows = state.rules.map { rule -> (String, Role) in
+            let active = rule.isActive(nowMs: state.nowMs)
+            let expiry = rule.expiresMs.map { (active ? "" : "EXP ") + String(clock($0, withDate: true).dropFirst(5).dropLast(3)) } ?? "never"
+            let scope = rule.scope == .all ? "all" : (rule.scope == .authentication ? "auth" : "reg")
+            let hits = rule.shadow ? "\(rule.hits.shadow) would" : "\(rule.hits.decided)"
+            let line = [DisplayWidth.fit(String(rule.id), to: 4, alignRight: true), DisplayWidth.fit(rule.kind.rawValue, to: 5),
+                        DisplayWidth.fit(rule.shadow ? "SHADOW" : "enforce", to: 7), DisplayWidth.fit(scope, to: 4),
+                        DisplayWidth.fit(hits, to: 9, alignRight: true),
+                        DisplayWidth.fit(TerminalText.escape(rule.target), to: targetWidth), DisplayWidth.fit(expiry, to: 12),
+                        TerminalText.escape(rule.note) + (rule.createdBy.isEmpty ? "" : " (" + TerminalText.escape(rule.createdBy) + ")")]
                 .joined(separator: " ")
-            return (line, active ? .normal : .dim)
+            return (line, !active ? .dim : (rule.shadow ? .warning : (rule.kind == .allow ? .allow : .normal)))
         }
-        drawList(title: " Deny lists (\(rows.count))   a add · x delete · Esc back", empty: "no entries; press a to add one",
-                 rows: rows, selected: state.denySelected, top: top, height: height, into: &grid)
+        drawList(title: " Rules (\(rows.count))  hits: 24h  a add deny · x delete · P promote · D demote · Esc back",
+                 empty: "no rules; press a to add a deny entry (actionsctl adds allow entries and rate rules)",
+                 rows: rows, selected: state.ruleSelected, top: top, height: height, into: &grid)
     }
 
     func drawLockouts(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
@@ -227,8 +234,13 @@ extension Renderer {
             switch prompt {
             case .confirmMode(let type, let mode):
                 text = " Set \(type.rawValue) to \(mode == .failOpen ? "FAIL-OPEN (allow when the endpoint fails)" : "FAIL-CLOSED (deny when the endpoint fails)")? y = yes · Tab = other action · any key = no"
-            case .confirmDelete(let entry):
-                text = " Delete deny-list entry \(entry.kind.rawValue) \(TerminalText.escape(entry.value))? y = yes · any key = no"
+            case .confirmDelete(let rule):
+                text = " Delete rule \(rule.id), \(TerminalText.escape(rule.label))? y = yes · any key = no"
+            case .confirmShadow(let rule, let shadow):
+                text = shadow ? " Demote rule \(rule.id), \(TerminalText.escape(rule.label)), to shadow (logged, not applied)? y = yes · any key = no"
+                              : " Promote rule \(rule.id), \(TerminalText.escape(rule.label)), to enforcing? y = yes · any key = no"
+            case .confirmAdd(let entry, let preview):
+                text = " \(entry.shadow ? "Shadow " : "")\(TerminalText.escape(entry.label)): \(preview). Add it? y = yes · any key = no"
             case .confirmUnlock(let email):
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):
@@ -278,7 +290,12 @@ extension Renderer {
     }
 
     func drawHelp(_ state: AppState, into grid: inout Grid) {
-        let lines = KeyBindings.table.filter { !(state.readOnly && $0.mutates) }.map { binding in
+        // This screen's keys first, then those that work anywhere, then other screens' (cut when the box is full).
+        let here = state.bindingScope
+        let usable = KeyBindings.table.filter { !(state.readOnly && $0.mutates) }
+        let ordered = usable.filter { $0.scope == here } + usable.filter { $0.scope == .global }
+            + usable.filter { $0.scope != here && $0.scope != .global }
+        let lines = ordered.map { binding in
             (DisplayWidth.fit(binding.keyLabel, to: 12), DisplayWidth.fit(binding.scope.rawValue, to: 14), binding.help)
         }
         let boxWidth = min(grid.width - 2, 78)
@@ -295,4 +312,8 @@ extension Renderer {
             grid.put(" " + line.2, x: x, y: top + 1 + index, role: .overlay, maxWidth: left + boxWidth - x)
         }
     }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

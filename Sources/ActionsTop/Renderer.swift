@@ -47,7 +47,7 @@ public struct Renderer: Sendable {
         switch state.screen {
         case .events: drawEvents(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .detail: drawDetail(state, top: bodyTop, height: bodyHeight, into: &grid)
-        case .denyList: drawDenyList(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .rules: drawRules(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .lockouts: drawLockouts(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .nodes: drawNodes(state, top: bodyTop, height: bodyHeight, into: &grid)
         }

@@ -34,7 +34,7 @@ enum ListEntryCommands {
     static func list(_ effect: ListEffect, store: Store, json: Bool) throws {
         let now = WallClock.nowMs()
         let entries = try attempt { try store.listEntries(effect) }
-        if entries.isEmpty && !json { printEmpty("no \(effect.rawValue) entries") }
+        if entries.isEmpty && !json { printEmpty("no \(effect.rawValue)-list entries") }
         for entry in entries {
             if json {
                 try printJSONLine(["id": entry.id, "effect": entry.effect.rawValue, "kind": entry.kind.rawValue, "value": entry.value,

@@ -4,33 +4,6 @@ import ActionsStore
 @testable import ActionsEngine
 
 @Suite struct PolicyTests {
-    func context(_ email: String, ip: String? = nil, type: ActionType = .userRegistration) -> ActionContext {
-        switch type {
-        case .userRegistration: return .userRegistration(UserRegistrationContext(userData: .init(email: email), ipAddress: ip))
-        case .authentication: return .authentication(AuthenticationContext(user: .init(email: email), ipAddress: ip))
-        }
-    }
-
-    @Test func denyMatcherHonoursKindScopeWildcardsAndExpiry() {
-        let matcher = DenyMatcher(entries: [
-            ListEntry(id: 1, kind: .domain, value: "gmail.com"),
-            ListEntry(id: 2, kind: .domain, value: "*.corp.example"),
-            ListEntry(id: 3, kind: .email, value: "eve@x.io", scope: .authentication),
-            ListEntry(id: 4, kind: .ip, value: "10.0.0.0/8", expiresMs: 1000),
-            ListEntry(id: 5, kind: .ip, value: "2001:db8::/32"),
-        ])
-        #expect(matcher.match(context("A@GMAIL.COM"), nowMs: 0)?.id == 1)
-        #expect(matcher.match(context("a@mail.gmail.com"), nowMs: 0) == nil, "gmail.com does not cover subdomains")
-        #expect(matcher.match(context("a@eu.corp.example"), nowMs: 0)?.id == 2)
-        #expect(matcher.match(context("a@corp.example"), nowMs: 0) == nil, "*.corp.example does not cover the apex")
-        #expect(matcher.match(context("eve@x.io"), nowMs: 0) == nil, "scoped to authentication")
-        #expect(matcher.match(context("Eve@X.io", type: .authentication), nowMs: 0)?.id == 3)
-        #expect(matcher.match(context("a@b.c", ip: "10.1.2.3"), nowMs: 999)?.id == 4)
-        #expect(matcher.match(context("a@b.c", ip: "10.1.2.3"), nowMs: 1000) == nil, "expired")
-        #expect(matcher.match(context("a@b.c", ip: "2001:db8:0:1::9"), nowMs: 0)?.id == 5)
-        #expect(matcher.match(context("a@b.c", ip: "not an ip"), nowMs: 0) == nil)
-    }
-
     @Test func circuitBreakerStateMachine() {
         let circuit = CircuitBreaker(config: .init(threshold: 3, cooldownMs: 1000))
         for _ in 0..<2 {
@@ -97,30 +70,7 @@ import ActionsStore
     }
 }
 
-@Suite struct NormalizedMatchingTests {
-    func entry(_ kind: EntryKind, _ value: String) throws -> ListEntry {
-        ListEntry(kind: kind, value: try ListEntry.normalize(value, kind: kind))
-    }
-
-    @Test func variantsCannotSlipPastDenyEntries() throws {
-        let matcher = DenyMatcher(entries: [try entry(.domain, "bücher.de"), try entry(.email, "CEO@Example.com"),
-                                            try entry(.ip, "203.0.113.0/24"), try entry(.domain, "*.evil.test")])
-        func denied(_ email: String, ip: String? = nil) -> Bool {
-            let context = ActionContext.userRegistration(.init(userData: .init(email: email), ipAddress: ip))
-            return matcher.match(context, nowMs: 0) != nil
-        }
-        for email in ["a@bücher.de", "a@BÜCHER.de", "a@xn--bcher-kva.de", "a@bücher.de.", "a@XN--BCHER-KVA.DE",
-                      "ceo@example.com", "CEO@EXAMPLE.COM.", "ｃｅｏ@example.com", "x@a.evil.test.", "x@A.EVIL.TEST"] {
-            #expect(denied(email), "\(email)")
-        }
-        #expect(denied("ok@example.org", ip: "::ffff:203.0.113.5"), "IPv4-mapped IPv6 is the IPv4 address")
-        #expect(denied("ok@example.org", ip: "::FFFF:203.0.113.200"))
-        #expect(!denied("ok@example.org", ip: "::ffff:203.0.114.5"))
-        #expect(!denied("ok@example.org", ip: "2001:db8::203.0.113.5"), "only the mapped prefix is IPv4")
-        #expect(!denied("ceo@example.org"))
-        #expect(!denied("x@evil.test"), "*. covers subdomains only")
-    }
-
+@Suite struct EntryNormalizationTests {
     @Test func entriesAreStoredInTheNormalizedSpelling() throws {
         #expect(try ListEntry.normalize(" Bücher.DE. ", kind: .domain) == "xn--bcher-kva.de")
         #expect(try ListEntry.normalize("::ffff:10.1.2.3", kind: .ip) == "10.1.2.3")

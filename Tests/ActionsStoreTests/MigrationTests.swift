@@ -17,6 +17,30 @@ import ActionsProtocol
         #expect(settings[.userRegistration]?.timeoutMs == 5000)
     }
 
+    /// v8 moves deny entries into the rules table: ids, values and audit-worthy fields survive, and
+    /// new rules continue the id sequence.
+    @Test func upgradesDenyEntriesIntoRulesKeepingTheirIds() throws {
+        let path = temporaryDatabasePath()
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: Schema.v7)
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO deny_entries(id, kind, value, scope, reason, message, created_by, created_ms, expires_ms)
+                    VALUES (7, 'domain', 'mailinator.com', 'all', 'disposable', 'Use a work address.', 'ops', 5, NULL),
+                           (9, 'ip', '203.0.113.0/24', 'authentication', NULL, NULL, 'ops', 6, 99)
+                    """)
+            }
+        }
+        let store = try Store(path: path)
+        let entries = try store.listEntries(.deny)
+        #expect(entries.map(\.id) == [7, 9])
+        #expect(entries[0].value == "mailinator.com" && entries[0].reason == "disposable" && entries[0].message == "Use a work address.")
+        #expect(entries[1].scope == .authentication && entries[1].expiresMs == 99 && !entries[1].shadow && entries[1].source == nil)
+        let next = try store.addListEntry(ListEntry(effect: .allow, kind: .domain, value: "mailinator.com"), by: Operator(user: "t"))
+        #expect(next.id == 10, "an allow entry beside the deny entry of the same value, with the next id")
+    }
+
     @Test func upgradesAVersionOneDatabaseKeepingItsEvents() throws {
         let path = temporaryDatabasePath()
         do {
@@ -48,10 +72,11 @@ import ActionsProtocol
         }
         #expect(try plan("verdict = 'Deny'").contains("USING INDEX events_denied"))
         #expect(try plan("failed = 1").contains("USING INDEX events_failed"))
+        #expect(try plan("shadow_rule_id IS NOT NULL").contains("USING INDEX events_shadow"))
         let partial = try store.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%' ORDER BY name")
         }
-        #expect(partial == ["events_denied", "events_failed"])
+        #expect(partial == ["events_denied", "events_failed", "events_shadow"])
     }
 
     @Test func aNewerSchemaIsAClearErrorNotACrash() throws {

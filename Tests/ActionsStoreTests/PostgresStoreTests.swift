@@ -57,6 +57,26 @@ import ActionsTestSupport
         #expect(try Store(path: url).unknownMigrations().isEmpty)
     }
 
+    /// pg3 moves deny entries into the rules table, keeping their ids; the id sequence moves past them.
+    @Test func upgradesDenyEntriesIntoRulesKeepingTheirIds() throws {
+        let url = try TestPostgres.newDatabase()
+        var script = "CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL);\n"
+        for (identifier, sql) in PostgresSchema.migrations.prefix(while: { $0.0 != "pg3_rules" }) {
+            script += sql + ";\nINSERT INTO schema_migrations VALUES ('\(identifier)', 0);\n"
+        }
+        script += """
+            INSERT INTO deny_entries(id, kind, value, scope, reason, created_by, created_ms) VALUES
+                (7, 'domain', 'mailinator.com', 'all', 'disposable', 'ops', 5), (9, 'ip', '203.0.113.0/24', 'all', NULL, 'ops', 6);
+            """
+        let old = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", script])
+        #expect(old.status == 0, "\(old.output)")
+        let store = try Store(path: url)
+        let entries = try store.listEntries(.deny)
+        #expect(entries.map(\.id) == [7, 9] && entries[0].reason == "disposable")
+        let next = try store.addListEntry(ListEntry(effect: .allow, kind: .domain, value: "mailinator.com"), by: Operator(user: "t"))
+        #expect(next.id == 10)
+    }
+
     @Test func aSchemaNewerThanThisBinaryIsRefused() throws {
         let url = try TestPostgres.newDatabase()
         _ = try Store(path: url)

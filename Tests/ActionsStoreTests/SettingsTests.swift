@@ -40,8 +40,8 @@ import ActionsTestSupport
         #expect(throws: StoreError.self) { try store.addListEntry(ListEntry(kind: .ip, value: "10.0.0.0/33"), by: tester) }
         #expect(throws: StoreError.self) { try store.addListEntry(ListEntry(kind: .email, value: "nobody"), by: tester) }
         try store.removeRule(id: entry.id, by: tester)
-        #expect(throws: StoreError.notFound("deny-list entry \(entry.id)")) { try store.removeRule(id: entry.id, by: tester) }
-        #expect(try store.auditLog().map(\.action) == ["deny.remove", "deny.add", "deny.add"])
+        #expect(throws: StoreError.notFound("rule \(entry.id)")) { try store.removeRule(id: entry.id, by: tester) }
+        #expect(try store.auditLog().map(\.action) == ["rule.remove", "deny.add", "deny.add"])
     }
 
     @Test(arguments: StoreBackend.allCases) func lockoutAfterThresholdAndUnlock(_ backend: StoreBackend) throws {

@@ -74,35 +74,44 @@ import ActionsStore
 
     @Test func addingADenyEntryWalksThroughEachFieldAndValidates() {
         var state = Fixtures.state()
-        #expect(state.handle(.char("l")) == [.loadDenyList])
+        #expect(state.handle(.char("l")) == [.loadRules])
         _ = state.handle(.char("a"))
         for character in "planet" { _ = state.handle(.char(character)) }
         _ = state.handle(.enter)
         #expect(state.message?.isError == true, "an unknown kind is refused at its own step")
         #expect(state.prompt == .addDeny(.kind, answers: [], input: ""))
-        let answers = ["domain", "Gmail.com", "", "consumer mail", "2h"]
+        let answers = ["domain", "Gmail.com", "", "consumer mail", "2h", "maybe"]
         var effects: [Effect] = []
         for answer in answers {
             for character in answer { _ = state.handle(.char(character)) }
             effects = state.handle(.enter)
         }
-        guard case .addDeny(let entry)? = effects.first else {
-            Issue.record("expected an addDeny effect, got \(effects)")
+        #expect(state.message?.isError == true, "the mode is enforce or shadow")
+        for character in "shadow" { _ = state.handle(.char(character)) }
+        effects = state.handle(.enter)
+        guard case .previewDeny(let entry)? = effects.first else {
+            Issue.record("expected a preview before anything is added, got \(effects)")
             return
         }
         #expect(entry.kind == .domain)
         #expect(entry.value == "Gmail.com")
         #expect(entry.scope == .all)
         #expect(entry.reason == "consumer mail")
+        #expect(entry.shadow)
         #expect(entry.expiresMs == Fixtures.now + 7_200_000)
+        // The controller answers the preview with the confirmation prompt; only y adds.
+        state.prompt = .confirmAdd(entry, preview: "would have denied 3 of the last 24 h's allowed attempts (2 distinct users)")
+        #expect(state.handle(.char("n")).isEmpty)
+        state.prompt = .confirmAdd(entry, preview: "")
+        #expect(state.handle(.char("y")) == [.addDeny(entry)])
     }
 
     @Test func deleteAndUnlockAskFirst() {
         var state = Fixtures.state()
-        state.screen = .denyList
-        state.denyEntries = [ListEntry(id: 9, kind: .email, value: "x@y.z")]
+        state.screen = .rules
+        state.rules = [RuleRow(id: 9, kind: .deny, target: "email x@y.z")]
         _ = state.handle(.char("x"))
-        #expect(state.handle(.char("y")) == [.removeDeny(9)])
+        #expect(state.handle(.char("y")) == [.removeRule(9)])
         state.screen = .lockouts
         state.lockouts = [LoginFailures(email: "m@acme.io", userId: nil, failures: 10, windowStartMs: 0, lockedUntilMs: Fixtures.now + 1, lastIP: nil, updatedMs: 0)]
         _ = state.handle(.char("u"))
@@ -111,18 +120,48 @@ import ActionsStore
         #expect(state.handle(.char("y")) == [.unlock("m@acme.io")])
     }
 
+    @Test func promoteAndDemoteAskFirstAndOnlyWhenTheyChangeSomething() {
+        var state = Fixtures.state()
+        state.screen = .rules
+        state.rules = [RuleRow(id: 4, kind: .deny, target: "domain spam.test", shadow: true),
+                       RuleRow(id: 7, kind: .rate, target: "ip 20/10m")]
+        #expect(state.handle(.char("D")).isEmpty)
+        #expect(state.prompt == nil && state.message?.text == "rule 4 is already shadow")
+        _ = state.handle(.char("P"))
+        #expect(state.handle(.char("y")) == [.setShadow(4, false)])
+        _ = state.handle(.char("j"))
+        _ = state.handle(.char("D"))
+        #expect(state.prompt == .confirmShadow(state.rules[1], shadow: true))
+        #expect(state.handle(.char("y")) == [.setShadow(7, true)])
+    }
+
+    @Test func fromAnEventToTheRuleThatDecidedIt() {
+        var state = Fixtures.state()
+        state.replaceEvents([Event(actionType: .userRegistration, actionId: "a", verdict: .deny, decidedBy: .policy, ruleId: 12),
+                             Event(actionType: .userRegistration, actionId: "b", verdict: .allow, decidedBy: .endpoint)])
+        _ = state.handle(.enter)
+        #expect(state.handle(.char("r")) == [.loadRules])
+        #expect(state.screen == .rules && state.focusRule == 12)
+        state.screen = .events
+        _ = state.handle(.char("j"))
+        _ = state.handle(.enter)
+        #expect(state.handle(.char("r")).isEmpty)
+        #expect(state.screen == .detail && state.message?.text == "no rule decided this event")
+    }
+
     @Test func readOnlyRefusesEveryMutatingKey() {
         var state = Fixtures.state()
         state.readOnly = true
         #expect(state.handle(.char("m")).isEmpty)
         #expect(state.prompt == nil)
         #expect(state.message?.text.hasPrefix("read-only") == true)
-        state.screen = .denyList
-        state.denyEntries = [ListEntry(id: 9, kind: .email, value: "x@y.z")]
+        state.screen = .rules
+        state.rules = [RuleRow(id: 9, kind: .deny, target: "email x@y.z", shadow: true)]
         #expect(state.handle(.char("a")).isEmpty)
         #expect(state.handle(.char("x")).isEmpty)
+        #expect(state.handle(.char("P")).isEmpty)
         #expect(state.prompt == nil)
-        #expect(!KeyBindings.hints(for: .denyList, readOnly: true).contains { $0.mutates })
+        #expect(!KeyBindings.hints(for: .rules, readOnly: true).contains { $0.mutates })
     }
 
     @Test func escGoesBackAndQQuits() {
@@ -136,7 +175,7 @@ import ActionsStore
     }
 
     @Test func theBindingTableHasNoClashesWithinAScreen() {
-        for scope in [Binding.Scope.events, .detail, .denyList, .lockouts] {
+        for scope in [Binding.Scope.events, .detail, .rules, .lockouts] {
             var seen: [Key: Command] = [:]
             for binding in KeyBindings.table where binding.scope == scope || binding.scope == .global {
                 for key in binding.keys {

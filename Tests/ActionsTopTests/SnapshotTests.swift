@@ -74,12 +74,16 @@ import ActionsStore
 
     @Test func denyListWithPromptAndHelpOverlay() throws {
         var state = Fixtures.state()
-        state.denyEntries = [
-            ListEntry(id: 1, kind: .domain, value: "mailinator.com", reason: "disposable", createdBy: "ops", createdMs: Fixtures.now),
-            ListEntry(id: 2, kind: .ip, value: "203.0.113.0/24", scope: .authentication, createdBy: "ops", createdMs: Fixtures.now,
-                      expiresMs: Fixtures.now + 3_600_000),
-        ]
-        state.screen = .denyList
+        state.rules = RuleRow.rows(RuleSet(
+            entries: [ListEntry(id: 1, kind: .domain, value: "mailinator.com", reason: "disposable", createdBy: "ops", createdMs: Fixtures.now),
+                      ListEntry(id: 2, kind: .ip, value: "203.0.113.0/24", scope: .authentication, createdBy: "ops",
+                                createdMs: Fixtures.now, expiresMs: Fixtures.now + 3_600_000),
+                      ListEntry(id: 3, effect: .allow, kind: .domain, value: "proton.me", reason: "real users", createdBy: "ops"),
+                      ListEntry(id: 5, kind: .domain, value: "guerrillamail.com", shadow: true, source: "disposable", createdBy: "ops")],
+            rates: [RateRule(id: 4, key: .ipPrefix, limit: 20, windowMs: 600_000, scope: .userRegistration,
+                             message: "Too many sign-ups from your network", createdBy: "ops")]),
+            hits: [1: RuleHits(decided: 42), 4: RuleHits(decided: 7), 5: RuleHits(shadow: 19)])
+        state.screen = .rules
         _ = state.handle(.char("a"))
         _ = state.handle(.char("d"))
         try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "denylist-add-80x24")
@@ -101,7 +105,7 @@ import ActionsStore
     @Test func everyScreenFitsAndNothingRawReachesTheGrid() {
         var state = Fixtures.state()
         for (width, height) in [(80, 24), (132, 43), (200, 60), (60, 20)] {
-            for screen in [AppState.Screen.events, .detail, .denyList, .lockouts] {
+            for screen in [AppState.Screen.events, .detail, .rules, .lockouts] {
                 state.screen = screen
                 let grid = renderer.render(state, width: width, height: height)
                 #expect(grid.width == width && grid.height == height)

@@ -22,7 +22,10 @@ import ActionsTestSupport
         _ = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{"email":"a@b.io"}}"#)
         _ = try await harness.register("x@example.com")
         _ = try await harness.waitForEvents(1)
-        for listing in [["deny", "list"], ["lockouts", "list", "--all"], ["events"], ["audit"], ["circuit"], ["mode", "get"], ["endpoint", "get"]] {
+        try harness.ctl("allow", "add", "email", "ok@spam.example")
+        try harness.ctl("rate", "add", "ip", "20/10m")
+        for listing in [["deny", "list"], ["allow", "list"], ["rate", "list"], ["rule", "list"], ["replay"], ["lockouts", "list", "--all"],
+                        ["events"], ["audit"], ["circuit"], ["mode", "get"], ["endpoint", "get"]] {
             let output = try harness.ctl(listing + ["--json"]).split(separator: "\n")
             #expect(!output.isEmpty, "\(listing)")
             for line in output {

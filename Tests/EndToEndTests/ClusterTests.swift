@@ -118,7 +118,7 @@ final class Cluster: @unchecked Sendable {
         let screen = try await top.waitFor("u1@example.com")
         #expect(screen.contains("NODE") && screen.contains("node-a") && screen.contains("node-b"), "\(screen)")
 
-        try await top.addListEntry(["domain", "blocked.example", "", "from the dashboard", ""], expectingCount: 1)
+        try await top.addDenyEntry(["domain", "blocked.example", "", "from the dashboard", ""], expectingCount: 1)
         #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
         #expect(try await cluster.register("eve@blocked.example", on: 1).json["verdict"] as? String == "Deny")
 
@@ -227,5 +227,29 @@ extension Range where Bound == Int {
         var results: [T] = []
         for value in self { results.append(try await transform(value)) }
         return results
+    }
+}
+
+@Suite(.serialized) struct ClusterRateTests {
+    /// A rate rule counts both nodes' attempts: each node adds the other's from the shared log
+    /// within about a second.
+    @Test func aRateLimitHoldsAcrossBothNodes() async throws {
+        let cluster = try Cluster()
+        try cluster.ctl("rate", "add", "ip", "4/10m", "--action", "user_registration", "--message", "Too many sign-ups from your network")
+        #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
+        for attempt in 0..<4 {
+            let answer = try await cluster.register("user\(attempt)@example.com", on: attempt % 2)
+            #expect(answer.json["verdict"] as? String == "Allow", "attempt \(attempt): \(answer.json)")
+        }
+        // Each node has seen two of the four itself; within the sync interval both see all four.
+        let bothDeny = try await eventually(timeout: 5, interval: 0.2) {
+            for node in 0..<2 {
+                let answer = try await cluster.register("late\(node)@example.com", on: node)
+                if answer.json["verdict"] as? String != "Deny" { return false }
+                #expect(answer.json["error_message"] as? String == "Too many sign-ups from your network")
+            }
+            return true
+        }
+        #expect(bothDeny != nil, "a node still allowed the fifth attempt from one address")
     }
 }

@@ -44,7 +44,7 @@ import ActionsStore
 
         try top.send("Enter")
         try await top.waitFor("Event details")
-        try await top.waitFor("deny-list domain mailinator.com")
+        try await top.waitFor("deny domain mailinator.com (rule 1)")
         try top.send("Escape", "q")
         try await top.waitFor("EXIT=0")
     }
@@ -123,13 +123,13 @@ import ActionsStore
         #expect(try await harness.register("eve@blocked.example").json["verdict"] as? String == "Allow")
         let top = try startDashboard(harness)
         try await top.waitFor("TIME")
-        try await top.addListEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
+        try await top.addDenyEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
         try await top.waitFor("denied domain blocked.example")
         let denied = try await eventually(timeout: 2) {
             try await harness.register("eve@blocked.example").json["verdict"] as? String == "Deny"
         }
         #expect(denied != nil)
-        #expect(try harness.ctl("audit").contains("deny.add\tdomain:blocked.example"))
+        #expect(try harness.ctl("audit").contains("deny.add\trule 1: domain blocked.example"))
         try top.send("q")
         try await top.waitFor("EXIT=0")
     }

@@ -32,17 +32,19 @@ import ActionsStore
         try await harness.settingsApplied()
 
         let cases: [(String, String, String)] = [
-            ("bob@MAILINATOR.com", "198.51.100.1", "deny-list domain mailinator.com: disposable"),
-            ("x@deep.bulk.spam.example", "198.51.100.1", "deny-list domain *.spam.example"),
-            ("Eve@Example.com", "198.51.100.1", "deny-list email eve@example.com"),
-            ("ok@example.org", "203.0.113.77", "deny-list ip 203.0.113.0/24"),
-            ("ok@example.org", "2001:db8:1::5", "deny-list ip 2001:db8::/32"),
+            ("bob@MAILINATOR.com", "198.51.100.1", "deny domain mailinator.com (rule 1): disposable"),
+            ("x@deep.bulk.spam.example", "198.51.100.1", "deny domain *.spam.example (rule 2)"),
+            ("Eve@Example.com", "198.51.100.1", "deny email eve@example.com (rule 3)"),
+            ("ok@example.org", "203.0.113.77", "deny ip 203.0.113.0/24 (rule 4)"),
+            ("ok@example.org", "2001:db8:1::5", "deny ip 2001:db8::/32 (rule 5)"),
         ]
         for (email, ip, reason) in cases {
             let answer = try await harness.register(email, ip: ip)
             #expect(answer.json["verdict"] as? String == "Deny", "\(email) \(ip)")
             #expect(answer.json["decided_by"] as? String == "policy")
             #expect(answer.json["reason"] as? String == reason)
+            #expect(answer.json["rule_id"] as? Int == Int(reason.split(separator: "rule ")[1].prefix { $0.isNumber }),
+                    "the event names the rule that decided")
             #expect(answer.seconds < 1, "a policy deny never waits for the endpoint")
         }
         let first = try await harness.register("bob@mailinator.com")

@@ -54,20 +54,28 @@ final class TmuxSession: @unchecked Sendable {
         try await waitFor(timeout: timeout, "\"\(text)\"") { $0.contains(text) }
     }
 
-    /// The dashboard's deny-list screen (`l`, then `a`): answers the add prompt's five steps
-    /// (kind, value, scope, reason, expiry; empty takes the default) and waits for the list to show it.
-    func addListEntry(_ answers: [String], expectingCount count: Int) async throws {
+    /// The dashboard's rules screen (`l`, then `a`): answers the add prompt's six steps (kind,
+    /// value, scope, reason, expiry, mode; empty takes the default), waits for the impact preview,
+    /// confirms with y, and waits for the list to show the new rule. Returns the preview line.
+    @discardableResult
+    func addDenyEntry(_ answers: [String], expectingCount count: Int) async throws -> String {
         try send("l")
-        try await waitFor("Deny lists (\(count - 1))")
+        try await waitFor("Rules (\(count - 1))")
         try send("a")
         try await waitFor("Kind (domain, email, ip)")
-        for answer in answers {
+        for answer in answers + Array(repeating: "", count: max(0, AddSteps.count - answers.count)) {
             if !answer.isEmpty { try send(answer, literal: true) }
             try send("Enter")
             try await Task.sleep(for: .milliseconds(150))
         }
-        try await waitFor("Deny lists (\(count))")
+        let preview = try await waitFor("Add it?")
+        try send("y")
+        try await waitFor("Rules (\(count))")
+        return preview
     }
+
+    /// The add prompt's steps: kind, value, scope, reason, expiry, mode.
+    enum AddSteps { static let count = 6 }
 
     deinit {
         _ = spawnAndWait(["tmux", "-L", socket, "kill-server"])
