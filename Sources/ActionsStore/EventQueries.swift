@@ -90,7 +90,7 @@ extension Store {
                 clauses.append("id < ?")
                 arguments.append(beforeID)
             }
-            let sql = "SELECT \(Event.columns) FROM events \(Self.whereSQL(clauses)) ORDER BY id DESC LIMIT ?"
+            let sql = "SELECT \(Event.columns) FROM events \(Self.indexHint(filter, db)) \(Self.whereSQL(clauses)) ORDER BY id DESC LIMIT ?"
             arguments.append(limit)
             return try db.rows(sql, arguments).map(Event.init(row:))
         }
@@ -102,7 +102,7 @@ extension Store {
             var (clauses, arguments) = try Self.whereClauses(filter, db)
             clauses.append("id > ?")
             arguments.append(afterID)
-            let sql = "SELECT \(Event.columns) FROM events \(Self.whereSQL(clauses)) ORDER BY id ASC LIMIT ?"
+            let sql = "SELECT \(Event.columns) FROM events \(Self.indexHint(filter, db)) \(Self.whereSQL(clauses)) ORDER BY id ASC LIMIT ?"
             arguments.append(limit)
             return try db.rows(sql, arguments).map(Event.init(row:))
         }
@@ -169,7 +169,9 @@ extension Store {
             arguments += [rule, rule]
         }
         if filter.shadowHitsOnly {
-            clauses.append("shadow_rule_id IS NOT NULL")
+            // Rule ids are positive: a range the partial index serves (IS NOT NULL alone would
+            // walk the table by id).
+            clauses.append("shadow_rule_id > 0")
         }
         if filter.excludeTests {
             clauses.append("is_test = 0")
@@ -189,6 +191,12 @@ extension Store {
             }
         }
         return (clauses, arguments)
+    }
+
+    /// Shadow hits are few: SQLite, without statistics, would rather walk the table by id than
+    /// take the partial index a range on `shadow_rule_id` allows. PostgreSQL plans it alone.
+    static func indexHint(_ filter: EventFilter, _ db: any SQLSession) -> String {
+        db.dialect == .sqlite && filter.shadowHitsOnly && filter.ruleId == nil ? "INDEXED BY events_shadow" : ""
     }
 
     static func whereSQL(_ clauses: [String]) -> String {

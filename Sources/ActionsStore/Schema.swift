@@ -217,7 +217,8 @@ enum Schema {
         ALTER TABLE events ADD COLUMN rule_id BIGINT;
         ALTER TABLE events ADD COLUMN shadow_rule_id BIGINT;
         ALTER TABLE events ADD COLUMN is_test BIGINT NOT NULL DEFAULT 0;
-        -- A rule's shadow hits, newest first; only the few events with a hit are indexed.
+        -- A rule's decisions and shadow hits: only events a rule decided or hit are indexed.
+        CREATE INDEX events_rule ON events(rule_id) WHERE rule_id IS NOT NULL;
         CREATE INDEX events_shadow ON events(shadow_rule_id) WHERE shadow_rule_id IS NOT NULL
         """
 

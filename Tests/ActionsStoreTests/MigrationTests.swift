@@ -64,19 +64,25 @@ import ActionsProtocol
     /// through partial indexes that hold only denied or failed rows.
     @Test func deniedAndFailureListingsWalkTheirPartialIndexes() throws {
         let store = try Store(path: temporaryDatabasePath())
-        func plan(_ condition: String) throws -> String {
+        func plan(_ condition: String, hint: String = "") throws -> String {
             try store.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM events WHERE \(condition) AND id >= 1 ORDER BY id DESC LIMIT 100")
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM events \(hint) WHERE \(condition) AND id >= 1 ORDER BY id DESC LIMIT 100")
                     .map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
             }
         }
         #expect(try plan("verdict = 'Deny'").contains("USING INDEX events_denied"))
         #expect(try plan("failed = 1").contains("USING INDEX events_failed"))
-        #expect(try plan("shadow_rule_id IS NOT NULL").contains("USING INDEX events_shadow"))
+        let shadowFilter = EventFilter(shadowHitsOnly: true)
+        let shadowSQL = try store.read { db in
+            (try Store.whereClauses(shadowFilter, SQLiteSession(db: db)).0.joined(separator: " AND "), Store.indexHint(shadowFilter, SQLiteSession(db: db)))
+        }
+        #expect(try plan(shadowSQL.0, hint: shadowSQL.1).contains("USING INDEX events_shadow"))
+        let rulePlan = try plan("(rule_id = 3 OR shadow_rule_id = 3)")
+        #expect(rulePlan.contains("events_rule") && rulePlan.contains("events_shadow"), "\(rulePlan)")
         let partial = try store.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%' ORDER BY name")
         }
-        #expect(partial == ["events_denied", "events_failed", "events_shadow"])
+        #expect(partial == ["events_denied", "events_failed", "events_rule", "events_shadow"])
     }
 
     @Test func aNewerSchemaIsAClearErrorNotACrash() throws {
