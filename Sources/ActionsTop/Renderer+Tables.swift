@@ -240,7 +240,8 @@ extension Renderer {
                 text = shadow ? " Demote rule \(rule.id), \(TerminalText.escape(rule.label)), to shadow (logged, not applied)? y = yes · any key = no"
                               : " Promote rule \(rule.id), \(TerminalText.escape(rule.label)), to enforcing? y = yes · any key = no"
             case .confirmAdd(let entry, let preview):
-                text = " \(entry.shadow ? "Shadow " : "")\(TerminalText.escape(entry.label)): \(preview). Add it? y = yes · any key = no"
+                // The answer keys first: a narrow terminal cuts the end of the line.
+                text = " Add it? y = yes · any key = no · \(entry.shadow ? "shadow " : "")\(TerminalText.escape(entry.label)) \(preview)"
             case .confirmUnlock(let email):
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):

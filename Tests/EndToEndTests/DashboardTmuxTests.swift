@@ -123,13 +123,56 @@ import ActionsStore
         #expect(try await harness.register("eve@blocked.example").json["verdict"] as? String == "Allow")
         let top = try startDashboard(harness)
         try await top.waitFor("TIME")
-        try await top.addDenyEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
+        let preview = try await top.addDenyEntry(["domain", "blocked.example", "user_registration", "tmux test", ""], expectingCount: 1)
+        #expect(preview.contains("would have denied 1 of the last 24 h's allowed attempts (1 distinct user)"),
+                "the dashboard shows the impact before the operator confirms")
         try await top.waitFor("denied domain blocked.example")
         let denied = try await eventually(timeout: 2) {
             try await harness.register("eve@blocked.example").json["verdict"] as? String == "Deny"
         }
         #expect(denied != nil)
         #expect(try harness.ctl("audit").contains("deny.add\trule 1: domain blocked.example"))
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
+    /// A shadow rule tried on live traffic: the rules screen shows its hits, P promotes it (asks y,
+    /// audited), and the next matching sign-up is denied. From the denied event, r jumps back to it.
+    @Test(arguments: StoreBackend.allCases) func promotingAShadowRuleFromTheRulesScreen(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
+        try harness.ctl("allow", "add", "email", "ceo@trial.example")
+        try harness.ctl("rate", "add", "ip-prefix", "100/1m")
+        try harness.ctl("deny", "add", "domain", "trial.example", "--shadow", "--reason", "trying it")
+        try await harness.settingsApplied()
+        for i in 0..<3 { #expect(try await harness.register("u\(i)@trial.example").json["verdict"] as? String == "Allow") }
+        _ = try await harness.waitForEvents(3)
+        let top = try startDashboard(harness, width: 132, height: 30)
+        try await top.waitFor("TIME")
+        try top.send("l")
+        let rules = try await top.waitFor("Rules (3)")
+        let shadowRow = rules.split(separator: "\n").first { $0.contains("domain trial.example") } ?? ""
+        #expect(shadowRow.contains("SHADOW") && shadowRow.contains("3 would"), "\(rules)")
+        #expect(rules.split(separator: "\n").contains { $0.contains("allow") && $0.contains("email ceo@trial.example") })
+        #expect(rules.split(separator: "\n").contains { $0.contains("rate") && $0.contains("ip-prefix 100/1m") })
+        try top.send("G")
+        try top.send("P")
+        try await top.waitFor("Promote rule 3, deny domain trial.example, to enforcing?")
+        try top.send("y")
+        try await top.waitFor("rule 3 promoted: enforcing")
+        try await harness.settingsApplied()
+        #expect(try await harness.register("u9@trial.example").json["verdict"] as? String == "Deny")
+        #expect(try await harness.register("ceo@trial.example").json["verdict"] as? String == "Allow", "the allow entry still wins")
+        #expect(try harness.ctl("audit").contains("rule.promote\trule 3: deny domain trial.example\tshadow\t->\tenforcing"))
+
+        try top.send("Escape")
+        try await top.waitFor("u9@trial.example")
+        try top.send("d")
+        try await top.waitFor("only denied rows") { screen in self.tableRows(screen).count == 1 }
+        try top.send("Enter")
+        try await top.waitFor("rule 3  (r: go to the rule)")
+        try top.send("r")
+        let jumped = try await top.waitFor("Rules (3)")
+        #expect(jumped.contains("enforce"))
         try top.send("q")
         try await top.waitFor("EXIT=0")
     }
