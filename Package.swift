@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "actions-bench",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop", "ActionsDemo",
+                "ActionsProtocol", "ActionsStore", "ActionsPolicy", "ActionsEngine", "ActionsTop", "ActionsDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

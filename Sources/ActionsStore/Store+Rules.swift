@@ -7,7 +7,8 @@ extension Store {
     /// Every rule (deny and allow entries, rate rules), oldest first.
     public func rules(includeExpired: Bool = true, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> RuleSet {
         var set = try reading { db in try Self.rules(db) }
-        if !includeExpired {
+        // Expired entries are few: filter only when there are some (a copy of 110,000 entries is not free).
+        if !includeExpired, set.entries.contains(where: { !$0.isActive(nowMs: nowMs) }) || set.rates.contains(where: { !$0.isActive(nowMs: nowMs) }) {
             set.entries.removeAll { !$0.isActive(nowMs: nowMs) }
             set.rates.removeAll { !$0.isActive(nowMs: nowMs) }
         }
@@ -22,16 +23,16 @@ extension Store {
 
     static func rules(_ db: any SQLSession, where condition: String = "", _ arguments: [any SQLBindable] = []) throws -> RuleSet {
         var set = RuleSet()
-        for row in try db.rows("SELECT \(ruleColumns) FROM rules \(condition) ORDER BY id", arguments) {
-            guard let scope = RuleScope(rawValue: row.string(4)) else { continue }
+        try db.forEachRow("SELECT \(ruleColumns) FROM rules \(condition) ORDER BY id", arguments) { row in
+            guard let scope = RuleScope(rawValue: row.string(4)) else { return }
             let source = row.string(8)
             if row.string(1) == "rate" {
-                guard let key = RateKey(rawValue: row.string(2)) else { continue }
+                guard let key = RateKey(rawValue: row.string(2)) else { return }
                 set.rates.append(RateRule(id: row.int64(0), key: key, limit: row.int(9), windowMs: row.int64(10), scope: scope,
                                           reason: row.optionalString(5), message: row.optionalString(6), shadow: row.bool(7),
                                           createdBy: row.string(11), createdMs: row.int64(12), expiresMs: row.optionalInt64(13)))
             } else {
-                guard let effect = ListEffect(rawValue: row.string(1)), let kind = EntryKind(rawValue: row.string(2)) else { continue }
+                guard let effect = ListEffect(rawValue: row.string(1)), let kind = EntryKind(rawValue: row.string(2)) else { return }
                 set.entries.append(ListEntry(id: row.int64(0), effect: effect, kind: kind, value: row.string(3), scope: scope,
                                              reason: row.optionalString(5), message: row.optionalString(6), shadow: row.bool(7),
                                              source: source.isEmpty ? nil : source, createdBy: row.string(11),

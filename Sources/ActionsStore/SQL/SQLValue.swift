@@ -63,6 +63,8 @@ public protocol SQLSession {
     @discardableResult
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int
     func rows(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow]
+    /// Hands each row to `body` as it is read, without keeping them all (large reads).
+    func forEachRow(_ sql: String, _ arguments: [any SQLBindable], _ body: (SQLRow) throws -> Void) throws
 }
 
 extension SQLSession {
@@ -79,4 +81,8 @@ extension SQLSession {
     }
 
     public func rows(_ sql: String) throws -> [SQLRow] { try rows(sql, []) }
+
+    public func forEachRow(_ sql: String, _ arguments: [any SQLBindable], _ body: (SQLRow) throws -> Void) throws {
+        for row in try rows(sql, arguments) { try body(row) }
+    }
 }
