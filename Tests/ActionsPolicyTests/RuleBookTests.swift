@@ -70,3 +70,25 @@ func entry(_ id: Int64, _ kind: EntryKind, _ value: String, scope: RuleScope = .
         #expect(!denied("x@evil.test"), "*. covers subdomains only")
     }
 }
+
+@Suite struct RuleBookScaleTests {
+    /// The membership filter in front of the tables may let absent keys through, never hide a
+    /// present one: every one of thousands of entries still matches, wildcards at every depth too.
+    @Test func theFilterNeverHidesAnEntry() throws {
+        var entries: [ListEntry] = []
+        for i in 0..<3000 {
+            entries.append(try entry(Int64(entries.count + 1), .domain, "d\(i).example"))
+            entries.append(try entry(Int64(entries.count + 1), .domain, "*.w\(i).\(i % 3 == 0 ? "deep.sub." : "")example"))
+            entries.append(try entry(Int64(entries.count + 1), .ip, "10.\(i % 256).\(i / 256).0/\(16 + i % 9)"))
+        }
+        let book = RuleBook(RuleSet(entries: entries))
+        for i in 0..<3000 {
+            #expect(book.match(.deny, attempt("a@D\(i).example"), nowMs: 0) != nil, "d\(i)")
+            let parent = "w\(i).\(i % 3 == 0 ? "deep.sub." : "")example"
+            #expect(book.match(.deny, attempt("a@x.y.\(parent)"), nowMs: 0) != nil, "*.\(parent)")
+            #expect(book.match(.deny, attempt("a@\(parent)"), nowMs: 0) == nil, "the apex of *.\(parent)")
+            #expect(book.match(.deny, attempt("a@b.c", ip: "10.\(i % 256).\(i / 256).0"), nowMs: 0) != nil)
+        }
+        #expect(book.match(.deny, attempt("a@d3000.example", ip: "11.0.0.1"), nowMs: 0) == nil)
+    }
+}
