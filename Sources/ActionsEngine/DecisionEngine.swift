@@ -183,7 +183,7 @@ public final class DecisionEngine: Sendable {
             decision = await answerOnceCommitted(event, settings: settings)
         } else {
             writer.submit(event)
-            metrics.record(event, type: type)
+            recordMetrics(event)
             decision = Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
         }
         decision.trace = trace
@@ -195,10 +195,9 @@ public final class DecisionEngine: Sendable {
     /// allowed silently: the error mode answers (a Deny stays a Deny), and that answer is queued as
     /// an event of its own, outcome `log_unavailable`, beside the decision if it lands later.
     private func answerOnceCommitted(_ event: Event, settings: ActionSettings) async -> Decision {
-        let type = settings.actionType
         if let seq = writer.submit(event) {
             if await writer.durable(seq, timeout: .milliseconds(config.durableWaitMs)) {
-                metrics.record(event, type: type)
+                recordMetrics(event)
                 return Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
             }
         }
@@ -212,8 +211,13 @@ public final class DecisionEngine: Sendable {
             if answered.verdict == .deny { answered.errorMessage = Self.unverifiedMessage }
         }
         writer.submit(answered)
-        metrics.record(answered, type: type)
+        recordMetrics(answered)
         return Decision(verdict: answered.verdict, errorMessage: answered.errorMessage, event: answered)
+    }
+
+    /// Test decisions are logged (marked) but are not traffic: the metrics leave them out.
+    private func recordMetrics(_ event: Event) {
+        if !event.isTest { metrics.record(event, type: event.actionType) }
     }
 
     private func callEndpoint(url: String, context: ActionContext, received: [UInt8]?, actionID: String,

@@ -16,8 +16,9 @@ public struct LiveStats: Sendable, Equatable {
 
     public init() {}
 
+    /// Test decisions (`actionsctl test`) are left out: they are not traffic.
     public mutating func add(_ events: [Event]) {
-        add(events.map(StatSample.init))
+        add(events.filter { !$0.isTest }.map(StatSample.init))
     }
 
     public mutating func add(_ new: [StatSample]) {

@@ -239,9 +239,9 @@ extension Renderer {
             case .confirmShadow(let rule, let shadow):
                 text = shadow ? " Demote rule \(rule.id), \(TerminalText.escape(rule.label)), to shadow (logged, not applied)? y = yes · any key = no"
                               : " Promote rule \(rule.id), \(TerminalText.escape(rule.label)), to enforcing? y = yes · any key = no"
-            case .confirmAdd(let entry, let preview):
-                // The answer keys first: a narrow terminal cuts the end of the line.
-                text = " Add it? y = yes · any key = no · \(entry.shadow ? "shadow " : "")\(TerminalText.escape(entry.label)) \(preview)"
+            case .confirmAdd(_, let preview):
+                // Two rows: the impact here, the question in place of the footer (one row cut both at 80 columns).
+                text = " " + preview
             case .confirmUnlock(let email):
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):
@@ -262,6 +262,11 @@ extension Renderer {
     }
 
     func drawFooter(_ state: AppState, y: Int, into grid: inout Grid) {
+        if case .confirmAdd(let entry, _)? = state.prompt {
+            grid.fill(x: 0, y: y, width: grid.width, role: .input)
+            grid.put(" Add \(entry.shadow ? "shadow " : "")\(TerminalText.escape(entry.label))? y = yes · any key = no", x: 0, y: y, role: .input)
+            return
+        }
         grid.fill(x: 0, y: y, width: grid.width, role: .footer)
         // Right side first, so markers and warnings are never cut by the hints.
         var markers: [(String, Role)] = []

@@ -87,6 +87,12 @@ import ActionsStore
         _ = state.handle(.char("a"))
         _ = state.handle(.char("d"))
         try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "denylist-add-80x24")
+        // The impact preview and the question take the message row and the footer's, so that 80 columns show both.
+        state.prompt = .confirmAdd(ListEntry(kind: .domain, value: "blocked.example", shadow: true),
+                                   preview: "would have denied 1 of the last 24 h's allowed attempts (1 distinct user)")
+        let confirm = renderer.render(state, width: 80, height: 24)
+        try assertSnapshot(confirm, named: "rules-confirm-add-80x24")
+        #expect(confirm.text.contains("(1 distinct user)") && confirm.text.contains("Add shadow deny domain blocked.example? y = yes"))
         state.prompt = nil
         _ = state.handle(.char("?"))
         try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "help-80x24")

@@ -223,7 +223,7 @@ import ActionsStore
         try top.send("m")
         try await top.waitFor("read-only: flip")
         try top.send("l")
-        try await top.waitFor("Deny lists")
+        try await top.waitFor("Rules (0)")
         try top.send("a")
         try await top.waitFor("read-only: add")
         try top.send("q")

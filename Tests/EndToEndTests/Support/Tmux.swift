@@ -68,7 +68,7 @@ final class TmuxSession: @unchecked Sendable {
             try send("Enter")
             try await Task.sleep(for: .milliseconds(150))
         }
-        let preview = try await waitFor("Add it?")
+        let preview = try await waitFor("? y = yes")
         try send("y")
         try await waitFor("Rules (\(count))")
         return preview
