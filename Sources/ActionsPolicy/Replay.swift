@@ -86,6 +86,9 @@ public enum ImpactPreview {
 
     public static func run(_ store: Store, entry: ListEntry? = nil, rate: RateRule? = nil,
                            nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Replay.RuleImpact {
+        // Entries compare in the normalized spelling, as they will be stored.
+        var entry = entry
+        if let candidate = entry { entry?.value = try ListEntry.normalize(candidate.value, kind: candidate.kind) }
         let rules = try store.rules(includeExpired: false, nowMs: nowMs)
         var replay = Replay(book: Replay.withCandidate(rules, entry: entry, rate: rate), foldAddresses: try store.foldAddresses())
         try store.replay(&replay, sinceMs: nowMs - windowMs)

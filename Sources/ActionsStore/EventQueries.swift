@@ -17,6 +17,8 @@ public struct EventFilter: Sendable, Equatable {
     public var ruleId: Int64?
     /// Only events with a shadow hit.
     public var shadowHitsOnly = false
+    /// Only this outcome.
+    public var outcome: Outcome?
     /// Leave out test decisions (`actionsctl test`).
     public var excludeTests = false
     /// Case-insensitive substring of email, domain, IP, reason, authentication method,
@@ -48,7 +50,7 @@ public struct EventFilter: Sendable, Equatable {
     /// True when nothing narrows the result (the scan bound alone does not).
     public var isEmpty: Bool {
         !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil
-            && organizationId == nil && node == nil && ruleId == nil && !shadowHitsOnly && !excludeTests
+            && organizationId == nil && node == nil && ruleId == nil && !shadowHitsOnly && !excludeTests && outcome == nil
     }
 }
 
@@ -65,6 +67,7 @@ extension EventFilter {
         if let ruleId, event.ruleId != ruleId && event.shadowRuleId != ruleId { return false }
         if shadowHitsOnly && event.shadowRuleId == nil { return false }
         if excludeTests && event.isTest { return false }
+        if let outcome, event.outcome != outcome { return false }
         let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
         if !needle.isEmpty {
             let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
@@ -175,6 +178,10 @@ extension Store {
         }
         if filter.excludeTests {
             clauses.append("is_test = 0")
+        }
+        if let outcome = filter.outcome {
+            clauses.append("outcome = ?")
+            arguments.append(outcome.rawValue)
         }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
@@ -294,11 +301,16 @@ public struct StatSample: Sendable, Equatable {
 
 extension Store {
     /// Samples since a time, from the covering time index alone (no table reads).
-    public func statSamples(sinceMs: Int64) throws(StoreError) -> [StatSample] {
+    /// `limit`: at most the newest this-many events (a day of a busy log is millions of rows).
+    public func statSamples(sinceMs: Int64, limit: Int? = nil) throws(StoreError) -> [StatSample] {
         try reading { db in
-            try db.rows("""
-                SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ?
-                """, [sinceMs]).compactMap { row in
+            var sql = "SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ?"
+            var arguments: [any SQLBindable] = [sinceMs]
+            if let limit {
+                sql += " AND id > (SELECT coalesce(max(id), 0) FROM events) - ?"
+                arguments.append(limit)
+            }
+            return try db.rows(sql, arguments).compactMap { row in
                 guard let type = ActionType(rawValue: row.string(0)) else { return nil }
                 return StatSample(actionType: type, timeMs: row.int64(1), verdict: Verdict(lenient: row.string(2)) ?? .deny,
                                   outcome: Outcome(rawValue: row.string(3)) ?? .invalidResponse, latencyUs: row.int64(4))

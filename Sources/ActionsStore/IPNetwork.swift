@@ -37,6 +37,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         isIPv4 = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
     }
 
+    init(bytes: [UInt8], isIPv4: Bool) {
+        self.bytes = bytes
+        self.isIPv4 = isIPv4
+    }
+
     public var description: String {
         if isIPv4 { return bytes[12...].map(String.init).joined(separator: ".") }
         var v6 = in6_addr()
@@ -84,4 +89,21 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(address)/\(prefix - (address.isIPv4 ? 96 : 0))" }
+
+    /// The same network with its host bits cleared: 203.0.113.77/24 is 203.0.113.0/24.
+    public var canonical: IPNetwork {
+        var bytes = address.bytes
+        var remaining = prefix
+        for index in 0..<16 {
+            let mask: UInt8 = remaining >= 8 ? 0xff : (remaining <= 0 ? 0 : ~(0xff >> UInt8(remaining)))
+            bytes[index] &= mask
+            remaining -= 8
+        }
+        return IPNetwork(address: IPAddress(bytes: bytes, isIPv4: address.isIPv4), prefix: prefix)
+    }
+
+    private init(address: IPAddress, prefix: Int) {
+        self.address = address
+        self.prefix = prefix
+    }
 }

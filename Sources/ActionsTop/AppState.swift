@@ -6,7 +6,7 @@ import ActionsStore
 /// a terminal or a database, so all of it is testable as plain values.
 public struct AppState: Sendable {
     public enum Screen: Equatable, Sendable {
-        case events, detail, rules, lockouts, nodes
+        case events, detail, rules, lockouts, nodes, top
     }
 
     /// Steps of adding a deny entry from the `l` screen.
@@ -79,6 +79,9 @@ public struct AppState: Sendable {
     /// Every actions-server node's last heartbeat (a cluster has several).
     public var nodes: [NodeStatus] = []
     public var nodeSelected = 0
+    /// Who is attacking now (`o`), over the header's window.
+    public var offenders = TopOffenders()
+    public var topSelected = 0
     public var message: Message?
     /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
     public var warnings: [String] = []
@@ -90,6 +93,9 @@ public struct AppState: Sendable {
     public init() {}
 
     public var selectedEvent: Event? { events.indices.contains(selected) ? events[selected] : nil }
+
+    /// The top-N panel's rows in display order: group by group.
+    public var topRows: [TopOffenders.Row] { TopOffenders.Group.allCases.flatMap { offenders.rows[$0] ?? [] } }
 
     /// Adds newly tailed events (oldest first) to the top of the table. While the operator has
     /// scrolled away, the selection stays on the same event instead of sliding.

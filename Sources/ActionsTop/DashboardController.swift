@@ -39,7 +39,7 @@ public final class DashboardController {
             lastSeenID = try store.maxEventID()
             state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
             state.stats.logStartMs = try store.firstEventTimeMs()
-            state.stats.add(try store.statSamples(sinceMs: nowMs - state.stats.windowMs))
+            try loadStats(nowMs: nowMs)
             lastDataVersion = try store.dataVersion()
         }
         refreshSlowly(nowMs: nowMs, force: true)
@@ -82,6 +82,7 @@ public final class DashboardController {
             if !unknown.isEmpty { warnings.append("schema too new: \(unknown.joined(separator: ", "))") }
             if state.screen == .rules { try reloadRules(hits: nil) }
             if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
+            if state.screen == .top, nowMs - lastTopLoadMs >= 2000 { try loadTop() }
             state.nodes = try store.nodes(nowMs: nowMs)
             for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
                 warnings.append("node \(TerminalText.escape(node.name)) stopped reporting \((nowMs - node.updatedMs) / 1000)s ago")
@@ -90,6 +91,37 @@ public final class DashboardController {
             warnings.append("database unreachable: \(error.description)")
         }
         state.warnings = warnings
+    }
+
+    /// The attack panel reads at most this many of the window's newest denied (and failed)
+    /// decisions; the panel says when that cut the window short.
+    static let topLoadLimit = 20_000
+    private var lastTopLoadMs: Int64 = 0
+
+    private func loadTop() throws(StoreError) {
+        let since = state.nowMs - state.stats.windowMs
+        let denied = try store.latestEvents(EventFilter(deniedOnly: true, sinceMs: since), limit: Self.topLoadLimit)
+        let failed = try store.latestEvents(EventFilter(failuresOnly: true, sinceMs: since), limit: Self.topLoadLimit)
+        let selectedKey = state.topRows.indices.contains(state.topSelected) ? state.topRows[state.topSelected].key : nil
+        state.offenders = TopOffenders(denied: denied, failed: failed, nowMs: state.nowMs, windowMs: state.stats.windowMs,
+                                       capped: denied.count == Self.topLoadLimit || failed.count == Self.topLoadLimit)
+        state.topSelected = selectedKey.flatMap { key in state.topRows.firstIndex { $0.key == key } }
+            ?? min(state.topSelected, max(0, state.topRows.count - 1))
+        lastTopLoadMs = state.nowMs
+    }
+
+    /// A window's figures are loaded from at most the newest million events; the header says when
+    /// that cut the window short.
+    static let statsLoadLimit = 1_000_000
+
+    private func loadStats(nowMs: Int64) throws(StoreError) {
+        let since = nowMs - state.stats.windowMs
+        let samples = try store.statSamples(sinceMs: since, limit: Self.statsLoadLimit)
+        state.stats.reset()
+        state.stats.add(samples)
+        if samples.count >= Self.statsLoadLimit, let oldest = samples.map(\.timeMs).min(), oldest > since {
+            state.stats.coveredSinceMs = oldest
+        }
     }
 
     /// Hits are counted over the newest million events at most, so the screen opens at once on a huge log.
@@ -164,6 +196,12 @@ public final class DashboardController {
                 try reloadRules(hits: try store.ruleHits(sinceMs: state.nowMs - 86_400_000, scanLimit: Self.hitScanLimit))
             case .loadLockouts:
                 state.lockouts = try store.loginFailures()
+            case .loadStats:
+                try loadStats(nowMs: state.nowMs)
+                let covered = state.stats.coveredSinceMs.map { " (the newest \(Self.statsLoadLimit / 1_000_000) M events: since \(DurationText.text(max(1000, (state.nowMs - $0) / 1000 * 1000))) ago)" } ?? ""
+                state.message = .init(text: "window \(state.stats.window.label)\(covered)", isError: false)
+            case .loadTop:
+                try loadTop()
             case .loadNodes:
                 state.nodes = try store.nodes()
                 state.nodeSelected = min(state.nodeSelected, max(0, state.nodes.count - 1))

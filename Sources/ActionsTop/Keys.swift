@@ -33,7 +33,8 @@ public enum Command: String, Sendable, CaseIterable {
     case moveDown, moveUp, pageDown, pageUp, top, bottom, open
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
     case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
-    case promoteRule, demoteRule, jumpToRule
+    case promoteRule, demoteRule, jumpToRule, cycleWindow
+    case attacks, filterFromTop, denyFromTop, shadowFromTop
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -45,6 +46,7 @@ public struct Binding: Sendable {
         case rules = "rules"
         case lockouts = "lockouts"
         case nodes = "nodes"
+        case top = "who is attacking"
     }
 
     public var keys: [Key]
@@ -86,6 +88,11 @@ public enum KeyBindings {
         Binding(keys: [.char("D")], scope: .rules, command: .demoteRule, help: "demote the selected rule to shadow: logged, not applied (asks y)", mutates: true, hint: "demote"),
         Binding(keys: [.char("r")], scope: .detail, command: .jumpToRule, help: "jump to the rule that decided this event", hint: "rule"),
         Binding(keys: [.char("u")], scope: .lockouts, command: .unlock, help: "unlock the selected user (asks y)", mutates: true, hint: "unlock"),
+        Binding(keys: [.char("o")], scope: .global, command: .attacks, help: "who is attacking: top denied domains, networks, emails, reasons, failures", hint: "attacks"),
+        Binding(keys: [.enter, .char("f")], scope: .top, command: .filterFromTop, help: "filter the event table to the selected row", hint: "filter"),
+        Binding(keys: [.char("a")], scope: .top, command: .denyFromTop, help: "deny the selected domain, network or email (impact first, asks y)", mutates: true, hint: "deny"),
+        Binding(keys: [.char("s")], scope: .top, command: .shadowFromTop, help: "add it as a shadow rule: logged, not applied (impact first, asks y)", mutates: true, hint: "shadow"),
+        Binding(keys: [.char("w")], scope: .global, command: .cycleWindow, help: "the header's time window: 1m, 5m, 1h, 24h", hint: "window"),
         Binding(keys: [.char("T")], scope: .global, command: .cycleTheme, help: "next colour theme", hint: "theme"),
         Binding(keys: [.char("N")], scope: .global, command: .nodes, help: "actions-server nodes: heartbeats, rates, circuits", hint: "nodes"),
         Binding(keys: [.char("n")], scope: .events, command: .cycleNode, help: "cycle the node filter (a cluster's nodes)"),

@@ -16,6 +16,9 @@ public enum Effect: Equatable, Sendable {
     case loadRules
     case loadLockouts
     case loadNodes
+    /// The header's window changed: reload its figures.
+    case loadStats
+    case loadTop
     case cycleTheme
     /// Write the filtered view to this file.
     case export(String)
@@ -49,6 +52,7 @@ extension AppState {
         case .rules: return .rules
         case .lockouts: return .lockouts
         case .nodes: return .nodes
+        case .top: return .top
         }
     }
 
@@ -131,6 +135,27 @@ extension AppState {
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
             return [.cycleTheme]
+        case .cycleWindow:
+            stats.window = stats.window.next
+            return screen == .top ? [.loadStats, .loadTop] : [.loadStats]
+        case .attacks:
+            screen = .top
+            return [.loadTop]
+        case .filterFromTop:
+            guard topRows.indices.contains(topSelected) else { return [] }
+            filter = TopOffenders.filter(for: topRows[topSelected], base: filter)
+            screen = .events
+            return [.reloadEvents]
+        case .denyFromTop, .shadowFromTop:
+            guard topRows.indices.contains(topSelected) else { return [] }
+            guard var entry = topRows[topSelected].denyEntry else {
+                message = Message(text: "only a domain, a network or an email can be denied", isError: true)
+                return []
+            }
+            entry.shadow = command == .shadowFromTop
+            entry.reason = "from the dashboard's attack panel"
+            message = Message(text: "working out its impact on the last 24 hours...", isError: false)
+            return [.previewDeny(entry)]
         case .nodes:
             screen = .nodes
             return [.loadNodes]
@@ -159,6 +184,8 @@ extension AppState {
             lockoutSelected = clamp(lockoutSelected + delta, count: lockouts.count)
         case .nodes:
             nodeSelected = clamp(nodeSelected + delta, count: nodes.count)
+        case .top:
+            topSelected = clamp(topSelected + delta, count: topRows.count)
         }
     }
 
@@ -167,6 +194,7 @@ extension AppState {
         case .rules: ruleSelected = clamp(index, count: rules.count)
         case .lockouts: lockoutSelected = clamp(index, count: lockouts.count)
         case .nodes: nodeSelected = clamp(index, count: nodes.count)
+        case .top: topSelected = clamp(index, count: topRows.count)
         case .events, .detail:
             selected = clamp(index, count: events.count)
             // Following the tail means sitting on the newest row.

@@ -50,6 +50,7 @@ public struct Renderer: Sendable {
         case .rules: drawRules(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .lockouts: drawLockouts(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .nodes: drawNodes(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .top: drawAttacks(state, top: bodyTop, height: bodyHeight, into: &grid)
         }
         drawMessageLine(state, y: height - 2, into: &grid)
         drawFooter(state, y: height - 1, into: &grid)
@@ -74,6 +75,9 @@ public struct Renderer: Sendable {
         var x = grid.put(" actions-top ", x: 0, y: 0, role: .title)
         x += grid.put(clock(state.nowMs) + "  ", x: x, y: 0, role: .title)
         var badges: [(String, Role)] = []
+        // The header's window, and how much of it the figures cover when a load was capped.
+        let covered = state.stats.coveredSinceMs.map { " covers " + DurationText.text(max(60_000, (state.nowMs - $0) / 60_000 * 60_000)) } ?? ""
+        badges.append((" window \(state.stats.window.label)\(covered) ", covered.isEmpty ? .title : .warning))
         if state.paused { badges.append((" PAUSED ", .warning)) }
         if state.readOnly { badges.append((" READ-ONLY ", .readOnly)) }
         let badgeWidth = badges.reduce(0) { $0 + DisplayWidth.of($1.0) + 1 }

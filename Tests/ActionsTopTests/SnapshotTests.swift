@@ -98,6 +98,18 @@ import ActionsStore
         try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "help-80x24")
     }
 
+    @Test(arguments: [(80, 24), (132, 43)]) func attackPanel(width: Int, height: Int) throws {
+        var state = Fixtures.state()
+        _ = state.handle(.char("o"))
+        state.offenders = TopOffenders(denied: Fixtures.events.filter { $0.verdict == .deny },
+                                       failed: Fixtures.events.filter { $0.outcome != .ok }, nowMs: Fixtures.now, windowMs: 60_000)
+        _ = state.handle(.char("j"))
+        let grid = renderer.render(state, width: width, height: height)
+        try assertSnapshot(grid, named: "attacks-\(width)x\(height)")
+        #expect(grid.text.contains("Who is attacking") && grid.text.contains("mailinator.com"))
+        #expect(!grid.text.contains("\u{1b}"), "keys are shown escaped")
+    }
+
     @Test func readOnlyFilteredAndWarned() throws {
         var state = Fixtures.state()
         state.readOnly = true

@@ -1,0 +1,77 @@
+import Testing
+import ActionsProtocol
+import ActionsStore
+@testable import ActionsTop
+
+@Suite struct TopOffendersTests {
+    let now = Fixtures.now
+    let window: Int64 = 60_000
+
+    func denied(_ email: String, ip: String, secondsAgo: Int64, reason: String) -> Event {
+        Event(timeMs: now - secondsAgo * 1000, actionType: .userRegistration, actionId: "a", email: email,
+              emailDomain: Normalize.emailDomain(email), ip: ip, verdict: .deny, decidedBy: .policy, reason: reason)
+    }
+
+    var offenders: TopOffenders {
+        var deniedEvents: [Event] = []
+        // A rising attack from one /24 on one domain; a steady trickle from one IPv6 /64.
+        for i in 0..<12 {
+            deniedEvents.append(denied("bot\(i)@Spam.Example", ip: "203.0.113.\(i + 1)", secondsAgo: i < 10 ? 5 : 50,
+                                       reason: "deny domain spam.example (rule 4): disposable"))
+        }
+        for i in 0..<4 {
+            deniedEvents.append(denied("ana@example.org", ip: "2001:db8:1:2::\(i + 1)", secondsAgo: i % 2 == 0 ? 10 : 40,
+                                       reason: "rate ip-prefix 3/1m (rule 7): \(3 + i) attempts in the window"))
+        }
+        let failed = (0..<3).map { i in
+            Event(timeMs: now - 20_000, actionType: .authentication, actionId: "f\(i)", verdict: .deny, decidedBy: .errorMode,
+                  outcome: i == 0 ? .badSignature : .timeout)
+        }
+        return TopOffenders(denied: deniedEvents, failed: failed, nowMs: now, windowMs: window)
+    }
+
+    @Test func groupsCountAndTrend() {
+        let top = offenders
+        #expect(top.rows[.domains]?.first.map { ($0.key, $0.count, $0.trend) } ?? ("", 0, .steady) == ("spam.example", 12, .rising))
+        #expect(top.rows[.networks]?.map(\.key) == ["203.0.113.0/24", "2001:db8:1:2::/64"], "addresses grouped by /24 and /64")
+        #expect(top.rows[.networks]?.last?.trend == .steady)
+        #expect(top.rows[.emails]?.first?.key == "ana@example.org" && top.rows[.emails]?.first?.count == 4)
+        #expect(top.rows[.reasons]?.map(\.key) == ["deny domain spam.example (rule 4)", "rate ip-prefix 3/1m (rule 7)"],
+                "a reason is counted by its rule, not its particulars")
+        #expect(top.rows[.failures]?.map { "\($0.key) \($0.count)" } == ["timeout 2", "bad_signature 1"])
+        #expect(top.denied == 16 && top.failed == 3 && !top.capped)
+    }
+
+    @Test func aRowFiltersTheTableAndNamesItsDenyEntry() {
+        let top = offenders
+        let network = top.rows[.networks]![0]
+        let filter = TopOffenders.filter(for: network, base: EventFilter())
+        #expect(filter.deniedOnly && filter.text == "203.0.113.")
+        #expect(network.denyEntry == ListEntry(kind: .ip, value: "203.0.113.0/24"))
+        let six = TopOffenders.filter(for: top.rows[.networks]![1], base: EventFilter())
+        #expect(six.text == "2001:db8:1:2")
+        let failure = TopOffenders.filter(for: top.rows[.failures]![0], base: EventFilter(deniedOnly: true))
+        #expect(failure.failuresOnly && !failure.deniedOnly && failure.outcome == .timeout)
+        #expect(top.rows[.failures]![0].denyEntry == nil && top.rows[.reasons]![0].denyEntry == nil)
+    }
+
+    @Test func thePanelsKeysFilterAndDenyWithAPreview() {
+        var state = Fixtures.state()
+        #expect(state.handle(.char("o")) == [.loadTop])
+        state.offenders = offenders
+        // The first row is the top domain.
+        #expect(state.handle(.char("a")) == [.previewDeny(ListEntry(kind: .domain, value: "spam.example", reason: "from the dashboard's attack panel"))])
+        _ = state.handle(.char("j"))
+        _ = state.handle(.char("j"))
+        var shadow = ListEntry(kind: .ip, value: "203.0.113.0/24", reason: "from the dashboard's attack panel")
+        shadow.shadow = true
+        #expect(state.handle(.char("s")) == [.previewDeny(shadow)])
+        #expect(state.handle(.enter) == [.reloadEvents])
+        #expect(state.screen == .events && state.filter.text == "203.0.113." && state.filter.deniedOnly)
+        _ = state.handle(.char("o"))
+        _ = state.handle(.char("G"))
+        #expect(state.handle(.char("a")).isEmpty && state.message?.isError == true, "a failure outcome cannot be denied")
+        #expect(state.handle(.char("w")) == [.loadStats, .loadTop])
+        #expect(state.stats.window == .fiveMinutes)
+    }
+}
