@@ -177,6 +177,53 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
+    /// During an incident: the attack panel names the domain and network, Enter filters the table
+    /// to the network, `a` denies the domain after the impact preview, and `w` switches the window.
+    @Test func handlingAnAttackFromThePanel() async throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "ip", "203.0.113.0/24", "--reason", "known bad network")
+        try await harness.settingsApplied()
+        for i in 0..<6 { _ = try await harness.register("bot\(i)@spam-wave.example", ip: "203.0.113.\(10 + i)") }
+        for i in 0..<3 { _ = try await harness.register("real\(i)@example.com", ip: "198.51.100.\(i + 1)") }
+        _ = try await harness.waitForEvents(9)
+        let top = try startDashboard(harness, width: 120, height: 36)
+        try await top.waitFor("TIME")
+        try top.send("o")
+        let panel = try await top.waitFor("Who is attacking")
+        let lines = panel.split(separator: "\n")
+        #expect(lines.contains { $0.contains("6") && $0.contains("spam-wave.example") }, "\(panel)")
+        #expect(lines.contains { $0.contains("6") && $0.contains("203.0.113.0/24") })
+
+        // The domain row is the first: deny it, seeing what it would have denied first.
+        try top.send("a")
+        let preview = try await top.waitFor("? y = yes")
+        #expect(preview.contains("would have denied 0 of the last 24 h's allowed attempts (0 distinct users)"),
+                "every attempt from the wave was already denied by the network entry: \(preview)")
+        try top.send("y")
+        try await top.waitFor("denied domain spam-wave.example")
+        try await harness.settingsApplied()
+        let answer = try await harness.register("bot9@spam-wave.example", ip: "192.0.2.1")
+        #expect(answer.json["verdict"] as? String == "Deny" && answer.json["rule_id"] as? Int == 2)
+
+        // Down to the network row, then filter the table to it.
+        try top.send("o")
+        try await top.waitFor("Who is attacking")
+        try top.send("j")
+        try top.send("Enter")
+        let filtered = try await top.waitFor("only the network's rows") { screen in
+            let rows = self.tableRows(screen)
+            return rows.count == 6 && rows.allSatisfy { $0.contains("203.0.113.") }
+        }
+        #expect(filtered.contains("denied"), "the footer shows the filter")
+
+        try top.send("w")
+        try await top.waitFor("window 5m")
+        try top.send("w")
+        try await top.waitFor("window 1h")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
     @Test func resizeKeepsTheLayoutAndQRestoresTheTerminal() async throws {
         let harness = try ServerHarness()
         for i in 0..<40 { _ = try await harness.register("r\(i)@example.com") }
