@@ -55,6 +55,8 @@ public struct AppState: Sendable {
     /// Index of the first row shown.
     public var scroll = 0
     public var following = true
+    /// The table's order (`s` cycles the column, `S` reverses it).
+    public var sort = EventSort()
     public var paused = false
     /// Searches cover the newest 100,000 events, so a search never stalls the screen on a huge log.
     public var filter = EventFilter(textScanLimit: AppState.searchScanLimit)
@@ -102,6 +104,19 @@ public struct AppState: Sendable {
     public mutating func receive(_ newEvents: [Event]) {
         let matching = newEvents.filter(filter.matches)
         guard !matching.isEmpty else { return }
+        if !sort.isDefault {
+            // Sorted by another column: the new rows take their places; the selection stays on its event.
+            let selectedID = selectedEvent?.id
+            events.append(contentsOf: matching)
+            if events.count > maxRows {
+                // The oldest rows go, whatever the order on screen.
+                let keep = Set(events.map { $0.id ?? 0 }.sorted(by: >).prefix(maxRows))
+                events.removeAll { !keep.contains($0.id ?? 0) }
+            }
+            events.sort(by: sort.ordered)
+            selected = selectedID.flatMap { id in events.firstIndex { $0.id == id } } ?? 0
+            return
+        }
         events.insert(contentsOf: matching.reversed(), at: 0)
         if events.count > maxRows { events.removeLast(events.count - maxRows) }
         if following {
@@ -116,6 +131,7 @@ public struct AppState: Sendable {
     /// Replaces the table (after a filter change or on start).
     public mutating func replaceEvents(_ newest: [Event]) {
         events = Array(newest.prefix(maxRows))
+        if !sort.isDefault { events.sort(by: sort.ordered) }
         selected = 0
         scroll = 0
         following = true

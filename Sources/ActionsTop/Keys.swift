@@ -34,7 +34,7 @@ public enum Command: String, Sendable, CaseIterable {
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
     case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
     case promoteRule, demoteRule, jumpToRule, cycleWindow
-    case attacks, filterFromTop, denyFromTop, shadowFromTop
+    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -78,6 +78,8 @@ public enum KeyBindings {
         Binding(keys: [.char("f")], scope: .events, command: .toggleFailures, help: "failures only: outcome not ok (toggle)", hint: "failures"),
         Binding(keys: [.char("t")], scope: .events, command: .cycleType, help: "cycle the action-type filter", hint: "type"),
         Binding(keys: [.char("/")], scope: .events, command: .search, help: "search email, domain, IP or reason", hint: "search"),
+        Binding(keys: [.char("s")], scope: .events, command: .cycleSort, help: "sort by the next column (time, node, type, email, ip, verdict, decided, latency, reason)", hint: "sort"),
+        Binding(keys: [.char("S")], scope: .events, command: .reverseSort, help: "reverse the sort order"),
         Binding(keys: [.char("p")], scope: .events, command: .pause, help: "pause or resume the live tail", hint: "pause"),
         Binding(keys: [.char("m")], scope: .global, command: .flipMode, help: "flip fail-open / fail-closed (asks y)", mutates: true, hint: "mode"),
         Binding(keys: [.char("l")], scope: .global, command: .rules, help: "rules: deny and allow entries, rate rules, shadow rules", hint: "rules"),

@@ -135,6 +135,17 @@ extension AppState {
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
             return [.cycleTheme]
+        case .cycleSort, .reverseSort:
+            if command == .cycleSort {
+                let next = EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time
+                // Time reads newest first, text columns A to Z, latency slowest first.
+                sort = EventSort(column: next, descending: next == .time || next == .latency)
+            } else {
+                sort.descending.toggle()
+            }
+            applySort()
+            message = Message(text: "sorted by \(sort.column.name) \(sort.descending ? "descending" : "ascending")"
+                              + (sort.isDefault ? " (following the tail)" : ""), isError: false)
         case .cycleWindow:
             stats.window = stats.window.next
             return screen == .top ? [.loadStats, .loadTop] : [.loadStats]
@@ -172,6 +183,16 @@ extension AppState {
             return [.reloadEvents]
         }
         return []
+    }
+
+    /// Re-orders the rows on hand, keeping the selection on its event.
+    mutating func applySort() {
+        let selectedID = selectedEvent?.id
+        events.sort(by: sort.ordered)
+        selected = selectedID.flatMap { id in events.firstIndex { $0.id == id } } ?? 0
+        following = sort.isDefault && selected == 0
+        scroll = max(0, min(scroll, selected))
+        if selected >= scroll + pageSize { scroll = selected - pageSize + 1 }
     }
 
     private mutating func move(by delta: Int) {

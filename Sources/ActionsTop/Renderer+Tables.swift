@@ -63,7 +63,9 @@ extension Renderer {
         let nodes = Set(state.events.lazy.compactMap(\.node).prefix(64))
         let visible = state.events.dropFirst(state.scroll).prefix(max(0, height - 1))
         let columns = Columns(width: grid.width, content: Columns.content(of: visible), showNode: nodes.count > 1)
-        let headers = ["TIME", "NODE", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"]
+        // The sort column's header carries an arrow.
+        let arrow = state.sort.descending ? (asciiOnly ? "v" : "↓") : (asciiOnly ? "^" : "↑")
+        let headers = EventSort.Column.allCases.map { $0 == state.sort.column && !state.sort.isDefault ? $0.header + arrow : $0.header }
         drawRow(headers.map { ($0, Role.header) }, columns: columns, y: top, into: &grid, fillRole: .header)
         let rows = max(0, height - 1)
         if state.events.isEmpty {
@@ -274,6 +276,9 @@ extension Renderer {
         if state.filter.failuresOnly { markers.append(("failures", .filter)) }
         if let type = state.filter.actionType { markers.append((type.rawValue, .filter)) }
         if let node = state.filter.node { markers.append(("node " + TerminalText.escape(node), .filter)) }
+        if !state.sort.isDefault {
+            markers.append(("sort " + state.sort.column.name + (state.sort.descending ? (asciiOnly ? " v" : " ↓") : (asciiOnly ? " ^" : " ↑")), .filter))
+        }
         // A search scans the newest rows only: the marker says so, so nothing is cut silently.
         if !state.filter.text.isEmpty {
             markers.append(("/" + TerminalText.escape(state.filter.text) + " (newest \(AppState.searchScanLimit / 1000)k)", .filter))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ActionsProtocol
 import ActionsStore
@@ -184,5 +185,34 @@ import ActionsStore
                 }
             }
         }
+    }
+}
+
+@Suite struct SortTests {
+    @Test func anyColumnSortsAndNewRowsTakeTheirPlace() {
+        var state = Fixtures.state()
+        state.replaceEvents(Fixtures.events)
+        for _ in 0..<7 { _ = state.handle(.char("s")) }
+        #expect(state.sort == EventSort(column: .latency, descending: true))
+        #expect(state.events.map(\.latencyUs) == state.events.map(\.latencyUs).sorted(by: >))
+        #expect(state.events.first?.email == "carol@acme.io", "the 5 s timeout is the slowest")
+        // A slower decision arrives: it goes to the top; one faster than all goes to the bottom.
+        state.receive([Fixtures.event(0, email: "slow@example.com", latencyUs: 9_000_000),
+                       Fixtures.event(99, email: "fast@example.com", latencyUs: 1)])
+        #expect(state.events.first?.email == "slow@example.com" && state.events.last?.email == "fast@example.com")
+        _ = state.handle(.char("S"))
+        #expect(state.events.first?.email == "fast@example.com", "S reverses")
+        _ = state.handle(.char("s"))
+        _ = state.handle(.char("s"))
+        #expect(state.sort.isDefault, "after the last column, time again")
+        #expect(state.events.map(\.timeMs) == state.events.map(\.timeMs).sorted(by: >))
+    }
+
+    @Test func theSortColumnIsMarked() throws {
+        var state = Fixtures.state()
+        state.replaceEvents(Fixtures.events)
+        for _ in 0..<3 { _ = state.handle(.char("s")) }
+        let grid = Renderer(timeZone: TimeZone(identifier: "UTC")!).render(state, width: 132, height: 43)
+        #expect(grid.text.contains("EMAIL↑") && grid.text.contains("sort email ↑"))
     }
 }
