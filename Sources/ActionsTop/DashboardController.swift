@@ -161,6 +161,10 @@ public final class DashboardController {
 
     public func setASCII(_ ascii: Bool) { state.asciiOnly = ascii }
 
+    /// Where `y` copies an event: the terminal's clipboard when it takes OSC 52 (set by the app),
+    /// else a file in the current directory.
+    public var clipboard: ((String) -> Void)?
+
     func apply(_ effect: Effect) {
         do {
             switch effect {
@@ -211,6 +215,16 @@ public final class DashboardController {
                 let count = try EventExport.write(events, to: path, format: format)
                 let bounded = count == AppState.exportLimit ? " (the newest \(AppState.exportLimit); actionsctl events --limit for more)" : ""
                 state.message = .init(text: "exported \(count) events to \(TerminalText.escape(path)) as \(format.rawValue)\(bounded)", isError: false)
+            case .copyEvent(let event):
+                let json = try EventExport.line(event, .jsonl)
+                if let clipboard {
+                    clipboard(json)
+                    state.message = .init(text: "copied event \(TerminalText.escape(event.uid)) as JSON to the clipboard (OSC 52)", isError: false)
+                } else {
+                    let path = "actions-event-\(event.uid.filter { $0.isLetter || $0.isNumber || $0 == "_" }).json"
+                    try (json + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+                    state.message = .init(text: "event written to \(path) (this terminal takes no clipboard writes)", isError: false)
+                }
             case .cycleTheme:
                 let name = catalog.next(after: state.themeName)
                 let loaded = try catalog.load(name)

@@ -34,7 +34,7 @@ public enum Command: String, Sendable, CaseIterable {
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
     case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
     case promoteRule, demoteRule, jumpToRule, cycleWindow
-    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort
+    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, copyEvent
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -88,6 +88,8 @@ public enum KeyBindings {
         Binding(keys: [.char("x"), .delete], scope: .rules, command: .deleteRule, help: "delete the selected rule (asks y)", mutates: true, hint: "delete"),
         Binding(keys: [.char("P")], scope: .rules, command: .promoteRule, help: "promote the selected shadow rule to enforcing (asks y)", mutates: true, hint: "promote"),
         Binding(keys: [.char("D")], scope: .rules, command: .demoteRule, help: "demote the selected rule to shadow: logged, not applied (asks y)", mutates: true, hint: "demote"),
+        Binding(keys: [.char("y")], scope: .events, command: .copyEvent, help: "copy the selected event as JSON (clipboard over OSC 52, else a file)", hint: "copy"),
+        Binding(keys: [.char("y")], scope: .detail, command: .copyEvent, help: "copy this event as JSON (clipboard over OSC 52, else a file)", hint: "copy"),
         Binding(keys: [.char("r")], scope: .detail, command: .jumpToRule, help: "jump to the rule that decided this event", hint: "rule"),
         Binding(keys: [.char("u")], scope: .lockouts, command: .unlock, help: "unlock the selected user (asks y)", mutates: true, hint: "unlock"),
         Binding(keys: [.char("o")], scope: .global, command: .attacks, help: "who is attacking: top denied domains, networks, emails, reasons, failures", hint: "attacks"),

@@ -50,6 +50,25 @@ public final class NcursesTerminal {
 
     public var size: (width: Int, height: Int) { (Int(cn_cols()), Int(cn_lines())) }
 
+    /// Whether the terminal is one that takes OSC 52 clipboard writes (xterm and its kin, tmux,
+    /// screen, kitty, foot, ...); the Linux console and VT-class terminals do not.
+    public static func takesClipboard(term: String) -> Bool {
+        !(term.isEmpty || term == "dumb" || term == "linux" || term.hasPrefix("vt") || term == "ansi")
+    }
+
+    /// Puts text on the clipboard with OSC 52 (`ESC ] 52 ; c ; base64 BEL`), written straight to
+    /// the terminal between frames: ncurses has no call for it. Over SSH it reaches the local
+    /// terminal; inside tmux, tmux takes it (with `set-clipboard on`).
+    public func copyToClipboard(_ text: String) {
+        let sequence = Array(("\u{1b}]52;c;" + Data(text.utf8).base64EncodedString() + "\u{07}").utf8)
+        var written = 0
+        while written < sequence.count {
+            let result = sequence[written...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if result <= 0 { break }
+            written += result
+        }
+    }
+
     /// Forget the last frame (after a resize): everything is drawn again.
     public func invalidate() {
         previous = nil

@@ -19,6 +19,8 @@ public enum Effect: Equatable, Sendable {
     /// The header's window changed: reload its figures.
     case loadStats
     case loadTop
+    /// Put the event on the clipboard as JSON (OSC 52), or in a file.
+    case copyEvent(Event)
     case cycleTheme
     /// Write the filtered view to this file.
     case export(String)
@@ -135,6 +137,9 @@ extension AppState {
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
             return [.cycleTheme]
+        case .copyEvent:
+            guard let event = selectedEvent else { return [] }
+            return [.copyEvent(event)]
         case .cycleSort, .reverseSort:
             if command == .cycleSort {
                 let next = EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time

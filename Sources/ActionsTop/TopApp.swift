@@ -52,6 +52,9 @@ public enum TopApp {
         let terminal = NcursesTerminal(refreshMs: min(options.refreshMs, 250), monochrome: noColor)
         defer { terminal.stop() }
         controller.setASCII(terminal.asciiOnly)
+        if NcursesTerminal.takesClipboard(term: environment["TERM"] ?? "") && environment["ACTIONS_TOP_CLIPBOARD"] != "file" {
+            controller.clipboard = { [terminal] text in terminal.copyToClipboard(text) }
+        }
         let renderer = Renderer(asciiOnly: terminal.asciiOnly)
         controller.load()
         var lastTick = MonotonicClock.nowNs()

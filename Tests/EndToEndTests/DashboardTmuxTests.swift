@@ -224,6 +224,39 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
+    /// `y` copies the selected event as JSON over OSC 52: tmux (set-clipboard on) keeps it in a
+    /// paste buffer, which parses back to the event. On a terminal without clipboard writes the
+    /// event goes to a file instead.
+    @Test func copyingAnEventToTheClipboardAndToAFile() async throws {
+        let harness = try ServerHarness()
+        _ = try await harness.register("copy.me@example.com")
+        _ = try await harness.waitForEvents(1)
+        let top = try startDashboard(harness)
+        try top.tmux(["set-option", "-g", "set-clipboard", "on"])
+        try await top.waitFor("copy.me@example.com")
+        try top.send("y")
+        try await top.waitFor("copied event")
+        let buffer = try await eventually(timeout: 3) { (try? top.tmux(["show-buffer"]))?.contains("copy.me@example.com") == true }
+        #expect(buffer != nil, "tmux received no OSC 52 clipboard write")
+        let json = try top.tmux(["show-buffer"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        #expect(object?["email"] as? String == "copy.me@example.com" && object?["verdict"] as? String == "Allow")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+
+        let directory = harness.directory.path
+        let console = try TmuxSession("sh -c 'cd \(directory) && exec \(Paths.binary("actions-top")) --refresh 200'", width: 100, height: 30,
+                                      environment: ["TERM": "linux", "ACTIONS_DB": harness.databasePath, "LANG": "C.UTF-8"])
+        try await console.waitFor("copy.me@example.com")
+        try console.send("y")
+        let said = try await console.waitFor("event written to")
+        let name = said.components(separatedBy: "event written to ").last?.prefix { !$0.isWhitespace } ?? ""
+        let written = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+        #expect(written.contains("\"email\":\"copy.me@example.com\""))
+        try console.send("q")
+        try await console.waitFor("EXIT=0")
+    }
+
     @Test func resizeKeepsTheLayoutAndQRestoresTheTerminal() async throws {
         let harness = try ServerHarness()
         for i in 0..<40 { _ = try await harness.register("r\(i)@example.com") }
