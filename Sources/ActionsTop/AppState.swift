@@ -6,7 +6,7 @@ import ActionsStore
 /// a terminal or a database, so all of it is testable as plain values.
 public struct AppState: Sendable {
     public enum Screen: Equatable, Sendable {
-        case events, detail, rules, lockouts, nodes, top
+        case events, detail, rules, lockouts, nodes, top, charts
     }
 
     /// Steps of adding a deny entry from the `l` screen.
@@ -84,6 +84,8 @@ public struct AppState: Sendable {
     /// Who is attacking now (`o`), over the header's window.
     public var offenders = TopOffenders()
     public var topSelected = 0
+    /// The action type the charts screen shows.
+    public var chartType: ActionType = .userRegistration
     public var message: Message?
     /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
     public var warnings: [String] = []

@@ -34,7 +34,7 @@ public enum Command: String, Sendable, CaseIterable {
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
     case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
     case promoteRule, demoteRule, jumpToRule, cycleWindow
-    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, copyEvent
+    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, copyEvent, charts, chartType
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -47,6 +47,7 @@ public struct Binding: Sendable {
         case lockouts = "lockouts"
         case nodes = "nodes"
         case top = "who is attacking"
+        case charts = "charts"
     }
 
     public var keys: [Key]
@@ -96,6 +97,8 @@ public enum KeyBindings {
         Binding(keys: [.enter, .char("f")], scope: .top, command: .filterFromTop, help: "filter the event table to the selected row", hint: "filter"),
         Binding(keys: [.char("a")], scope: .top, command: .denyFromTop, help: "deny the selected domain, network or email (impact first, asks y)", mutates: true, hint: "deny"),
         Binding(keys: [.char("s")], scope: .top, command: .shadowFromTop, help: "add it as a shadow rule: logged, not applied (impact first, asks y)", mutates: true, hint: "shadow"),
+        Binding(keys: [.char("h")], scope: .global, command: .charts, help: "charts: decisions per second and the latency histogram", hint: "charts"),
+        Binding(keys: [.tab, .char("t")], scope: .charts, command: .chartType, help: "the other action type"),
         Binding(keys: [.char("w")], scope: .global, command: .cycleWindow, help: "the header's time window: 1m, 5m, 1h, 24h", hint: "window"),
         Binding(keys: [.char("T")], scope: .global, command: .cycleTheme, help: "next colour theme", hint: "theme"),
         Binding(keys: [.char("N")], scope: .global, command: .nodes, help: "actions-server nodes: heartbeats, rates, circuits", hint: "nodes"),

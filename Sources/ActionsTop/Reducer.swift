@@ -55,6 +55,7 @@ extension AppState {
         case .lockouts: return .lockouts
         case .nodes: return .nodes
         case .top: return .top
+        case .charts: return .charts
         }
     }
 
@@ -137,6 +138,11 @@ extension AppState {
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
             return [.cycleTheme]
+        case .charts:
+            screen = .charts
+            chartType = filter.actionType ?? selectedEvent?.actionType ?? chartType
+        case .chartType:
+            chartType = chartType == .userRegistration ? .authentication : .userRegistration
         case .copyEvent:
             guard let event = selectedEvent else { return [] }
             return [.copyEvent(event)]
@@ -212,6 +218,8 @@ extension AppState {
             nodeSelected = clamp(nodeSelected + delta, count: nodes.count)
         case .top:
             topSelected = clamp(topSelected + delta, count: topRows.count)
+        case .charts:
+            break
         }
     }
 
@@ -221,6 +229,7 @@ extension AppState {
         case .lockouts: lockoutSelected = clamp(index, count: lockouts.count)
         case .nodes: nodeSelected = clamp(index, count: nodes.count)
         case .top: topSelected = clamp(index, count: topRows.count)
+        case .charts: break
         case .events, .detail:
             selected = clamp(index, count: events.count)
             // Following the tail means sitting on the newest row.

@@ -51,6 +51,7 @@ public struct Renderer: Sendable {
         case .lockouts: drawLockouts(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .nodes: drawNodes(state, top: bodyTop, height: bodyHeight, into: &grid)
         case .top: drawAttacks(state, top: bodyTop, height: bodyHeight, into: &grid)
+        case .charts: drawCharts(state, top: bodyTop, height: bodyHeight, into: &grid)
         }
         drawMessageLine(state, y: height - 2, into: &grid)
         drawFooter(state, y: height - 1, into: &grid)

@@ -110,6 +110,16 @@ import ActionsStore
         #expect(!grid.text.contains("\u{1b}"), "keys are shown escaped")
     }
 
+    @Test(arguments: [(80, 24), (132, 43)]) func chartsPane(width: Int, height: Int) throws {
+        var state = Fixtures.state()
+        _ = state.handle(.char("h"))
+        let grid = renderer.render(state, width: width, height: height)
+        try assertSnapshot(grid, named: "charts-\(width)x\(height)")
+        #expect(grid.text.contains("decisions per second") && grid.text.contains("latency ("))
+        _ = state.handle(.tab)
+        #expect(renderer.render(state, width: width, height: height).text.contains("Charts · authentication"))
+    }
+
     @Test func readOnlyFilteredAndWarned() throws {
         var state = Fixtures.state()
         state.readOnly = true
