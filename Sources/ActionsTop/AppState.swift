@@ -92,6 +92,9 @@ public struct AppState: Sendable {
     public var themeName = "default"
     /// Rows available for the table; set by the renderer's layout for paging.
     public var pageSize = 10
+    /// The terminal's size, for mapping mouse clicks to rows and columns.
+    public var width = 100
+    public var height = 30
     public var asciiOnly = false
 
     public init() {}

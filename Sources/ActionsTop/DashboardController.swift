@@ -159,6 +159,12 @@ public final class DashboardController {
 
     public func setPageSize(_ rows: Int) { state.pageSize = rows }
 
+    public func setSize(width: Int, height: Int) {
+        state.width = width
+        state.height = height
+        state.pageSize = Renderer.tableRows(height: height)
+    }
+
     public func setASCII(_ ascii: Bool) { state.asciiOnly = ascii }
 
     /// Where `y` copies an event: the terminal's clipboard when it takes OSC 52 (set by the app),

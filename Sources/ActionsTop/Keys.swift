@@ -4,6 +4,10 @@ public enum Key: Hashable, Sendable {
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, escape, backspace, tab, delete
     case resize
+    /// With `--mouse`: a click (button 1) or a wheel step at a cell.
+    case mouse(MouseAction, x: Int, y: Int)
+
+    public enum MouseAction: Hashable, Sendable { case click, wheelUp, wheelDown }
 
     public var label: String {
         switch self {
@@ -23,6 +27,7 @@ public enum Key: Hashable, Sendable {
         case .tab: return "Tab"
         case .delete: return "Del"
         case .resize: return "resize"
+        case .mouse: return "mouse"
         }
     }
 }

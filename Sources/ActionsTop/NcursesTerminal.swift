@@ -17,7 +17,8 @@ public final class NcursesTerminal {
     private var stopped = false
 
     /// `refreshMs`: how long a key read waits before returning for a refresh tick.
-    public init(refreshMs: Int, monochrome: Bool) {
+    /// `mouse`: report clicks and the wheel (`--mouse`); off, the terminal keeps its own text selection.
+    public init(refreshMs: Int, monochrome: Bool, mouse: Bool = false) {
         setlocale(LC_ALL, "")
         // A short ESCDELAY so Esc answers at once instead of after a second.
         setenv("ESCDELAY", "25", 0)
@@ -29,6 +30,11 @@ public final class NcursesTerminal {
         intrflush(cn_stdscr(), false)
         curs_set(0)
         timeout(Int32(refreshMs))
+        if mouse {
+            mousemask(cn_all_mouse_events(), nil)
+            // Clicks are reported at once, not after a wait for a double click.
+            mouseinterval(0)
+        }
         let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
         // Unicode block and line characters need a UTF-8 locale and a terminal that draws them.
@@ -139,6 +145,16 @@ public final class NcursesTerminal {
     }
 
     /// The next key, or nil when the refresh interval passed without one.
+    private func readMouse() -> Key? {
+        var event = MEVENT()
+        guard getmouse(&event) == OK else { return nil }
+        let x = Int(event.x), y = Int(event.y)
+        if event.bstate & cn_button4_pressed() != 0 { return .mouse(.wheelUp, x: x, y: y) }
+        if event.bstate & cn_button5_pressed() != 0 { return .mouse(.wheelDown, x: x, y: y) }
+        if event.bstate & (cn_button1_pressed() | cn_button1_clicked()) != 0 { return .mouse(.click, x: x, y: y) }
+        return nil
+    }
+
     public func readKey() -> Key? {
         var character: wint_t = 0
         let result = get_wch(&character)
@@ -157,6 +173,7 @@ public final class NcursesTerminal {
             case KEY_BACKSPACE: return .backspace
             case KEY_DC: return .delete
             case KEY_RESIZE: return .resize
+            case cn_key_mouse(): return readMouse()
             default: return nil
             }
         }

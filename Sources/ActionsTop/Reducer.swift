@@ -30,6 +30,9 @@ extension AppState {
     /// A key turns the old state into the new one, plus effects for the controller.
     public mutating func handle(_ key: Key) -> [Effect] {
         if key == .resize { return [] }
+        if case .mouse(let action, let x, let y) = key {
+            return prompt == nil && !showHelp ? handleMouse(action, x: x, y: y) : []
+        }
         if prompt != nil { return handlePrompt(key) }
         if showHelp {
             // Any key closes the help; q still quits.
@@ -192,6 +195,41 @@ extension AppState {
                 filter.node = filter.node == nil ? names.first : nil
             }
             return [.reloadEvents]
+        }
+        return []
+    }
+
+    /// A click selects the row under it (the event table and the lists) or, on the table's header,
+    /// sorts by that column (again: reverses); the wheel moves three rows.
+    private mutating func handleMouse(_ action: Key.MouseAction, x: Int, y: Int) -> [Effect] {
+        switch action {
+        case .wheelUp: move(by: -3)
+        case .wheelDown: move(by: 3)
+        case .click:
+            // Every screen but the details draws a header row under the action headers, rows below it.
+            let headerY = Renderer.headerRows - 1
+            guard screen != .detail, y >= headerY else { return [] }
+            let row = y - headerY - 1
+            switch screen {
+            case .events:
+                if y == headerY {
+                    guard let column = Renderer.eventColumn(atX: x, self, width: width, rows: pageSize) else { return [] }
+                    sort = column == sort.column ? EventSort(column: column, descending: !sort.descending)
+                                                 : EventSort(column: column, descending: column == .time || column == .latency)
+                    applySort()
+                    message = Message(text: "sorted by \(sort.column.name) \(sort.descending ? "descending" : "ascending")", isError: false)
+                } else if scroll + row < events.count {
+                    move(to: scroll + row)
+                }
+            case .rules, .lockouts, .nodes:
+                // Lists scroll so that the selection is on the last visible row at most.
+                let visible = max(1, height - Renderer.headerRows - Renderer.footerRows)
+                let current = screen == .rules ? ruleSelected : (screen == .lockouts ? lockoutSelected : nodeSelected)
+                let first = max(0, current - visible + 1)
+                if row >= 0 { move(to: first + row) }
+            case .detail, .top, .charts:
+                break
+            }
         }
         return []
     }

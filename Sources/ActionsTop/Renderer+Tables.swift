@@ -14,6 +14,9 @@ extension Renderer {
             var email = 5, ip = 2, decided = 15, node = 4
         }
 
+        /// In `EventSort.Column` order.
+        var widths: [Int] { [time, node, type, email, ip, verdict, decided, latency, reason] }
+
         init(width: Int, content: Content = Content(), showNode: Bool = false) {
             // Columns with separators: time, type, verdict and latency always; the others by content.
             let separators = showNode ? 9 : 8
@@ -58,11 +61,27 @@ extension Renderer {
         }
     }
 
-    func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+    /// The event table's columns for the rows on screen: drawing and mouse clicks use the same.
+    static func eventColumns(_ state: AppState, width: Int, rows: Int) -> Columns {
         // The node column appears once more than one node wrote the rows on hand.
         let nodes = Set(state.events.lazy.compactMap(\.node).prefix(64))
-        let visible = state.events.dropFirst(state.scroll).prefix(max(0, height - 1))
-        let columns = Columns(width: grid.width, content: Columns.content(of: visible), showNode: nodes.count > 1)
+        let visible = state.events.dropFirst(state.scroll).prefix(max(0, rows))
+        return Columns(width: width, content: Columns.content(of: visible), showNode: nodes.count > 1)
+    }
+
+    /// The column drawn at `x` (for a click on the header row).
+    static func eventColumn(atX x: Int, _ state: AppState, width: Int, rows: Int) -> EventSort.Column? {
+        let columns = eventColumns(state, width: width, rows: rows)
+        var start = 1
+        for (column, columnWidth) in zip(EventSort.Column.allCases, columns.widths) where columnWidth > 0 {
+            if x >= start && x < start + columnWidth + 1 { return column }
+            start += columnWidth + 1
+        }
+        return nil
+    }
+
+    func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        let columns = Self.eventColumns(state, width: grid.width, rows: height - 1)
         // The sort column's header carries an arrow.
         let arrow = state.sort.descending ? (asciiOnly ? "v" : "↓") : (asciiOnly ? "^" : "↑")
         let headers = EventSort.Column.allCases.map { $0 == state.sort.column && !state.sort.isDefault ? $0.header + arrow : $0.header }
@@ -98,8 +117,7 @@ extension Renderer {
     /// Lays fields out in the columns; the latency column is right-aligned.
     private func drawRow(_ fields: [(String, Role)], columns: Columns, y: Int, into grid: inout Grid, fillRole: Role? = nil) {
         if let fillRole { grid.fill(x: 0, y: y, width: grid.width, role: fillRole) }
-        let widths = [columns.time, columns.node, columns.type, columns.email, columns.ip, columns.verdict, columns.decided,
-                      columns.latency, columns.reason]
+        let widths = columns.widths
         var x = 1
         for (index, (text, role)) in fields.enumerated() where widths[index] > 0 {
             let width = min(widths[index], grid.width - x)

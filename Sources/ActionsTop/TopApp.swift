@@ -8,8 +8,12 @@ public enum TopApp {
         public var refreshMs = 1000
         public var themeName = "default"
         public var readOnly = false
+        /// Clicks select rows and sort by a header, the wheel scrolls (`--mouse`; off by default, so
+        /// that the terminal's own text selection keeps working).
+        public var mouse = false
 
-        public init(refreshMs: Int = 1000, themeName: String = "default", readOnly: Bool = false) {
+        public init(refreshMs: Int = 1000, themeName: String = "default", readOnly: Bool = false, mouse: Bool = false) {
+            self.mouse = mouse
             self.refreshMs = refreshMs
             self.themeName = themeName
             self.readOnly = readOnly
@@ -49,7 +53,7 @@ public enum TopApp {
         StopRequest.install()
         // Keys are read with a short timeout, so a stop request is seen quickly even with a long
         // refresh interval; the screen is drawn only when something changed.
-        let terminal = NcursesTerminal(refreshMs: min(options.refreshMs, 250), monochrome: noColor)
+        let terminal = NcursesTerminal(refreshMs: min(options.refreshMs, 250), monochrome: noColor, mouse: options.mouse)
         defer { terminal.stop() }
         controller.setASCII(terminal.asciiOnly)
         if NcursesTerminal.takesClipboard(term: environment["TERM"] ?? "") && environment["ACTIONS_TOP_CLIPBOARD"] != "file" {
@@ -63,7 +67,7 @@ public enum TopApp {
         while !controller.shouldQuit && !StopRequest.requested {
             if needsDraw {
                 let (width, height) = terminal.size
-                controller.setPageSize(Renderer.tableRows(height: height))
+                controller.setSize(width: width, height: height)
                 terminal.draw(renderer.render(controller.state, width: width, height: height), theme: controller.theme)
                 needsDraw = false
             }

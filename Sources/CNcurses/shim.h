@@ -15,4 +15,12 @@ static inline int cn_cols(void) { return COLS; }
 static inline int cn_lines(void) { return LINES; }
 static inline int cn_colors(void) { return COLORS; }
 static inline int cn_color_pairs(void) { return COLOR_PAIRS; }
+// Mouse masks are macros computed from the mouse protocol version; Swift cannot import them.
+static inline mmask_t cn_all_mouse_events(void) { return ALL_MOUSE_EVENTS; }
+static inline mmask_t cn_button1_pressed(void) { return BUTTON1_PRESSED; }
+static inline mmask_t cn_button1_clicked(void) { return BUTTON1_CLICKED; }
+static inline mmask_t cn_button1_released(void) { return BUTTON1_RELEASED; }
+static inline mmask_t cn_button4_pressed(void) { return BUTTON4_PRESSED; }
+static inline mmask_t cn_button5_pressed(void) { return BUTTON5_PRESSED; }
+static inline int cn_key_mouse(void) { return KEY_MOUSE; }
 #endif

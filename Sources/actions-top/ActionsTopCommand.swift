@@ -16,6 +16,8 @@ struct ActionsTopCommand: AsyncParsableCommand {
     @Option(help: "Theme name or theme file.") var theme = "default"
     @Flag(help: "Never change anything; mutating keys are hidden.") var readOnly = false
     @Option(help: "Refresh interval in milliseconds.") var refresh = 1000
+    @Flag(help: "Mouse: a click selects a row or sorts by a header, the wheel scrolls (also ACTIONS_TOP_MOUSE=1). Off by default: the terminal's own text selection keeps working.")
+    var mouse = false
     @Flag(help: "Run the engine, a flaky example endpoint and synthetic traffic in-process on a temporary database.") var demo = false
     @Option(help: "Demo traffic, requests per second.") var demoRate = 25.0
 
@@ -27,7 +29,8 @@ struct ActionsTopCommand: AsyncParsableCommand {
     func run() async throws {
         // Fail on a bad theme before the screen is taken over.
         _ = try await BlockingWork.run { try loadTheme() }
-        let options = TopApp.Options(refreshMs: refresh, themeName: theme, readOnly: readOnly)
+        let mouseSetting = ProcessInfo.processInfo.environment["ACTIONS_TOP_MOUSE"].map { ["1", "on", "true", "yes"].contains($0.lowercased()) }
+        let options = TopApp.Options(refreshMs: refresh, themeName: theme, readOnly: readOnly, mouse: mouse || (mouseSetting ?? false))
         if demo {
             try await DemoMode.run(options: options, rate: demoRate)
             return

@@ -216,3 +216,30 @@ import ActionsStore
         #expect(grid.text.contains("EMAIL↑") && grid.text.contains("sort email ↑"))
     }
 }
+
+@Suite struct MouseTests {
+    @Test func clicksSelectRowsAndSortByHeadersAndTheWheelScrolls() {
+        var state = Fixtures.state()
+        state.width = 132
+        state.height = 43
+        state.pageSize = Renderer.tableRows(height: 43)
+        state.replaceEvents(Fixtures.events)
+        // Rows start under the column headers (row 5, zero-based).
+        _ = state.handle(.mouse(.click, x: 10, y: 8))
+        #expect(state.selected == 2 && !state.following)
+        _ = state.handle(.mouse(.wheelDown, x: 10, y: 8))
+        #expect(state.selected == 5)
+        _ = state.handle(.mouse(.wheelUp, x: 10, y: 8))
+        #expect(state.selected == 2)
+        // The TIME header is at x 1..8; a click there reverses the default order.
+        _ = state.handle(.mouse(.click, x: 3, y: 5))
+        #expect(state.sort == EventSort(column: .time, descending: false))
+        let columns = Renderer.eventColumns(state, width: 132, rows: state.pageSize)
+        let latencyX = 1 + columns.widths.prefix(EventSort.Column.latency.rawValue).reduce(0) { $0 + ($1 > 0 ? $1 + 1 : 0) } + 2
+        _ = state.handle(.mouse(.click, x: latencyX, y: 5))
+        #expect(state.sort == EventSort(column: .latency, descending: true))
+        let before = state.selected
+        _ = state.handle(.mouse(.click, x: 3, y: 30))
+        #expect(state.selected == before, "a click below the last row changes nothing")
+    }
+}

@@ -257,6 +257,44 @@ import ActionsStore
         try await console.waitFor("EXIT=0")
     }
 
+    /// With --mouse: a click selects a row (Enter then shows that event), a click on a header
+    /// sorts by it. SGR mouse reports are typed into the pane as xterm would send them.
+    @Test func mouseSelectionWhenEnabled() async throws {
+        let harness = try ServerHarness()
+        for i in 0..<5 { _ = try await harness.register("m\(i)@example.com") }
+        _ = try await harness.waitForEvents(5)
+        let top = try startDashboard(harness, arguments: "--mouse", width: 120, height: 30)
+        try await top.waitFor("m4@example.com")
+        func click(x: Int, y: Int) throws {
+            try top.send("\u{1b}[<0;\(x + 1);\(y + 1)M", literal: true)
+            try top.send("\u{1b}[<0;\(x + 1);\(y + 1)m", literal: true)
+        }
+        // Rows are newest first from screen row 6: the third is m2.
+        try click(x: 20, y: 8)
+        try top.send("Enter")
+        try await top.waitFor("Event details")
+        try await top.waitFor("m2@example.com")
+        try top.send("Escape")
+        let screen = try await top.waitFor("TIME")
+        let header = screen.components(separatedBy: "\n")[5]
+        let emailX = header.range(of: "EMAIL").map { header.distance(from: header.startIndex, to: $0.lowerBound) } ?? 0
+        try click(x: emailX + 1, y: 5)
+        try await top.waitFor("sorted by email ascending")
+        let sorted = tableRows(try top.screen())
+        #expect(sorted.first?.contains("m0@example.com") == true, "\(sorted)")
+
+        // Without --mouse the same report is not taken as a click.
+        let plain = try startDashboard(harness, width: 120, height: 30)
+        try await plain.waitFor("m4@example.com")
+        try plain.send("\u{1b}[<0;21;9M", literal: true)
+        try plain.send("Enter")
+        let details = try await plain.waitFor("Event details")
+        #expect(details.contains("m4@example.com"), "the selection stayed on the newest row")
+        try plain.send("q")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
     @Test func resizeKeepsTheLayoutAndQRestoresTheTerminal() async throws {
         let harness = try ServerHarness()
         for i in 0..<40 { _ = try await harness.register("r\(i)@example.com") }
