@@ -96,6 +96,8 @@ public struct AppState: Sendable {
     public var width = 100
     public var height = 30
     public var asciiOnly = false
+    /// The keys in effect: the standard table with the user's key file applied.
+    public var bindings = KeyBindings.standard
 
     public init() {}
 

@@ -159,6 +159,8 @@ public final class DashboardController {
 
     public func setPageSize(_ rows: Int) { state.pageSize = rows }
 
+    public func setBindings(_ bindings: KeyBindings) { state.bindings = bindings }
+
     public func setSize(width: Int, height: Int) {
         state.width = width
         state.height = height

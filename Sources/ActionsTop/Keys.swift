@@ -1,3 +1,5 @@
+import Foundation
+import ActionsProtocol
 /// A key press, decoded from ncurses (or written by a test).
 public enum Key: Hashable, Sendable {
     case char(Character)
@@ -68,8 +70,15 @@ public struct Binding: Sendable {
 }
 
 /// Follows htop, k9s and lnav: q quits, ? helps, j/k and arrows move, / searches, Esc goes back.
-public enum KeyBindings {
-    public static let table: [Binding] = [
+/// A user's key file (`KeyFile`) changes this table; the footer and `?` show the keys in effect.
+public struct KeyBindings: Sendable {
+    public var table: [Binding]
+
+    public init(table: [Binding] = KeyBindings.standardTable) { self.table = table }
+
+    public static let standard = KeyBindings()
+
+    public static let standardTable: [Binding] = [
         Binding(keys: [.char("q")], scope: .global, command: .quit, help: "quit (restores the terminal)", hint: "quit"),
         Binding(keys: [.char("?")], scope: .global, command: .help, help: "this help", hint: "help"),
         Binding(keys: [.escape], scope: .global, command: .back, help: "back, close, or clear the search"),
@@ -112,11 +121,92 @@ public enum KeyBindings {
     ]
 
     /// The command a key means on a screen: the screen's own bindings first, then global ones.
-    public static func command(for key: Key, on scope: Binding.Scope) -> Binding? {
+    public func command(for key: Key, on scope: Binding.Scope) -> Binding? {
         table.first { $0.scope == scope && $0.keys.contains(key) } ?? table.first { $0.scope == .global && $0.keys.contains(key) }
     }
 
-    public static func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] {
-        table.filter { ($0.scope == scope || $0.scope == .global) && $0.hint != nil && !(readOnly && $0.mutates) }
+    public func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] {
+        table.filter { ($0.scope == scope || $0.scope == .global) && $0.hint != nil && !(readOnly && $0.mutates) && !$0.keys.isEmpty }
+    }
+
+    public static func command(for key: Key, on scope: Binding.Scope) -> Binding? { standard.command(for: key, on: scope) }
+    public static func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] { standard.hints(for: scope, readOnly: readOnly) }
+    public static var table: [Binding] { standard.table }
+
+    /// Binds `key` to `command` wherever the command is bound (its scopes), taking the key away
+    /// from whatever else used it there; the command's other keys stay.
+    public mutating func bind(_ key: Key, to command: Command) {
+        let scopes = Set(table.filter { $0.command == command }.map(\.scope))
+        for index in table.indices where table[index].command != command
+            && (scopes.contains(table[index].scope) || scopes.contains(.global) || table[index].scope == .global) {
+            table[index].keys.removeAll { $0 == key }
+        }
+        for index in table.indices where table[index].command == command && !table[index].keys.contains(key) {
+            table[index].keys.insert(key, at: 0)
+        }
+    }
+
+    /// Takes a key away from every command.
+    public mutating func unbind(_ key: Key) {
+        for index in table.indices { table[index].keys.removeAll { $0 == key } }
+    }
+}
+
+/// The user's key file, `$XDG_CONFIG_HOME/actions-top/keys` (beside the user themes):
+///
+///     # comments and blank lines are ignored
+///     bind D toggleDenied      # D also toggles the denied filter (and no longer demotes)
+///     unbind q                 # q no longer quits (Ctrl-C still does)
+///
+/// KEY is one character or a name: Enter, Esc, Tab, Space, Up, Down, Left, Right, PgUp, PgDn,
+/// Home, End, Del, Bksp. COMMAND is one of `Command`'s names (shown by `actions-top --keys`).
+public enum KeyFile {
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    public static func path(environment: [String: String]) -> String? {
+        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["HOME"].map { $0 + "/.config" }
+        return config.map { $0 + "/actions-top/keys" }
+    }
+
+    /// The standard table with the file's changes; the standard table when there is no file.
+    public static func load(environment: [String: String]) throws(Problem) -> KeyBindings {
+        guard let path = path(environment: environment), FileManager.default.fileExists(atPath: path) else { return .standard }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Problem(description: "\(path): cannot be read") }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(_ text: String, file: String = "keys") throws(Problem) -> KeyBindings {
+        var bindings = KeyBindings.standard
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard !words.isEmpty else { continue }
+            let at = "\(file):\(number + 1)"
+            switch (words[0], words.count) {
+            case ("bind", 3):
+                guard let key = key(named: words[1]) else { throw Problem(description: "\(at): unknown key \(words[1])") }
+                guard let command = Command(rawValue: words[2]) else {
+                    throw Problem(description: "\(at): unknown command \(words[2]) (commands: \(Command.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                bindings.bind(key, to: command)
+            case ("unbind", 2):
+                guard let key = key(named: words[1]) else { throw Problem(description: "\(at): unknown key \(words[1])") }
+                bindings.unbind(key)
+            default:
+                throw Problem(description: "\(at): expected `bind KEY COMMAND` or `unbind KEY`, got \(TerminalText.escape(String(line)))")
+            }
+        }
+        return bindings
+    }
+
+    static func key(named name: String) -> Key? {
+        let names: [String: Key] = ["enter": .enter, "esc": .escape, "escape": .escape, "tab": .tab, "space": .char(" "),
+                                    "up": .up, "down": .down, "left": .left, "right": .right, "pgup": .pageUp, "pgdn": .pageDown,
+                                    "home": .home, "end": .end, "del": .delete, "delete": .delete, "bksp": .backspace,
+                                    "backspace": .backspace]
+        if name.count == 1, let character = name.first { return .char(character) }
+        return names[name.lowercased()]
     }
 }

@@ -41,7 +41,7 @@ extension AppState {
             return []
         }
         let scope = bindingScope
-        guard let binding = KeyBindings.command(for: key, on: scope) else { return [] }
+        guard let binding = bindings.command(for: key, on: scope) else { return [] }
         if binding.mutates && readOnly {
             message = Message(text: "read-only: \(binding.help) is not allowed", isError: true)
             return []

@@ -309,7 +309,7 @@ extension Renderer {
             right += grid.put(" " + text + " ", x: right, y: y, role: role) + 1
         }
         var x = 0
-        for binding in KeyBindings.hints(for: state.bindingScope, readOnly: state.readOnly) {
+        for binding in state.bindings.hints(for: state.bindingScope, readOnly: state.readOnly) {
             let key = binding.keys.first.map { $0 == .enter ? "Enter" : $0.label } ?? ""
             let width = DisplayWidth.of(key) + DisplayWidth.of(binding.hint ?? "") + 2
             guard x + width <= grid.width - markerWidth else { break }
@@ -321,7 +321,7 @@ extension Renderer {
     func drawHelp(_ state: AppState, into grid: inout Grid) {
         // This screen's keys first, then those that work anywhere, then other screens' (cut when the box is full).
         let here = state.bindingScope
-        let usable = KeyBindings.table.filter { !(state.readOnly && $0.mutates) }
+        let usable = state.bindings.table.filter { !(state.readOnly && $0.mutates) && !$0.keys.isEmpty }
         let ordered = usable.filter { $0.scope == here } + usable.filter { $0.scope == .global }
             + usable.filter { $0.scope != here && $0.scope != .global }
         let lines = ordered.map { binding in

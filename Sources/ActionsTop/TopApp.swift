@@ -48,7 +48,9 @@ public enum TopApp {
         let catalog = ThemeCatalog.standard(environment: environment)
         let theme = try catalog.load(options.themeName)
         let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
+        let bindings = try KeyFile.load(environment: environment)
         let controller = DashboardController(store: store, theme: theme, catalog: catalog, noColor: noColor, readOnly: options.readOnly)
+        controller.setBindings(bindings)
         // Before ncurses starts, so that it leaves these signals to us.
         StopRequest.install()
         // Keys are read with a short timeout, so a stop request is seen quickly even with a long

@@ -10,7 +10,11 @@ struct ActionsTopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions-top",
         abstract: "Live terminal dashboard for actions-server: verdicts, latency, failures, error modes, deny lists.",
-        discussion: "Press ? inside for every key. Themes: themes/ in the repository and $XDG_CONFIG_HOME/actions-top/themes/.")
+        discussion: """
+            Press ? inside for every key. Themes: themes/ in the repository and $XDG_CONFIG_HOME/actions-top/themes/. \
+            Key bindings: $XDG_CONFIG_HOME/actions-top/keys, lines of `bind KEY COMMAND` or `unbind KEY`; commands: \
+            \(Command.allCases.map(\.rawValue).joined(separator: ", ")).
+            """)
 
     @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
     @Option(help: "Theme name or theme file.") var theme = "default"
@@ -27,8 +31,13 @@ struct ActionsTopCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Fail on a bad theme before the screen is taken over.
+        // Fail on a bad theme or key file before the screen is taken over.
         _ = try await BlockingWork.run { try loadTheme() }
+        do {
+            _ = try await BlockingWork.run { try KeyFile.load(environment: ProcessInfo.processInfo.environment) }
+        } catch {
+            throw ValidationError("key file: \(error)")
+        }
         let mouseSetting = ProcessInfo.processInfo.environment["ACTIONS_TOP_MOUSE"].map { ["1", "on", "true", "yes"].contains($0.lowercased()) }
         let options = TopApp.Options(refreshMs: refresh, themeName: theme, readOnly: readOnly, mouse: mouse || (mouseSetting ?? false))
         if demo {

@@ -243,3 +243,41 @@ import ActionsStore
         #expect(state.selected == before, "a click below the last row changes nothing")
     }
 }
+
+@Suite struct KeyFileTests {
+    @Test func bindAndUnbindChangeTheKeysInEffect() throws {
+        let bindings = try KeyFile.parse("""
+            # mine
+            bind D toggleDenied   # D filters denied rows too
+            unbind q
+            bind Q quit
+
+            bind PgDn moveDown
+            """)
+        var state = Fixtures.state()
+        state.bindings = bindings
+        _ = state.handle(.char("D"))
+        #expect(state.filter.deniedOnly)
+        _ = state.handle(.char("d"))
+        #expect(!state.filter.deniedOnly, "d still works: bind adds a key")
+        _ = state.handle(.char("q"))
+        #expect(!state.quit, "q was unbound")
+        state.screen = .rules
+        state.rules = [RuleRow(id: 1, kind: .deny, target: "domain x.test")]
+        _ = state.handle(.char("D"))
+        #expect(state.prompt == .confirmShadow(state.rules[0], shadow: true), "D still demotes on the rules screen")
+        state.prompt = nil
+        state.screen = .events
+        _ = state.handle(.char("Q"))
+        #expect(state.quit)
+        #expect(bindings.hints(for: .events, readOnly: false).contains { $0.command == .quit && $0.keyLabel == "Q" })
+    }
+
+    @Test func mistakesAreReportedWithTheirLine() {
+        #expect(throws: KeyFile.Problem(description: "keys:2: unknown command toggleDenid (commands: \(Command.allCases.map(\.rawValue).joined(separator: ", ")))")) {
+            try KeyFile.parse("bind x quit\nbind D toggleDenid")
+        }
+        #expect(throws: KeyFile.Problem.self) { try KeyFile.parse("bind F13 quit") }
+        #expect(throws: KeyFile.Problem.self) { try KeyFile.parse("rebind q quit") }
+    }
+}

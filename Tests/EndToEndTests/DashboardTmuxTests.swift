@@ -295,6 +295,37 @@ import ActionsStore
         try await top.waitFor("EXIT=0")
     }
 
+    /// A user key file beside the user themes: its bindings work and `?` shows them; a broken
+    /// one stops actions-top before the screen is taken, with the line at fault.
+    @Test func aUserKeyBindingFile() async throws {
+        let harness = try ServerHarness()
+        _ = try await harness.register("kept@example.com")
+        _ = try await harness.register("gone@mailinator.com")
+        try harness.ctl("deny", "add", "domain", "mailinator.com")
+        try await harness.settingsApplied()
+        _ = try await harness.register("again@mailinator.com")
+        _ = try await harness.waitForEvents(3)
+        let config = harness.directory.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config.appendingPathComponent("actions-top"), withIntermediateDirectories: true)
+        try "bind X toggleDenied\nunbind d\n".write(to: config.appendingPathComponent("actions-top/keys"), atomically: true, encoding: .utf8)
+        let top = try startDashboard(harness, extra: ["XDG_CONFIG_HOME": config.path])
+        try await top.waitFor("again@mailinator.com")
+        try top.send("d")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(tableRows(try top.screen()).count == 3, "d was unbound")
+        try top.send("X")
+        try await top.waitFor("only denied rows") { self.tableRows($0).count == 1 }
+        try top.send("?")
+        let help = try await top.waitFor("Keys (any key closes)")
+        #expect(help.split(separator: "\n").contains { $0.contains("X ") && $0.contains("denied only") }, "\(help)")
+        try top.send("Escape", "q")
+        try await top.waitFor("EXIT=0")
+
+        try "bind X toggleDenid\n".write(to: config.appendingPathComponent("actions-top/keys"), atomically: true, encoding: .utf8)
+        let broken = try run(Paths.binary("actions-top"), ["--db", harness.databasePath], environment: ["XDG_CONFIG_HOME": config.path])
+        #expect(broken.status != 0 && broken.stderr.contains("keys:1: unknown command toggleDenid"), "\(broken.stderr)")
+    }
+
     @Test func resizeKeepsTheLayoutAndQRestoresTheTerminal() async throws {
         let harness = try ServerHarness()
         for i in 0..<40 { _ = try await harness.register("r\(i)@example.com") }
