@@ -55,6 +55,26 @@ public struct EventFilter: Sendable, Equatable {
 }
 
 extension EventFilter {
+    /// Searches of three characters or more go through the trigram index and cover the whole log;
+    /// shorter ones have no trigram to look up, and scan (bounded by `textScanLimit`).
+    public static func searchIsIndexed(_ text: String) -> Bool {
+        text.trimmingCharacters(in: .whitespaces).unicodeScalars.count >= 3
+    }
+
+    /// Every trigram of the text, quoted, joined by AND: what the contentless trigram index can
+    /// answer (it keeps no positions, so a phrase cannot be asked for).
+    static func trigramQuery(_ text: String) -> String {
+        let scalars = Array(text.trimmingCharacters(in: .whitespaces).lowercased().unicodeScalars)
+        var seen: Set<String> = []
+        var terms: [String] = []
+        for start in 0...(scalars.count - 3) {
+            var gram = ""
+            gram.unicodeScalars.append(contentsOf: scalars[start..<(start + 3)])
+            if seen.insert(gram).inserted { terms.append("\"" + gram.replacingOccurrences(of: "\"", with: "\"\"") + "\"") }
+        }
+        return terms.joined(separator: " AND ")
+    }
+
     /// The same test `whereClauses` applies in SQL, for events a reader already holds (the tail).
     public func matches(_ event: Event) -> Bool {
         if deniedOnly && event.verdict != .deny { return false }
@@ -187,12 +207,24 @@ extension Store {
         if !text.isEmpty {
             let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            let columns = ["email", "email_domain", "ip", "reason", "auth_method", "organization_id", "device_fingerprint"]
+            let columns = Schema.searchColumns
             // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same.
             let like = db.dialect == .postgres ? "ILIKE" : "LIKE"
+            if EventFilter.searchIsIndexed(text) {
+                // The trigram index finds the candidates in the whole log; the per-column test below
+                // keeps only true matches (the index answers "has every trigram", and its text joins
+                // the columns).
+                if db.dialect == .postgres {
+                    clauses.append("(\(Schema.searchText(row: nil))) ILIKE ? ESCAPE '\\'")
+                    arguments.append(pattern)
+                } else {
+                    clauses.append("id IN (SELECT rowid FROM events_search WHERE events_search MATCH ?)")
+                    arguments.append(EventFilter.trigramQuery(text))
+                }
+            }
             clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             arguments += Array(repeating: pattern, count: columns.count)
-            if let limit = filter.textScanLimit {
+            if let limit = filter.textScanLimit, !EventFilter.searchIsIndexed(text) {
                 clauses.append("id > (SELECT coalesce(max(id), 0) FROM events) - ?")
                 arguments.append(limit)
             }

@@ -11,6 +11,7 @@ enum Schema {
     static let v6 = "v6_event_node"
     static let v7 = "v7_nodes"
     static let v8 = "v8_rules"
+    static let v9 = "v9_event_search"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -161,6 +162,22 @@ enum Schema {
             try db.execute(sql: Schema.rulesFromDenyEntries)
             try db.execute(sql: Schema.eventRuleColumns)
         }
+        migrator.registerMigration(v9) { db in
+            // Search over the whole log: a trigram index of each event's searchable text. It is
+            // contentless (the text is in events already) with no positions (detail none), which keeps
+            // it small; a search asks for all of the term's trigrams and rechecks the candidates.
+            let new = Schema.searchText(row: "new"), old = Schema.searchText(row: "old")
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE events_search USING fts5(body, content='', tokenize='trigram', detail='none');
+                CREATE TRIGGER events_search_insert AFTER INSERT ON events BEGIN
+                    INSERT INTO events_search(rowid, body) VALUES (new.id, \(new));
+                END;
+                CREATE TRIGGER events_search_delete AFTER DELETE ON events BEGIN
+                    INSERT INTO events_search(events_search, rowid, body) VALUES ('delete', old.id, \(old));
+                END;
+                INSERT INTO events_search(rowid, body) SELECT id, \(Schema.searchText(row: nil)) FROM events;
+                """)
+        }
         return migrator
     }
 
@@ -222,5 +239,12 @@ enum Schema {
         CREATE INDEX events_shadow ON events(shadow_rule_id) WHERE shadow_rule_id IS NOT NULL
         """
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7, v8]
+    /// What a search looks in, as one text: the same columns the per-column search checks.
+    static let searchColumns = ["email", "email_domain", "ip", "reason", "auth_method", "organization_id", "device_fingerprint"]
+
+    static func searchText(row: String?) -> String {
+        searchColumns.map { "coalesce(\(row.map { $0 + "." } ?? "")\($0), '')" }.joined(separator: " || ' ' || ")
+    }
+
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9]
 }

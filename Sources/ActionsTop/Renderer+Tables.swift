@@ -265,7 +265,7 @@ extension Renderer {
             case .confirmUnlock(let email):
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):
-                text = " Search the newest \(AppState.searchScanLimit / 1000)k events (email, domain, IP, reason): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
+                text = " Search the whole log (email, domain, IP, reason; under 3 characters: the newest \(AppState.searchScanLimit / 1000)k): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
             case .export(let input):
                 text = " Export the filtered view to (.csv for CSV, else JSON Lines): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter write · Esc cancel"
             case .addDeny(let step, _, let input):
@@ -297,9 +297,10 @@ extension Renderer {
         if !state.sort.isDefault {
             markers.append(("sort " + state.sort.column.name + (state.sort.descending ? (asciiOnly ? " v" : " ↓") : (asciiOnly ? " ^" : " ↑")), .filter))
         }
-        // A search scans the newest rows only: the marker says so, so nothing is cut silently.
         if !state.filter.text.isEmpty {
-            markers.append(("/" + TerminalText.escape(state.filter.text) + " (newest \(AppState.searchScanLimit / 1000)k)", .filter))
+            // A short search has no trigram to look up and scans the newest rows only: the marker says so.
+            let scope = EventFilter.searchIsIndexed(state.filter.text) ? "whole log" : "newest \(AppState.searchScanLimit / 1000)k"
+            markers.append(("/" + TerminalText.escape(state.filter.text) + " (\(scope))", .filter))
         }
         if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }
         if !state.warnings.isEmpty { markers.append(("⚠ \(state.warnings.count)", .warning)) }

@@ -119,6 +119,12 @@ enum PostgresSchema {
                        // The copied ids were given explicitly: move the sequence past them.
                        "SELECT setval(pg_get_serial_sequence('rules', 'id'), coalesce((SELECT max(id) FROM rules), 0) + 1, false)",
                        Schema.eventRuleColumns].joined(separator: ";\n")),
+        // Search over the whole log: a trigram GIN index on the searchable text, which ILIKE uses.
+        // pg_trgm is a trusted extension (PostgreSQL 13 and later): the database's owner may create it.
+        ("pg4_event_search", """
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            CREATE INDEX events_search ON events USING gin ((\(Schema.searchText(row: nil))) gin_trgm_ops)
+            """),
     ]
 
     static var known: [String] { migrations.map(\.0) }
