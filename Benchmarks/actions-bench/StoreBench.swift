@@ -20,12 +20,28 @@ struct StoreBench: AsyncParsableCommand {
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         section("store: ingest through EventWriter (SQLite: WAL, synchronous=NORMAL, file-backed)")
         let sqlite = try await ingestRate(into: path)
+        try indexRate(path, ingestRate: sqlite)
         if let postgres {
             section("store: ingest through EventWriter into PostgreSQL (COPY, commits in id order)")
             let rate = try await ingestRate(into: postgres)
             report(String(format: "PostgreSQL ingest: %.0f events/s, %.0f %% of SQLite's in this run", rate, rate / sqlite * 100))
+            try indexRate(postgres, ingestRate: rate)
         }
         if !ingestOnly { try queries() }
+    }
+
+    /// The search index's cost on ingest: it is filled behind the writer, in batches of 50,000 (as
+    /// the server's SearchIndexer does every second); this is the work that adds per event.
+    func indexRate(_ location: String, ingestRate: Double) throws {
+        let store = try Store(path: location)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var indexed = 0
+        while case let count = try store.indexSearch(), count > 0 { indexed += count }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        report(String(format: "search index: %d events indexed in %.2f s: %.1f µs per event, %.0f events/s (%.0f %% of the ingest rate)",
+                      indexed, seconds, seconds / Double(max(indexed, 1)) * 1e6, Double(indexed) / seconds,
+                      Double(indexed) / seconds / ingestRate * 100))
+        store.close()
     }
 
     /// Events per second through the writer into `location`; rows are counted after.

@@ -72,7 +72,8 @@ public final class DecisionEngine: Sendable {
     /// last to stop, after everything that submits events), then the policy watcher, retention,
     /// the circuit persister, and the outbound client (shut down once no decision can call out).
     public var services: [any Service] {
-        [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger), persister,
+        [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger),
+         SearchIndexer(store: store, logger: logger), persister,
          NodeHeartbeat(engine: self, store: store, logger: logger)]
     }
 

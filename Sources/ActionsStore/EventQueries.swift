@@ -211,16 +211,15 @@ extension Store {
             // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same.
             let like = db.dialect == .postgres ? "ILIKE" : "LIKE"
             if EventFilter.searchIsIndexed(text) {
-                // The trigram index finds the candidates in the whole log; the per-column test below
-                // keeps only true matches (the index answers "has every trigram", and its text joins
-                // the columns).
-                if db.dialect == .postgres {
-                    clauses.append("(\(Schema.searchText(row: nil))) ILIKE ? ESCAPE '\\'")
-                    arguments.append(pattern)
-                } else {
-                    clauses.append("id IN (SELECT rowid FROM events_search WHERE events_search MATCH ?)")
-                    arguments.append(EventFilter.trigramQuery(text))
-                }
+                // The trigram index finds the candidates in the whole log up to
+                // `search_indexed_up_to`; the few rows after it (normally under a second of them) are
+                // scanned. The per-column test below keeps only true matches (SQLite's index answers
+                // "has every trigram", and the indexed text joins the columns).
+                let candidates = db.dialect == .postgres
+                    ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
+                    : "SELECT rowid FROM events_search WHERE events_search MATCH ?"
+                clauses.append("(id IN (\(candidates)) OR id > (SELECT value FROM meta WHERE key = 'search_indexed_up_to'))")
+                arguments.append(db.dialect == .postgres ? pattern : EventFilter.trigramQuery(text))
             }
             clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             arguments += Array(repeating: pattern, count: columns.count)

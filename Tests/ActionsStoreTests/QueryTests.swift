@@ -109,7 +109,11 @@ import ActionsTestSupport
     /// Shorter: no trigram to look up, so the bound applies (and the dashboard says so).
     @Test(arguments: StoreBackend.allCases) func searchesCoverTheWholeLogThroughTheIndex(_ backend: StoreBackend) throws {
         let store = try Store(path: backend.newDatabase())
-        try store.insert((0..<50).map { sampleEvent($0, email: $0 < 10 ? "old\($0)@Needle.io" : "new\($0)@needle.io") })
+        try store.insert((0..<40).map { sampleEvent($0, email: $0 < 10 ? "old\($0)@Needle.io" : "new\($0)@needle.io") })
+        // The first 40 are indexed, the last 10 not yet: a search sees both.
+        #expect(try store.indexSearch() == 40)
+        try store.insert((40..<50).map { sampleEvent($0, email: "new\($0)@needle.io") })
+        #expect(try store.searchBacklog() == 10)
         #expect(try store.latestEvents(EventFilter(text: "needle", textScanLimit: 20), limit: 100).count == 50)
         #expect(try store.latestEvents(EventFilter(text: "NEEDLE.IO", textScanLimit: 20), limit: 100).count == 50, "any case")
         #expect(try store.latestEvents(EventFilter(text: "old3@", textScanLimit: 20), limit: 100).map(\.email) == ["old3@Needle.io"])
@@ -119,7 +123,8 @@ import ActionsTestSupport
         let short = try store.latestEvents(EventFilter(text: "ne", textScanLimit: 20), limit: 100)
         #expect(short.count == 20 && short.allSatisfy { $0.email?.hasPrefix("new") == true })
         #expect(EventFilter(textScanLimit: 5).isEmpty)
-        // Pruned events leave the index with their rows.
+        // Pruned events leave the index with their rows (indexed or not).
+        try store.indexSearch()
         _ = try store.prune(maxAgeMs: nil, maxRows: 5)
         #expect(try store.latestEvents(EventFilter(text: "needle"), limit: 100).count == 5)
         #expect(try store.latestEvents(EventFilter(text: "old3@"), limit: 100).isEmpty)

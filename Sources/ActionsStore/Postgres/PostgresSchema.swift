@@ -119,11 +119,15 @@ enum PostgresSchema {
                        // The copied ids were given explicitly: move the sequence past them.
                        "SELECT setval(pg_get_serial_sequence('rules', 'id'), coalesce((SELECT max(id) FROM rules), 0) + 1, false)",
                        Schema.eventRuleColumns].joined(separator: ";\n")),
-        // Search over the whole log: a trigram GIN index on the searchable text, which ILIKE uses.
-        // pg_trgm is a trusted extension (PostgreSQL 13 and later): the database's owner may create it.
+        // Search over the whole log: the searchable text in a table of its own with a trigram GIN
+        // index (ILIKE uses it), filled behind the log like SQLite's (`Store.indexSearch`): a GIN
+        // index on events itself cut ingest to about a third. pg_trgm is a trusted extension
+        // (PostgreSQL 13 and later): the database's owner may create it.
         ("pg4_event_search", """
             CREATE EXTENSION IF NOT EXISTS pg_trgm;
-            CREATE INDEX events_search ON events USING gin ((\(Schema.searchText(row: nil))) gin_trgm_ops)
+            CREATE TABLE events_search (id BIGINT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE, body TEXT NOT NULL);
+            CREATE INDEX events_search_body ON events_search USING gin (body gin_trgm_ops);
+            INSERT INTO meta VALUES ('search_indexed_up_to', 0)
             """),
     ]
 

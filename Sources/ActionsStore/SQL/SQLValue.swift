@@ -59,7 +59,8 @@ public enum SQLDialect: Sendable {
 /// uses `?` placeholders on both backends; PostgreSQL's session numbers them.
 public protocol SQLSession {
     var dialect: SQLDialect { get }
-    /// Runs a statement; returns the number of rows it changed.
+    /// Runs a statement. Returns, on SQLite, the number of rows it changed; on PostgreSQL, the
+    /// number of rows it returned (0 without RETURNING): count changes with RETURNING or a query.
     @discardableResult
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int
     func rows(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow]
