@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ActionsTopTests",
-            dependencies: ["ActionsTop"],
+            dependencies: ["ActionsTop", "ActionsPolicy"],
             exclude: ["__Snapshots__"]
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import ActionsProtocol
 import ActionsStore
+import ActionsPolicy
 
 /// Everything the dashboard shows. Reducers change it; the renderer draws it; nothing here touches
 /// a terminal or a database, so all of it is testable as plain values.
@@ -37,6 +38,8 @@ public struct AppState: Sendable {
         /// The file the filtered view is exported to (`.csv`: CSV, else JSON Lines).
         case export(String)
         case addDeny(AddStep, answers: [String], input: String)
+        /// A test action from the rules screen: action type, email, IP, one at a time.
+        case testAction(answers: [String], input: String)
     }
 
     public struct Message: Equatable, Sendable {
@@ -74,6 +77,8 @@ public struct AppState: Sendable {
     /// Deny and allow entries and rate rules, by id.
     public var rules: [RuleRow] = []
     public var ruleSelected = 0
+    /// The last test action's trace, shown on the rules screen until Esc.
+    public var testTrace: [TraceStep] = []
     /// The rule to select once the rules screen loads (jumping from an event to its rule).
     public var focusRule: Int64?
     public var lockouts: [LoginFailures] = []

@@ -93,6 +93,34 @@ public final class DashboardController {
         state.warnings = warnings
     }
 
+    /// A test action against local policy as the server would see it now: today's rules, the
+    /// lockout, and rate windows rebuilt from the log (its newest 200,000 events at most). Nothing
+    /// is logged or counted; the endpoint is not called.
+    private func testTrace(_ type: ActionType, email: String, ip: String?) throws(StoreError) -> [TraceStep] {
+        let now = WallClock.nowMs()
+        let book = RuleBook(try store.rules(includeExpired: false, nowMs: now))
+        let fold = try store.foldAddresses()
+        let counter = RateCounter()
+        if let longest = book.rates.map(\.windowMs).max() {
+            var after = max(try store.firstEventID(atOrAfterMs: now - min(longest, 86_400_000)), try store.maxEventID() - 200_000)
+            while true {
+                let page = try store.events(after: after, EventFilter(excludeTests: true), limit: 20_000)
+                for event in page { _ = counter.admit(Attempt(event), rules: book.rates, foldAddresses: fold) }
+                guard page.count == 20_000, let last = page.last?.id else { break }
+                after = last
+            }
+        }
+        let attempt = Attempt(type: type, timeMs: now, email: email, ip: ip)
+        let key = Normalize.accountKey(attempt.email, foldAddresses: fold)
+        let lockout = type == .authentication ? try store.loginFailures(nowMs: now).first { $0.email == key } : nil
+        let verdict = PolicyEvaluator.evaluate(attempt, book: book, counter: counter, lockout: lockout,
+                                               options: .init(record: false, trace: true, foldAddresses: fold))
+        let outcome = verdict.denied
+            ? "Deny" + (verdict.rule.map { " by rule \($0)" } ?? "") + ": " + (verdict.message ?? "")
+            : "not denied locally" + (verdict.rule.map { " (rule \($0) allows)" } ?? "") + "; the endpoint or the default decides next"
+        return [TraceStep("test", "\(type.rawValue) \(email)" + (ip.map { " from \($0)" } ?? ""))] + verdict.trace + [TraceStep("verdict", outcome)]
+    }
+
     /// The attack panel reads at most this many of the window's newest denied (and failed)
     /// decisions; the panel says when that cut the window short.
     static let topLoadLimit = 20_000
@@ -214,6 +242,8 @@ public final class DashboardController {
                 state.message = .init(text: "window \(state.stats.window.label)\(covered)", isError: false)
             case .loadTop:
                 try loadTop()
+            case .testAction(let type, let email, let ip):
+                state.testTrace = try testTrace(type, email: email, ip: ip)
             case .loadNodes:
                 state.nodes = try store.nodes()
                 state.nodeSelected = min(state.nodeSelected, max(0, state.nodes.count - 1))

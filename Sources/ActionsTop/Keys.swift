@@ -41,7 +41,7 @@ public enum Command: String, Sendable, CaseIterable {
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
     case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
     case promoteRule, demoteRule, jumpToRule, cycleWindow
-    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, copyEvent, charts, chartType
+    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, copyEvent, charts, chartType, testAction
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -105,6 +105,7 @@ public struct KeyBindings: Sendable {
         Binding(keys: [.char("D")], scope: .rules, command: .demoteRule, help: "demote the selected rule to shadow: logged, not applied (asks y)", mutates: true, hint: "demote"),
         Binding(keys: [.char("y")], scope: .events, command: .copyEvent, help: "copy the selected event as JSON (clipboard over OSC 52, else a file)", hint: "copy"),
         Binding(keys: [.char("y")], scope: .detail, command: .copyEvent, help: "copy this event as JSON (clipboard over OSC 52, else a file)", hint: "copy"),
+        Binding(keys: [.char("t")], scope: .rules, command: .testAction, help: "test action: type an action, email and IP, see the local decision trace", hint: "test"),
         Binding(keys: [.char("r")], scope: .detail, command: .jumpToRule, help: "jump to the rule that decided this event", hint: "rule"),
         Binding(keys: [.char("u")], scope: .lockouts, command: .unlock, help: "unlock the selected user (asks y)", mutates: true, hint: "unlock"),
         Binding(keys: [.char("o")], scope: .global, command: .attacks, help: "who is attacking: top denied domains, networks, emails, reasons, failures", hint: "attacks"),

@@ -19,6 +19,8 @@ public enum Effect: Equatable, Sendable {
     /// The header's window changed: reload its figures.
     case loadStats
     case loadTop
+    /// Evaluate a synthetic attempt against local policy, with its trace.
+    case testAction(ActionType, email: String, ip: String?)
     /// Put the event on the clipboard as JSON (OSC 52), or in a file.
     case copyEvent(Event)
     case cycleTheme
@@ -67,7 +69,9 @@ extension AppState {
         case .quit: quit = true
         case .help: showHelp = true
         case .back:
-            if screen != .events {
+            if !testTrace.isEmpty {
+                testTrace = []
+            } else if screen != .events {
                 screen = .events
             } else if !filter.text.isEmpty {
                 filter.text = ""
@@ -141,6 +145,8 @@ extension AppState {
             if lockouts.indices.contains(lockoutSelected) { prompt = .confirmUnlock(lockouts[lockoutSelected].email) }
         case .cycleTheme:
             return [.cycleTheme]
+        case .testAction:
+            prompt = .testAction(answers: [], input: "")
         case .charts:
             screen = .charts
             chartType = filter.actionType ?? selectedEvent?.actionType ?? chartType
@@ -344,6 +350,39 @@ extension AppState {
                 }
             default:
                 prompt = .export(Self.edit(path, key))
+            }
+        case .testAction(let answers, let input):
+            switch key {
+            case .escape:
+                prompt = nil
+                message = Message(text: "cancelled", isError: false)
+            case .enter:
+                let answer = input.trimmingCharacters(in: .whitespaces)
+                switch answers.count {
+                case 0:
+                    guard answer.isEmpty || ActionType(name: answer) != nil else {
+                        message = Message(text: "use user_registration or authentication", isError: true)
+                        prompt = .testAction(answers: [], input: "")
+                        return []
+                    }
+                    message = nil
+                    prompt = .testAction(answers: [answer.isEmpty ? ActionType.userRegistration.rawValue : answer], input: "")
+                case 1:
+                    guard answer.contains("@") else {
+                        message = Message(text: "an email address, please", isError: true)
+                        prompt = .testAction(answers: answers, input: answer)
+                        return []
+                    }
+                    message = nil
+                    prompt = .testAction(answers: answers + [answer], input: "")
+                default:
+                    prompt = nil
+                    message = Message(text: "test action: local policy's trace (the endpoint is not called)", isError: false)
+                    return [.testAction(ActionType(name: answers[0]) ?? .userRegistration, email: answers[1],
+                                        ip: answer.isEmpty ? nil : answer)]
+                }
+            default:
+                prompt = .testAction(answers: answers, input: Self.edit(input, key))
             }
         case .addDeny(let step, let answers, let input):
             switch key {

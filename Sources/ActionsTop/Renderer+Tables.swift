@@ -172,6 +172,15 @@ extension Renderer {
     }
 
     func drawRules(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
+        if !state.testTrace.isEmpty {
+            let rows = state.testTrace.map { step in
+                (" " + DisplayWidth.fit(step.check, to: 14) + " " + TerminalText.escape(step.result),
+                 step.check == "verdict" ? (step.result.hasPrefix("Deny") ? Role.deny : Role.allow) : Role.normal)
+            }
+            drawList(title: " Test action: local policy's decision trace (nothing logged, the endpoint not called)   Esc back",
+                     empty: "", rows: rows, selected: -1, top: top, height: height, into: &grid)
+            return
+        }
         // id, kind, mode, scope, hits and expiry have fixed widths; the target gets what it needs
         // (up to two thirds of the rest) and the note the remainder.
         let flexible = max(24, grid.width - 1 - 4 - 5 - 7 - 4 - 9 - 12 - 7)
@@ -268,6 +277,9 @@ extension Renderer {
                 text = " Search the whole log (email, domain, IP, reason; under 3 characters: the newest \(AppState.searchScanLimit / 1000)k): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
             case .export(let input):
                 text = " Export the filtered view to (.csv for CSV, else JSON Lines): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter write · Esc cancel"
+            case .testAction(let answers, let input):
+                let step = ["Action (user_registration, authentication) [user_registration]", "Email", "IP address (empty: none)"][min(answers.count, 2)]
+                text = " Test action \(answers.count + 1)/3 · \(step): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
             case .addDeny(let step, _, let input):
                 text = " Add deny entry \(step.rawValue + 1)/\(AppState.AddStep.allCases.count) · \(step.prompt): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
             }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ActionsProtocol
 import ActionsStore
+import ActionsPolicy
 @testable import ActionsTop
 
 @Suite struct ReducerTests {
@@ -279,5 +280,29 @@ import ActionsStore
         }
         #expect(throws: KeyFile.Problem.self) { try KeyFile.parse("bind F13 quit") }
         #expect(throws: KeyFile.Problem.self) { try KeyFile.parse("rebind q quit") }
+    }
+}
+
+@Suite struct TestActionPromptTests {
+    @Test func theTestActionPromptAsksForTheActionEmailAndIP() {
+        var state = Fixtures.state()
+        state.screen = .rules
+        _ = state.handle(.char("t"))
+        for character in "login" { _ = state.handle(.char(character)) }
+        _ = state.handle(.enter)
+        #expect(state.message?.isError == true, "an unknown action is refused at its step")
+        for character in "authentication" { _ = state.handle(.char(character)) }
+        _ = state.handle(.enter)
+        for character in "nobody" { _ = state.handle(.char(character)) }
+        _ = state.handle(.enter)
+        #expect(state.message?.text == "an email address, please")
+        _ = state.handle(.backspace)
+        for character in "@x.io" { _ = state.handle(.char(character)) }
+        _ = state.handle(.enter)
+        for character in "203.0.113.9" { _ = state.handle(.char(character)) }
+        #expect(state.handle(.enter) == [.testAction(.authentication, email: "nobod@x.io", ip: "203.0.113.9")])
+        state.testTrace = [TraceStep("verdict", "Deny by rule 1: no")]
+        _ = state.handle(.escape)
+        #expect(state.testTrace.isEmpty && state.screen == .rules, "Esc closes the trace first")
     }
 }

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsProtocol
 import ActionsStore
+import ActionsPolicy
 @testable import ActionsTop
 
 /// Whole screens at 80x24 and 132x43, compared with the text in __Snapshots__.
@@ -84,6 +85,14 @@ import ActionsStore
                              message: "Too many sign-ups from your network", createdBy: "ops")]),
             hits: [1: RuleHits(decided: 42), 4: RuleHits(decided: 7), 5: RuleHits(shadow: 19)])
         state.screen = .rules
+        try assertSnapshot(renderer.render(state, width: 132, height: 43), named: "rules-132x43")
+        state.testTrace = [TraceStep("test", "user_registration eve@busy.example from 203.0.113.50"),
+                           TraceStep("allow entries", "no match"),
+                           TraceStep("deny entries", "matched rule 2 (deny ip 203.0.113.0/24, scope authentication)"),
+                           TraceStep("rate rules", "rule 4 (rate ip-prefix 20/10m): 3 of 20 in the window"),
+                           TraceStep("shadow rules", "no hit"), TraceStep("verdict", "Deny by rule 2: Requests from this network are not allowed.")]
+        try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "rules-test-trace-80x24")
+        state.testTrace = []
         _ = state.handle(.char("a"))
         _ = state.handle(.char("d"))
         try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "denylist-add-80x24")

@@ -326,6 +326,35 @@ import ActionsStore
         #expect(broken.status != 0 && broken.stderr.contains("keys:1: unknown command toggleDenid"), "\(broken.stderr)")
     }
 
+    /// The rules screen's test action: an email and an IP typed in, the local decision trace shown.
+    @Test func aTestActionFromTheRulesScreenShowsTheTrace() async throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "ip", "203.0.113.0/24", "--reason", "bad network")
+        try harness.ctl("rate", "add", "domain", "2/1h", "--action", "user_registration")
+        for i in 0..<2 { _ = try await harness.register("u\(i)@busy.example", ip: "198.51.100.\(i + 1)") }
+        _ = try await harness.waitForEvents(2)
+        let top = try startDashboard(harness, width: 120, height: 30)
+        try await top.waitFor("TIME")
+        try top.send("l")
+        try await top.waitFor("Rules (2)")
+        try top.send("t")
+        try await top.waitFor("Test action 1/3")
+        try top.send("Enter")
+        try top.send("eve@busy.example", literal: true)
+        try top.send("Enter")
+        try top.send("203.0.113.50", literal: true)
+        try top.send("Enter")
+        let trace = try await top.waitFor("decision trace")
+        #expect(trace.contains("matched rule 1 (deny ip 203.0.113.0/24"), "\(trace)")
+        #expect(trace.contains("rule 2 (rate domain 2/1h): 2 of 2 in the window, over the limit"), "counts rebuilt from the log")
+        #expect(trace.contains("Deny by rule 1"))
+        #expect(try harness.store().eventCount() == 2, "nothing logged")
+        try top.send("Escape")
+        try await top.waitFor("Rules (2)")
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+
     @Test func resizeKeepsTheLayoutAndQRestoresTheTerminal() async throws {
         let harness = try ServerHarness()
         for i in 0..<40 { _ = try await harness.register("r\(i)@example.com") }
