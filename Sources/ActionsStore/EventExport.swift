@@ -15,7 +15,8 @@ public enum EventExport {
 
     static let columns = ["id", "uid", "time_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
                           "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
-                          "endpoint_latency_us", "error_mode", "detail", "auth_method", "organization_id", "device_fingerprint", "node"]
+                          "endpoint_latency_us", "error_mode", "detail", "auth_method", "organization_id", "device_fingerprint", "node",
+                          "rule_id", "shadow_rule_id", "is_test"]
 
     public static func header(_ format: Format) -> String? {
         format == .csv ? columns.map(quoted).joined(separator: ",") : nil
@@ -33,7 +34,8 @@ public enum EventExport {
                 event.email, event.emailDomain, event.ip, event.userAgent, event.verdict.rawValue, event.decidedBy.rawValue,
                 event.reason, event.errorMessage, event.outcome.rawValue, event.httpStatus.map(String.init), String(event.latencyUs),
                 event.endpointLatencyUs.map(String.init), event.errorMode.rawValue, event.detail, event.authMethod,
-                event.organizationId, event.deviceFingerprint, event.node,
+                event.organizationId, event.deviceFingerprint, event.node, event.ruleId.map(String.init),
+                event.shadowRuleId.map(String.init), event.isTest ? "1" : "0",
             ]
             return fields.map { quoted($0 ?? "") }.joined(separator: ",")
         }

@@ -139,7 +139,7 @@ import ActionsTestSupport
         #expect(line.hasPrefix("\"\",\"evt_"))
         #expect(line.contains("\"'=HYPERLINK(\"\"http://evil\"\")@x.com\""))
         #expect(line.contains("\"said \"\"no\"\", twice\nthen left\""))
-        #expect(EventExport.header(.csv)?.split(separator: ",").count == 24)
+        #expect(EventExport.header(.csv)?.split(separator: ",").count == 27)
         #expect(EventExport.Format(fileName: "Out.CSV") == .csv && EventExport.Format(fileName: "out.txt") == .jsonl)
     }
 

@@ -92,6 +92,7 @@ import ActionsPolicy
                            TraceStep("rate rules", "rule 4 (rate ip-prefix 20/10m): 3 of 20 in the window"),
                            TraceStep("shadow rules", "no hit"), TraceStep("verdict", "Deny by rule 2: Requests from this network are not allowed.")]
         try assertSnapshot(renderer.render(state, width: 80, height: 24), named: "rules-test-trace-80x24")
+        try assertSnapshot(renderer.render(state, width: 132, height: 43), named: "rules-test-trace-132x43")
         state.testTrace = []
         _ = state.handle(.char("a"))
         _ = state.handle(.char("d"))
@@ -101,6 +102,7 @@ import ActionsPolicy
                                    preview: "would have denied 1 of the last 24 h's allowed attempts (1 distinct user)")
         let confirm = renderer.render(state, width: 80, height: 24)
         try assertSnapshot(confirm, named: "rules-confirm-add-80x24")
+        try assertSnapshot(renderer.render(state, width: 132, height: 43), named: "rules-confirm-add-132x43")
         #expect(confirm.text.contains("(1 distinct user)") && confirm.text.contains("Add shadow deny domain blocked.example? y = yes"))
         state.prompt = nil
         _ = state.handle(.char("?"))
