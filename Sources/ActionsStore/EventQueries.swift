@@ -218,8 +218,14 @@ extension Store {
                 let candidates = db.dialect == .postgres
                     ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
                     : "SELECT rowid FROM events_search WHERE events_search MATCH ?"
-                clauses.append("(id IN (\(candidates)) OR id > (SELECT value FROM meta WHERE key = 'search_indexed_up_to'))")
+                // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
+                // a log it has just started to fill); the dashboard says so.
+                let mark = "(SELECT value FROM meta WHERE key = 'search_indexed_up_to')"
+                let tail = filter.textScanLimit == nil ? mark
+                    : "\(db.dialect == .postgres ? "GREATEST" : "max")(\(mark), (SELECT coalesce(max(id), 0) FROM events) - ?)"
+                clauses.append("(id IN (\(candidates)) OR id > \(tail))")
                 arguments.append(db.dialect == .postgres ? pattern : EventFilter.trigramQuery(text))
+                if let limit = filter.textScanLimit { arguments.append(limit) }
             }
             clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             arguments += Array(repeating: pattern, count: columns.count)

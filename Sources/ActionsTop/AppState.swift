@@ -94,6 +94,8 @@ public struct AppState: Sendable {
     public var message: Message?
     /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
     public var warnings: [String] = []
+    /// Events the search index has not reached yet (normally under a second's worth).
+    public var searchBacklog: Int64 = 0
     public var themeName = "default"
     /// Rows available for the table; set by the renderer's layout for paging.
     public var pageSize = 10

@@ -84,6 +84,7 @@ public final class DashboardController {
             if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
             if state.screen == .top, nowMs - lastTopLoadMs >= 2000 { try loadTop() }
             state.nodes = try store.nodes(nowMs: nowMs)
+            state.searchBacklog = try store.searchBacklog()
             for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
                 warnings.append("node \(TerminalText.escape(node.name)) stopped reporting \((nowMs - node.updatedMs) / 1000)s ago")
             }

@@ -311,7 +311,9 @@ extension Renderer {
         }
         if !state.filter.text.isEmpty {
             // A short search has no trigram to look up and scans the newest rows only: the marker says so.
-            let scope = EventFilter.searchIsIndexed(state.filter.text) ? "whole log" : "newest \(AppState.searchScanLimit / 1000)k"
+            let limit = "newest \(AppState.searchScanLimit / 1000)k"
+            let scope = !EventFilter.searchIsIndexed(state.filter.text) ? limit
+                : (state.searchBacklog > Int64(AppState.searchScanLimit) ? "index behind by \(state.searchBacklog): \(limit) of those" : "whole log")
             markers.append(("/" + TerminalText.escape(state.filter.text) + " (\(scope))", .filter))
         }
         if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }

@@ -116,6 +116,8 @@ import ActionsTestSupport
         #expect(try store.searchBacklog() == 10)
         #expect(try store.latestEvents(EventFilter(text: "needle", textScanLimit: 20), limit: 100).count == 50)
         #expect(try store.latestEvents(EventFilter(text: "NEEDLE.IO", textScanLimit: 20), limit: 100).count == 50, "any case")
+        // Rows the index has not reached are scanned, bounded like a short search when a bound is given.
+        #expect(try store.latestEvents(EventFilter(text: "needle", textScanLimit: 5), limit: 100).count == 45)
         #expect(try store.latestEvents(EventFilter(text: "old3@", textScanLimit: 20), limit: 100).map(\.email) == ["old3@Needle.io"])
         // The index's text joins the columns; a match across that seam is not a match.
         #expect(try store.latestEvents(EventFilter(text: "io needle"), limit: 100).isEmpty)

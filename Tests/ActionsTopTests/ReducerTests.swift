@@ -306,3 +306,16 @@ import ActionsPolicy
         #expect(state.testTrace.isEmpty && state.screen == .rules, "Esc closes the trace first")
     }
 }
+
+@Suite struct SearchMarkerTests {
+    @Test func theFooterSaysHowMuchOfTheLogASearchCovers() {
+        var state = Fixtures.state()
+        let renderer = Renderer(timeZone: TimeZone(identifier: "UTC")!)
+        state.filter.text = "needle"
+        #expect(renderer.render(state, width: 132, height: 43).text.contains("/needle (whole log)"))
+        state.searchBacklog = 500_000
+        #expect(renderer.render(state, width: 132, height: 43).text.contains("/needle (index behind by 500000: newest 100k of those)"))
+        state.filter.text = "ne"
+        #expect(renderer.render(state, width: 132, height: 43).text.contains("/ne (newest 100k)"))
+    }
+}
