@@ -69,8 +69,9 @@ public final class DecisionEngine: Sendable {
     }
 
     /// The engine's long-running parts, in start order: the event writer first (so it is the
-    /// last to stop, after everything that submits events), then the policy watcher, retention,
-    /// the circuit persister, and the outbound client (shut down once no decision can call out).
+    /// last to stop, after everything that submits events), the outbound client (shut down once no
+    /// decision can call out), the policy watcher, the rate-window sync, retention, the search
+    /// indexer, the circuit persister and the node heartbeat.
     public var services: [any Service] {
         [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger),
          SearchIndexer(store: store, logger: logger), persister,
