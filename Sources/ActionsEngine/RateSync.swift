@@ -22,7 +22,7 @@ final class RateSync: Service, Sendable {
     private let state = Mutex(State())
 
     /// The longest window rebuilt from the log (rate windows are at most 7 days; reading more
-    /// than a day of a busy log at start is not worth its cost).
+    /// than a day of a busy log at start is not worth its cost), and at most its newest events.
     static let backfillMs: Int64 = 24 * 3_600_000
     static let backfillMaxEvents = 2_000_000
 
@@ -67,30 +67,16 @@ final class RateSync: Service, Sendable {
         let fold = snapshot.foldAddresses
         if ids != current.ruleIDs || current.lastID == nil {
             counter.reset()
-            let since = nowMs - min(Self.backfillMs, rules.map(\.windowMs).max() ?? 0)
-            var lastID: Int64 = 0
-            var after = try store.firstEventID(atOrAfterMs: since)
-            var read = 0
-            while read < Self.backfillMaxEvents {
-                let page = try store.events(after: after, EventFilter(excludeTests: true), limit: 20_000)
-                for event in page { count(event, rules: rules, fold: fold) }
-                read += page.count
-                lastID = page.last?.id ?? lastID
-                guard page.count == 20_000, let last = page.last?.id else { break }
-                after = last
-            }
+            let (read, lastID) = try counter.rebuild(from: store, rules: rules, foldAddresses: fold, nowMs: nowMs,
+                                                      maxSpanMs: Self.backfillMs, maxEvents: Self.backfillMaxEvents)
             current = State(ruleIDs: ids, lastID: max(lastID, try store.maxEventID()), lastPruneMs: nowMs)
             state.withLock { $0 = current }
             logger.info("rate windows rebuilt from the log", metadata: ["events": "\(read)", "rules": "\(rules.count)"])
             return
         }
         let me = node()
-        var lastID = current.lastID ?? 0
-        while true {
-            let page = try store.events(after: lastID, EventFilter(excludeTests: true), limit: 10_000)
-            for event in page where event.node != me { count(event, rules: rules, fold: fold) }
-            lastID = page.last?.id ?? lastID
-            if page.count < 10_000 { break }
+        let lastID = try store.forEachEvent(after: current.lastID ?? 0, EventFilter(excludeTests: true), pageSize: 10_000) { event in
+            if event.node != me { counter.count(logged: event, rules: rules, foldAddresses: fold) }
         }
         let prune = nowMs - current.lastPruneMs > 10_000
         if prune { counter.prune(rules: rules, nowMs: nowMs) }
@@ -98,10 +84,5 @@ final class RateSync: Service, Sendable {
             $0.lastID = lastID
             if prune { $0.lastPruneMs = nowMs }
         }
-    }
-
-    private func count(_ event: Event, rules: [RateRule], fold: Bool) {
-        guard event.decidedBy != .invalid else { return }
-        _ = counter.admit(Attempt(event), rules: rules, foldAddresses: fold)
     }
 }

@@ -29,7 +29,7 @@ public struct Replay {
 
     /// Takes the next logged decision. Test decisions and invalid requests are not replayed.
     public mutating func add(_ event: Event) {
-        guard !event.isTest, event.decidedBy != .invalid else { return }
+        guard event.isAttempt else { return }
         examined += 1
         let attempt = Attempt(event)
         let local = PolicyEvaluator.evaluate(attempt, book: book, counter: counter,
@@ -67,15 +67,8 @@ public struct Replay {
 
 extension Store {
     /// Replays the decisions logged since `sinceMs` through `replay`, a page at a time.
-    public func replay(_ replay: inout Replay, sinceMs: Int64, pageSize: Int = 20_000) throws(StoreError) {
-        var after: Int64 = 0
-        let filter = EventFilter(sinceMs: sinceMs)
-        while true {
-            let page = try events(after: after, filter, limit: pageSize)
-            for event in page { replay.add(event) }
-            guard page.count == pageSize, let last = page.last?.id else { return }
-            after = last
-        }
+    public func replay(_ replay: inout Replay, sinceMs: Int64) throws(StoreError) {
+        try forEachEvent(after: 0, EventFilter(sinceMs: sinceMs)) { replay.add($0) }
     }
 }
 

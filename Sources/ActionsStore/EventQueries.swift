@@ -137,6 +137,21 @@ extension Store {
         }
     }
 
+    /// Hands every event after `afterID` that matches `filter` to `body`, oldest first, reading a
+    /// page at a time (a day of a busy log does not fit in memory at once). Returns the last id
+    /// read, `afterID` when there was none.
+    @discardableResult
+    public func forEachEvent(after afterID: Int64, _ filter: EventFilter = EventFilter(), pageSize: Int = 20_000,
+                             _ body: (Event) -> Void) throws(StoreError) -> Int64 {
+        var after = afterID
+        while true {
+            let page = try events(after: after, filter, limit: pageSize)
+            page.forEach(body)
+            after = page.last?.id ?? after
+            if page.count < pageSize { return after }
+        }
+    }
+
     /// The id just before the first event at or after `ms`, to read on from with `events(after:)`.
     public func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
         try reading { db in try Self.firstID(atOrAfter: ms, db) } - 1

@@ -102,15 +102,7 @@ public final class DashboardController {
         let book = RuleBook(try store.rules(includeExpired: false, nowMs: now))
         let fold = try store.foldAddresses()
         let counter = RateCounter()
-        if let longest = book.rates.map(\.windowMs).max() {
-            var after = max(try store.firstEventID(atOrAfterMs: now - min(longest, 86_400_000)), try store.maxEventID() - 200_000)
-            while true {
-                let page = try store.events(after: after, EventFilter(excludeTests: true), limit: 20_000)
-                for event in page { _ = counter.admit(Attempt(event), rules: book.rates, foldAddresses: fold) }
-                guard page.count == 20_000, let last = page.last?.id else { break }
-                after = last
-            }
-        }
+        _ = try counter.rebuild(from: store, rules: book.rates, foldAddresses: fold, nowMs: now, maxEvents: 200_000)
         let attempt = Attempt(type: type, timeMs: now, email: email, ip: ip)
         let key = Normalize.accountKey(attempt.email, foldAddresses: fold)
         let lockout = type == .authentication ? try store.loginFailures(nowMs: now).first { $0.email == key } : nil
