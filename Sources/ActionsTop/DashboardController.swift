@@ -48,7 +48,6 @@ public final class DashboardController {
     /// One refresh: the tail, the header, and every second the settings and warnings.
     public func tick(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
-        state.stats.expire(nowMs: nowMs)
         attempt {
             let version = try store.dataVersion()
             if version != lastDataVersion {
@@ -177,8 +176,6 @@ public final class DashboardController {
     }
 
     public var shouldQuit: Bool { state.quit }
-
-    public func setPageSize(_ rows: Int) { state.pageSize = rows }
 
     public func setBindings(_ bindings: KeyBindings) { state.bindings = bindings }
 

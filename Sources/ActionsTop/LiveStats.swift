@@ -53,9 +53,6 @@ public struct LiveStats: Sendable, Equatable {
         coveredSinceMs = nil
     }
 
-    /// Kept for callers that tick; buckets expire by their own time stamps.
-    public mutating func expire(nowMs: Int64) {}
-
     public func window(_ type: ActionType, nowMs: Int64) -> WindowStats {
         let total = ring(type)?.sum(fromMs: nowMs - windowMs + 1, toMs: nowMs, latencies: true) ?? Bucket()
         var stats = WindowStats(windowMs: windowMs)
