@@ -23,8 +23,9 @@ extension Renderer {
         grid.put(" decisions per second, peak \(label) (a red foot: some were denied)", x: 0, y: top + 1, role: .label)
         let points = min(rates.count, grid.width - 8)
         let blocks: [Character] = asciiOnly ? Array(" .:-=+*#") : Array(" ▁▂▃▄▅▆▇█")
+        let denials = Array(spark.denials.suffix(points))
         for (index, rate) in rates.suffix(points).enumerated() {
-            let denied = spark.denials.suffix(points)[spark.denials.suffix(points).startIndex + index] > 0
+            let denied = denials[index] > 0
             let eighths = Int((rate / peak * Double(chartRows * 8)).rounded())
             for row in 0..<chartRows {
                 let filled = eighths - (chartRows - 1 - row) * 8
