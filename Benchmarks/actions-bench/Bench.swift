@@ -3,7 +3,12 @@ import ActionsEngine
 import Foundation
 
 /// Benchmarks that print figures. Run in release: `scripts/bench` builds and runs them all.
+/// Started with the main thread parked, so valgrind can run it (see `runWithMainThreadParked`).
 @main
+enum BenchMain {
+    static func main() { runWithMainThreadParked { await Bench.main() } }
+}
+
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions-bench",

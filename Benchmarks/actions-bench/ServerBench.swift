@@ -17,6 +17,11 @@ struct ServerBench: AsyncParsableCommand {
     @Option(help: "Requests per second for the latency runs.") var rate = 1000
     @Option(help: "Seconds per latency run.") var latencySeconds = 10
     @Flag(help: "Skip the throughput rounds.") var latencyOnly = false
+    @Flag(help: "Also count instructions per request under callgrind (needs valgrind): bare handler, background, durable, and background with 100k domains and 10k CIDRs.")
+    var instructions = false
+    @Flag(help: "Only count instructions (implies --instructions).") var instructionsOnly = false
+    @Option(help: "Requests per instruction count, after a warm-up of 300.") var instructionRequests = 3000
+    @Option(help: "Keep the callgrind dumps in this directory (callgrind.N.1 per variant, in order).") var callgrindOut: String?
     @Option(help: "A PostgreSQL server (postgres://user@host:port/db): adds a node on PostgreSQL to the rounds, and two nodes sharing it.")
     var postgres: String?
 
@@ -26,10 +31,46 @@ struct ServerBench: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-server-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        if instructions || instructionsOnly { try await countInstructions(directory) }
+        if instructionsOnly { return }
         let postgresDatabase = try postgres.map { try freshDatabase(on: $0) }
         if !latencyOnly { try throughput(directory, postgres: postgresDatabase) }
         if let postgres { try twoNodes(directory, database: try freshDatabase(on: postgres)) }
         try await overhead(directory)
+    }
+
+    /// The wrk script's rotation of bodies, for clients in this process.
+    static let bodies = (1...20).map { i in
+        Array(#"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"user\#(i)@\#(i % 10 == 0 ? "mailinator.com" : "example.com")","first_name":"A","last_name":"B"},"ip_address":"198.51.100.\#(i)","user_agent":"wrk"}"#.utf8)
+    }
+
+    func countInstructions(_ directory: URL) async throws {
+        section("server: instructions per request (callgrind; \(instructionRequests) requests after a warm-up, \(connections) connections)")
+        guard InstructionCounts.available() else {
+            report("skipped: valgrind is not installed (apt-get install valgrind)")
+            return
+        }
+        func database(_ name: String, realistic: Bool = false) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            let store = try Store(path: path)
+            try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+            try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
+            if realistic { try loadRealisticPolicy(into: store) }
+            return path
+        }
+        func server(_ name: String, _ db: String, _ flags: [String] = []) -> InstructionCounts.Variant {
+            .init(name: name, binary: binary("actions-server"), arguments: ["--db", db, "--port", "0", "--log-level", "error"] + flags, database: db)
+        }
+        let variants = [
+            InstructionCounts.Variant(name: "bare handler", binary: binary("actions-bench"), arguments: ["baseline"]),
+            server("background", try database("count-background.db")),
+            server("durable", try database("count-durable.db"), ["--durable-events"]),
+            server("background, 100k domains + 10k CIDRs", try database("count-realistic.db", realistic: true)),
+        ]
+        let output = callgrindOut.map { URL(fileURLWithPath: $0) } ?? directory
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let counter = InstructionCounts(directory: directory, output: output, requests: instructionRequests, connections: connections)
+        InstructionCounts.show(try await counter.run(variants, bodies: Self.bodies, path: "/v1/actions/user_registration"))
     }
 
     /// A wrk Lua script that POSTs a rotation of bodies (some deny-listed).

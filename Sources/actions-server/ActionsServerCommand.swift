@@ -5,7 +5,13 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
+/// Started with the main thread parked, so valgrind can count its instructions
+/// (see `runWithMainThreadParked`).
 @main
+enum ActionsServerMain {
+    static func main() { runWithMainThreadParked { await ActionsServerCommand.main() } }
+}
+
 struct ActionsServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions-server",
