@@ -246,11 +246,12 @@ extension Store {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
         }
+        var row = RowBinder(handle: handle)
         for event in events {
             sqlite3_reset(handle)
-            var row = RowBinder(handle: handle)
+            row.start()
             event.write(to: &row)
-            let code = sqlite3_step(handle)
+            let code = row.step()
             guard code == SQLITE_DONE else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code),
                                     message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: Event.insertSQL)
@@ -265,29 +266,52 @@ protocol EventFieldWriter {
     mutating func integer(_ value: Int64?)
 }
 
-/// Binds one row's values in order (1-based, as SQLite counts).
+/// Binds one row's values in order (1-based, as SQLite counts). The texts are gathered into one
+/// buffer and bound without a copy (SQLITE_STATIC) for the step: SQLite copying each of a row's
+/// dozen texts into its own allocation was a quarter of the writer's work per event (callgrind).
 struct RowBinder: EventFieldWriter {
     let handle: SQLiteStatement
     private var index: Int32 = 0
+    private var texts: [UInt8] = []
+    private var spans: [(index: Int32, start: Int, count: Int)] = []
 
-    init(handle: SQLiteStatement) { self.handle = handle }
+    init(handle: SQLiteStatement) {
+        self.handle = handle
+        texts.reserveCapacity(512)
+        spans.reserveCapacity(Event.insertColumns.count)
+    }
 
-    /// SQLite copies the text (SQLITE_TRANSIENT): the Swift string's bytes are only lent for the call.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    mutating func start() {
+        index = 0
+        texts.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+    }
 
     mutating func text(_ value: String?) {
         index += 1
-        guard var value else {
+        guard let value else {
             sqlite3_bind_null(handle, index)
             return
         }
-        value.withUTF8 { bytes in
-            _ = sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
-        }
+        spans.append((index, texts.count, value.utf8.count))
+        texts.append(contentsOf: value.utf8)
     }
 
     mutating func integer(_ value: Int64?) {
         index += 1
         if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    /// Binds the texts into the buffer and steps while it is pinned. The statement keeps the
+    /// pointers after that, but reads them only in a step, and every step binds afresh.
+    mutating func step() -> Int32 {
+        texts.withUnsafeBufferPointer { buffer in
+            for span in spans {
+                // A zero length with a null base (an empty buffer) would bind NULL, not "".
+                let base = buffer.baseAddress.map { UnsafeRawPointer($0 + span.start) } ?? UnsafeRawPointer(bitPattern: 1)!
+                sqlite3_bind_text(handle, span.index, base.assumingMemoryBound(to: CChar.self), Int32(span.count), nil)
+            }
+            return sqlite3_step(handle)
+        }
     }
 }

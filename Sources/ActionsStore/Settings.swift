@@ -113,7 +113,7 @@ extension Store {
     // MARK: Circuit state (written by the server, read by the dashboard)
 
     public func saveCircuit(_ state: CircuitState) throws(StoreError) {
-        try writing { db in
+        _ = try writing { db in
             try db.execute("""
                 INSERT INTO circuit_state(action_type, state, consecutive_failures, opened_ms, last_error, updated_ms)
                 VALUES (?, ?, ?, ?, ?, ?)

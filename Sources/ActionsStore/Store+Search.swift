@@ -15,7 +15,7 @@ extension Store {
                   let last = range.optionalInt64(1) else { return 0 }
             let target = db.dialect == .postgres ? "events_search(id, body)" : "events_search(rowid, body)"
             try db.execute("""
-                INSERT INTO \(target) SELECT id, \(Schema.searchText(row: nil)) FROM events WHERE id > ? AND id <= ?
+                INSERT INTO \(target) SELECT id, \(Schema.searchText(row: nil, db.dialect)) FROM events WHERE id > ? AND id <= ?
                 """, [upTo, last])
             try db.execute("UPDATE meta SET value = ? WHERE key = 'search_indexed_up_to'", [last])
             return range.int(0)
