@@ -42,6 +42,11 @@ struct InstructionCounts {
         ("search indexer, per event", "Store.indexSearch(batch:)"),
     ]
 
+    /// Functions a thread runs in and never returns from while the dump is taken: callgrind_annotate
+    /// lists the whole thread's cost as theirs, which says nothing about where it goes.
+    static let threadRoots = ["clone", "start_thread", "ThreadOpsPosix", "setupThreadAndEventLoop", "(@guaranteed NIOThread)",
+                              "NIOThreadPool._start", "NSThreadStart", "Thread.main()", "EventWriter.run()", "(below main)"]
+
     static func available() -> Bool {
         (try? capture("valgrind", ["--version"]))?.hasPrefix("valgrind") == true
     }
@@ -79,7 +84,8 @@ struct InstructionCounts {
             let stages = Self.stages.compactMap { stage in
                 Self.inclusive(of: stage.function, in: annotated).map { (stage.label, $0 / n) }
             }
-            let top = Self.functions(in: selfCost).prefix(12).map { ($0.name, $0.count / n) }
+            let top = Self.functions(in: selfCost).filter { row in !Self.threadRoots.contains { row.name.contains($0) } }
+                .prefix(15).map { ($0.name, $0.count / n) }
             counts.append(Count(name: variant.name, perRequest: total / n, stages: stages, top: Array(top)))
         }
         return counts

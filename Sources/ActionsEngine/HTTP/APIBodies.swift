@@ -8,11 +8,22 @@ public enum DecisionAnswer {
         let event = decision.event
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        func member(_ name: String, _ value: String?, first: Bool = false) {
-            out.append(contentsOf: (first ? "{\"" : ",\"").utf8)
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: "\":".utf8)
-            if let value { JSONWriter.appendQuoted(value, to: &out, escaping: .javaScript) } else { out.append(contentsOf: "null".utf8) }
+        // Names are StaticStrings copied as bytes: appending a String's UTF-8 view, element by
+        // element, cost four times as much (callgrind).
+        func literal(_ text: StaticString) {
+            text.withUTF8Buffer { out.append(contentsOf: $0) }
+        }
+        func member(_ name: StaticString, _ value: String?, first: Bool = false) {
+            literal(first ? "{\"" : ",\"")
+            literal(name)
+            literal("\":")
+            if let value { JSONWriter.appendQuoted(value, to: &out, escaping: .javaScript) } else { literal("null") }
+        }
+        func member(_ name: StaticString, _ value: Int64?) {
+            literal(",\"")
+            literal(name)
+            literal("\":")
+            if let value { out.append(contentsOf: String(value).utf8) } else { literal("null") }
         }
         member("verdict", decision.verdict.rawValue, first: true)
         member("error_message", decision.errorMessage) // null when absent, as documented
@@ -21,14 +32,14 @@ public enum DecisionAnswer {
         member("reason", event.reason)
         member("event_id", event.uid)
         member("action_id", event.actionId)
-        out.append(contentsOf: ",\"rule_id\":\(event.ruleId.map(String.init) ?? "null")".utf8)
-        out.append(contentsOf: ",\"shadow_rule_id\":\(event.shadowRuleId.map(String.init) ?? "null")".utf8)
+        member("rule_id", event.ruleId)
+        member("shadow_rule_id", event.shadowRuleId)
         if !decision.trace.isEmpty {
-            out.append(contentsOf: ",\"trace\":[".utf8)
+            literal(",\"trace\":[")
             for (index, step) in decision.trace.enumerated() {
                 member("check", step.check, first: true)
                 member("result", step.result)
-                out.append(contentsOf: (index == decision.trace.count - 1 ? "}" : "},").utf8)
+                literal(index == decision.trace.count - 1 ? "}" : "},")
             }
             out.append(UInt8(ascii: "]"))
         }
