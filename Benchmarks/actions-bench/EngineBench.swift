@@ -26,9 +26,7 @@ struct EngineBench: AsyncParsableCommand {
         engine.reloadPolicy()
         let services = ServiceGroup(configuration: .init(services: engine.services, logger: Logger(label: "bench")))
         let running = Task { try await services.run() }
-        let bodies = (1...20).map { i in
-            Array(#"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"user\#(i)@\#(i % 10 == 0 ? "mailinator.com" : "example.com")","first_name":"A","last_name":"B"},"ip_address":"198.51.100.\#(i)","user_agent":"wrk"}"#.utf8)
-        }
+        let bodies = ServerBench.bodies
         let contexts = try bodies.map { try ActionContext.decode(.userRegistration, from: $0) }
 
         let decode = try microseconds { i in _ = try ActionContext.decode(.userRegistration, from: bodies[i % 20]) }

@@ -98,18 +98,18 @@ struct InstructionCounts {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<count {
-                if i >= connections { try await group.next() }
-                group.addTask {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: bodies[i % bodies.count]))
-                    let response = try await client.execute(request, timeout: .seconds(60))
-                    _ = try await response.body.collect(upTo: 1 << 20)
+                for i in 0..<count {
+                    if i >= connections { try await group.next() }
+                    group.addTask {
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(bytes: bodies[i % bodies.count]))
+                        let response = try await client.execute(request, timeout: .seconds(60))
+                        _ = try await response.body.collect(upTo: 1 << 20)
+                    }
                 }
-            }
-            try await group.waitForAll()
+                try await group.waitForAll()
             }
         } catch {
             try? await client.shutdown()

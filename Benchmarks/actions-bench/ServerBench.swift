@@ -39,7 +39,7 @@ struct ServerBench: AsyncParsableCommand {
         try await overhead(directory)
     }
 
-    /// The wrk script's rotation of bodies, for clients in this process.
+    /// The wrk script's rotation of bodies (some deny-listed), for clients in this process.
     static let bodies = (1...20).map { i in
         Array(#"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"user\#(i)@\#(i % 10 == 0 ? "mailinator.com" : "example.com")","first_name":"A","last_name":"B"},"ip_address":"198.51.100.\#(i)","user_agent":"wrk"}"#.utf8)
     }
