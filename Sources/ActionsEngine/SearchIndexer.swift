@@ -2,22 +2,35 @@ import Logging
 import ServiceLifecycle
 import ActionsStore
 
-/// Keeps the search index up with the log: every second, the events written since, in
-/// batches of up to 50,000 (one transaction each, so the event writer waits at most one batch).
-/// Indexing behind the writer rather than in its commits keeps ingest at full speed; a fresh
-/// index over an existing log fills at that pace too. In a cluster every node runs one; they
-/// take turns on the index's mark.
+/// Keeps the search index up with the log, in batches of up to 50,000 events (one transaction
+/// each, so the event writer waits at most one batch). Indexing behind the writer rather than in
+/// its commits keeps ingest at full speed; a fresh index over an existing log fills at that pace
+/// too. In a cluster every node runs one; they take turns on the index's mark.
+///
+/// It waits for a batch worth writing: 20,000 events, or 10 seconds. Each FTS5 batch writes a
+/// new segment holding every distinct trigram it saw, so small batches cost far more per event
+/// (callgrind, in the sqlite3 shell: 74k instructions an event in batches of 200, 63k in 1,000,
+/// 41k in 5,000, 36k in 20,000). Searches scan the events the index has not reached, so results
+/// are the same, and the dashboard scans the newest 100,000 at most.
 struct SearchIndexer: Service {
     var store: Store
     var logger: Logger
+    var batch = 20_000
+    var maxDelay: Duration = .seconds(10)
 
     func run() async {
         let store = self.store
         await cancelWhenGracefulShutdown {
+            var lastRun = ContinuousClock.now
             while !Task.isCancelled {
                 do {
-                    // Catch up without pausing while a backlog remains (a fresh index on an old log).
-                    while try await BlockingWork.run({ try store.indexSearch() }) == 50_000, !Task.isCancelled {}
+                    var due = ContinuousClock.now - lastRun >= maxDelay
+                    if !due { due = try await BlockingWork.run({ try store.searchBacklog() }) >= Int64(batch) }
+                    if due {
+                        // Catch up without pausing while a backlog remains (a fresh index on an old log).
+                        while try await BlockingWork.run({ try store.indexSearch() }) == 50_000, !Task.isCancelled {}
+                        lastRun = .now
+                    }
                 } catch {
                     if !Task.isCancelled { logger.warning("search index not updated", metadata: ["error": "\(error)"]) }
                 }

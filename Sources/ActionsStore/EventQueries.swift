@@ -227,19 +227,28 @@ extension Store {
             let like = db.dialect == .postgres ? "ILIKE" : "LIKE"
             if EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to
-                // `search_indexed_up_to`; the few rows after it (normally under a second of them) are
-                // scanned. The per-column test below keeps only true matches (SQLite's index answers
+                // `search_indexed_up_to`; the rows after it (normally under 10 seconds' or 20,000 of
+                // them, see SearchIndexer) are scanned. The per-column test below keeps only true matches (SQLite's index answers
                 // "has every trigram", and the indexed text joins the columns).
+                // SQLite keeps reasons apart, once per distinct reason (Schema v10).
                 let candidates = db.dialect == .postgres
                     ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
-                    : "SELECT rowid FROM events_search WHERE events_search MATCH ?"
+                    : """
+                      SELECT rowid FROM events_search WHERE events_search MATCH ?
+                      UNION ALL SELECT event_id FROM search_reason_events
+                      WHERE reason_id IN (SELECT id FROM search_reasons WHERE reason LIKE ? ESCAPE '\\')
+                      """
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
                 let mark = "(SELECT value FROM meta WHERE key = 'search_indexed_up_to')"
                 let tail = filter.textScanLimit == nil ? mark
                     : "\(db.dialect == .postgres ? "GREATEST" : "max")(\(mark), (SELECT coalesce(max(id), 0) FROM events) - ?)"
                 clauses.append("(id IN (\(candidates)) OR id > \(tail))")
-                arguments.append(db.dialect == .postgres ? pattern : EventFilter.trigramQuery(text))
+                if db.dialect == .postgres {
+                    arguments.append(pattern)
+                } else {
+                    arguments += [EventFilter.trigramQuery(text), pattern]
+                }
                 if let limit = filter.textScanLimit { arguments.append(limit) }
             }
             clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")

@@ -17,6 +17,18 @@ extension Store {
             try db.execute("""
                 INSERT INTO \(target) SELECT id, \(Schema.searchText(row: nil, db.dialect)) FROM events WHERE id > ? AND id <= ?
                 """, [upTo, last])
+            if db.dialect == .sqlite {
+                // Each distinct reason once, and the events that gave it (see Schema v10).
+                // ("WHERE true" tells SQLite's parser that ON CONFLICT is an upsert, not a join.)
+                try db.execute("""
+                    INSERT INTO search_reasons(reason) SELECT DISTINCT reason FROM events
+                    WHERE id > ? AND id <= ? AND reason IS NOT NULL AND reason <> '' AND true ON CONFLICT(reason) DO NOTHING
+                    """, [upTo, last])
+                try db.execute("""
+                    INSERT INTO search_reason_events(reason_id, event_id)
+                    SELECT r.id, e.id FROM events e JOIN search_reasons r ON r.reason = e.reason WHERE e.id > ? AND e.id <= ?
+                    """, [upTo, last])
+            }
             try db.execute("UPDATE meta SET value = ? WHERE key = 'search_indexed_up_to'", [last])
             return range.int(0)
         }

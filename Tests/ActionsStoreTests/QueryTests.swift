@@ -131,6 +131,34 @@ import ActionsTestSupport
         #expect(try store.latestEvents(EventFilter(text: "needle"), limit: 100).count == 5)
         #expect(try store.latestEvents(EventFilter(text: "old3@"), limit: 100).isEmpty)
     }
+
+    /// Reasons are indexed once per distinct reason on SQLite, and the email's domain only where the
+    /// email lacks it: both must still be found through the index, and leave it with their events.
+    @Test(arguments: StoreBackend.allCases) func reasonsAndNormalizedDomainsAreFoundThroughTheIndex(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
+        var events = (0..<10).map { n in
+            var event = sampleEvent(n, verdict: n < 4 ? .deny : .allow)
+            event.reason = n < 4 ? "email domain spam.test is deny-listed (rule 7)" : "no policy matched; no endpoint configured"
+            return event
+        }
+        var idn = sampleEvent(10, email: "Ana@Bücher.de")
+        idn.emailDomain = "xn--bcher-kva.de"
+        events.append(idn)
+        try store.insert(events)
+        #expect(try store.indexSearch() == 11)
+        // A scan bound of one row: only the index can find the older matches.
+        func search(_ text: String) throws -> [Event] { try store.latestEvents(EventFilter(text: text, textScanLimit: 1), limit: 100) }
+        #expect(try search("(rule 7)").count == 4)
+        #expect(try search("DENY-LISTED").count == 4, "any case")
+        #expect(try search("policy matched").count == 6)
+        #expect(try search("xn--bcher").map(\.email) == ["Ana@Bücher.de"])
+        #expect(try search("ana@b").map(\.email) == ["Ana@Bücher.de"])
+        #expect(try search("rule 8").isEmpty)
+        // Pruned events leave the reason index too: the newest 8 keep one of the four.
+        _ = try store.prune(maxAgeMs: nil, maxRows: 8)
+        #expect(try search("(rule 7)").count == 1)
+        #expect(try search("policy matched").count == 6)
+    }
 }
 
 @Suite struct EventExportTests {
