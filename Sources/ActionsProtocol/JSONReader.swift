@@ -156,6 +156,9 @@ public enum JSON {
             guard depth <= JSON.maxDepth else { throw error("nesting deeper than \(JSON.maxDepth) levels") }
             try expect(UInt8(ascii: "{"), "{")
             var members: [Member] = []
+            // A context has a handful of members: growing the array from empty reallocated it
+            // three or four times per object.
+            if keep { members.reserveCapacity(8) }
             skipSpace()
             if peek == UInt8(ascii: "}") { index += 1; return members }
             while true {
