@@ -90,9 +90,6 @@ public final class Store: Sendable {
         config.busyMode = .timeout(busyTimeout)
         config.label = "actions"
         config.prepareDatabase { db in
-            if !db.configuration.readonly {
-                try db.execute(sql: syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-            }
             // Bound the WAL file even when a tailer keeps a read transaction open.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
@@ -120,6 +117,18 @@ public final class Store: Sendable {
                     throw .cannotOpen(path: path, reason: Self.message(error))
                 }
                 Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+        // Set after opening, not in prepareDatabase: a DatabasePool switches its writer to WAL
+        // after that hook and sets `synchronous = NORMAL` as it does, which made durable mode
+        // commit without a single fsync.
+        if !readOnly {
+            do {
+                try opened!.writeWithoutTransaction { db in
+                    try db.execute(sql: syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                }
+            } catch {
+                throw .cannotOpen(path: path, reason: Self.message(error))
             }
         }
         backend = .sqlite(opened!)

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import GRDB
 @testable import ActionsStore
 import ActionsTestSupport
 
@@ -23,6 +24,18 @@ import ActionsTestSupport
         #expect(writer.stats.written == producers * perProducer)
         let status = try store.writerStatuses()
         #expect(status.first?.written == producers * perProducer)
+    }
+
+    /// Durable mode's promise rests on `synchronous = FULL` on the connection that writes: an
+    /// fsync per commit. A DatabasePool used to reset it to NORMAL when it switched to WAL, after
+    /// the store had set it, so durable commits were never synced.
+    @Test func aDurableStoreSyncsEveryCommitOnItsWriter() throws {
+        for access in [Store.Access.pool, .single] {
+            let durable = try Store(path: temporaryDatabasePath(), access: access, syncEveryCommit: true)
+            #expect(try durable.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2, "FULL, \(access)")
+            let background = try Store(path: temporaryDatabasePath(), access: access)
+            #expect(try background.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1, "NORMAL, \(access)")
+        }
     }
 
     @Test(arguments: StoreBackend.allCases) func aCallerCanAwaitDurability(_ backend: StoreBackend) async throws {
