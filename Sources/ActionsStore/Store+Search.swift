@@ -19,10 +19,9 @@ extension Store {
                 """, [upTo, last])
             if db.dialect == .sqlite {
                 // Each distinct reason once, and the events that gave it (see Schema v10).
-                // ("WHERE true" tells SQLite's parser that ON CONFLICT is an upsert, not a join.)
                 try db.execute("""
                     INSERT INTO search_reasons(reason) SELECT DISTINCT reason FROM events
-                    WHERE id > ? AND id <= ? AND reason IS NOT NULL AND reason <> '' AND true ON CONFLICT(reason) DO NOTHING
+                    WHERE id > ? AND id <= ? AND reason IS NOT NULL AND reason <> '' ON CONFLICT(reason) DO NOTHING
                     """, [upTo, last])
                 try db.execute("""
                     INSERT INTO search_reason_events(reason_id, event_id)
