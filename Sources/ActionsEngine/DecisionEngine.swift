@@ -46,10 +46,11 @@ public final class DecisionEngine: Sendable {
         self.nodeName = nodeName
         self.metrics = metrics
         self.logger = logger
-        // Durable mode needs no gathering window: its callers wait for the commit, so none arrive
-        // during one; the events queued while an fsync runs already form the next batch.
-        self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity,
-                                  gather: config.durableEvents ? .zero : .milliseconds(2))
+        // Durable mode gathers only when busy: its answers wait for the commit, so an idle server
+        // commits each event at once, and a busy one waits up to 1 ms for more to share its fsync.
+        self.writer = config.durableEvents
+            ? EventWriter(store: store, capacity: config.eventQueueCapacity, gather: .milliseconds(1), gatherAfter: 8)
+            : EventWriter(store: store, capacity: config.eventQueueCapacity, gather: .milliseconds(2))
         let policy = LivePolicy(store: store, logger: logger)
         self.policy = policy
         self.rates = RateSync(store: store, policy: policy, node: { nodeName.value }, logger: logger)

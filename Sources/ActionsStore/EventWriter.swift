@@ -56,16 +56,22 @@ public final class EventWriter: Service, @unchecked Sendable {
     private let startedMs = WallClock.nowMs()
     private let shutdownGraceSeconds: Double
     private let gatherSeconds: Double
+    private let gatherAfter: Int
     private let gatherUpTo = 512
 
-    /// - Parameter gather: how long the writer waits for more events before committing a small
-    ///   batch (a group-commit window, like PostgreSQL's commit_delay). Nothing on the decision
-    ///   path waits for it; it only delays when an event becomes visible to readers.
+    /// - Parameters:
+    ///   - gather: how long the writer waits for more events before committing a small batch (a
+    ///     group-commit window, like PostgreSQL's commit_delay). In background mode nothing on the
+    ///     decision path waits for it; it only delays when an event becomes visible to readers.
+    ///   - gatherAfter: gather only when the previous batch held at least this many events (like
+    ///     commit_siblings): durable answers wait for their commit, so an idle server must not
+    ///     delay them, while a busy one shares each fsync among more of them.
     public init(store: Store, capacity: Int = 100_000, maxBatch: Int = 8192, gather: Duration = .milliseconds(2),
-                shutdownGraceSeconds: Double = 5) {
+                gatherAfter: Int = 0, shutdownGraceSeconds: Double = 5) {
         self.store = store
         self.capacity = capacity
         self.maxBatch = maxBatch
+        self.gatherAfter = gatherAfter
         self.shutdownGraceSeconds = shutdownGraceSeconds
         let (seconds, attoseconds) = gather.components
         self.gatherSeconds = Double(seconds) + Double(attoseconds) / 1e18
@@ -227,6 +233,7 @@ public final class EventWriter: Service, @unchecked Sendable {
 
     private func writeLoop() {
         var lastStatusMs: Int64 = 0
+        var lastBatch = 0
         while true {
             lock.lock()
             while buffer.isEmpty && !closed {
@@ -239,7 +246,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             // Gather a little more before committing: without this, a busy server committed about
             // five events per transaction, and per-transaction costs (locks, WAL frames, wake-ups)
             // made the writer the largest cost of a decision.
-            if gatherSeconds > 0 && buffer.count < gatherUpTo && !closed {
+            if gatherSeconds > 0 && lastBatch >= gatherAfter && buffer.count < gatherUpTo && !closed {
                 _ = lock.wait(until: Date(timeIntervalSinceNow: gatherSeconds))
             }
             // Usually everything waiting fits one transaction: take the whole buffer without copying.
@@ -254,6 +261,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             }
             inFlight = batch.count
             inFlightOldestMs = batch.first?.event.timeMs
+            lastBatch = batch.count
             lock.unlock()
 
             let nowMs = WallClock.nowMs()
