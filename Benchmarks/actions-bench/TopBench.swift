@@ -28,31 +28,24 @@ struct TopBench: AsyncParsableCommand {
 
     func measure() async throws {
         section("top: first screen on \(rows) rows in \(postgres == nil ? "SQLite" : "PostgreSQL") (open, load, render 132x43)")
-        var times: [Double] = []
-        for _ in 0..<5 {
-            times.append(try milliseconds {
-                let store = try Store(path: bigDB, create: false)
-                let controller = DashboardController(store: store, theme: .builtinDefault, catalog: ThemeCatalog(directories: []),
-                                                     noColor: false, readOnly: true)
-                controller.load()
-                _ = Renderer().render(controller.state, width: 132, height: 43)
-            })
-        }
-        report("first screen: \(Summary(values: times)) (the first run is the coldest)")
+        report("first screen: \(Summary(values: try firstScreen())) (the first run is the coldest)")
         // The same with the attack panel (o) shown: its window's denied and failed decisions read too.
-        var panel: [Double] = []
-        for _ in 0..<5 {
-            panel.append(try milliseconds {
+        report("first screen with the attack panel: \(Summary(values: try firstScreen(pressing: [.char("o")]))) (budget 300 ms)")
+        try await liveLoad()
+    }
+
+    /// Five times: open the store, load, press `keys`, render 132x43; milliseconds each.
+    func firstScreen(pressing keys: [Key] = []) throws -> [Double] {
+        try (0..<5).map { _ in
+            try milliseconds {
                 let store = try Store(path: bigDB, create: false)
                 let controller = DashboardController(store: store, theme: .builtinDefault, catalog: ThemeCatalog(directories: []),
                                                      noColor: false, readOnly: true)
                 controller.load()
-                controller.press(.char("o"))
+                for key in keys { controller.press(key) }
                 _ = Renderer().render(controller.state, width: 132, height: 43)
-            })
+            }
         }
-        report("first screen with the attack panel: \(Summary(values: panel)) (budget 300 ms)")
-        try await liveLoad()
     }
 
     func liveLoad() async throws {

@@ -228,8 +228,8 @@ extension Store {
             if EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to
                 // `search_indexed_up_to`; the rows after it (normally under 10 seconds' or 20,000 of
-                // them, see SearchIndexer) are scanned. The per-column test below keeps only true matches (SQLite's index answers
-                // "has every trigram", and the indexed text joins the columns).
+                // them, see SearchIndexer) are scanned. The per-column test below keeps only true
+                // matches (SQLite's index answers "has every trigram", and the indexed text joins the columns).
                 // SQLite keeps reasons apart, once per distinct reason (Schema v10).
                 let candidates = db.dialect == .postgres
                     ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
@@ -242,7 +242,7 @@ extension Store {
                 // a log it has just started to fill); the dashboard says so.
                 let mark = "(SELECT value FROM meta WHERE key = 'search_indexed_up_to')"
                 let tail = filter.textScanLimit == nil ? mark
-                    : "\(db.dialect == .postgres ? "GREATEST" : "max")(\(mark), (SELECT coalesce(max(id), 0) FROM events) - ?)"
+                    : "\(db.dialect == .postgres ? "GREATEST" : "max")(\(mark), \(Self.newestRowsBound))"
                 clauses.append("(id IN (\(candidates)) OR id > \(tail))")
                 if db.dialect == .postgres {
                     arguments.append(pattern)
@@ -254,7 +254,7 @@ extension Store {
             clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             arguments += Array(repeating: pattern, count: columns.count)
             if let limit = filter.textScanLimit, !EventFilter.searchIsIndexed(text) {
-                clauses.append("id > (SELECT coalesce(max(id), 0) FROM events) - ?")
+                clauses.append("id > \(Self.newestRowsBound)")
                 arguments.append(limit)
             }
         }
@@ -368,7 +368,7 @@ extension Store {
             var sql = "SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ?"
             var arguments: [any SQLBindable] = [sinceMs]
             if let limit {
-                sql += " AND id > (SELECT coalesce(max(id), 0) FROM events) - ?"
+                sql += " AND id > \(Self.newestRowsBound)"
                 arguments.append(limit)
             }
             return try db.rows(sql, arguments).compactMap { row in
@@ -378,6 +378,10 @@ extension Store {
             }
         }
     }
+
+    /// `id > newestRowsBound`, with the count bound to its `?`: the newest that-many events (ids
+    /// are assigned in order on both backends).
+    static let newestRowsBound = "(SELECT coalesce(max(id), 0) FROM events) - ?"
 
     /// SQLite: read the stats through their covering time index (its planner sometimes preferred
     /// the partial verdict index). PostgreSQL plans this well by itself.

@@ -79,13 +79,17 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
 
     public func contains(_ other: IPAddress) -> Bool {
         guard other.isIPv4 == address.isIPv4 else { return false }
-        var remaining = prefix
-        for index in 0..<16 where remaining > 0 {
-            let mask: UInt8 = remaining >= 8 ? 0xff : ~(0xff >> UInt8(remaining))
+        for index in 0..<16 where index * 8 < prefix {
+            let mask = byteMask(index)
             if address.bytes[index] & mask != other.bytes[index] & mask { return false }
-            remaining -= 8
         }
         return true
+    }
+
+    /// The network part of byte `index` of the 128-bit form: all ones, all zeros, or the first bits.
+    private func byteMask(_ index: Int) -> UInt8 {
+        let remaining = prefix - index * 8
+        return remaining >= 8 ? 0xff : (remaining <= 0 ? 0 : ~(0xff >> UInt8(remaining)))
     }
 
     public var description: String { "\(address)/\(prefix - (address.isIPv4 ? 96 : 0))" }
@@ -93,12 +97,7 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
     /// The same network with its host bits cleared: 203.0.113.77/24 is 203.0.113.0/24.
     public var canonical: IPNetwork {
         var bytes = address.bytes
-        var remaining = prefix
-        for index in 0..<16 {
-            let mask: UInt8 = remaining >= 8 ? 0xff : (remaining <= 0 ? 0 : ~(0xff >> UInt8(remaining)))
-            bytes[index] &= mask
-            remaining -= 8
-        }
+        for index in 0..<16 { bytes[index] &= byteMask(index) }
         return IPNetwork(address: IPAddress(bytes: bytes, isIPv4: address.isIPv4), prefix: prefix)
     }
 

@@ -18,6 +18,11 @@ public struct EventSort: Sendable, Equatable {
         self.descending = descending
     }
 
+    /// A column in its natural order: time newest first, latency slowest first, text A to Z.
+    public init(naturalFor column: Column) {
+        self.init(column: column, descending: column == .time || column == .latency)
+    }
+
     public var isDefault: Bool { column == .time && descending }
 
     /// Ties go newest first, so equal keys keep the log's order.

@@ -167,8 +167,7 @@ public enum KeyFile {
     }
 
     public static func path(environment: [String: String]) -> String? {
-        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["HOME"].map { $0 + "/.config" }
-        return config.map { $0 + "/actions-top/keys" }
+        configDirectory(environment: environment).map { $0 + "/keys" }
     }
 
     /// The standard table with the file's changes; the standard table when there is no file.

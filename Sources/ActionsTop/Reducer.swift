@@ -157,9 +157,7 @@ extension AppState {
             return [.copyEvent(event)]
         case .cycleSort, .reverseSort:
             if command == .cycleSort {
-                let next = EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time
-                // Time reads newest first, text columns A to Z, latency slowest first.
-                sort = EventSort(column: next, descending: next == .time || next == .latency)
+                sort = EventSort(naturalFor: EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time)
             } else {
                 sort.descending.toggle()
             }
@@ -220,8 +218,7 @@ extension AppState {
             case .events:
                 if y == headerY {
                     guard let column = Renderer.eventColumn(atX: x, self, width: width, rows: pageSize) else { return [] }
-                    sort = column == sort.column ? EventSort(column: column, descending: !sort.descending)
-                                                 : EventSort(column: column, descending: column == .time || column == .latency)
+                    sort = column == sort.column ? EventSort(column: column, descending: !sort.descending) : EventSort(naturalFor: column)
                     applySort()
                     message = Message(text: "sorted by \(sort.column.name) \(sort.descending ? "descending" : "ascending")", isError: false)
                 } else if scroll + row < events.count {

@@ -20,9 +20,9 @@ extension Renderer {
             for row in rows {
                 let trend: String
                 switch row.trend {
-                case .rising: trend = asciiOnly ? "^" : "↑"
+                case .rising: trend = arrow(up: true)
                 case .steady: trend = asciiOnly ? "-" : "→"
-                case .falling: trend = asciiOnly ? "v" : "↓"
+                case .falling: trend = arrow(up: false)
                 }
                 let role: Role = group == .failures ? .warning : (row.trend == .rising ? .deny : .normal)
                 lines.append(("   " + DisplayWidth.fit(String(row.count), to: countWidth, alignRight: true) + " " + trend + "  "

@@ -83,7 +83,7 @@ extension Renderer {
     func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
         let columns = Self.eventColumns(state, width: grid.width, rows: height - 1)
         // The sort column's header carries an arrow.
-        let arrow = state.sort.descending ? (asciiOnly ? "v" : "↓") : (asciiOnly ? "^" : "↑")
+        let arrow = self.arrow(up: !state.sort.descending)
         let headers = EventSort.Column.allCases.map { $0 == state.sort.column && !state.sort.isDefault ? $0.header + arrow : $0.header }
         drawRow(headers.map { ($0, Role.header) }, columns: columns, y: top, into: &grid, fillRole: .header)
         let rows = max(0, height - 1)
@@ -307,7 +307,7 @@ extension Renderer {
         if let type = state.filter.actionType { markers.append((type.rawValue, .filter)) }
         if let node = state.filter.node { markers.append(("node " + TerminalText.escape(node), .filter)) }
         if !state.sort.isDefault {
-            markers.append(("sort " + state.sort.column.name + (state.sort.descending ? (asciiOnly ? " v" : " ↓") : (asciiOnly ? " ^" : " ↑")), .filter))
+            markers.append(("sort " + state.sort.column.name + " " + arrow(up: !state.sort.descending), .filter))
         }
         if !state.filter.text.isEmpty {
             // A short search has no trigram to look up and scans the newest rows only: the marker says so.

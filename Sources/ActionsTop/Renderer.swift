@@ -17,6 +17,9 @@ public struct Renderer: Sendable {
         self.calendar = calendar
     }
 
+    /// An up or down arrow: the sort order, a trend.
+    func arrow(up: Bool) -> String { up ? (asciiOnly ? "^" : "↑") : (asciiOnly ? "v" : "↓") }
+
     public static let minimumWidth = 80
     public static let minimumHeight = 24
     /// Rows above the table: title, two per action type, column headers.

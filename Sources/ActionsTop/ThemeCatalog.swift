@@ -11,9 +11,7 @@ public struct ThemeCatalog: Sendable {
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
                                 executable: String = CommandLine.arguments.first ?? "") -> ThemeCatalog {
         var directories: [String] = []
-        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"].map { $0 + "/.config" } ?? "")
-        if !config.isEmpty { directories.append(config + "/actions-top/themes") }
+        if let config = configDirectory(environment: environment) { directories.append(config + "/themes") }
         if let explicit = environment["ACTIONS_TOP_THEMES"] { directories.append(explicit) }
         let binary = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         // Installed by scripts/install: PREFIX/bin/actions-top beside PREFIX/share/actions-top/themes.
@@ -74,4 +72,11 @@ public struct ThemeCatalog: Sendable {
         guard let index = all.firstIndex(of: current) else { return all.first ?? "default" }
         return all[(index + 1) % all.count]
     }
+}
+
+/// actions-top's own settings folder, `$XDG_CONFIG_HOME/actions-top` (default ~/.config): the
+/// user's themes and key file live there.
+func configDirectory(environment: [String: String]) -> String? {
+    let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["HOME"].map { $0 + "/.config" }
+    return config.map { $0 + "/actions-top" }
 }
