@@ -34,6 +34,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        // sqlite3_config, which Swift cannot call (it is variadic).
+        .systemLibrary(name: "CSQLiteConfig", path: "Sources/CSQLiteConfig"),
         .target(
             name: "ActionsProtocol",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
@@ -45,6 +47,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The raw SQLite API, for binding event rows without GRDB's per-value boxing.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteConfig",
                 // NIOThreadPool: blocking store work runs there, off Swift's cooperative pool.
                 .product(name: "NIOPosix", package: "swift-nio"),
                 // The event writer is a Service.

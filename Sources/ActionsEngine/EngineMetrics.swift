@@ -5,14 +5,16 @@ import ActionsProtocol
 import ActionsStore
 
 /// The server's Prometheus metrics, through swift-metrics. Every labelled series is created once
-/// up front, so recording a decision is a lookup and an atomic add.
+/// up front, so recording a decision is an array index and an atomic add.
 public final class EngineMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    private let decisions: [Series: CoreMetrics.Counter]
-    private let latency: [ActionType: CoreMetrics.Timer]
-    private let endpointLatency: [ActionType: CoreMetrics.Timer]
-    private let endpointFailures: [Series: CoreMetrics.Counter]
-    private let circuitOpen: [ActionType: CoreMetrics.Gauge]
+    /// Labelled series in flat arrays, found by the labels' case positions (`slot`): hashing a
+    /// dictionary key per decision cost more than the atomic add it found (callgrind).
+    private let decisions: [CoreMetrics.Counter?]
+    private let latency: [CoreMetrics.Timer]
+    private let endpointLatency: [CoreMetrics.Timer]
+    private let endpointFailures: [CoreMetrics.Counter?]
+    private let circuitOpen: [CoreMetrics.Gauge]
     private let queueDepth: CoreMetrics.Gauge
     private let dropped: CoreMetrics.Gauge
     private let written: CoreMetrics.Gauge
@@ -24,55 +26,60 @@ public final class EngineMetrics: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
         ]
-        var decisions: [Series: CoreMetrics.Counter] = [:]
-        var latency: [ActionType: CoreMetrics.Timer] = [:]
-        var endpointLatency: [ActionType: CoreMetrics.Timer] = [:]
-        var endpointFailures: [Series: CoreMetrics.Counter] = [:]
-        var circuitOpen: [ActionType: CoreMetrics.Gauge] = [:]
+        var decisions = [CoreMetrics.Counter?](repeating: nil, count: Self.slots)
+        var endpointFailures = [CoreMetrics.Counter?](repeating: nil, count: Self.slots)
         for type in ActionType.allCases {
             for verdict in Verdict.allCases {
                 for outcome in Outcome.allCases {
-                    decisions[Series(type: type, verdict: verdict, outcome: outcome)] = CoreMetrics.Counter(
+                    decisions[Self.slot(type, verdict, outcome)] = CoreMetrics.Counter(
                         label: "actions_decisions_total",
                         dimensions: [("action", type.rawValue), ("verdict", verdict.rawValue), ("outcome", outcome.rawValue)],
                         factory: factory)
                 }
             }
             for outcome in Outcome.allCases where outcome != .ok {
-                endpointFailures[Series(type: type, verdict: nil, outcome: outcome)] = CoreMetrics.Counter(
+                endpointFailures[Self.slot(type, nil, outcome)] = CoreMetrics.Counter(
                     label: "actions_endpoint_failures_total",
                     dimensions: [("action", type.rawValue), ("outcome", outcome.rawValue)], factory: factory)
             }
-            latency[type] = CoreMetrics.Timer(label: "actions_decision_duration_seconds", dimensions: [("action", type.rawValue)], factory: factory)
-            endpointLatency[type] = CoreMetrics.Timer(label: "actions_endpoint_duration_seconds", dimensions: [("action", type.rawValue)], factory: factory)
-            circuitOpen[type] = CoreMetrics.Gauge(label: "actions_circuit_open", dimensions: [("action", type.rawValue)], factory: factory)
         }
         self.decisions = decisions
-        self.latency = latency
-        self.endpointLatency = endpointLatency
         self.endpointFailures = endpointFailures
-        self.circuitOpen = circuitOpen
+        latency = ActionType.allCases.map { type in
+            CoreMetrics.Timer(label: "actions_decision_duration_seconds", dimensions: [("action", type.rawValue)], factory: factory)
+        }
+        endpointLatency = ActionType.allCases.map { type in
+            CoreMetrics.Timer(label: "actions_endpoint_duration_seconds", dimensions: [("action", type.rawValue)], factory: factory)
+        }
+        circuitOpen = ActionType.allCases.map { type in
+            CoreMetrics.Gauge(label: "actions_circuit_open", dimensions: [("action", type.rawValue)], factory: factory)
+        }
         queueDepth = CoreMetrics.Gauge(label: "actions_event_queue_depth", factory: factory)
         dropped = CoreMetrics.Gauge(label: "actions_events_dropped", factory: factory)
         written = CoreMetrics.Gauge(label: "actions_events_written", factory: factory)
     }
 
-    /// The labels of one series, as a hashable key (no string building on the decision path).
-    private struct Series: Hashable {
-        var type: ActionType
-        var verdict: Verdict?
-        var outcome: Outcome
+    private static let slots = ActionType.allCases.count * (Verdict.allCases.count + 1) * Outcome.allCases.count
+
+    private static func index(_ type: ActionType) -> Int { ActionType.allCases.firstIndex(of: type)! }
+
+    /// The position of a series labelled `type`, `verdict` (nil: none) and `outcome`.
+    private static func slot(_ type: ActionType, _ verdict: Verdict?, _ outcome: Outcome) -> Int {
+        let verdictPosition = verdict.map { Verdict.allCases.firstIndex(of: $0)! + 1 } ?? 0
+        return (index(type) * (Verdict.allCases.count + 1) + verdictPosition) * Outcome.allCases.count
+            + Outcome.allCases.firstIndex(of: outcome)!
     }
 
     func record(_ event: Event, type: ActionType) {
-        decisions[Series(type: type, verdict: event.verdict, outcome: event.outcome)]?.increment()
-        latency[type]?.recordMicroseconds(event.latencyUs)
-        if let endpoint = event.endpointLatencyUs { endpointLatency[type]?.recordMicroseconds(endpoint) }
-        if event.outcome != .ok { endpointFailures[Series(type: type, verdict: nil, outcome: event.outcome)]?.increment() }
+        decisions[Self.slot(type, event.verdict, event.outcome)]?.increment()
+        let position = Self.index(type)
+        latency[position].recordMicroseconds(event.latencyUs)
+        if let endpoint = event.endpointLatencyUs { endpointLatency[position].recordMicroseconds(endpoint) }
+        if event.outcome != .ok { endpointFailures[Self.slot(type, nil, event.outcome)]?.increment() }
     }
 
     func recordCircuit(_ state: CircuitState) {
-        circuitOpen[state.actionType]?.record(state.phase == .closed ? 0 : (state.phase == .open ? 1 : 0.5))
+        circuitOpen[Self.index(state.actionType)].record(state.phase == .closed ? 0 : (state.phase == .open ? 1 : 0.5))
     }
 
     func recordWriter(_ stats: EventWriter.Stats) {

@@ -29,9 +29,11 @@ public final class EventWriter: Service, @unchecked Sendable {
         }
     }
 
-    private struct Pending {
+    private struct Pending: EventRow {
         var seq: UInt64
         var event: Event
+
+        func write<Row: EventFieldWriter>(to row: inout Row) { event.write(to: &row) }
     }
 
     private let store: Store
@@ -279,7 +281,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             // bounds a batch that was taken before the shutdown began.
             while true {
                 do {
-                    try store.append(batch.lazy.map(\.event), status: writeStatus ? statusRow() : nil)
+                    try store.append(batch, status: writeStatus ? statusRow() : nil)
                     ok = true
                     if writeStatus { lastStatusMs = nowMs }
                     break

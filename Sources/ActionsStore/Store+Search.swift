@@ -13,10 +13,11 @@ extension Store {
             guard let range = try db.row("SELECT count(*), max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?) AS batch",
                                          [upTo, batch]),
                   let last = range.optionalInt64(1) else { return 0 }
-            let target = db.dialect == .postgres ? "events_search(id, body)" : "events_search(rowid, body)"
-            try db.execute("""
-                INSERT INTO \(target) SELECT id, \(Schema.searchText(row: nil, db.dialect)) FROM events WHERE id > ? AND id <= ?
-                """, [upTo, last])
+            let insert = db.dialect == .postgres
+                ? "INSERT INTO events_search(id, body) SELECT id, \(Schema.searchText(row: nil, .postgres))"
+                : "INSERT INTO events_search(rowid, \(Schema.indexedSearchColumns.joined(separator: ", ")))"
+                    + " SELECT id, \(Schema.searchValues(row: nil))"
+            try db.execute(insert + " FROM events WHERE id > ? AND id <= ?", [upTo, last])
             if db.dialect == .sqlite {
                 // Each distinct reason once, and the events that gave it (see Schema v10).
                 try db.execute("""

@@ -41,6 +41,47 @@ import ActionsProtocol
         #expect(next.id == 10, "an allow entry beside the deny entry of the same value, with the next id")
     }
 
+    /// v11 rebuilds the search index by column: a log indexed under v10 is indexed again from the
+    /// start, reasons included, and found through the new index.
+    @Test func upgradesAVersionTenSearchIndexByReindexingTheLog() throws {
+        let path = temporaryDatabasePath()
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: Schema.v10)
+        }
+        do {
+            // Events written and indexed under v10, through the v10 statements the indexer ran.
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                for n in 0..<3 {
+                    try db.execute(sql: """
+                        INSERT INTO events(uid, ts_ms, action_type, action_id, email, email_domain, verdict, decided_by,
+                                           reason, outcome, latency_us, error_mode)
+                        VALUES (?, 1, 'authentication', 'a1', ?, 'needle.io', 'Deny', 'policy', 'deny-listed (rule 7)',
+                                'ok', 5, 'fail-closed')
+                        """, arguments: ["evt_\(n)", "old\(n)@needle.io"])
+                }
+                try db.execute(sql: """
+                    INSERT INTO events_search(rowid, body) SELECT id, \(Schema.searchText(row: nil, .sqlite)) FROM events;
+                    INSERT INTO search_reasons(reason) VALUES ('deny-listed (rule 7)');
+                    INSERT INTO search_reason_events SELECT 1, id FROM events;
+                    UPDATE meta SET value = 3 WHERE key = 'search_indexed_up_to';
+                    """)
+            }
+        }
+        let store = try Store(path: path)
+        #expect(try store.searchBacklog() == 3, "the old index is dropped and the log queued again")
+        #expect(try store.indexSearch() == 3)
+        func search(_ text: String) throws -> [Event] { try store.latestEvents(EventFilter(text: text, textScanLimit: 1), limit: 10) }
+        #expect(try search("needle").count == 3)
+        #expect(try search("old1@").map(\.uid) == ["evt_1"])
+        #expect(try search("(rule 7)").count == 3)
+        // Deleting through the new trigger keeps the index consistent.
+        _ = try store.prune(maxAgeMs: nil, maxRows: 1)
+        #expect(try search("needle").map(\.uid) == ["evt_2"])
+        #expect(try search("(rule 7)").count == 1)
+    }
+
     @Test func upgradesAVersionOneDatabaseKeepingItsEvents() throws {
         let path = temporaryDatabasePath()
         do {

@@ -6,45 +6,82 @@ import ActionsStore
 public enum DecisionAnswer {
     public static func bytes(_ decision: Decision) -> [UInt8] {
         let event = decision.event
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        // Names are StaticStrings copied as bytes: appending a String's UTF-8 view, element by
-        // element, cost four times as much (callgrind).
-        func literal(_ text: StaticString) {
-            text.withUTF8Buffer { out.append(contentsOf: $0) }
-        }
-        func member(_ name: StaticString, _ value: String?, first: Bool = false) {
-            literal(first ? "{\"" : ",\"")
-            literal(name)
-            literal("\":")
-            if let value { JSONWriter.appendQuoted(value, to: &out, escaping: .javaScript) } else { literal("null") }
-        }
-        func member(_ name: StaticString, _ value: Int64?) {
-            literal(",\"")
-            literal(name)
-            literal("\":")
-            if let value { out.append(contentsOf: String(value).utf8) } else { literal("null") }
-        }
-        member("verdict", decision.verdict.rawValue, first: true)
-        member("error_message", decision.errorMessage) // null when absent, as documented
-        member("decided_by", event.decidedBy.rawValue)
-        member("outcome", event.outcome.rawValue)
-        member("reason", event.reason)
-        member("event_id", event.uid)
-        member("action_id", event.actionId)
-        member("rule_id", event.ruleId)
-        member("shadow_rule_id", event.shadowRuleId)
+        var out = ObjectWriter()
+        out.member("verdict", decision.verdict.rawValue)
+        out.member("error_message", decision.errorMessage) // null when absent, as documented
+        out.member("decided_by", event.decidedBy.rawValue)
+        out.member("outcome", event.outcome.rawValue)
+        out.member("reason", event.reason)
+        out.member("event_id", event.uid)
+        out.member("action_id", event.actionId)
+        out.member("rule_id", event.ruleId)
+        out.member("shadow_rule_id", event.shadowRuleId)
         if !decision.trace.isEmpty {
-            literal(",\"trace\":[")
+            out.key("trace")
+            out.literal("[")
             for (index, step) in decision.trace.enumerated() {
-                member("check", step.check, first: true)
-                member("result", step.result)
-                literal(index == decision.trace.count - 1 ? "}" : "},")
+                if index > 0 { out.literal(",") }
+                out.open()
+                out.member("check", step.check)
+                out.member("result", step.result)
+                out.close()
             }
-            out.append(UInt8(ascii: "]"))
+            out.literal("]")
         }
-        out.append(UInt8(ascii: "}"))
-        return out
+        return out.finished()
+    }
+
+    /// A JSON object written member by member. Names are StaticStrings copied as bytes: appending a
+    /// String's UTF-8 view, element by element, cost four times as much. A struct, not closures
+    /// over a local array: those checked exclusive access at run time on every append (callgrind).
+    struct ObjectWriter {
+        private(set) var bytes: [UInt8] = []
+        /// No member written yet in the innermost open object.
+        private var empty = true
+
+        init() {
+            bytes.reserveCapacity(256)
+            open()
+        }
+
+        /// Opens an object (the value after a `key`, or an array's element).
+        mutating func open() {
+            literal("{")
+            empty = true
+        }
+
+        /// Closes an inner object; the enclosing one has a member by then.
+        mutating func close() {
+            literal("}")
+            empty = false
+        }
+
+        mutating func literal(_ text: StaticString) {
+            bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func key(_ name: StaticString) {
+            literal(empty ? "\"" : ",\"")
+            empty = false
+            literal(name)
+            literal("\":")
+        }
+
+        mutating func member(_ name: StaticString, _ value: String?) {
+            key(name)
+            if let value { JSONWriter.appendQuoted(value, to: &bytes, escaping: .javaScript) } else { literal("null") }
+        }
+
+        mutating func member(_ name: StaticString, _ value: Int64?) {
+            key(name)
+            if let value { bytes.append(contentsOf: String(value).utf8) } else { literal("null") }
+        }
+
+        /// The outermost object, closed.
+        mutating func finished() -> [UInt8] {
+            literal("}")
+            return bytes
+        }
     }
 }
 

@@ -29,16 +29,21 @@ public enum JSONBody {
     }
 
     public static func response(_ status: HTTPResponse.Status, bytes: [UInt8], contentType: String = "application/json") -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
+        var headers = jsonHeaders
+        if contentType != "application/json" { headers[.contentType] = contentType }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+
+    /// Built once: a new field's value is validated each time it is made, every decision.
+    private static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 }
 
 enum RequestBody {
     /// The whole body, at most `limit` bytes, as valid UTF-8; otherwise the matching API error.
     static func read(_ request: Request, limit: Int) async throws(APIError) -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+        // A walk of the few fields: a subscript builds the fields' lookup index first, which
+        // cost about 4,000 instructions a decision (callgrind).
+        if let field = request.headers.first(where: { $0.name == .contentLength }), let length = Int(field.value), length > limit {
             throw tooLarge(limit)
         }
         let buffer: ByteBuffer
@@ -51,7 +56,8 @@ enum RequestBody {
             throw APIError(status: .badRequest, code: "incomplete_body", message: "request body did not arrive whole: \(error)")
         }
         let bytes = Array(buffer.readableBytesView)
-        guard String(validating: bytes, as: UTF8.self) != nil else {
+        // ASCII is valid UTF-8, and a check that builds no String is cheap.
+        guard bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil else {
             throw APIError(status: .badRequest, code: "invalid_utf8", message: "request body is not valid UTF-8")
         }
         return bytes

@@ -6,7 +6,7 @@ extension PostgresDatabase {
     /// Streams events into `events` with `COPY ... FROM STDIN` (text format) on the session's
     /// connection, inside its transaction: one round trip and no statement to parse per batch,
     /// where a multi-row INSERT of thousands of parameters cost PostgreSQL more to plan than to run.
-    func copy(_ events: some Collection<Event>, columns: [String], session: PostgresSession) throws(StoreError) {
+    func copy(_ events: some Collection<some EventRow>, columns: [String], session: PostgresSession) throws(StoreError) {
         var writer = CopyRowWriter(capacity: events.count * 256)
         for event in events {
             event.write(to: &writer)
