@@ -48,9 +48,8 @@ public final class DecisionEngine: Sendable {
         self.logger = logger
         // Durable mode gathers only when busy: its answers wait for the commit, so an idle server
         // commits each event at once, and a busy one waits up to 1 ms for more to share its fsync.
-        self.writer = config.durableEvents
-            ? EventWriter(store: store, capacity: config.eventQueueCapacity, gather: .milliseconds(1), gatherAfter: 8)
-            : EventWriter(store: store, capacity: config.eventQueueCapacity, gather: .milliseconds(2))
+        self.writer = EventWriter(store: store, capacity: config.eventQueueCapacity,
+                                  gather: config.durableEvents ? .whileBusy(upTo: .milliseconds(1), busyAt: 8) : .window(.milliseconds(2)))
         let policy = LivePolicy(store: store, logger: logger)
         self.policy = policy
         self.rates = RateSync(store: store, policy: policy, node: { nodeName.value }, logger: logger)

@@ -4,8 +4,8 @@ import ServiceLifecycle
 import ActionsProtocol
 
 /// Appends events off the request path with group commit: whatever is waiting when the previous
-/// transaction ends goes into the next one, after a short gathering window when the batch is small,
-/// so the batch grows with load. Bounded: when the queue is full an event is refused and counted,
+/// transaction ends goes into the next one, after a short gathering window (`Gather`), so the
+/// batch grows with load. Bounded: when the queue is full an event is refused and counted,
 /// never lost silently.
 ///
 /// A `Service`: `run()` gives the writes a dedicated thread (SQLite calls block) for as long as
@@ -43,6 +43,8 @@ public final class EventWriter: Service, @unchecked Sendable {
     private var buffer: [Pending] = []
     private var inFlight = 0
     private var inFlightOldestMs: Int64?
+    /// While the writer gathers: the queue length that ends it early (see `Gather`).
+    private var gatherTarget: Int?
     private var nextSeq: UInt64 = 1
     private var written = 0
     private var dropped = 0
@@ -57,26 +59,47 @@ public final class EventWriter: Service, @unchecked Sendable {
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
     private let startedMs = WallClock.nowMs()
     private let shutdownGraceSeconds: Double
-    private let gatherSeconds: Double
-    private let gatherAfter: Int
-    private let gatherUpTo = 512
+    private let gather: Gather
+
+    /// How long the writer waits for more events before a commit: a group-commit window, like
+    /// PostgreSQL's commit_delay. Larger batches share a commit's fixed costs (locks, WAL frames,
+    /// an fsync in durable mode, wake-ups).
+    public enum Gather: Sendable {
+        /// Nothing waits for the commit (background mode): the whole window, unless `gatherUpTo`
+        /// events are in first. It delays only when an event becomes visible to readers.
+        case window(Duration)
+        /// Answers wait for their commit (durable mode). Only when the previous commit held at
+        /// least `busyAt` events (like commit_siblings), so an idle server commits each event at
+        /// once; and only until as many events are in as the previous commit held, or `upTo`
+        /// passes. With a fixed number of clients waiting on their answers, no more than that come:
+        /// waiting out the whole window added it to every answer.
+        case whileBusy(upTo: Duration, busyAt: Int)
+    }
+
+    private static let gatherUpTo = 512
 
     /// - Parameters:
-    ///   - gather: how long the writer waits for more events before committing a small batch (a
-    ///     group-commit window, like PostgreSQL's commit_delay). In background mode nothing on the
-    ///     decision path waits for it; it only delays when an event becomes visible to readers.
-    ///   - gatherAfter: gather only when the previous batch held at least this many events (like
-    ///     commit_siblings): durable answers wait for their commit, so an idle server must not
-    ///     delay them, while a busy one shares each fsync among more of them.
-    public init(store: Store, capacity: Int = 100_000, maxBatch: Int = 8192, gather: Duration = .milliseconds(2),
-                gatherAfter: Int = 0, shutdownGraceSeconds: Double = 5) {
+    ///   - gather: the group-commit window (see `Gather`).
+    public init(store: Store, capacity: Int = 100_000, maxBatch: Int = 8192, gather: Gather = .window(.milliseconds(2)),
+                shutdownGraceSeconds: Double = 5) {
         self.store = store
         self.capacity = capacity
         self.maxBatch = maxBatch
-        self.gatherAfter = gatherAfter
+        self.gather = gather
         self.shutdownGraceSeconds = shutdownGraceSeconds
-        let (seconds, attoseconds) = gather.components
-        self.gatherSeconds = Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// How many events end the gathering window after a commit of `lastBatch`, and when it ends
+    /// at the latest; nil for no window.
+    private func gatherWindow(after lastBatch: Int) -> (enough: Int, deadline: Date)? {
+        switch gather {
+        case .window(let window) where window > .zero:
+            return (min(lastBatch, Self.gatherUpTo), Date(timeIntervalSinceNow: window.seconds))
+        case .whileBusy(let upTo, let busyAt) where upTo > .zero && lastBatch >= busyAt:
+            return (min(lastBatch, Self.gatherUpTo), Date(timeIntervalSinceNow: upTo.seconds))
+        default:
+            return nil
+        }
     }
 
     private var started = false
@@ -127,7 +150,7 @@ public final class EventWriter: Service, @unchecked Sendable {
         let seq = nextSeq
         nextSeq += 1
         buffer.append(Pending(seq: seq, event: event))
-        if buffer.count == 1 { lock.signal() }
+        if buffer.count == 1 || buffer.count == gatherTarget { lock.signal() }
         return seq
     }
 
@@ -248,8 +271,10 @@ public final class EventWriter: Service, @unchecked Sendable {
             // Gather a little more before committing: without this, a busy server committed about
             // five events per transaction, and per-transaction costs (locks, WAL frames, wake-ups)
             // made the writer the largest cost of a decision.
-            if gatherSeconds > 0 && lastBatch >= gatherAfter && buffer.count < gatherUpTo && !closed {
-                _ = lock.wait(until: Date(timeIntervalSinceNow: gatherSeconds))
+            if let window = gatherWindow(after: lastBatch) {
+                gatherTarget = window.enough
+                while buffer.count < window.enough && !closed && lock.wait(until: window.deadline) {}
+                gatherTarget = nil
             }
             // Usually everything waiting fits one transaction: take the whole buffer without copying.
             let batch: [Pending]
@@ -386,5 +411,12 @@ extension Store {
             ON CONFLICT(pid) DO UPDATE SET updated_ms = excluded.updated_ms, queued = excluded.queued,
                 written = excluded.written, dropped = excluded.dropped, last_error = excluded.last_error
             """, [status.pid, status.startedMs, status.updatedMs, status.queued, status.written, status.dropped, status.lastError])
+    }
+}
+
+private extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

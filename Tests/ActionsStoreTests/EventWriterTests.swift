@@ -50,6 +50,22 @@ import ActionsTestSupport
         await writer.close()
     }
 
+    /// Durable mode's gathering window ends once as many events are in as the previous commit
+    /// held: callers awaiting one event at a time (a commit of one, then one waiting) must not sit
+    /// out the window. With a 5 s window, each of these would take 5 s if they did.
+    @Test func aBusyGatherEndsOnceThePreviousBatchSizeIsIn() async throws {
+        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+        let writer = EventWriter(store: store, gather: .whileBusy(upTo: .seconds(5), busyAt: 1))
+        _ = Task { await writer.run() }
+        let start = ContinuousClock.now
+        for n in 0..<4 {
+            #expect(await writer.append(sampleEvent(n)))
+        }
+        #expect(ContinuousClock.now - start < .seconds(4), "four commits in a row, none waiting out the window")
+        #expect(try store.eventCount() == 4)
+        await writer.close()
+    }
+
     @Test func aFullQueueCountsDropsInsteadOfLosingSilently() async throws {
         let path = temporaryDatabasePath()
         let store = try Store(path: path, access: .pool, busyTimeout: 0.05)

@@ -92,7 +92,7 @@ import ActionsProtocol
         try handle.close()
 
         let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
-        let writer = EventWriter(store: store, gather: .zero, shutdownGraceSeconds: 1)
+        let writer = EventWriter(store: store, gather: .window(.zero), shutdownGraceSeconds: 1)
         _ = Task { await writer.run() }
         for i in 0..<50 { writer.submit(sampleEvent(10_000 + i)) }
         let written = await writer.append(sampleEvent(20_000))
