@@ -40,6 +40,7 @@ public enum Normalize {
     public static func emailAndDomain(_ text: String) -> (email: String, domain: String) { emailAndDomain(text[...]) }
 
     public static func emailAndDomain(_ text: Substring) -> (email: String, domain: String) {
+        if let ascii = asciiEmailAndDomain(text) { return ascii }
         guard let at = lastAt(text) else { return (domainless(text), "") }
         let domain = domain(text[text.index(after: at)...])
         return (domainless(text[..<at]) + "@" + domain, domain)
@@ -74,6 +75,23 @@ public enum Normalize {
 
     private static func dropTrailingDot(_ text: String) -> String {
         text.utf8.last == UInt8(ascii: ".") && text.utf8.count > 1 ? String(text.dropLast()) : text
+    }
+
+    /// The fast path of almost every decision, with the result `emailAndDomain` gives: an ASCII
+    /// email with an `@` and no trailing dot is itself lower-cased, and its domain the part after
+    /// the last `@` (one string built, not three joined).
+    private static func asciiEmailAndDomain(_ text: Substring) -> (email: String, domain: String)? {
+        var text = text
+        return text.withUTF8 { bytes -> (email: String, domain: String)? in
+            guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), bytes.last != UInt8(ascii: "."),
+                  !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            let email = String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (index, byte) in bytes.enumerated() { out[index] = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
+                return bytes.count
+            }
+            let utf8 = email.utf8
+            return (email, String(Substring(utf8[utf8.index(utf8.startIndex, offsetBy: at + 1)...])))
+        }
     }
 
     /// The fast path every decision takes: ASCII needs only its letters lowered.

@@ -9,6 +9,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     public let isIPv4: Bool
 
     public init?(_ text: String) {
+        if let value = Self.plainIPv4(text) {
+            self.init(ipv4: value)
+            return
+        }
         // Trimming through Foundation costs more than the parse; only pay it for padded input.
         var text = text
         if text.first?.isWhitespace == true || text.last?.isWhitespace == true {
@@ -17,24 +21,56 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
-            let value = UInt32(bigEndian: v4.s_addr)
-            var mapped = [UInt8](repeating: 0, count: 16)
-            mapped[10] = 0xff
-            mapped[11] = 0xff
-            mapped[12] = UInt8(value >> 24)
-            mapped[13] = UInt8((value >> 16) & 0xff)
-            mapped[14] = UInt8((value >> 8) & 0xff)
-            mapped[15] = UInt8(value & 0xff)
-            bytes = mapped
-            isIPv4 = true
+            self.init(ipv4: UInt32(bigEndian: v4.s_addr))
             return
         }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
-        bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
         // IPv4-mapped IPv6 (::ffff:203.0.113.5) is the IPv4 address: a dual-stack listener reports
         // IPv4 clients that way, and it must not slip past an IPv4 entry.
-        isIPv4 = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
+        self.init(bytes: bytes, isIPv4: bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff)
+    }
+
+    /// An IPv4 address, in its IPv4-mapped IPv6 form.
+    init(ipv4 value: UInt32) {
+        var mapped = [UInt8](repeating: 0, count: 16)
+        mapped[10] = 0xff
+        mapped[11] = 0xff
+        mapped[12] = UInt8(value >> 24)
+        mapped[13] = UInt8((value >> 16) & 0xff)
+        mapped[14] = UInt8((value >> 8) & 0xff)
+        mapped[15] = UInt8(value & 0xff)
+        self.init(bytes: mapped, isIPv4: true)
+    }
+
+    /// A dotted quad in its plain form (four decimal parts of 0-255 without leading zeros, nothing
+    /// else), read from the bytes: what nearly every context carries, and what inet_pton reads the
+    /// same way. Anything else is left to the general path (nil). Bridging the text to C and the
+    /// trimming checks cost about 2,500 instructions a decision (callgrind).
+    static func plainIPv4(_ text: String) -> UInt32? {
+        var text = text
+        return text.withUTF8 { bytes -> UInt32? in
+            guard bytes.count >= 7 && bytes.count <= 15 else { return nil }
+            var value: UInt32 = 0, part: UInt32 = 0, digits = 0, dots = 0
+            for byte in bytes {
+                if byte == UInt8(ascii: ".") {
+                    guard digits > 0 && dots < 3 else { return nil }
+                    value = value << 8 | part
+                    (part, digits, dots) = (0, 0, dots + 1)
+                } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                    // A leading zero is refused: inet_pton refuses "01", and "0" alone is fine.
+                    guard digits < 3 && !(digits == 1 && part == 0) else { return nil }
+                    part = part * 10 + UInt32(byte - UInt8(ascii: "0"))
+                    guard part <= 255 else { return nil }
+                    digits += 1
+                } else {
+                    return nil
+                }
+            }
+            guard digits > 0 && dots == 3 else { return nil }
+            return value << 8 | part
+        }
     }
 
     init(bytes: [UInt8], isIPv4: Bool) {

@@ -27,6 +27,26 @@ import Testing
         #expect(Normalize.accountKey("A.B+1@Gmail.com", foldAddresses: false) == "a.b+1@gmail.com")
     }
 
+    /// The ASCII fast path against the general one: the local part lower-cased, the domain as
+    /// `domain(_:)` makes it (trailing dot and all), joined.
+    @Test func asciiEmailsTakeTheFastPathToTheSameResult() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("aZ.@+-_9")
+        var samples = ["Eve@Example.COM", "a@b@C.d", "@x.com", "x@", "x@.", "x@y.", "no-at", "A.B+1@Gmail.com.", ""]
+        for _ in 0..<5_000 {
+            samples.append(String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for text in samples {
+            let result = Normalize.emailAndDomain(text)
+            guard let at = text.lastIndex(of: "@") else {
+                #expect(result == (text.lowercased(), ""), "\(text)")
+                continue
+            }
+            let domain = Normalize.domain(text[text.index(after: at)...])
+            #expect(result == (text[..<at].lowercased() + "@" + domain, domain), "\(text)")
+        }
+    }
+
     @Test func foldingSubaddressesAndGmailDots() {
         let key = Normalize.accountKey("ab@gmail.com", foldAddresses: true)
         for variant in ["a.b+1@gmail.com", "A.B@GMAIL.COM", "ab+x@gmail.com.", "a.b@googlemail.com".replacingOccurrences(of: "googlemail", with: "gmail")] {

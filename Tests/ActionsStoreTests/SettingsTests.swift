@@ -143,4 +143,26 @@ import ActionsTestSupport
         #expect(IPNetwork("0.0.0.0/0")!.contains(IPAddress("8.8.8.8")!))
         #expect(IPNetwork("300.1.1.1") == nil)
     }
+
+    /// The byte-level IPv4 reader against inet_pton, the general path: whatever it reads, inet_pton
+    /// reads as the same address, and it reads every plain dotted quad inet_pton does.
+    @Test func theFastIPv4ReaderAgreesWithInetPton() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789.")
+        var samples = ["0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3",
+                       "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "10.0.0.255", "100.200.30.4", "1.2.3.4 ", "0.00.0.0"]
+        for _ in 0..<20_000 {
+            samples.append(String((0..<Int.random(in: 0...16, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for text in samples {
+            var address = in_addr()
+            let general: UInt32? = inet_pton(AF_INET, text, &address) == 1 ? UInt32(bigEndian: address.s_addr) : nil
+            let fast = IPAddress.plainIPv4(text)
+            if let fast { #expect(fast == general, "\(text)") }
+            // In this alphabet inet_pton reads only plain dotted quads, which the fast reader must take.
+            if general != nil { #expect(fast == general, "\(text)") }
+            // IPAddress trims padding first; otherwise it reads exactly what inet_pton reads.
+            if !text.contains(" ") { #expect(IPAddress(text).map(\.description) == general.map { _ in text }, "\(text)") }
+        }
+    }
 }
