@@ -286,37 +286,38 @@ public enum ActionContext: Sendable, Equatable {
 }
 
 /// Typed reads of one object's members; every error names the field's full path (`user_data.email`).
+/// Names are StaticStrings: the decoders know them when compiled, and a lookup then compares bytes.
 struct ContextFields {
     let object: JSON.Object
     let path: String
 
-    func name(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+    func name(_ key: StaticString) -> String { path.isEmpty ? "\(key)" : path + "." + "\(key)" }
 
     /// A string member; absent or null is nil, anything else is the wrong type.
-    func string(_ key: String) throws(ContextError) -> String? {
+    func string(_ key: StaticString) throws(ContextError) -> String? {
         guard let value = object[key], value.kind != .null else { return nil }
         guard let text = object.string(value) else { throw .wrongType(name(key)) }
         return text
     }
 
-    func requiredString(_ key: String) throws(ContextError) -> String {
+    func requiredString(_ key: StaticString) throws(ContextError) -> String {
         guard let text = try string(key) else { throw .missingField(name(key)) }
         return text
     }
 
-    func bool(_ key: String) throws(ContextError) -> Bool? {
+    func bool(_ key: StaticString) throws(ContextError) -> Bool? {
         guard let value = object[key], value.kind != .null else { return nil }
         guard let flag = object.bool(value) else { throw .wrongType(name(key)) }
         return flag
     }
 
-    func nested(_ key: String) throws(ContextError) -> ContextFields? {
+    func nested(_ key: StaticString) throws(ContextError) -> ContextFields? {
         guard let value = object[key], value.kind != .null else { return nil }
         guard value.kind == .object else { throw .wrongType(name(key)) }
         return ContextFields(object: object.object(value), path: name(key))
     }
 
-    func requiredNested(_ key: String) throws(ContextError) -> ContextFields {
+    func requiredNested(_ key: StaticString) throws(ContextError) -> ContextFields {
         guard let fields = try nested(key) else { throw .missingField(name(key)) }
         return fields
     }

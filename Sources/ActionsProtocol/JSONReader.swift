@@ -12,10 +12,16 @@ public enum JSON {
         public var range: Range<Int>
     }
 
-    /// An object member: its decoded key and its value's place.
+    /// An object member: where its key is (quotes included) and its value's place. Keys stay
+    /// bytes: a lookup compares them in place, and making a String of every key of every body
+    /// cost more than the lookups (callgrind).
     public struct Member: Sendable {
-        public var key: String
+        public var keyRange: Range<Int>
+        /// The key holds an escape, so its bytes are not its text.
+        public var keyIsEscaped: Bool
         public var value: Value
+        /// An object value's own members, when they were read with these (see `Cursor.members`).
+        var nested: [Member]? = nil
     }
 
     public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -35,7 +41,7 @@ public enum JSON {
             if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { cursor.index = 3 }
             cursor.skipSpace()
             guard cursor.peek == UInt8(ascii: "{") else { throw cursor.error("expected a JSON object") }
-            let members = try cursor.members(depth: 1, keep: true)
+            let members = try cursor.members(depth: 1, keep: 2)
             cursor.skipSpace()
             guard cursor.index == buffer.count else { throw cursor.error("unexpected text after the JSON value") }
             return members
@@ -49,15 +55,50 @@ public enum JSON {
         public let members: [Member]
 
         public subscript(key: String) -> Value? {
-            members.last { $0.key == key }?.value
+            var key = key
+            return key.withUTF8 { member(named: $0) }
         }
 
-        /// The members of a nested object value (already validated by `JSON.object`).
+        /// The same, for the names a decoder knows when it is compiled: no String to make.
+        public subscript(key: StaticString) -> Value? {
+            member(named: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        }
+
+        /// The last member with this key. Reads the members in place: copying one out retains its
+        /// nested list, which cost more than the comparison.
+        private func member(named wanted: UnsafeBufferPointer<UInt8>) -> Value? {
+            bytes.withUnsafeBufferPointer { buffer in
+                members.withUnsafeBufferPointer { members in
+                    var index = members.count
+                    while index > 0 {
+                        index -= 1
+                        let keyRange = members[index].keyRange
+                        let matches = members[index].keyIsEscaped
+                            ? JSON.decodeString(UnsafeBufferPointer(rebasing: buffer[keyRange])).utf8.elementsEqual(wanted)
+                            : keyRange.count - 2 == wanted.count
+                                && UnsafeBufferPointer(rebasing: buffer[keyRange.lowerBound + 1..<keyRange.upperBound - 1]).elementsEqual(wanted)
+                        if matches { return members[index].value }
+                    }
+                    return nil
+                }
+            }
+        }
+
+        /// A member's key, decoded.
+        public func key(of member: Member) -> String {
+            bytes.withUnsafeBufferPointer { JSON.decodeString(UnsafeBufferPointer(rebasing: $0[member.keyRange])) }
+        }
+
+        /// The members of a nested object value (already validated by `JSON.object`): those read
+        /// with the document when it is a member's value here, else read again.
         public func object(_ value: Value) -> Object {
+            if let nested = members.last(where: { $0.value.range == value.range })?.nested {
+                return Object(bytes: bytes, members: nested)
+            }
             let members = bytes.withUnsafeBufferPointer { buffer in
                 var cursor = Cursor(bytes: buffer, index: value.range.lowerBound)
                 // Cannot fail: the whole document was validated when it was read.
-                return (try? cursor.members(depth: 1, keep: true)) ?? []
+                return (try? cursor.members(depth: 1, keep: 2)) ?? []
             }
             return Object(bytes: bytes, members: members)
         }
@@ -151,28 +192,36 @@ public enum JSON {
             index += 1
         }
 
-        /// Reads `{...}` at the cursor; the member list only when `keep` (nested objects are just validated).
-        mutating func members(depth: Int, keep: Bool) throws(SyntaxError) -> [Member] {
+        /// Reads `{...}` at the cursor, and lists the members of `keep` levels: 0 only validates, 1
+        /// lists this object's, 2 also those of objects among its values (a context's `user_data`,
+        /// read once instead of validated, then read again).
+        mutating func members(depth: Int, keep: Int) throws(SyntaxError) -> [Member] {
             guard depth <= JSON.maxDepth else { throw error("nesting deeper than \(JSON.maxDepth) levels") }
             try expect(UInt8(ascii: "{"), "{")
             var members: [Member] = []
             // A context has a handful of members: growing the array from empty reallocated it
             // three or four times per object.
-            if keep { members.reserveCapacity(8) }
+            if keep > 0 { members.reserveCapacity(8) }
             skipSpace()
             if peek == UInt8(ascii: "}") { index += 1; return members }
             while true {
                 skipSpace()
                 let keyStart = index
-                try string()
+                let keyIsEscaped = try string()
                 let keyRange = keyStart..<index
                 skipSpace()
                 try expect(UInt8(ascii: ":"), "':' after an object key")
                 skipSpace()
-                let value = try self.value(depth: depth)
-                if keep {
-                    members.append(Member(key: JSON.decodeString(UnsafeBufferPointer(rebasing: bytes[keyRange])), value: value))
+                var nested: [Member]?
+                let value: Value
+                if keep > 1 && peek == UInt8(ascii: "{") {
+                    let start = index
+                    nested = try self.members(depth: depth + 1, keep: keep - 1)
+                    value = Value(kind: .object, range: start..<index)
+                } else {
+                    value = try self.value(depth: depth)
                 }
+                if keep > 0 { members.append(Member(keyRange: keyRange, keyIsEscaped: keyIsEscaped, value: value, nested: nested)) }
                 skipSpace()
                 guard let next = peek else { throw error("unterminated object") }
                 index += 1
@@ -187,13 +236,13 @@ public enum JSON {
             let kind: Kind
             switch byte {
             case UInt8(ascii: "{"):
-                _ = try members(depth: depth + 1, keep: false)
+                _ = try members(depth: depth + 1, keep: 0)
                 kind = .object
             case UInt8(ascii: "["):
                 try array(depth: depth + 1)
                 kind = .array
             case UInt8(ascii: "\""):
-                try string()
+                _ = try string()
                 kind = .string
             case UInt8(ascii: "t"): try literal("true"); kind = .bool
             case UInt8(ascii: "f"): try literal("false"); kind = .bool
@@ -264,16 +313,30 @@ public enum JSON {
             return true
         }
 
-        /// A string literal: no raw control characters, only the escapes JSON defines, surrogates paired.
-        mutating func string() throws(SyntaxError) {
+        /// A string literal: no raw control characters, only the escapes JSON defines, surrogates
+        /// paired. Returns whether it holds an escape.
+        @discardableResult
+        mutating func string() throws(SyntaxError) -> Bool {
             try expect(UInt8(ascii: "\""), "a string")
+            var escaped = false
             while index < bytes.count {
+                // Plain printable ASCII, most of every body, in a tight loop over a local index.
+                var i = index
+                let end = bytes.count
+                while i < end {
+                    let byte = bytes[i]
+                    guard byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") else { break }
+                    i += 1
+                }
+                index = i
+                guard index < end else { break }
                 let byte = bytes[index]
                 switch byte {
                 case UInt8(ascii: "\""):
                     index += 1
-                    return
+                    return escaped
                 case UInt8(ascii: "\\"):
+                    escaped = true
                     index += 1
                     guard let escape = peek else { break }
                     switch escape {

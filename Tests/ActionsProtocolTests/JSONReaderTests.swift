@@ -114,6 +114,23 @@ import Testing
         #expect(object["a"]?.kind == .array)
     }
 
+    /// Keys are compared as bytes, escaped ones as text; objects nested two deep and more are read
+    /// on demand, and give what the first level gives.
+    @Test func findsEscapedKeysAndObjectsAtEveryDepth() throws {
+        let text = #"{"\u0069d": "x", "\"q\"": 1, "a": {"b": {"c": {"d": "deep"}}, "k": "v"}, "e": {}}"#
+        let object = try read(text)
+        #expect(object["id"].flatMap(object.string) == "x")
+        #expect(object[#""q""#].flatMap(object.integer) == 1)
+        #expect(object.members.map { object.key(of: $0) } == ["id", #""q""#, "a", "e"])
+        let a = object.object(try #require(object["a"]))
+        #expect(a["k"].flatMap(a.string) == "v")
+        let b = a.object(try #require(a["b"]))
+        let c = b.object(try #require(b["c"]))
+        #expect(c["d"].flatMap(c.string) == "deep")
+        #expect(object.object(try #require(object["e"])).members.isEmpty)
+        #expect(object["i"] == nil && object["idd"] == nil && object[""] == nil)
+    }
+
     /// Thousands of one-byte mutations of a real context: the reader never crashes, and it accepts
     /// exactly what Foundation accepts, except the trailing commas Foundation tolerates.
     @Test func agreesWithFoundationOnMutatedDocuments() {
