@@ -94,7 +94,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     private func gatherWindow(after lastBatch: Int) -> (enough: Int, deadline: Date)? {
         switch gather {
         case .window(let window) where window > .zero:
-            return (min(lastBatch, Self.gatherUpTo), Date(timeIntervalSinceNow: window.seconds))
+            return (Self.gatherUpTo, Date(timeIntervalSinceNow: window.seconds))
         case .whileBusy(let upTo, let busyAt) where upTo > .zero && lastBatch >= busyAt:
             return (min(lastBatch, Self.gatherUpTo), Date(timeIntervalSinceNow: upTo.seconds))
         default:

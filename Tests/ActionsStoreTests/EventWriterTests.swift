@@ -66,6 +66,20 @@ import ActionsTestSupport
         await writer.close()
     }
 
+    /// Background mode's window is waited out whole (nobody waits on the commit, and the batch
+    /// grows), whatever the last commit held: one event alone is committed only when it closes.
+    @Test func aBackgroundWindowGathersForItsWholeLength() async throws {
+        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+        let writer = EventWriter(store: store, gather: .window(.milliseconds(600)))
+        _ = Task { await writer.run() }
+        for n in 0..<2 {
+            let start = ContinuousClock.now
+            #expect(await writer.append(sampleEvent(n)))
+            #expect(ContinuousClock.now - start >= .milliseconds(500), "commit \(n) waited for the window")
+        }
+        await writer.close()
+    }
+
     @Test func aFullQueueCountsDropsInsteadOfLosingSilently() async throws {
         let path = temporaryDatabasePath()
         let store = try Store(path: path, access: .pool, busyTimeout: 0.05)
