@@ -6,7 +6,13 @@ import Foundation
 /// Started with the main thread parked, so valgrind can run it (see `runWithMainThreadParked`).
 @main
 enum BenchMain {
-    static func main() { runWithMainThreadParked { await Bench.main() } }
+    static func main() {
+        // Piped into `head`, a SIGPIPE would end the bench before it stops the servers it started,
+        // and they would run on, disturbing every later figure. Ignored, the bench finishes and
+        // cleans up; what it prints after the reader left is lost, as it would be anyway.
+        signal(SIGPIPE, SIG_IGN)
+        runWithMainThreadParked { await Bench.main() }
+    }
 }
 
 struct Bench: AsyncParsableCommand {

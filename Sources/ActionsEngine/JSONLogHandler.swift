@@ -19,9 +19,10 @@ public struct JSONLogHandler: LogHandler {
         self.write = write
     }
 
-    /// One write(2) per line, so lines from concurrent requests never interleave.
+    /// One write(2) per line, so lines from concurrent requests never interleave. A log that
+    /// cannot be written (a closed pipe) loses the line; it must not stop the server.
     public static let standardError: @Sendable ([UInt8]) -> Void = { line in
-        FileHandle.standardError.write(Data(line))
+        try? FileHandle.standardError.write(contentsOf: line)
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

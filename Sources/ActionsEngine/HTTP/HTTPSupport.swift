@@ -69,7 +69,8 @@ enum RequestBody {
 }
 
 /// Writes one line to stdout unbuffered, so a parent process reading a pipe sees it at once
-/// (the "listening on" line that scripts and tests wait for).
+/// (the "listening on" line that scripts and tests wait for). A reader that went away loses the
+/// line; the Foundation call that traps on a closed pipe is not used.
 public func announce(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Array((line + "\n").utf8))
 }
