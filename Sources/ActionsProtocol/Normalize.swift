@@ -81,17 +81,9 @@ public enum Normalize {
     /// email with an `@` and no trailing dot is itself lower-cased, and its domain the part after
     /// the last `@` (one string built, not three joined).
     private static func asciiEmailAndDomain(_ text: Substring) -> (email: String, domain: String)? {
-        var text = text
-        return text.withUTF8 { bytes -> (email: String, domain: String)? in
-            guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), bytes.last != UInt8(ascii: "."),
-                  !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
-            let email = String(unsafeUninitializedCapacity: bytes.count) { out in
-                for (index, byte) in bytes.enumerated() { out[index] = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
-                return bytes.count
-            }
-            let utf8 = email.utf8
-            return (email, String(Substring(utf8[utf8.index(utf8.startIndex, offsetBy: at + 1)...])))
-        }
+        guard let at = lastAt(text), text.utf8.last != UInt8(ascii: "."), let email = asciiLowercased(text) else { return nil }
+        let domainStart = email.utf8.index(email.startIndex, offsetBy: text.utf8.distance(from: text.startIndex, to: at) + 1)
+        return (email, String(email[domainStart...]))
     }
 
     /// The fast path every decision takes: ASCII needs only its letters lowered.

@@ -229,8 +229,9 @@ extension Store {
                 // The trigram index finds the candidates in the whole log up to
                 // `search_indexed_up_to`; the rows after it (normally under 10 seconds' or 20,000 of
                 // them, see SearchIndexer) are scanned. The per-column test below keeps only true
-                // matches (SQLite's index answers "has every trigram", and the indexed text joins the columns).
-                // SQLite keeps reasons apart, once per distinct reason (Schema v10).
+                // matches (SQLite's index answers "has every trigram", each in any of its columns;
+                // PostgreSQL's indexed text joins the columns). SQLite keeps reasons apart, once per
+                // distinct reason (Schema v10).
                 let candidates = db.dialect == .postgres
                     ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
                     : """
