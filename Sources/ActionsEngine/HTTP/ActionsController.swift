@@ -13,10 +13,14 @@ public struct ActionsController: Sendable {
     public init(engine: DecisionEngine) { self.engine = engine }
 
     public func addRoutes(to router: Router<some RequestContext>) {
-        router.add(middleware: JSONErrorMiddleware(routes: APIRoute.methodsByPath))
+        router.add(middleware: Self.errorMiddleware())
         for route in APIRoute.all {
             router.on(RouterPath(route.path), method: route.method) { request, _ in try await respond(route, request) }
         }
+    }
+
+    static func errorMiddleware<Context>() -> JSONErrorMiddleware<Context> {
+        JSONErrorMiddleware(routes: APIRoute.methodsByPath)
     }
 
     func respond(_ route: APIRoute, _ request: Request) async throws -> Response {

@@ -14,8 +14,7 @@ public enum ActionsServer {
                                    logger: Logger, onRunning: @escaping @Sendable (Int) -> Void = { _ in })
         throws -> some ApplicationProtocol
     {
-        let router = Router()
-        ActionsController(engine: engine).addRoutes(to: router)
+        let responder = ActionsResponder<BasicRequestContext>(controller: ActionsController(engine: engine))
         let config = engine.config
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestReadTimeout(timeout: .milliseconds(Int64(config.readTimeoutMs)))],
@@ -26,7 +25,7 @@ public enum ActionsServer {
             .http1(configuration: http1)
         }
         return Application(
-            router: router, server: server,
+            responder: responder, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "actions-server"),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
