@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// A strict (RFC 8259) JSON reader that builds no tree: a document is validated in one pass, an
 /// object is read as its members' byte ranges, and a value is decoded only when asked for.
 ///
@@ -65,7 +71,8 @@ public enum JSON {
         }
 
         /// The last member with this key. Reads the members in place: copying one out retains its
-        /// nested list, which cost more than the comparison.
+        /// nested list, which cost more than the comparison. Keys are compared by memcmp: the
+        /// generic `elementsEqual` byte loop was 2.5k instructions a decision (callgrind).
         private func member(named wanted: UnsafeBufferPointer<UInt8>) -> Value? {
             bytes.withUnsafeBufferPointer { buffer in
                 members.withUnsafeBufferPointer { members in
@@ -76,7 +83,7 @@ public enum JSON {
                         let matches = members[index].keyIsEscaped
                             ? JSON.decodeString(UnsafeBufferPointer(rebasing: buffer[keyRange])).utf8.elementsEqual(wanted)
                             : keyRange.count - 2 == wanted.count
-                                && UnsafeBufferPointer(rebasing: buffer[keyRange.lowerBound + 1..<keyRange.upperBound - 1]).elementsEqual(wanted)
+                                && memcmp(buffer.baseAddress! + keyRange.lowerBound + 1, wanted.baseAddress!, wanted.count) == 0
                         if matches { return members[index].value }
                     }
                     return nil

@@ -60,11 +60,15 @@ public enum DecisionAnswer {
             bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
 
+        /// The punctuation goes in byte by byte: `append(contentsOf:)` for one or two bytes cost
+        /// more than the name's own copy.
         mutating func key(_ name: StaticString) {
-            literal(empty ? "\"" : ",\"")
+            if !empty { bytes.append(UInt8(ascii: ",")) }
             empty = false
+            bytes.append(UInt8(ascii: "\""))
             literal(name)
-            literal("\":")
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(UInt8(ascii: ":"))
         }
 
         mutating func member(_ name: StaticString, _ value: String?) {
