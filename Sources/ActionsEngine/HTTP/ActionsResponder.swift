@@ -6,7 +6,8 @@ import HTTPTypes
 /// which holds the same routes and stays the authority on what is not an exact match.
 ///
 /// Why not the router alone: every route here is a fixed path, yet its trie walk cost 16.5k
-/// instructions a request (Character-by-Character string indexing), more than deciding the verdict.
+/// instructions a request (Character-by-Character string indexing), six times the local policy's
+/// evaluation; with it gone a decision cost 27k fewer (callgrind, `actions-bench server`).
 struct ActionsResponder<Context: RequestContext>: HTTPResponder {
     let controller: ActionsController
     let exact: [ExactRoute: APIRoute]
