@@ -81,6 +81,31 @@ import ActionsTestSupport
         #expect(read.reason == nil && read.node == event.node)
     }
 
+    /// SQLite writes a batch `Event.rowsPerInsert` rows a statement and the rest a row at a time:
+    /// every row lands whole, field for field, and in the order given, whichever way it went in.
+    @Test(arguments: StoreBackend.allCases) func aBatchLandsWholeAndInOrder(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
+        let count = Event.rowsPerInsert * 2 + 5
+        let events = (0..<count).map { i in
+            var event = sampleEvent(i, verdict: i % 4 == 0 ? .deny : .allow, latencyUs: Int64(i))
+            event.email = i % 3 == 0 ? nil : event.email
+            event.userAgent = i % 2 == 0 ? nil : "agent \(i)"
+            event.ruleId = i % 5 == 0 ? Int64(i) : nil
+            event.httpStatus = i % 7 == 0 ? 500 : nil
+            event.isTest = i % 11 == 0
+            return event
+        }
+        try store.insert(events)
+        let read = Array(try store.latestEvents(limit: count + 1).reversed())
+        #expect(read.count == count)
+        for (written, landed) in zip(events, read) {
+            var expected = written
+            expected.id = landed.id
+            #expect(landed == expected)
+        }
+        #expect(zip(read, read.dropFirst()).allSatisfy { $0.id! < $1.id! })
+    }
+
     @Test(arguments: StoreBackend.allCases) func retentionByAgeAndByCount(_ backend: StoreBackend) throws {
         let store = try seeded(backend)
         #expect(try store.prune(maxAgeMs: 50_500, batchSize: 7) == 150)
