@@ -189,10 +189,14 @@ import ActionsStore
         let top = try startDashboard(harness, width: 120, height: 36)
         try await top.waitFor("TIME")
         try top.send("o")
-        let panel = try await top.waitFor("Who is attacking")
-        let lines = panel.split(separator: "\n")
-        #expect(lines.contains { $0.contains("6") && $0.contains("spam-wave.example") }, "\(panel)")
-        #expect(lines.contains { $0.contains("6") && $0.contains("203.0.113.0/24") })
+        // Waits for both rows: a capture can catch the panel's frame half drawn, title and domains
+        // in, networks not yet.
+        try await top.waitFor("the attack panel's domain and network rows, 6 each") { screen in
+            let lines = screen.split(separator: "\n")
+            return screen.contains("Who is attacking")
+                && lines.contains { $0.contains("6") && $0.contains("spam-wave.example") }
+                && lines.contains { $0.contains("6") && $0.contains("203.0.113.0/24") }
+        }
 
         // The domain row is the first: deny it, seeing what it would have denied first.
         try top.send("a")

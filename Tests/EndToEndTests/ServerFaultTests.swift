@@ -9,19 +9,36 @@ import ActionsStore
 /// What breaks auth infrastructure in production, against the real binary: another process
 /// holding the database, a shutdown while it does, endpoints and clients that stall.
 @Suite(.serialized) struct ServerFaultTests {
-    /// `sqlite3` (another process) holds `BEGIN EXCLUSIVE` on the file for `seconds`.
+    /// `sqlite3` (another process) holds `BEGIN EXCLUSIVE` on the file for `seconds`. Returns once
+    /// the lock is held: `BEGIN` waits out a commit of the server's writer (`.timeout`), and the
+    /// caller's clock starts from a held lock, not from a process that may still be starting.
     final class SQLiteLock {
+        struct NotTaken: Error {}
         let process = Process()
         private let input = Pipe()
+        private let output = Pipe()
 
         init(path: String, seconds: Int) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["sqlite3", path]
             process.standardInput = input
-            process.standardOutput = FileHandle.nullDevice
+            process.standardOutput = output
             try process.run()
-            input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nUPDATE meta SET value = value WHERE key = 'nothing';\n.shell sleep \(seconds)\nCOMMIT;\n".utf8))
+            input.fileHandleForWriting.write(Data("""
+                .bail on
+                .timeout 5000
+                BEGIN EXCLUSIVE;
+                UPDATE meta SET value = value WHERE key = 'nothing';
+                .print locked
+                .shell sleep \(seconds)
+                COMMIT;
+
+                """.utf8))
             try input.fileHandleForWriting.close()
+            // Empty at end of file: sqlite3 gave up (`.bail on`) without the lock.
+            guard String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).contains("locked") else {
+                throw NotTaken()
+            }
         }
 
         func wait() { process.waitUntilExit() }
