@@ -255,22 +255,14 @@ extension Store {
     static func insert(_ events: some Collection<some EventRow>, _ db: Database) throws {
         var rest = events[...]
         var count = events.count
-        if count >= Event.rowsPerInsert {
-            let many = try db.cachedStatement(sql: Event.insertManySQL)
-            var row = RowBinder(handle: many.sqliteStatement)
-            defer { row.clear() }
-            while count >= Event.rowsPerInsert {
-                try row.run(rest.prefix(Event.rowsPerInsert), db, sql: Event.insertManySQL)
-                rest = rest.dropFirst(Event.rowsPerInsert)
-                count -= Event.rowsPerInsert
+        for (sql, rows) in [(Event.insertManySQL, Event.rowsPerInsert), (Event.insertSQL, 1)] where count >= rows {
+            var binder = RowBinder(handle: try db.cachedStatement(sql: sql).sqliteStatement)
+            defer { binder.clear() }
+            while count >= rows {
+                try binder.run(rest.prefix(rows), db, sql: sql)
+                rest = rest.dropFirst(rows)
+                count -= rows
             }
-        }
-        guard !rest.isEmpty else { return }
-        let one = try db.cachedStatement(sql: Event.insertSQL)
-        var row = RowBinder(handle: one.sqliteStatement)
-        defer { row.clear() }
-        for event in rest {
-            try row.run(CollectionOfOne(event), db, sql: Event.insertSQL)
         }
     }
 }
