@@ -2,10 +2,11 @@ import Logging
 import ServiceLifecycle
 import ActionsStore
 
-/// Keeps the search index up with the log, in batches of up to 50,000 events (one transaction
-/// each, so the event writer waits at most one batch). Indexing behind the writer rather than in
-/// its commits keeps ingest at full speed; a fresh index over an existing log fills at that pace
-/// too. In a cluster every node runs one; they take turns on the index's mark.
+/// Keeps the search index up with the log, in batches of up to 50,000 events, one transaction
+/// each. Indexing behind the writer rather than in its commits keeps ingest at full speed; a
+/// fresh index over an existing log fills at that pace too. The event writer never waits for a
+/// batch: on SQLite the index is a file of its own (`SearchIndexFile`), on PostgreSQL rows of
+/// their own. In a cluster every node runs one; they take turns on the index's mark.
 ///
 /// It waits for a batch worth writing: 20,000 events, or 10 seconds. Each FTS5 batch writes a
 /// new segment holding every distinct trigram it saw, so small batches cost far more per event

@@ -226,9 +226,9 @@ extension Store {
             // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same.
             let like = db.dialect == .postgres ? "ILIKE" : "LIKE"
             if EventFilter.searchIsIndexed(text) {
-                // The trigram index finds the candidates in the whole log up to
-                // `search_indexed_up_to`; the rows after it (normally under 10 seconds' or 20,000 of
-                // them, see SearchIndexer) are scanned. The per-column test below keeps only true
+                // The trigram index finds the candidates in the whole log up to its mark (on
+                // SQLite in the index's own file, see SearchIndexFile.attach); the rows after it
+                // (normally under 10 seconds' or 20,000 of them, see SearchIndexer) are scanned. The per-column test below keeps only true
                 // matches (SQLite's index answers "has every trigram", each in any of its columns;
                 // PostgreSQL's indexed text joins the columns). SQLite keeps reasons apart, once per
                 // distinct reason (Schema v10).
@@ -241,7 +241,7 @@ extension Store {
                       """
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
-                let mark = "(SELECT value FROM meta WHERE key = 'search_indexed_up_to')"
+                let mark = "(SELECT value FROM \(Self.searchMark(db.dialect)))"
                 let tail = filter.textScanLimit == nil ? mark
                     : "\(db.dialect == .postgres ? "GREATEST" : "max")(\(mark), \(Self.newestRowsBound))"
                 clauses.append("(id IN (\(candidates)) OR id > \(tail))")

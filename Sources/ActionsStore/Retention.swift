@@ -23,9 +23,22 @@ extension Store {
         guard cutoffID > 0 else { return 0 }
         var deleted = 0
         while true {
-            let count: Int = try writing { db in
-                try db.rows("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?) RETURNING id",
-                            [cutoffID, batchSize]).count
+            let count: Int
+            if case .success(let index)? = searchIndex {
+                // SQLite's index is a file of its own: the batch leaves it first (see
+                // SearchIndexFile.remove), then the log.
+                guard let last = try reading({ db in
+                    try db.int64("SELECT max(id) FROM (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)", [cutoffID, batchSize])
+                }) else { break }
+                try index.remove(upTo: last)
+                count = try writing { db in
+                    try db.rows("DELETE FROM events WHERE id <= ? RETURNING id", [last]).count
+                }
+            } else {
+                count = try writing { db in
+                    try db.rows("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?) RETURNING id",
+                                [cutoffID, batchSize]).count
+                }
             }
             deleted += count
             if count < batchSize { break }

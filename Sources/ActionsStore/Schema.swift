@@ -14,6 +14,7 @@ enum Schema {
     static let v9 = "v9_event_search"
     static let v10 = "v10_leaner_search_index"
     static let v11 = "v11_search_index_by_column"
+    static let v12 = "v12_search_index_in_its_own_file"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -233,6 +234,17 @@ enum Schema {
                 END;
                 """)
         }
+        migrator.registerMigration(v12) { db in
+            // The search index moves to a file of its own (see SearchIndexFile), so that filling it
+            // never holds the lock the event writer needs. It is filled there from the start.
+            try db.execute(sql: """
+                DROP TRIGGER IF EXISTS main.events_search_delete;
+                DROP TABLE IF EXISTS main.events_search;
+                DROP TABLE IF EXISTS main.search_reason_events;
+                DROP TABLE IF EXISTS main.search_reasons;
+                DELETE FROM main.meta WHERE key = 'search_indexed_up_to';
+                """)
+        }
         return migrator
     }
 
@@ -312,7 +324,8 @@ enum Schema {
         }.joined(separator: " || ' ' || ")
     }
 
-    /// SQLite's index columns (v11): the searched columns but the reason (kept apart, see v10).
+    /// SQLite's index columns (v11, in SearchIndexFile since v12): the searched columns but the
+    /// reason (kept apart, see v10).
     static let indexedSearchColumns = searchColumns.filter { $0 != "reason" }
 
     /// Their values for the events row `row` (or the row in scope); a NULL adds nothing. The domain
@@ -327,5 +340,5 @@ enum Schema {
         }.joined(separator: ", ")
     }
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11]
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12]
 }

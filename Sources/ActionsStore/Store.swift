@@ -26,6 +26,8 @@ public final class Store: Sendable {
     /// The file, or the PostgreSQL URL without its password.
     public let path: String
     let backend: Backend
+    /// A writable SQLite store's search index (its own file), or why it could not be opened.
+    let searchIndex: Result<SearchIndexFile, StoreError>?
     public let isReadOnly: Bool
 
     /// The GRDB connection of a SQLite store (tests and benchmarks that inspect the file).
@@ -40,8 +42,12 @@ public final class Store: Sendable {
     }
 
     /// Process-wide SQLite settings, made once before the first connection opens: memory
-    /// statistics off (see the shim). callgrind counted about 1,500 instructions a decision for them.
-    static let sqliteConfigured: Void = { _ = actions_sqlite_disable_memory_statistics() }()
+    /// statistics off (see the shim; callgrind counted about 1,500 instructions a decision for
+    /// them), and `file:` URIs on for attaching the search index read-only.
+    static let sqliteConfigured: Void = {
+        _ = actions_sqlite_disable_memory_statistics()
+        _ = actions_sqlite_enable_uri()
+    }()
 
     /// `ACTIONS_DB`, else `./actions.db`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -69,6 +75,7 @@ public final class Store: Sendable {
             let database = try PostgresDatabase(location: location, connectionWaitMs: max(250, busyMs),
                                                  statementTimeoutMs: max(5000, busyMs), connectTimeoutMs: max(1000, busyMs))
             self.backend = .postgres(database)
+            self.searchIndex = nil
             do {
                 try PostgresSchema.migrate(database, readOnly: readOnly)
             } catch {
@@ -91,6 +98,24 @@ public final class Store: Sendable {
         let readOnly = readOnly || !writable
         self.isReadOnly = readOnly
 
+        // The search index's own file (see SearchIndexFile): made by a store that can write;
+        // one that cannot, or fails to, searches by scanning the log.
+        let searchPath = SearchIndexFile.path(forLog: path)
+        var searchIndex: Result<SearchIndexFile, StoreError>?
+        if !readOnly {
+            do throws(StoreError) {
+                searchIndex = .success(try SearchIndexFile(logPath: path, busyTimeout: busyTimeout, fileMode: fileMode))
+            } catch {
+                searchIndex = .failure(error)
+            }
+        }
+        self.searchIndex = searchIndex
+        let searchURI: String? = switch searchIndex {
+        case .success?: SearchIndexFile.readOnlyURI(searchPath)
+        case .failure?: nil
+        case nil: FileManager.default.fileExists(atPath: searchPath) ? SearchIndexFile.readOnlyURI(searchPath) : nil
+        }
+
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(busyTimeout)
@@ -98,6 +123,7 @@ public final class Store: Sendable {
         config.prepareDatabase { db in
             // Bound the WAL file even when a tailer keeps a read transaction open.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            try SearchIndexFile.attach(searchURI, to: db)
         }
         // Several processes may open a new file at the same moment. Switching it to WAL and
         // migrating it take locks that SQLite sometimes refuses at once (SQLITE_BUSY without
@@ -115,7 +141,7 @@ public final class Store: Sendable {
                 case .pool: opened = try DatabasePool(path: path, configuration: config)
                 case .single:
                     let queue = try DatabaseQueue(path: path, configuration: config)
-                    if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
+                    if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA main.journal_mode = WAL") } }
                     opened = queue
                 }
             } catch {
@@ -131,7 +157,7 @@ public final class Store: Sendable {
         if !readOnly {
             do {
                 try opened!.writeWithoutTransaction { db in
-                    try db.execute(sql: syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                    try db.execute(sql: syncEveryCommit ? "PRAGMA main.synchronous = FULL" : "PRAGMA main.synchronous = NORMAL")
                 }
             } catch {
                 throw .cannotOpen(path: path, reason: Self.message(error))

@@ -76,7 +76,7 @@ import ActionsProtocol
         #expect(try search("needle").count == 3)
         #expect(try search("old1@").map(\.uid) == ["evt_1"])
         #expect(try search("(rule 7)").count == 3)
-        // Deleting through the new trigger keeps the index consistent.
+        // Retention keeps the index consistent: pruned events leave it first.
         _ = try store.prune(maxAgeMs: nil, maxRows: 1)
         #expect(try search("needle").map(\.uid) == ["evt_2"])
         #expect(try search("(rule 7)").count == 1)
