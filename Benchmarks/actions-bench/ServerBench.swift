@@ -101,10 +101,13 @@ struct ServerBench: AsyncParsableCommand {
         var rate: Double
         var requests: Int
         var errors: Int
+        /// The 99th percentile of the answers' latency, in ms (wrk --latency): a stall that holds
+        /// every waiting answer (durable mode behind a lock) shows here long before it shows in req/s.
+        var p99Ms: Double = 0
     }
 
     func wrk(_ url: String, script: String) throws -> WrkResult {
-        parse(try capture("wrk", ["-t2", "-c\(connections)", "-d\(duration)s", "-s", script, url]))
+        parse(try capture("wrk", ["-t2", "-c\(connections)", "-d\(duration)s", "--latency", "-s", script, url]))
     }
 
     func parse(_ output: String) -> WrkResult {
@@ -115,7 +118,20 @@ struct ServerBench: AsyncParsableCommand {
         let requests = output.split(separator: "\n").first { $0.contains("requests in") }
             .flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") } ?? 0
         let errors = Int(number(after: "Non-2xx")) + Int(number(after: "Socket errors") > 0 ? 1 : 0)
-        return WrkResult(rate: number(after: "Requests/sec:"), requests: requests, errors: errors)
+        return WrkResult(rate: number(after: "Requests/sec:"), requests: requests, errors: errors, p99Ms: p99Milliseconds(output))
+    }
+
+    /// "     99%   12.34ms" in wrk's latency distribution (wrk picks the unit), in ms.
+    func p99Milliseconds(_ output: String) -> Double {
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, fields[0] == "99%" else { continue }
+            let scales: [(String, Double)] = [("us", 0.001), ("ms", 1), ("s", 1000), ("m", 60_000)]
+            for (unit, scale) in scales where fields[1].hasSuffix(unit) {
+                return (Double(fields[1].dropLast(unit.count)) ?? 0) * scale
+            }
+        }
+        return 0
     }
 
     /// Alternates the bare handler, the engine in background mode and the engine in durable mode
@@ -137,7 +153,7 @@ struct ServerBench: AsyncParsableCommand {
             var name: String
             var flags: [String]
             var db: String
-            var rates: [Double] = [], cpu: [Double] = [], ratios: [Double] = []
+            var rates: [Double] = [], cpu: [Double] = [], ratios: [Double] = [], p99: [Double] = []
             var answered = 0
         }
         var modes = [Mode(name: "background", flags: [], db: directory.appendingPathComponent("background.db").path),
@@ -148,7 +164,7 @@ struct ServerBench: AsyncParsableCommand {
             try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
             try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         }
-        var baseRates: [Double] = [], baseCPU: [Double] = []
+        var baseRates: [Double] = [], baseCPU: [Double] = [], baseP99: [Double] = []
         /// Runs wrk against a fresh child; returns the result and the child's CPU µs per request.
         func measure(_ child: Child, _ path: String) throws -> (WrkResult, Double) {
             let before = cpuSeconds(of: child.process.processIdentifier)
@@ -160,8 +176,9 @@ struct ServerBench: AsyncParsableCommand {
         for round in 1...rounds {
             let (base, baseMicros) = try measure(try Child(binary("actions-bench"), ["baseline"]), "/v1/actions/user_registration")
             baseRates.append(base.rate)
+            baseP99.append(base.p99Ms)
             baseCPU.append(baseMicros)
-            var line = String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req)", round, base.rate, baseMicros)
+            var line = String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req, p99 %.1f ms)", round, base.rate, baseMicros, base.p99Ms)
             for index in modes.indices {
                 let server = try Child(binary("actions-server"), ["--db", modes[index].db, "--port", "0", "--log-level", "error"] + modes[index].flags,
                                        environment: ["ACTIONS_SECRET": Self.secret])
@@ -170,21 +187,24 @@ struct ServerBench: AsyncParsableCommand {
                 modes[index].rates.append(engine.rate)
                 modes[index].cpu.append(micros)
                 modes[index].ratios.append(engine.rate / base.rate)
-                line += String(format: ", %@ %.0f req/s (%.1f µs CPU/req, %.0f %%, non-2xx %d)", modes[index].name, engine.rate, micros,
-                               engine.rate / base.rate * 100, engine.errors)
+                modes[index].p99.append(engine.p99Ms)
+                line += String(format: ", %@ %.0f req/s (%.1f µs CPU/req, %.0f %%, p99 %.1f ms, non-2xx %d)", modes[index].name, engine.rate, micros,
+                               engine.rate / base.rate * 100, engine.p99Ms, engine.errors)
             }
             report(line)
         }
         let baseMedian = Summary(values: baseRates).percentile(0.5), baseCPUMedian = Summary(values: baseCPU).percentile(0.5)
-        report(String(format: "median: bare handler %.0f req/s, %.1f µs CPU/req", baseMedian, baseCPUMedian))
+        report(String(format: "median: bare handler %.0f req/s, %.1f µs CPU/req, p99 %.1f ms", baseMedian, baseCPUMedian,
+                      Summary(values: baseP99).percentile(0.5)))
         for mode in modes {
             let rows = try Store(path: mode.db).eventCount()
             let cpu = Summary(values: mode.cpu).percentile(0.5)
             // CPU per request is steadier than req/s on a shared machine: it does not depend on how
             // much of the two cores other jobs took during a round. It includes the event writer thread.
-            report(String(format: "median: %@ %.0f req/s, ratio %.0f %% of the bare handler (range %.0f–%.0f %%); CPU %.1f µs/req, %.2f× the bare handler's",
+            report(String(format: "median: %@ %.0f req/s, ratio %.0f %% of the bare handler (range %.0f–%.0f %%); CPU %.1f µs/req, %.2f× the bare handler's; p99 %.1f ms",
                           mode.name, Summary(values: mode.rates).percentile(0.5), Summary(values: mode.ratios).percentile(0.5) * 100,
-                          (mode.ratios.min() ?? 0) * 100, (mode.ratios.max() ?? 0) * 100, cpu, baseCPUMedian > 0 ? cpu / baseCPUMedian : 0))
+                          (mode.ratios.min() ?? 0) * 100, (mode.ratios.max() ?? 0) * 100, cpu, baseCPUMedian > 0 ? cpu / baseCPUMedian : 0,
+                          Summary(values: mode.p99).percentile(0.5)))
             // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
             report("\(mode.name): requests counted by wrk \(mode.answered), events logged \(rows), lost \(max(0, mode.answered - rows))")
         }
