@@ -73,6 +73,9 @@ final class SearchIndexFile: Sendable {
                     // always be rebuilt, so it fsyncs only at checkpoints.
                     try db.execute(sql: "PRAGMA main.journal_mode = WAL")
                     try db.execute(sql: "PRAGMA main.synchronous = NORMAL")
+                    // The write lock only when the tables need making: a server's indexer may hold
+                    // it for a batch, and a dashboard opening meanwhile must not wait that out.
+                    if try Self.currentFormat(db) == Self.format { return }
                     try db.inTransaction(.immediate) {
                         try Self.makeTables(db)
                         return .commit
@@ -94,8 +97,7 @@ final class SearchIndexFile: Sendable {
     /// The tables are those of the log's schema v11 (see `Schema`), which held them until v12.
     static func makeTables(_ db: Database, schema: String = "main") throws {
         try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(schema).search_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-        let current = try Int64.fetchOne(db, sql: "SELECT value FROM \(schema).search_meta WHERE key = 'format'")
-        if current == format { return }
+        if try currentFormat(db, schema: schema) == format { return }
         let columns = Schema.indexedSearchColumns.joined(separator: ", ")
         try db.execute(sql: """
             DROP TABLE IF EXISTS \(schema).events_search;
@@ -111,6 +113,12 @@ final class SearchIndexFile: Sendable {
             ) WITHOUT ROWID;
             INSERT INTO \(schema).search_meta VALUES ('format', \(format)), ('indexed_up_to', 0), ('indexed_from', 0);
             """)
+    }
+
+    /// The format the file's tables were made in; nil for a new file.
+    private static func currentFormat(_ db: Database, schema: String = "main") throws -> Int64? {
+        guard try db.tableExists("search_meta", in: schema) else { return nil }
+        return try Int64.fetchOne(db, sql: "SELECT value FROM \(schema).search_meta WHERE key = 'format'")
     }
 
     /// Attaches the index at `uri` to a store connection as `search`, read-only. Queries name its

@@ -98,23 +98,19 @@ public final class Store: Sendable {
         let readOnly = readOnly || !writable
         self.isReadOnly = readOnly
 
-        // The search index's own file (see SearchIndexFile): made by a store that can write;
-        // one that cannot, or fails to, searches by scanning the log.
-        let searchPath = SearchIndexFile.path(forLog: path)
-        var searchIndex: Result<SearchIndexFile, StoreError>?
-        if !readOnly {
+        // The search index's own file (see SearchIndexFile), made by a store that can write.
+        // Searches read it wherever it exists; without it they scan the log.
+        if readOnly {
+            searchIndex = nil
+        } else {
             do throws(StoreError) {
                 searchIndex = .success(try SearchIndexFile(logPath: path, busyTimeout: busyTimeout, fileMode: fileMode))
             } catch {
                 searchIndex = .failure(error)
             }
         }
-        self.searchIndex = searchIndex
-        let searchURI: String? = switch searchIndex {
-        case .success?: SearchIndexFile.readOnlyURI(searchPath)
-        case .failure?: nil
-        case nil: FileManager.default.fileExists(atPath: searchPath) ? SearchIndexFile.readOnlyURI(searchPath) : nil
-        }
+        let searchPath = SearchIndexFile.path(forLog: path)
+        let searchURI = FileManager.default.fileExists(atPath: searchPath) ? SearchIndexFile.readOnlyURI(searchPath) : nil
 
         var config = Configuration()
         config.readonly = readOnly

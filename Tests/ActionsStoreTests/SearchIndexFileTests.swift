@@ -44,6 +44,10 @@ import ActionsProtocol
         try store.insert(needles(20..<25))
         #expect(try store.eventCount() == 25, "writing events while the indexer holds its file")
         #expect(try store.latestEvents(EventFilter(text: "needle"), limit: 100).count == 25, "searches read beside it")
+        // A dashboard that opens meanwhile still searches through the index (a scan of the newest
+        // row alone would not find n3).
+        let dashboard = try Store(path: path, busyTimeout: 0.2)
+        #expect(try dashboard.latestEvents(EventFilter(text: "n3@needle", textScanLimit: 1), limit: 10).map(\.email) == ["n3@needle.io"])
         indexLock.release()
         #expect(try store.indexSearch() == 5)
     }
