@@ -89,10 +89,7 @@ public final class Store: Sendable {
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
             if !create || readOnly { throw .missingDatabase(path: path) }
-            let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, fileMode)
-            guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-            fchmod(fd, fileMode) // umask must not widen or narrow what was asked for
-            Glibc.close(fd)
+            try Self.createFile(path, mode: fileMode)
         }
         let writable = Glibc.access(path, W_OK) == 0
         let readOnly = readOnly || !writable
@@ -169,6 +166,15 @@ public final class Store: Sendable {
                 Thread.sleep(forTimeInterval: 0.005)
             }
         }
+    }
+
+    /// Creates an empty file with exactly `mode`: the umask must not widen or narrow what was
+    /// asked for (the log and its search index hold emails and addresses).
+    static func createFile(_ path: String, mode: mode_t) throws(StoreError) {
+        let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        fchmod(fd, mode)
+        Glibc.close(fd)
     }
 
     private static func openError(_ error: any Error, path: String) -> StoreError {
