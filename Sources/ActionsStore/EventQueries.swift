@@ -228,10 +228,10 @@ extension Store {
             if EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to its mark (on
                 // SQLite in the index's own file, see SearchIndexFile.attach); the rows after it
-                // (normally under 10 seconds' or 20,000 of them, see SearchIndexer) are scanned. The per-column test below keeps only true
-                // matches (SQLite's index answers "has every trigram", each in any of its columns;
-                // PostgreSQL's indexed text joins the columns). SQLite keeps reasons apart, once per
-                // distinct reason (Schema v10).
+                // (normally under 10 seconds' or 20,000 of them, see SearchIndexer) are scanned.
+                // The per-column test below keeps only true matches (SQLite's index answers "has
+                // every trigram", each in any of its columns; PostgreSQL's indexed text joins the
+                // columns). SQLite keeps reasons apart, once per distinct reason (Schema v10).
                 let candidates = db.dialect == .postgres
                     ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
                     : """

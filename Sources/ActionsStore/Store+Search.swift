@@ -12,7 +12,7 @@ extension Store {
         switch searchIndex {
         case .success(let index)?: return try index.index(batch: batch)
         case .failure(let error)?: throw error
-        case nil: break
+        case nil: break // PostgreSQL: the index is a table beside the log, written below
         }
         return try writing { db in
             let upTo = try db.int64("SELECT value FROM meta WHERE key = 'search_indexed_up_to' FOR UPDATE") ?? 0
