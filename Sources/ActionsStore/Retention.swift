@@ -23,22 +23,14 @@ extension Store {
         guard cutoffID > 0 else { return 0 }
         var deleted = 0
         while true {
-            let count: Int
-            if case .success(let index)? = searchIndex {
-                // SQLite's index is a file of its own: the batch leaves it first (see
-                // SearchIndexFile.remove), then the log.
-                guard let last = try reading({ db in
-                    try db.int64("SELECT max(id) FROM (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?)", [cutoffID, batchSize])
-                }) else { break }
-                try index.remove(upTo: last)
-                count = try writing { db in
-                    try db.rows("DELETE FROM events WHERE id <= ? RETURNING id", [last]).count
-                }
-            } else {
-                count = try writing { db in
-                    try db.rows("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?) RETURNING id",
-                                [cutoffID, batchSize]).count
-                }
+            guard let last = try reading({ db in
+                try db.int64("SELECT max(id) FROM (SELECT id FROM events WHERE id < ? ORDER BY id LIMIT ?) AS batch", [cutoffID, batchSize])
+            }) else { break }
+            // SQLite's index is a file of its own: the batch leaves it first (see
+            // SearchIndexFile.remove), then the log. PostgreSQL's rows go with their events.
+            if case .success(let index)? = searchIndex { try index.remove(upTo: last) }
+            let count = try writing { db in
+                try db.rows("DELETE FROM events WHERE id <= ? RETURNING id", [last]).count
             }
             deleted += count
             if count < batchSize { break }

@@ -8,11 +8,12 @@ extension Store {
     /// Several nodes may run it at once: PostgreSQL's row lock on the mark serializes them.
     @discardableResult
     public func indexSearch(batch: Int = 50_000) throws(StoreError) -> Int {
-        if isReadOnly { throw .readOnly(path: path) }
         switch searchIndex {
         case .success(let index)?: return try index.index(batch: batch)
         case .failure(let error)?: throw error
-        case nil: break // PostgreSQL: the index is a table beside the log, written below
+        // PostgreSQL: the index is a table beside the log, written below. (A read-only SQLite
+        // store has no index of its own to write; `writing` refuses it.)
+        case nil: break
         }
         return try writing { db in
             let upTo = try db.int64("SELECT value FROM meta WHERE key = 'search_indexed_up_to' FOR UPDATE") ?? 0
