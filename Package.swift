@@ -153,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ActionsTopTests",
-            dependencies: ["ActionsTop", "ActionsPolicy"],
+            dependencies: ["ActionsTop", "ActionsPolicy", "ActionsStore", "ActionsTestSupport"],
             exclude: ["__Snapshots__"]
         ),
         .testTarget(

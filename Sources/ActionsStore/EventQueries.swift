@@ -131,6 +131,18 @@ extension Store {
         }
     }
 
+    /// The events whose ids fall in any of these ranges, oldest first: the holes a tail left
+    /// behind, asked for again in case a late commit filled them.
+    public func events(inIDRanges ranges: [ClosedRange<Int64>], limit: Int = 10_000) throws(StoreError) -> [Event] {
+        guard !ranges.isEmpty else { return [] }
+        return try reading { db in
+            let clauses = ranges.map { _ in "(id BETWEEN ? AND ?)" }.joined(separator: " OR ")
+            let arguments: [any SQLBindable] = ranges.flatMap { [$0.lowerBound, $0.upperBound] } + [limit]
+            return try db.rows("SELECT \(Event.columns) FROM events WHERE \(clauses) ORDER BY id ASC LIMIT ?", arguments)
+                .map(Event.init(row:))
+        }
+    }
+
     public func event(id: Int64) throws(StoreError) -> Event? {
         try reading { db in
             try db.row("SELECT \(Event.columns) FROM events WHERE id = ?", [id]).map(Event.init(row:))
@@ -155,6 +167,11 @@ extension Store {
     /// The id just before the first event at or after `ms`, to read on from with `events(after:)`.
     public func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
         try reading { db in try Self.firstID(atOrAfter: ms, db) } - 1
+    }
+
+    /// The newest `limit` ids, newest first (the primary key alone).
+    public func newestEventIDs(limit: Int) throws(StoreError) -> [Int64] {
+        try reading { try $0.rows("SELECT id FROM events ORDER BY id DESC LIMIT ?", [limit]).map { $0.int64(0) } }
     }
 
     public func maxEventID() throws(StoreError) -> Int64 {

@@ -52,21 +52,25 @@ public struct AppState: Sendable {
     public var showHelp = false
     public var quit = false
 
-    /// Table rows, newest first, bounded by `maxRows`.
-    public var events: [Event] = []
+    /// The table's rows, in its order: newest first by default, at most `maxRows`. Only `table`
+    /// changes them, so no path can add an event twice.
+    public var events: [Event] { table.rows }
+    public private(set) var table = EventTable(capacity: AppState.maxRows)
     public var selected = 0
     /// Index of the first row shown.
     public var scroll = 0
     public var following = true
     /// The table's order (`s` cycles the column, `S` reverses it).
-    public var sort = EventSort()
+    public var sort: EventSort { table.order }
     public var paused = false
     /// Searches cover the newest 100,000 events, so a search never stalls the screen on a huge log.
     public var filter = EventFilter(textScanLimit: AppState.searchScanLimit)
     public static let searchScanLimit = 100_000
     /// The most rows an export writes (the newest of the filtered view); the message says when it applied.
     public static let exportLimit = 100_000
-    public let maxRows = 2000
+    public static let maxRows = 2000
+    /// Rows a reload reads: a screenful many times over, cheap on any log.
+    public static let tableLoad = 500
 
     public var readOnly = false
     public var databasePath = ""
@@ -113,43 +117,38 @@ public struct AppState: Sendable {
     /// The top-N panel's rows in display order: group by group.
     public var topRows: [TopOffenders.Row] { TopOffenders.Group.allCases.flatMap { offenders.rows[$0] ?? [] } }
 
-    /// Adds newly tailed events (oldest first) to the top of the table. While the operator has
-    /// scrolled away, the selection stays on the same event instead of sliding.
+    /// Adds newly read events (from the tail or a late commit) that match the filter. Following,
+    /// the view stays on the newest row; scrolled away, the selection stays on its event and on
+    /// its line of the screen while rows arrive above it.
     public mutating func receive(_ newEvents: [Event]) {
         let matching = newEvents.filter(filter.matches)
         guard !matching.isEmpty else { return }
-        if !sort.isDefault {
-            // Sorted by another column: the new rows take their places; the selection stays on its event.
-            let selectedID = selectedEvent?.id
-            events.append(contentsOf: matching)
-            if events.count > maxRows {
-                // The oldest rows go, whatever the order on screen.
-                let keep = Set(events.map { $0.id ?? 0 }.sorted(by: >).prefix(maxRows))
-                events.removeAll { !keep.contains($0.id ?? 0) }
-            }
-            events.sort(by: sort.ordered)
-            selected = selectedID.flatMap { id in events.firstIndex { $0.id == id } } ?? 0
-            return
-        }
-        events.insert(contentsOf: matching.reversed(), at: 0)
-        if events.count > maxRows { events.removeLast(events.count - maxRows) }
+        let selectedID = selectedEvent?.id
+        let line = selected - scroll
+        guard table.merge(matching) > 0 else { return }
         if following {
             selected = 0
             scroll = 0
         } else {
-            selected = min(selected + matching.count, events.count - 1)
-            scroll = min(scroll + matching.count, max(0, events.count - 1))
+            selected = selectedID.flatMap { id in events.firstIndex { $0.id == id } } ?? min(selected, max(0, events.count - 1))
+            scroll = max(0, min(selected - line, max(0, events.count - 1)))
         }
     }
 
-    /// Replaces the table (after a filter change or on start).
-    public mutating func replaceEvents(_ newest: [Event]) {
-        events = Array(newest.prefix(maxRows))
-        if !sort.isDefault { events.sort(by: sort.ordered) }
+    /// Replaces the table with the store's answer for the filter (after a filter change, on
+    /// start), read with `limit`.
+    public mutating func replaceEvents(_ newest: [Event], limit: Int = AppState.tableLoad) {
+        table.replace(with: newest, limit: limit)
         selected = 0
         scroll = 0
         following = true
     }
+
+    /// Orders the table by another column.
+    mutating func setSort(_ sort: EventSort) { table.sort(by: sort) }
+
+    /// Edits the rows in place (test fixtures).
+    mutating func editEvents(_ transform: (inout Event) -> Void) { table.mapRows(transform) }
 
     public var actionTypeForMode: ActionType {
         filter.actionType ?? selectedEvent?.actionType ?? .userRegistration

@@ -13,12 +13,13 @@ public final class DashboardController {
     let catalog: ThemeCatalog
     let noColor: Bool
     let actor: Operator
-    private var lastSeenID: Int64 = 0
+    private var cursor = TailCursor()
     private var lastDataVersion = -1
     private var lastSlowRefreshMs: Int64 = 0
     /// Most new rows read in one tick; beyond this the tail skips ahead (a flood cannot stall the screen).
     let maxTailPerTick = 20_000
-    let tableLoad = 500
+    /// At start, holes among this many newest ids are watched for late commits.
+    static let startHoleScan = 1000
 
     public init(store: Store, theme: Theme, catalog: ThemeCatalog, noColor: Bool, readOnly: Bool,
                 actor: Operator = .current()) {
@@ -36,8 +37,8 @@ public final class DashboardController {
     public func load(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
         attempt {
-            lastSeenID = try store.maxEventID()
-            state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
+            cursor.start(at: try store.newestEventIDs(limit: Self.startHoleScan).reversed(), nowMs: nowMs)
+            try reloadEvents()
             state.stats.logStartMs = try store.firstEventTimeMs()
             try loadStats(nowMs: nowMs)
             lastDataVersion = try store.dataVersion()
@@ -45,27 +46,48 @@ public final class DashboardController {
         refreshSlowly(nowMs: nowMs, force: true)
     }
 
-    /// One refresh: the tail, the header, and every second the settings and warnings.
+    /// One refresh: the tail, the holes it left, the header, and every second the settings and warnings.
     public func tick(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
         attempt {
             let version = try store.dataVersion()
             if version != lastDataVersion {
                 lastDataVersion = version
-                try readTail()
+                try readTail(nowMs: nowMs)
             }
+            // A late commit need not change the data version (PostgreSQL's is built on max(id)).
+            try readGaps(nowMs: nowMs)
         }
         refreshSlowly(nowMs: nowMs, force: false)
     }
 
-    private func readTail() throws {
+    /// The table is the store's answer for the filter; the tail goes on from where it stands.
+    private func reloadEvents() throws(StoreError) {
+        state.replaceEvents(try store.latestEvents(state.filter, limit: AppState.tableLoad), limit: AppState.tableLoad)
+    }
+
+    private func readTail(nowMs: Int64) throws(StoreError) {
         let newest = try store.maxEventID()
-        if newest - lastSeenID > Int64(maxTailPerTick) { lastSeenID = newest - Int64(maxTailPerTick) }
-        let fresh = try store.events(after: lastSeenID, limit: maxTailPerTick)
-        guard let last = fresh.last?.id else { return }
-        lastSeenID = last
+        let behind = newest - cursor.lastSeenID > Int64(maxTailPerTick)
+        // A flood: read on from the newest rows, and take the table from the store's answer, so
+        // that it never holds the rows around a skipped stretch without the stretch itself.
+        if behind { cursor.skip(to: newest - Int64(maxTailPerTick)) }
+        let fresh = try store.events(after: cursor.lastSeenID, limit: maxTailPerTick)
+        cursor.advance(over: fresh.compactMap(\.id), nowMs: nowMs)
         state.stats.add(fresh)
-        if !state.paused { state.receive(fresh) }
+        guard !state.paused else { return }
+        if behind { try reloadEvents() }
+        state.receive(fresh)
+    }
+
+    private func readGaps(nowMs: Int64) throws(StoreError) {
+        cursor.expire(nowMs: nowMs)
+        guard !cursor.gaps.isEmpty else { return }
+        let late = try store.events(inIDRanges: cursor.gaps.map(\.range))
+        guard !late.isEmpty else { return }
+        cursor.fill(late.compactMap(\.id))
+        state.stats.add(late)
+        if !state.paused { state.receive(late) }
     }
 
     private func refreshSlowly(nowMs: Int64, force: Bool) {
@@ -221,7 +243,7 @@ public final class DashboardController {
                 state.lockoutSelected = min(state.lockoutSelected, max(0, state.lockouts.count - 1))
                 state.message = .init(text: "unlocked \(TerminalText.escape(email))", isError: false)
             case .reloadEvents:
-                state.replaceEvents(try store.latestEvents(state.filter, limit: tableLoad))
+                try reloadEvents()
             case .loadRules:
                 try reloadRules(hits: try store.ruleHits(sinceMs: state.nowMs - 86_400_000, scanLimit: Self.hitScanLimit))
             case .loadLockouts:

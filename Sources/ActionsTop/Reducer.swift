@@ -157,11 +157,10 @@ extension AppState {
             return [.copyEvent(event)]
         case .cycleSort, .reverseSort:
             if command == .cycleSort {
-                sort = EventSort(naturalFor: EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time)
+                applySort(EventSort(naturalFor: EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time))
             } else {
-                sort.descending.toggle()
+                applySort(EventSort(column: sort.column, descending: !sort.descending))
             }
-            applySort()
             message = Message(text: "sorted by \(sort.column.name) \(sort.descending ? "descending" : "ascending")"
                               + (sort.isDefault ? " (following the tail)" : ""), isError: false)
         case .cycleWindow:
@@ -218,8 +217,7 @@ extension AppState {
             case .events:
                 if y == headerY {
                     guard let column = Renderer.eventColumn(atX: x, self, width: width, rows: pageSize) else { return [] }
-                    sort = column == sort.column ? EventSort(column: column, descending: !sort.descending) : EventSort(naturalFor: column)
-                    applySort()
+                    applySort(column == sort.column ? EventSort(column: column, descending: !sort.descending) : EventSort(naturalFor: column))
                     message = Message(text: "sorted by \(sort.column.name) \(sort.descending ? "descending" : "ascending")", isError: false)
                 } else if scroll + row < events.count {
                     move(to: scroll + row)
@@ -238,9 +236,9 @@ extension AppState {
     }
 
     /// Re-orders the rows on hand, keeping the selection on its event.
-    mutating func applySort() {
+    mutating func applySort(_ sort: EventSort) {
         let selectedID = selectedEvent?.id
-        events.sort(by: sort.ordered)
+        setSort(sort)
         selected = selectedID.flatMap { id in events.firstIndex { $0.id == id } } ?? 0
         following = sort.isDefault && selected == 0
         scroll = max(0, min(scroll, selected))

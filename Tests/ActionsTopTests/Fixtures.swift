@@ -9,8 +9,9 @@ enum Fixtures {
 
     static func event(_ n: Int, email: String, ip: String = "198.51.100.7", verdict: Verdict = .allow,
                       decidedBy: DecidedBy = .endpoint, outcome: Outcome = .ok, type: ActionType = .userRegistration,
-                      latencyUs: Int64 = 12_300, reason: String? = nil, agent: String? = "Mozilla/5.0") -> Event {
-        Event(id: Int64(n), uid: "evt_\(n)", timeMs: now - Int64(n) * 1000, actionType: type, actionId: "act_\(n)",
+                      latencyUs: Int64 = 12_300, reason: String? = nil, agent: String? = "Mozilla/5.0",
+                      secondsAgo: Int? = nil) -> Event {
+        Event(id: Int64(n), uid: "evt_\(n)", timeMs: now - Int64(secondsAgo ?? n) * 1000, actionType: type, actionId: "act_\(n)",
               userId: type == .authentication ? "user_\(n)" : nil, email: email,
               emailDomain: String(email.split(separator: "@").last ?? ""), ip: ip, userAgent: agent, verdict: verdict,
               decidedBy: decidedBy, reason: reason, errorMessage: verdict == .deny ? "Not allowed." : nil, outcome: outcome,

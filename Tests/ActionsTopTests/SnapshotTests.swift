@@ -54,7 +54,7 @@ import ActionsPolicy
     @Test(arguments: [(80, 24), (132, 43)])
     func clusterNodesAndNodeColumn(width: Int, height: Int) throws {
         var state = Fixtures.state()
-        for index in state.events.indices { state.events[index].node = index % 2 == 0 ? "web-1:8787" : "web-2:8787" }
+        state.editEvents { $0.node = ($0.id ?? 0) % 2 == 1 ? "web-1:8787" : "web-2:8787" }
         state.nodes = [
             NodeStatus(name: "web-1:8787", version: "0.6.0", startedMs: Fixtures.now - 600_000, updatedMs: Fixtures.now - 1_000,
                        decisions: 12_345, decisionsPerSecond: 41.5, queued: 3, dropped: 0,

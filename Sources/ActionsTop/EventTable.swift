@@ -1,0 +1,80 @@
+import ActionsStore
+
+/// The event table's rows: one ordered set of events keyed by id. Every source (the first load,
+/// the tail, a reload after a filter change, a late commit found in a gap) goes through `merge` or
+/// `replace`, so no path can show an event twice, and the rows are always in the table's order.
+///
+/// The table holds the newest matching events, at most `capacity`: when it is full the oldest (by
+/// id, the log's order) go, whatever the order on screen. Unless the last load reached the start
+/// of the log (`complete`), an event older than the oldest row is left out, since the events
+/// between it and the table are not on hand either: the table is always a contiguous newest part
+/// of what the store holds for the filter.
+public struct EventTable: Sendable, Equatable {
+    public private(set) var rows: [Event] = []
+    public let capacity: Int
+    public private(set) var order: EventSort
+    private var ids: Set<Int64> = []
+    /// The last load returned everything that matched: older events belong in the table too.
+    private var complete = true
+
+    public init(capacity: Int, order: EventSort = EventSort()) {
+        self.capacity = capacity
+        self.order = order
+    }
+
+    public var count: Int { rows.count }
+    public var isEmpty: Bool { rows.isEmpty }
+    public func contains(id: Int64) -> Bool { ids.contains(id) }
+
+    /// The store's answer for the filter, newest first, read with `limit`: it replaces the rows.
+    public mutating func replace(with newest: [Event], limit: Int) {
+        rows = []
+        ids = []
+        complete = newest.count < limit
+        insert(newest)
+    }
+
+    /// Adds what is not already here (by id), keeps the newest `capacity`, and the order.
+    /// Returns the number of rows added.
+    @discardableResult
+    public mutating func merge(_ events: [Event]) -> Int {
+        let before = rows.count
+        let oldest = complete ? nil : rows.lazy.compactMap(\.id).min()
+        insert(events.filter { event in
+            guard let id = event.id else { return true }
+            return !ids.contains(id) && (oldest.map { id > $0 } ?? true)
+        })
+        return rows.count - before
+    }
+
+    public mutating func sort(by order: EventSort) {
+        self.order = order
+        rows.sort(by: order.ordered)
+    }
+
+    /// Edits every row in place (test fixtures); ids must stay as they are.
+    mutating func mapRows(_ transform: (inout Event) -> Void) {
+        for index in rows.indices { transform(&rows[index]) }
+    }
+
+    private mutating func insert(_ events: [Event]) {
+        var added = false
+        for event in events {
+            if let id = event.id, !ids.insert(id).inserted { continue }
+            rows.append(event)
+            added = true
+        }
+        guard added else { return }
+        if rows.count > capacity {
+            // The oldest rows go: the capacity-th newest id is the cut.
+            let cut = rows.compactMap(\.id).sorted(by: >).dropFirst(capacity - 1).first ?? .min
+            rows.removeAll { event in
+                guard let id = event.id, id < cut else { return false }
+                ids.remove(id)
+                return true
+            }
+            complete = false
+        }
+        rows.sort(by: order.ordered)
+    }
+}

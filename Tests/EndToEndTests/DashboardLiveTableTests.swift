@@ -1,0 +1,70 @@
+import Testing
+import Foundation
+import ActionsTestSupport
+import ActionsStore
+
+/// The real actions-top in tmux while live traffic arrives: every key that reloads the table
+/// (filters, search and clearing it, pause and resume) is pressed again and again, and no event
+/// is ever on the screen twice; once the traffic stops, the rows shown are exactly the log's
+/// newest events.
+@Suite(.serialized) struct DashboardLiveTableTests {
+    /// Every load-generator email on a screen, one per table row that shows one.
+    func emails(_ screen: String) -> [String] {
+        screen.components(separatedBy: "\n").compactMap { line in
+            line.range(of: #"load\d+x\d+@[a-z.]+"#, options: .regularExpression).map { String(line[$0]) }
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases) func noEventTwiceWhileKeysReloadUnderLiveTraffic(_ backend: StoreBackend) async throws {
+        let harness = try ServerHarness(backend: backend)
+        try harness.ctl("deny", "add", "domain", "mailinator.com")
+        try await harness.settingsApplied()
+        let top = try TmuxSession("\(Paths.binary("actions-top")) --refresh 100", width: 132, height: 60,
+                                  environment: ["TERM": "xterm-256color", "ACTIONS_DB": harness.databasePath, "LANG": "C.UTF-8"])
+        try await top.waitFor("TIME")
+        let port = harness.server.port
+        let load = LoadGenerator()
+        let traffic = Thread { load.run(port: port, rate: 150, seconds: 9, connections: 3) }
+        traffic.start()
+        try await top.waitFor(timeout: 10, "live rows") { !self.emails($0).isEmpty }
+
+        let keys: [[String]] = [["d"], ["d"], ["f"], ["f"], ["t"], ["t"], ["t"], ["p"], ["p"],
+                                ["/", "example", "Enter"], ["Escape"], ["/", "x1", "Enter"], ["/", "Escape"], ["Escape"]]
+        var screensChecked = 0
+        let started = Date()
+        while Date().timeIntervalSince(started) < 7 {
+            for sequence in keys {
+                // Key names as tmux knows them; anything longer is typed text.
+                for key in sequence {
+                    try top.send(key, literal: key.count > 1 && !["Enter", "Escape"].contains(key))
+                }
+                // Look at the screen several times between the reload and the next tails.
+                for _ in 0..<3 {
+                    try await Task.sleep(for: .milliseconds(40))
+                    let shown = emails(try top.screen())
+                    screensChecked += 1
+                    let twice = Dictionary(grouping: shown, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+                    #expect(twice.isEmpty, "after \(sequence): on screen twice: \(twice)")
+                    if !twice.isEmpty { return }
+                }
+            }
+        }
+        while !traffic.isFinished { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(screensChecked > 100)
+
+        // Traffic over, no filter: the rows shown are the log's newest events, none missing.
+        try top.send("Escape")
+        let store = try harness.store()
+        defer { store.close() }
+        let total = try store.eventCount()
+        let settled = try await top.waitFor(timeout: 10, "the table caught up with \(total) events") { screen in
+            let shown = self.emails(screen)
+            guard let newest = try? store.latestEvents(limit: shown.count).compactMap(\.email), !shown.isEmpty else { return false }
+            return Set(shown) == Set(newest)
+        }
+        let shown = emails(settled)
+        #expect(Set(shown).count == shown.count)
+        try top.send("q")
+        try await top.waitFor("EXIT=0")
+    }
+}
