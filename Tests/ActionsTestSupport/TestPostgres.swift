@@ -58,6 +58,21 @@ public enum TestPostgres {
 
     nonisolated(unsafe) static var ownedDirectory: String?
 
+    /// The cluster's data directory (where a test may put files the server reads).
+    public static func directory() throws -> String {
+        let directory = try cluster.get().directory
+        guard !directory.isEmpty else { throw Unavailable(description: "ACTIONS_TEST_POSTGRES_DIR is not set") }
+        return directory
+    }
+
+    /// Runs SQL as the cluster's superuser; throws with psql's output when it fails.
+    @discardableResult
+    public static func sql(_ statement: String) throws -> String {
+        let result = command("/usr/bin/psql", [try url(), "-qAt", "-c", statement])
+        guard result.status == 0 else { throw Unavailable(description: "psql \(statement): \(result.output)") }
+        return result.output
+    }
+
     /// The cluster's `actions` database URL (the administrative one tests create others from).
     public static func url() throws -> String { try cluster.get().url }
 

@@ -25,46 +25,17 @@ final class PostgresDatabase: Sendable {
         self.location = location
         self.connectionWaitMs = connectionWaitMs
         self.statementTimeoutMs = statementTimeoutMs
-        // libpq's sslmode: prefer and require encrypt without checking the certificate,
-        // verify-ca checks the chain, verify-full also the host name.
-        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-        switch location.sslMode {
-        case .disable, .allow, .prefer, .require: tlsConfiguration.certificateVerification = .none
-        case .verifyCA: tlsConfiguration.certificateVerification = .noHostnameVerification
-        case .verifyFull: break
-        }
-        let tls: PostgresClient.Configuration.TLS
-        switch location.sslMode {
-        case .disable: tls = .disable
-        case .allow, .prefer: tls = .prefer(tlsConfiguration)
-        case .require, .verifyCA, .verifyFull: tls = .require(tlsConfiguration)
-        }
-        // A first connection of its own, so that a wrong address, user, password or database is
-        // reported at once, in PostgreSQL's words; the pool below would only retry quietly.
-        let probe = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
-                                                     password: location.password, database: location.database,
-                                                     tls: location.sslMode == .disable ? .disable : .prefer(try Self.context(tlsConfiguration)))
+        let security = try PostgresTLS(location)
         let quiet = Logger(label: "actions.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-        var probeOptions = probe
-        probeOptions.options.connectTimeout = .milliseconds(Int64(connectTimeoutMs))
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task(executorPreference: BridgeExecutor.shared) { [probeOptions] in
-            do {
-                let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
-                                                                      configuration: probeOptions, id: 0, logger: quiet)
-                try? await connection.close()
-                outcome.withLock { $0 = .success(()) }
-            } catch {
-                outcome.withLock { $0 = .failure(error) }
-            }
-            done.signal()
+        // libpq's `allow` tries without TLS first, and with it only if that fails.
+        var tls = security.client
+        do throws(StoreError) {
+            try Self.probe(location, tls: security.first, timeoutMs: connectTimeoutMs, logger: quiet)
+        } catch {
+            guard let fallback = security.fallback else { throw error }
+            try Self.probe(location, tls: fallback.connection, timeoutMs: connectTimeoutMs, logger: quiet)
+            tls = fallback.client
         }
-        if done.wait(timeout: .now() + .milliseconds(connectTimeoutMs + 1000)) == .timedOut {
-            throw .postgres(sqlState: nil, message: "PostgreSQL at \(location.host):\(location.port) did not answer within \(connectTimeoutMs) ms",
-                            transient: true)
-        }
-        if case .failure(let error) = outcome.withLock({ $0 }) { throw Self.storeError(error, location: location) }
 
         var configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.user,
                                                          password: location.password, database: location.database, tls: tls)
@@ -80,12 +51,33 @@ final class PostgresDatabase: Sendable {
         running = Task(executorPreference: BridgeExecutor.shared) { await client.run() }
     }
 
-    private static func context(_ configuration: TLSConfiguration) throws(StoreError) -> NIOSSLContext {
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw .invalidValue("cannot set up TLS for PostgreSQL: \(error)")
+    /// A first connection of its own, so that a wrong address, user, password, database or
+    /// certificate is reported at once, in PostgreSQL's words; the pool would only retry quietly.
+    /// It asks for TLS exactly as the pool will: a server that declines TLS where the mode
+    /// requires it is sent nothing but the SSL request (postgres-nio closes the connection).
+    private static func probe(_ location: PostgresLocation, tls: PostgresConnection.Configuration.TLS, timeoutMs: Int,
+                              logger: Logger) throws(StoreError) {
+        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
+                                                             password: location.password, database: location.database, tls: tls)
+        configuration.options.connectTimeout = .milliseconds(Int64(timeoutMs))
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task(executorPreference: BridgeExecutor.shared) { [configuration] in
+            do {
+                let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
+                                                                      configuration: configuration, id: 0, logger: logger)
+                try? await connection.close()
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
         }
+        if done.wait(timeout: .now() + .milliseconds(timeoutMs + 1000)) == .timedOut {
+            throw .postgres(sqlState: nil, message: "PostgreSQL at \(location.host):\(location.port) did not answer within \(timeoutMs) ms",
+                            transient: true)
+        }
+        if case .failure(let error) = outcome.withLock({ $0 }) { throw storeError(error, location: location) }
     }
 
     func close() {

@@ -1,8 +1,10 @@
 import Foundation
+import ActionsProtocol
 
 /// A `postgres://` or `postgresql://` URL as libpq users write it:
-/// `postgres://user[:password]@host[:port]/database?sslmode=disable|prefer|require|verify-full`.
-/// The password may instead come from `PGPASSWORD`, so that it need not show in `ps`.
+/// `postgres://user[:password]@host[:port]/database?sslmode=MODE&sslrootcert=FILE`.
+/// The password may instead come from `PGPASSWORD`, so that it need not show in `ps`; `PGSSLMODE`
+/// and `PGSSLROOTCERT` give the other two when the URL does not, as with libpq.
 public struct PostgresLocation: Sendable, Equatable {
     public enum SSLMode: String, Sendable {
         case disable, allow, prefer, require
@@ -16,6 +18,10 @@ public struct PostgresLocation: Sendable, Equatable {
     public var password: String?
     public var database: String
     public var sslMode: SSLMode
+    /// The CA certificates a server's certificate is checked against (verify-ca, verify-full, and
+    /// require when the file exists): libpq's `sslrootcert`, by default `~/.postgresql/root.crt`;
+    /// `system` means the system's trust store.
+    public var sslRootCert: String
 
     public static func isURL(_ text: String) -> Bool {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
@@ -31,19 +37,29 @@ public struct PostgresLocation: Sendable, Equatable {
         self.password = components.password.flatMap { $0.removingPercentEncoding } ?? environment["PGPASSWORD"]
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         self.database = path.isEmpty ? self.user : (path.removingPercentEncoding ?? path)
-        var mode = SSLMode.prefer
+        var mode = environment["PGSSLMODE"].flatMap { $0.isEmpty ? nil : $0 }
+        var rootCert = environment["PGSSLROOTCERT"].flatMap { $0.isEmpty ? nil : $0 }
         for item in components.queryItems ?? [] {
             switch item.name {
-            case "sslmode":
-                guard let value = item.value, let parsed = SSLMode(rawValue: value) else {
-                    throw .invalidValue("sslmode must be disable, allow, prefer, require, verify-ca or verify-full; got \(item.value ?? "")")
-                }
-                mode = parsed
+            case "sslmode": mode = item.value ?? ""
+            case "sslrootcert": rootCert = item.value ?? ""
             default:
-                throw .invalidValue("unsupported PostgreSQL URL parameter \(item.name) (only sslmode is understood)")
+                throw .invalidValue("unsupported PostgreSQL URL parameter \(TerminalText.escape(item.name)) (sslmode and sslrootcert are understood)")
             }
         }
-        self.sslMode = mode
+        guard let parsed = SSLMode(rawValue: mode ?? SSLMode.prefer.rawValue) else {
+            throw .invalidValue("sslmode must be disable, allow, prefer, require, verify-ca or verify-full; got \(TerminalText.escape(mode ?? ""))")
+        }
+        self.sslMode = parsed
+        guard rootCert != "" else { throw .invalidValue("sslrootcert is empty (give a file, or system)") }
+        self.sslRootCert = rootCert ?? Self.defaultRootCert(environment: environment)
+    }
+
+    /// libpq's default: `~/.postgresql/root.crt` of the user running the program.
+    static func defaultRootCert(environment: [String: String]) -> String {
+        var home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        if home == nil, let entry = getpwuid(geteuid()), let directory = entry.pointee.pw_dir { home = String(cString: directory) }
+        return (home ?? "/") + "/.postgresql/root.crt"
     }
 
     /// The URL without its password, for messages and the dashboard's title.
@@ -51,10 +67,13 @@ public struct PostgresLocation: Sendable, Equatable {
         "postgres://\(user)@\(host):\(port)/\(database)" + (sslMode == .prefer ? "" : "?sslmode=\(sslMode.rawValue)")
     }
 
-    /// A URL's text with any password replaced, for errors about URLs that did not parse.
+    /// A URL's text with its user information cut out, for errors about URLs that did not parse:
+    /// whatever the text looks like (a `#`, `/` or `@` in a password defeats URL parsers), no
+    /// password reaches a message. The user information ends at the authority's last `@`.
     static func redact(_ text: String) -> String {
-        guard var components = URLComponents(string: text), components.password != nil else { return text }
-        components.password = "***"
-        return components.string ?? "postgres://***"
+        guard let scheme = text.range(of: "://") else { return TerminalText.escape(text) }
+        let rest = text[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return TerminalText.escape(text) }
+        return TerminalText.escape(String(text[..<scheme.upperBound]) + "***" + String(rest[at...]))
     }
 }
