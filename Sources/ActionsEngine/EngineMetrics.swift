@@ -17,6 +17,7 @@ public final class EngineMetrics: Sendable {
     private let circuitOpen: [CoreMetrics.Gauge]
     private let queueDepth: CoreMetrics.Gauge
     private let dropped: CoreMetrics.Gauge
+    private let rejected: CoreMetrics.Gauge
     private let written: CoreMetrics.Gauge
 
     public init() {
@@ -56,6 +57,7 @@ public final class EngineMetrics: Sendable {
         }
         queueDepth = CoreMetrics.Gauge(label: "actions_event_queue_depth", factory: factory)
         dropped = CoreMetrics.Gauge(label: "actions_events_dropped", factory: factory)
+        rejected = CoreMetrics.Gauge(label: "actions_events_rejected", factory: factory)
         written = CoreMetrics.Gauge(label: "actions_events_written", factory: factory)
     }
 
@@ -85,6 +87,7 @@ public final class EngineMetrics: Sendable {
     func recordWriter(_ stats: EventWriter.Stats) {
         queueDepth.record(stats.queued)
         dropped.record(stats.dropped)
+        rejected.record(stats.rejected)
         written.record(stats.written)
     }
 

@@ -199,21 +199,23 @@ public struct Event: Sendable, Equatable, Codable {
         row.integer(isTest ? 1 : 0)
     }
 
+    /// Reads a row of `columns`; texts as written (see `StoredText`).
     init(row: SQLRow) {
+        func text(_ index: Int) -> String? { StoredText.decode(row.optionalString(index)) }
         self.init(
-            id: row.int64(0), uid: row.string(1), timeMs: row.int64(2),
+            id: row.int64(0), uid: text(1) ?? "", timeMs: row.int64(2),
             // Only actions-server writes events, always with a known type.
-            actionType: ActionType(rawValue: row.string(3)) ?? .userRegistration, actionId: row.string(4),
-            userId: row.optionalString(5), email: row.optionalString(6), emailDomain: row.optionalString(7),
-            ip: row.optionalString(8), userAgent: row.optionalString(9),
+            actionType: ActionType(rawValue: row.string(3)) ?? .userRegistration, actionId: text(4) ?? "",
+            userId: text(5), email: text(6), emailDomain: text(7),
+            ip: text(8), userAgent: text(9),
             verdict: Verdict(lenient: row.string(10)) ?? .deny,
             decidedBy: DecidedBy(rawValue: row.string(11)) ?? .invalid,
-            reason: row.optionalString(12), errorMessage: row.optionalString(13),
+            reason: text(12), errorMessage: text(13),
             outcome: Outcome(rawValue: row.string(14)) ?? .invalidResponse,
             httpStatus: row.optionalInt(15), latencyUs: row.int64(16), endpointLatencyUs: row.optionalInt64(17),
-            errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: row.optionalString(19),
-            authMethod: row.optionalString(20), organizationId: row.optionalString(21), deviceFingerprint: row.optionalString(22),
-            node: row.optionalString(23), ruleId: row.optionalInt64(24), shadowRuleId: row.optionalInt64(25),
+            errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: text(19),
+            authMethod: text(20), organizationId: text(21), deviceFingerprint: text(22),
+            node: text(23), ruleId: row.optionalInt64(24), shadowRuleId: row.optionalInt64(25),
             isTest: row.bool(26))
     }
 }
@@ -321,6 +323,7 @@ struct RowBinder: EventFieldWriter {
             sqlite3_bind_null(handle, index)
             return
         }
+        if value.withUTF8(StoredText.needsEncoding) { value = StoredText.encode(value) }
         value.withUTF8 { bytes in
             spans.append((index, texts.count, bytes.count))
             texts.append(contentsOf: bytes) // a copy of the bytes; the view's own append went byte by byte

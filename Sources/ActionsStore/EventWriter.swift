@@ -18,6 +18,10 @@ public final class EventWriter: Service, @unchecked Sendable {
         public var written: Int
         public var dropped: Int
         public var lastError: String?
+        /// Events the database refused one by one (every other row of their batch was written),
+        /// and when the last of them was (Unix ms).
+        public var rejected = 0
+        public var lastRejectedMs: Int64?
         /// When the oldest event still waiting for the disk was decided (Unix ms), if any waits.
         public var oldestQueuedMs: Int64?
 
@@ -48,6 +52,9 @@ public final class EventWriter: Service, @unchecked Sendable {
     private var nextSeq: UInt64 = 1
     private var written = 0
     private var dropped = 0
+    /// Events the database refused alone (after their batch was split), and when the last was.
+    private var rejected = 0
+    private var lastRejectedMs: Int64?
     private var lastError: String?
     private var closed = false
     /// When `close()` was first called; the grace period runs from here.
@@ -228,7 +235,7 @@ public final class EventWriter: Service, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return Stats(queued: buffer.count + inFlight, written: written, dropped: dropped, lastError: lastError,
-                     oldestQueuedMs: inFlightOldestMs ?? buffer.first?.event.timeMs)
+                     rejected: rejected, lastRejectedMs: lastRejectedMs, oldestQueuedMs: inFlightOldestMs ?? buffer.first?.event.timeMs)
     }
 
     /// Stops accepting events, and returns once `run()` has written what is queued (giving a stuck
@@ -296,28 +303,12 @@ public final class EventWriter: Service, @unchecked Sendable {
             if batch.isEmpty && !writeStatus { continue }
             // Past the grace period nothing is tried any more: what is left is counted as dropped.
             if shutdownGraceExpired() {
-                complete(batch, ok: false)
+                complete(batch, failed: Set(batch.map(\.seq)))
                 continue
             }
-            var ok = false
-            var attempt = 0
-            // Retry while the failure may pass (a lock, a full disk); decisions never wait on this
-            // loop. The closing flag is read on every attempt, so a shutdown's grace period also
-            // bounds a batch that was taken before the shutdown began.
-            while true {
-                do {
-                    try store.append(batch, status: writeStatus ? statusRow() : nil)
-                    ok = true
-                    if writeStatus { lastStatusMs = nowMs }
-                    break
-                } catch {
-                    setLastError(error.description)
-                    if !error.isTransient || shutdownGraceExpired() { break }
-                    attempt += 1
-                    Thread.sleep(forTimeInterval: min(0.01 * Double(attempt), 0.2))
-                }
-            }
-            complete(batch, ok: ok)
+            let refused = write(batch[...], status: writeStatus ? statusRow() : nil)
+            if writeStatus && refused.count < batch.count { lastStatusMs = nowMs }
+            complete(batch, failed: refused, rowsRefused: refused.count < batch.count)
         }
         // Final status row so other processes see the totals (not worth waiting for a stuck database).
         if !shutdownGraceExpired() { try? store.append([Event](), status: statusRow()) }
@@ -332,30 +323,64 @@ public final class EventWriter: Service, @unchecked Sendable {
         for continuation in toResume { continuation.resume() }
     }
 
-    private func complete(_ batch: [Pending], ok: Bool) {
+    /// Appends `batch` in one transaction, retrying while the failure may pass (a lock, a full
+    /// disk); decisions never wait on this. The closing flag is read on every attempt, so a
+    /// shutdown's grace period also bounds a batch that was taken before the shutdown began.
+    ///
+    /// A failure that may be one row's own (PostgreSQL refusing a value fails the whole COPY)
+    /// splits the batch: the halves are written apart, down to the row that fails alone, so one
+    /// row the database refuses never costs another. Returns the tickets not written.
+    private func write(_ batch: ArraySlice<Pending>, status: WriterStatus?) -> Set<UInt64> {
+        var attempt = 0
+        while true {
+            do {
+                try store.append(batch, status: status)
+                return []
+            } catch {
+                setLastError(error.description)
+                if error.isTransient && !shutdownGraceExpired() {
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: min(0.01 * Double(attempt), 0.2))
+                    continue
+                }
+                guard error.mayBeOneRows, batch.count > 1, !shutdownGraceExpired() else { return Set(batch.map(\.seq)) }
+                let middle = batch.startIndex + batch.count / 2
+                return write(batch[..<middle], status: status).union(write(batch[middle...], status: nil))
+            }
+        }
+    }
+
+    /// Resumes the batch's waiters: true for each event written. `rowsRefused`: the database took
+    /// some rows and refused the ones in `failed`, each counted as rejected; otherwise the
+    /// failed rows were lost with their batch (dropped).
+    private func complete(_ batch: [Pending], failed: Set<UInt64> = [], rowsRefused: Bool = false) {
         guard let last = batch.last else { return }
         lock.lock()
         inFlight = 0
         inFlightOldestMs = nil
-        if ok {
-            written += batch.count
+        written += batch.count - failed.count
+        if failed.isEmpty {
             lastError = nil
         } else {
-            dropped += batch.count
+            if rowsRefused {
+                rejected += failed.count
+                lastRejectedMs = WallClock.nowMs()
+            } else {
+                dropped += failed.count
+            }
             if failedTickets.count > 100_000 { failedTickets.removeAll() }
-            for item in batch { failedTickets.insert(item.seq) }
+            failedTickets.formUnion(failed)
         }
         committedBelow = last.seq + 1
-        var ready: [(UInt64, CheckedContinuation<Bool, Never>)] = []
+        // A waiter's own event decides its answer, never another row of the batch.
+        var ready: [(CheckedContinuation<Bool, Never>, Bool)] = []
         waiters.removeAll { waiter in
             guard waiter.seq <= last.seq else { return false }
-            ready.append((waiter.seq, waiter.continuation))
+            ready.append((waiter.continuation, !failedTickets.contains(waiter.seq)))
             return true
         }
         lock.unlock()
-        for (seq, continuation) in ready {
-            continuation.resume(returning: ok || !batch.contains { $0.seq == seq })
-        }
+        for (continuation, written) in ready { continuation.resume(returning: written) }
     }
 
     /// True once the writer has been closing for longer than its grace period.

@@ -52,6 +52,17 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         return Self.transientCodes.contains(code)
     }
 
+    /// A failure that may be one row's own: PostgreSQL refused a value (SQLSTATE class 22, data
+    /// exception, or 23, integrity constraint), or SQLite a row (CONSTRAINT, TOOBIG, MISMATCH).
+    /// Written alone, the other rows of its batch may succeed.
+    public var mayBeOneRows: Bool {
+        switch self {
+        case .postgres(let state?, _, false): return state.hasPrefix("22") || state.hasPrefix("23")
+        case .sqlite(let code, _): return [19 /* CONSTRAINT */, 18 /* TOOBIG */, 20 /* MISMATCH */].contains(code & 0xff)
+        default: return false
+        }
+    }
+
     static let transientCodes: Set<Int32> = [5 /* BUSY */, 6 /* LOCKED */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */,
                                               15 /* PROTOCOL */]
 }

@@ -95,6 +95,8 @@ struct HealthAnswer: Encodable {
     var problems: [String]
     var eventsQueued: Int
     var eventsDropped: Int
+    /// Events the database refused one by one; the rest of their batches were written.
+    var eventsRejected: Int
     /// The settings version the server decides with: after a change, a caller can wait for it
     /// (it is the store's `config_version`) instead of sleeping through a poll interval.
     var configVersion: Int64
@@ -103,6 +105,7 @@ struct HealthAnswer: Encodable {
         case configVersion = "config_version"
         case eventsQueued = "events_queued"
         case eventsDropped = "events_dropped"
+        case eventsRejected = "events_rejected"
     }
 }
 

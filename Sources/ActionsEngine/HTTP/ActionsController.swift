@@ -43,11 +43,18 @@ public struct ActionsController: Sendable {
     func health() -> Response {
         let stats = engine.eventLog
         var problems: [String] = []
-        if stats.isStuck(nowMs: WallClock.nowMs()) {
+        let nowMs = WallClock.nowMs()
+        if stats.isStuck(nowMs: nowMs) {
             problems.append("event log stuck: \(stats.queued) events waiting" + (stats.lastError.map { "; last error: \($0)" } ?? ""))
+        }
+        // Degraded for five minutes after the database refused an event: long enough for a probe to see it.
+        if let last = stats.lastRejectedMs, nowMs - last < 300_000 {
+            problems.append("the database refused \(stats.rejected) events, each written alone and logged nowhere else"
+                            + (stats.lastError.map { "; last error: \($0)" } ?? ""))
         }
         return JSONBody.response(.ok, HealthAnswer(status: problems.isEmpty ? "ok" : "degraded", problems: problems,
                                                    eventsQueued: stats.queued, eventsDropped: stats.dropped,
+                                                   eventsRejected: stats.rejected,
                                                    configVersion: engine.policyVersion))
     }
 

@@ -139,13 +139,14 @@ public enum OpenAPIDocument {
       },
       "Health": {
         "type": "object",
-        "required": ["status", "problems", "events_queued", "events_dropped", "config_version"],
+        "required": ["status", "problems", "events_queued", "events_dropped", "events_rejected", "config_version"],
         "properties": {
           "status": {"type": "string", "enum": ["ok", "degraded"]},
           "config_version": {"type": "integer", "description": "The settings version decisions use; it reaches the store's after a change."},
           "problems": {"type": "array", "items": {"type": "string"}},
           "events_queued": {"type": "integer"},
-          "events_dropped": {"type": "integer"}
+          "events_dropped": {"type": "integer"},
+          "events_rejected": {"type": "integer", "description": "Events the database refused one by one; every other event of their batches was written."}
         }
       }
     },

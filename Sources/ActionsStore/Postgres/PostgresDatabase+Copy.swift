@@ -37,17 +37,20 @@ extension PostgresDatabase {
         }
     }
 
-    /// Text in COPY's text format: backslash, tab, newline and carriage return escaped.
+    /// Text in COPY's text format: backslash, tab, newline and carriage return escaped; NUL,
+    /// which COPY refuses, stored as `StoredText` says.
     static func writeCopyText(_ text: String, into buffer: inout ByteBuffer) {
         var text = text
         // Most values need no escape: write them whole.
         let plain = text.withUTF8 { bytes in
-            !bytes.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+            !bytes.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
+                || $0 == 0 || $0 == StoredText.escapeLead }
         }
         if plain {
             text.withUTF8 { buffer.writeBytes($0) }
             return
         }
+        if text.withUTF8(StoredText.needsEncoding) { text = StoredText.encode(text) }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")

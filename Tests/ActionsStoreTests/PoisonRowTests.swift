@@ -1,0 +1,84 @@
+import Testing
+import Foundation
+import ActionsProtocol
+@testable import ActionsStore
+import ActionsTestSupport
+
+/// One row the database refuses never costs another: NUL (which PostgreSQL refuses in text) is
+/// stored reversibly on both backends, and a row that still fails is isolated from its batch.
+@Suite(.serialized) struct PoisonRowTests {
+    static let hostile = ["a\0b@example.com", "\0", "\u{E000}0", "\u{E000}", "x\u{E000}\u{E000}0\0\u{E000}", "tab\there\\n\0\r\n"]
+
+    @Test(arguments: StoreBackend.allCases) func everyTextRoundTripsAndKeepsItsPlace(_ backend: StoreBackend) async throws {
+        let store = try Store(path: backend.newDatabase(), access: .pool)
+        let writer = EventWriter(store: store)
+        _ = Task { await writer.run() }
+        var sent: [Event] = []
+        for (n, text) in Self.hostile.enumerated() {
+            var event = sampleEvent(n, email: text)
+            event.userAgent = text
+            event.reason = text
+            event.detail = text
+            event.deviceFingerprint = text
+            event.node = text
+            sent.append(event)
+            writer.submit(sampleEvent(100 + n, email: "before\(n)@example.com"))
+            writer.submit(event)
+            writer.submit(sampleEvent(200 + n, email: "after\(n)@example.com"))
+        }
+        await writer.close()
+        #expect(writer.stats.written == 3 * Self.hostile.count && writer.stats.dropped == 0 && writer.stats.rejected == 0)
+        let stored = try store.latestEvents(limit: 1000).reversed().map { $0 }
+        #expect(stored.count == 3 * Self.hostile.count)
+        for (n, event) in sent.enumerated() {
+            let row = stored[3 * n + 1]
+            #expect(row.email == event.email && row.userAgent == event.userAgent && row.reason == event.reason
+                    && row.detail == event.detail && row.deviceFingerprint == event.deviceFingerprint && row.node == event.node,
+                    "\(backend): \(String(reflecting: event.email)) came back as \(String(reflecting: row.email))")
+            #expect(stored[3 * n].email == "before\(n)@example.com" && stored[3 * n + 2].email == "after\(n)@example.com")
+        }
+    }
+
+    @Test func theStoredFormIsDocumentedAndTheSameOnBothBackends() {
+        #expect(StoredText.encode("a\0b") == "a\u{E000}0b")
+        #expect(StoredText.encode("\u{E000}") == "\u{E000}\u{E000}")
+        #expect(StoredText.encode("plain") == "plain")
+        for text in Self.hostile { #expect(StoredText.decode(StoredText.encode(text)) == text) }
+    }
+
+    /// A row the database refuses (here a constraint only that row breaks) is written alone and
+    /// counted; every other row of the batch is written, and each durable waiter hears about its
+    /// own row only.
+    @Test(arguments: StoreBackend.allCases) func aRefusedRowIsIsolatedAndOnlyItsWaiterHearsIt(_ backend: StoreBackend) async throws {
+        let store = try Store(path: backend.newDatabase(), access: .pool)
+        try store.writing { db in
+            if db.dialect == .postgres {
+                try db.execute("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (email IS DISTINCT FROM 'poison@example.com')")
+            } else {
+                try db.execute("""
+                    CREATE TRIGGER no_poison BEFORE INSERT ON events WHEN NEW.email = 'poison@example.com'
+                    BEGIN SELECT RAISE(ABORT, 'poison refused'); END
+                    """)
+            }
+        }
+        // A long window, so that all forty go into one batch.
+        let writer = EventWriter(store: store, gather: .window(.milliseconds(300)))
+        _ = Task { await writer.run() }
+        let answers = await withTaskGroup(of: (String, Bool).self) { group in
+            for n in 0..<40 {
+                let email = n == 17 ? "poison@example.com" : "client\(n)@example.com"
+                group.addTask { (email, await writer.append(sampleEvent(n, email: email))) }
+            }
+            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(answers.count == 40)
+        #expect(answers["poison@example.com"] == false)
+        let refused = answers.filter { !$0.value }.keys.sorted()
+        #expect(refused == ["poison@example.com"])
+        let count = try store.eventCount()
+        #expect(count == 39)
+        #expect(writer.stats.rejected == 1 && writer.stats.dropped == 0 && writer.stats.written == 39)
+        #expect(writer.stats.lastRejectedMs != nil)
+        await writer.close()
+    }
+}
