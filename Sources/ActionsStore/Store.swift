@@ -73,7 +73,8 @@ public final class Store: Sendable {
             // or the busy timeout if longer; connecting may take at least 1 s.
             let busyMs = Int(busyTimeout * 1000)
             let database = try PostgresDatabase(location: location, connectionWaitMs: max(250, busyMs),
-                                                 statementTimeoutMs: max(5000, busyMs), connectTimeoutMs: max(1000, busyMs))
+                                                 statementTimeoutMs: max(5000, busyMs), lockWaitMs: max(250, busyMs),
+                                                 connectTimeoutMs: max(1000, busyMs))
             self.backend = .postgres(database)
             self.searchIndex = nil
             do {

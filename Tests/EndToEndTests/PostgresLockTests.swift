@@ -1,0 +1,41 @@
+import Testing
+import Foundation
+import ActionsTestSupport
+import ActionsStore
+
+/// The README's promise on PostgreSQL too: a failed login whose table another transaction holds
+/// is answered 503 `store_unavailable` within about the busy timeout plus the write wait (4 s),
+/// never after the statement timeout and a ROLLBACK queued behind it (10 s before).
+@Suite(.serialized) struct PostgresLockTests {
+    @Test func aLockedLoginFailuresTableIsAnswered503WithinThePromise() async throws {
+        let harness = try ServerHarness(backend: .postgres)
+        _ = try await harness.register("warmup@example.com")
+        let url = harness.databasePath
+        let held = Thread {
+            _ = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
+                "BEGIN; LOCK TABLE login_failures IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"])
+        }
+        held.start()
+        // Wait until the lock is held.
+        let store = try harness.store()
+        defer { store.close() }
+        let locked = await eventually(timeout: 5) {
+            let out = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'login_failures' AND l.mode = 'AccessExclusiveLock' AND l.granted"])
+            return out.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
+        #expect(locked != nil, "psql did not take the lock")
+        let start = Date()
+        let answer = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{"email":"held@example.com"}}"#)
+        let seconds = Date().timeIntervalSince(start)
+        #expect(answer.status == 503 && answer.json["error"] as? String == "store_unavailable", "\(answer.status) \(answer.json)")
+        #expect(seconds < 4.5, "answered after \(seconds) s")
+        print(String(format: "postgres lock: /v1/events answered %d after %.2f s", answer.status, seconds))
+        // Decisions never waited on it.
+        let decision = try await harness.register("during@example.com")
+        #expect(decision.json["verdict"] as? String == "Allow" && decision.seconds < 0.5)
+        while !held.isFinished { try await Task.sleep(for: .milliseconds(100)) }
+        let after = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{"email":"held@example.com"}}"#)
+        #expect(after.status == 200, "counted once the lock is gone")
+    }
+}
