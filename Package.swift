@@ -36,9 +36,12 @@ let package = Package(
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
         // sqlite3_config, which Swift cannot call (it is variadic).
         .systemLibrary(name: "CSQLiteConfig", path: "Sources/CSQLiteConfig"),
+        // libidn2: IDNA2008 with UTS #46 processing, for the one spelling of every domain.
+        .systemLibrary(name: "CIDN2", path: "Sources/CIDN2", pkgConfig: "libidn2",
+                       providers: [.apt(["libidn2-dev"])]),
         .target(
             name: "ActionsProtocol",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), "CIDN2"]
         ),
         .target(
             name: "ActionsStore",
@@ -136,7 +139,7 @@ let package = Package(
         ),
         // Every untrusted-input parser behind one entry point each: driven by libFuzzer from the
         // separate Fuzz/ package (scripts/fuzz), replayed over the kept corpus by FuzzRegressionTests.
-        .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsEngine", "ActionsTop"]),
+        .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ActionsFuzzHarness"]),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
         // Test helpers both store and end-to-end tests use: the two backends, the PostgreSQL cluster.

@@ -33,6 +33,7 @@ public final class DecisionEngine: Sendable {
     private let settings: ReloadableConfig
     private let client: EndpointClient
     private let logger: Logger
+    private let refusalLog = Mutex<(lastMs: Int64, suppressed: Int)>((0, 0))
     /// Decisions made (and requests refused) since start, for the heartbeat's rate.
     private let decisionCount = Atomic<Int>(0)
     /// `--node`; `hostname:port` unless set, with the bound port once the server listens.
@@ -167,7 +168,8 @@ public final class DecisionEngine: Sendable {
             event.errorMessage = local.message
             if test { trace.append(TraceStep("endpoint", "not called: local policy denied")) }
         } else if consultEndpoint, let url = settings.activeEndpoint {
-            await callEndpoint(url: url, context: context, received: received, actionID: actionID, settings: settings, event: &event)
+            await callEndpoint(url: url, context: context, received: received, actionID: actionID, settings: settings,
+                               test: test, event: &event)
             if let reason = local.reason { event.reason = (event.reason.map { $0 + "; " } ?? "") + reason }
             if test {
                 let status = event.httpStatus.map { "HTTP \($0)" } ?? event.outcome.rawValue
@@ -222,10 +224,12 @@ public final class DecisionEngine: Sendable {
         if !event.isTest { metrics.record(event, type: event.actionType) }
     }
 
+    /// `test`: a test action sees the circuit as it is and changes nothing: an open circuit
+    /// answers it as it would real traffic, but its calls never open, probe or close the circuit.
     private func callEndpoint(url: String, context: ActionContext, received: [UInt8]?, actionID: String,
-                              settings: ActionSettings, event: inout Event) async {
+                              settings: ActionSettings, test: Bool, event: inout Event) async {
         let type = context.type
-        let permit = circuit.permit(type)
+        let permit = test ? (circuit.snapshot(type).phase == .open ? .reject : .call) : circuit.permit(type)
         if permit == .reject {
             event.verdict = settings.errorMode.verdict
             event.decidedBy = .circuit
@@ -243,13 +247,13 @@ public final class DecisionEngine: Sendable {
         event.detail = result.detail
         event.outcome = result.outcome
         if let payload = result.payload, result.succeeded {
-            circuit.recordSuccess(type)
+            if !test { circuit.recordSuccess(type) }
             event.verdict = payload.verdict
             event.decidedBy = .endpoint
             event.errorMessage = payload.errorMessage
             event.reason = "endpoint \(payload.verdict.rawValue)" + (permit == .probe ? " (probe closed the circuit)" : "")
         } else {
-            circuit.recordFailure(type, error: "\(result.outcome.rawValue): \(result.detail ?? "")")
+            if !test { circuit.recordFailure(type, error: "\(result.outcome.rawValue): \(result.detail ?? "")") }
             event.verdict = settings.errorMode.verdict
             event.decidedBy = .errorMode
             event.reason = "endpoint \(result.outcome.rawValue); \(settings.errorMode.rawValue)"
@@ -271,6 +275,26 @@ public final class DecisionEngine: Sendable {
         writer.submit(event)
         metrics.record(event, type: type)
         return event
+    }
+
+    /// A request refused before it was decided (no or a wrong token, a bad signature): counted
+    /// in `actions_requests_refused_total` by route and reason, and logged with the peer's
+    /// address at most once a second (a flood of them must not flood the log either).
+    public func refused(_ route: APIRoute, reason: String, peer: String?) {
+        metrics.recordRefusal(route: route.path, reason: reason)
+        let nowMs = WallClock.nowMs()
+        let suppressed: Int? = refusalLog.withLock { state in
+            guard nowMs - state.lastMs >= 1000 else {
+                state.suppressed += 1
+                return nil
+            }
+            defer { state = (nowMs, 0) }
+            return state.suppressed
+        }
+        guard let suppressed else { return }
+        logger.warning("refused \(route.path): \(reason)", metadata: [
+            "peer": .string(peer ?? "unknown"), "refused_since_last_line": .stringConvertible(suppressed),
+        ])
     }
 
     // MARK: Failed-login lockout

@@ -68,7 +68,7 @@ public struct EngineConfig: Sendable {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw Problem(description: "cannot read config file \(file)")
         }
-        try config.apply(text: String(decoding: data, as: UTF8.self), file: file)
+        try config.apply(bytes: Array(data), file: file)
         return config
     }
 
@@ -79,10 +79,12 @@ public struct EngineConfig: Sendable {
         return config
     }
 
-    mutating func apply(text: String, file: String) throws {
+    mutating func apply(text: String, file: String) throws { try apply(bytes: Array(text.utf8), file: file) }
+
+    mutating func apply(bytes: [UInt8], file: String) throws {
         let values: [String: TOMLSubset.Value]
         do {
-            values = try TOMLSubset.parse(text)
+            values = try TOMLSubset.parse(bytes)
         } catch {
             throw Problem(description: "\(file): \(error)")
         }

@@ -19,6 +19,11 @@ public final class EngineMetrics: Sendable {
     private let dropped: CoreMetrics.Gauge
     private let rejected: CoreMetrics.Gauge
     private let written: CoreMetrics.Gauge
+    /// Requests refused before they were decided (a missing token, a bad signature), by route
+    /// and reason: counted here and nowhere in the event log, which holds decisions.
+    private let refusals: [String: CoreMetrics.Counter]
+    static let refusalReasons = ["missing_token", "wrong_token", "missing_signature", "malformed_signature", "stale_timestamp",
+                                 "future_timestamp", "signature_mismatch"]
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -59,6 +64,18 @@ public final class EngineMetrics: Sendable {
         dropped = CoreMetrics.Gauge(label: "actions_events_dropped", factory: factory)
         rejected = CoreMetrics.Gauge(label: "actions_events_rejected", factory: factory)
         written = CoreMetrics.Gauge(label: "actions_events_written", factory: factory)
+        var refusals: [String: CoreMetrics.Counter] = [:]
+        for route in APIRoute.all {
+            for reason in Self.refusalReasons {
+                refusals[route.path + " " + reason] = CoreMetrics.Counter(
+                    label: "actions_requests_refused_total", dimensions: [("route", route.path), ("reason", reason)], factory: factory)
+            }
+        }
+        self.refusals = refusals
+    }
+
+    func recordRefusal(route: String, reason: String) {
+        refusals[route + " " + reason]?.increment()
     }
 
     private static let slots = ActionType.allCases.count * (Verdict.allCases.count + 1) * Outcome.allCases.count

@@ -1,4 +1,5 @@
 import Foundation
+import ActionsProtocol
 /// A strict reader for the part of TOML our config file uses: `[table.headers]`, `key = value`
 /// with strings, integers, booleans and arrays of strings, and `#` comments. Anything else is a
 /// clear error with its line number. (TOMLKit, the Swift TOML library, is not installable here:
@@ -18,12 +19,17 @@ public enum TOMLSubset {
     }
 
     /// Keys are flattened with their table: `[circuit]` + `cooldown_seconds` is `circuit.cooldown_seconds`.
-    public static func parse(_ text: String) throws(ParseError) -> [String: Value] {
+    public static func parse(_ text: String) throws(ParseError) -> [String: Value] { try parse(Array(text.utf8)) }
+
+    /// The file's bytes, read by `TextLines` (LF, CRLF or CR; not UTF-8 is an error). Errors name
+    /// the line and what is wrong, never the value: a secret's line must not reach a log.
+    public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> [String: Value] {
         var result: [String: Value] = [:]
         var table = ""
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = stripComment(String(rawLine)).trimmingCharacters(in: .whitespaces)
+        for textLine in TextLines.lines(bytes) {
+            let lineNumber = textLine.number
+            guard let rawLine = textLine.text else { throw ParseError(line: lineNumber, message: "not UTF-8") }
+            let line = stripComment(rawLine).trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), !line.hasPrefix("[[") else {
@@ -31,7 +37,7 @@ public enum TOMLSubset {
                 }
                 table = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
                 guard !table.isEmpty, table.allSatisfy(isKeyCharacter) else {
-                    throw ParseError(line: lineNumber, message: "invalid table name \(table)")
+                    throw ParseError(line: lineNumber, message: "invalid table name")
                 }
                 continue
             }
@@ -40,13 +46,13 @@ public enum TOMLSubset {
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
             guard !key.isEmpty, key.allSatisfy(isKeyCharacter) else {
-                throw ParseError(line: lineNumber, message: "invalid key \(key)")
+                throw ParseError(line: lineNumber, message: "invalid key")
             }
             let fullKey = table.isEmpty ? key : "\(table).\(key)"
             guard result[fullKey] == nil else { throw ParseError(line: lineNumber, message: "duplicate key \(fullKey)") }
             let valueText = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard let value = parseValue(valueText) else {
-                throw ParseError(line: lineNumber, message: "unsupported value \(valueText) (use \"text\", 123, true/false or [\"a\", \"b\"])")
+                throw ParseError(line: lineNumber, message: "\(fullKey): unsupported value (use \"text\", 123, true/false or [\"a\", \"b\"])")
             }
             result[fullKey] = value
         }
@@ -72,7 +78,7 @@ public enum TOMLSubset {
     private static func parseValue(_ text: String) -> Value? {
         if text == "true" { return .boolean(true) }
         if text == "false" { return .boolean(false) }
-        if let int = Int(text.replacingOccurrences(of: "_", with: "")) { return .integer(int) }
+        if let int = integer(text) { return .integer(int) }
         if let string = parseString(text) { return .string(string) }
         if text.hasPrefix("[") && text.hasSuffix("]") {
             let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
@@ -85,6 +91,16 @@ public enum TOMLSubset {
             return .strings(items)
         }
         return nil
+    }
+
+    /// A TOML decimal integer: an optional `-`, no leading zero, and `_` only between digits
+    /// (`1_000`). `+1`, `1__0`, `_1` and `1_` are refused: a port or a limit is written plainly.
+    static func integer(_ text: String) -> Int? {
+        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
+        guard let first = digits.first, first.isASCII, first.isNumber, first != "0" || digits.count == 1,
+              let last = digits.last, last.isASCII, last.isNumber, !digits.contains("__"),
+              digits.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "_" }) else { return nil }
+        return Int(text.replacingOccurrences(of: "_", with: ""))
     }
 
     private static func splitArray(_ text: String) -> [String] {

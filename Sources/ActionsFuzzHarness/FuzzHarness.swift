@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsStore
 import ActionsEngine
 import ActionsTop
 
@@ -11,6 +12,7 @@ public enum FuzzHarness {
     public static let targets: [String: @Sendable ([UInt8]) -> Void] = [
         "json": json, "context": context, "signature-header": signatureHeader, "signed-response": signedResponse,
         "config": config, "theme": theme, "sanitizer": sanitizer,
+        "key-bindings": keyBindings, "import-lines": importLines, "postgres-url": postgresURL, "idna": idna,
     ]
 
     /// The JSON reader: never stricter than needed to be safe, never looser than Foundation.
@@ -64,9 +66,55 @@ public enum FuzzHarness {
         }
     }
 
-    /// The server's config file.
+    /// The server's config file, as its bytes: never an error that echoes a value.
     public static func config(_ bytes: [UInt8]) {
+        _ = try? TOMLSubset.parse(bytes)
         _ = try? EngineConfig.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.toml")
+    }
+
+    /// actions-top's key-bindings file.
+    public static func keyBindings(_ bytes: [UInt8]) {
+        _ = try? KeyFile.parse(bytes, file: "fuzz")
+    }
+
+    /// A deny or allow list file: every value that imports is one `normalize` accepts again, unchanged.
+    public static func importLines(_ bytes: [UInt8]) {
+        for (index, line) in TextLines.lines(bytes).enumerated() { precondition(line.number == index + 1, "line numbers skip") }
+        for (_, entry) in ListImport.values(in: bytes) {
+            guard case .value(let value) = entry else { continue }
+            for kind in EntryKind.allCases {
+                guard let normalized = try? ListEntry.normalize(value, kind: kind) else { continue }
+                precondition((try? ListEntry.normalize(normalized, kind: kind)) == normalized, "normalize is not idempotent")
+            }
+        }
+    }
+
+    /// PostgreSQL URLs: whatever the text, an error never shows the password.
+    public static func postgresURL(_ bytes: [UInt8]) {
+        let password = "pw-\(bytes.count)-secret"
+        let text = "postgres://u:" + password + String(decoding: bytes, as: UTF8.self)
+        do {
+            _ = try PostgresLocation(url: text, environment: [:])
+        } catch {
+            precondition(!"\(error)".contains(password), "the password reached an error")
+        }
+    }
+
+    /// The libidn2 boundary: sizes refused first; what is accepted is ASCII within RFC 1035's
+    /// sizes and a fixed point of normalization.
+    public static func idna(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = Normalize.domain(text)
+        _ = Normalize.emailAndDomain(text)
+        for hostname in [false, true] {
+            guard let domain = try? Normalize.checkedDomain(text, hostname: hostname) else { continue }
+            precondition(domain.unicodeScalars.allSatisfy(\.isASCII), "a non-ASCII domain came out")
+            precondition(domain.utf8.count <= Normalize.maxDomainOctets + 2, "a domain past 253 octets came out")
+            precondition((try? Normalize.checkedDomain(domain, hostname: hostname)) == domain, "not a fixed point: \(domain)")
+        }
+        if let (email, _) = try? Normalize.checkedEmailAndDomain(text) {
+            precondition(email.utf8.count <= 4 * Normalize.maxEmailOctets, "an email grew without bound")
+        }
     }
 
     /// actions-top's theme files.

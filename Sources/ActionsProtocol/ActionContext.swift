@@ -150,6 +150,9 @@ public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingField(String)
     case wrongType(String)
     case wrongObject(expected: String, got: String)
+    /// A field that is there but is not what it names: an email or domain past its size or
+    /// refused by UTS #46, an `ip_address` that is not an IP address.
+    case invalidField(String, reason: String)
 
     public var description: String {
         switch self {
@@ -157,6 +160,7 @@ public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingField(let path): return "missing required field \(path)"
         case .wrongType(let path): return "field \(path) has the wrong type"
         case .wrongObject(let expected, let got): return "object is \(got), expected \(expected)"
+        case .invalidField(let path, let reason): return "field \(path) is invalid: \(reason)"
         }
     }
 
@@ -166,6 +170,7 @@ public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingField: return "missing_field"
         case .wrongType: return "wrong_type"
         case .wrongObject: return "wrong_object"
+        case .invalidField: return "invalid_field"
         }
     }
 }
@@ -231,9 +236,27 @@ public enum ActionContext: Sendable, Equatable {
         if let object, object != type.contextObject {
             throw .wrongObject(expected: type.contextObject, got: object)
         }
+        let context: ActionContext
         switch type {
-        case .userRegistration: return .userRegistration(try UserRegistrationContext(root))
-        case .authentication: return .authentication(try AuthenticationContext(root))
+        case .userRegistration: context = .userRegistration(try UserRegistrationContext(root))
+        case .authentication: context = .authentication(try AuthenticationContext(root))
+        }
+        try context.checkIdentity()
+        return context
+    }
+
+    /// What policy judges must be an identity it can judge, before anything else is done with it:
+    /// the email within RFC 5321's sizes with a domain UTS #46 accepts (a refused domain would
+    /// match no entry and be allowed), and an `ip_address`, when one is given, an IP address (or
+    /// every IP rule would be skipped). A missing, null or empty `ip_address` means none is known.
+    func checkIdentity() throws(ContextError) {
+        do {
+            _ = try Normalize.checkedEmailAndDomain(email)
+        } catch {
+            throw .invalidField(type == .userRegistration ? "user_data.email" : "user.email", reason: error.description)
+        }
+        if let ip = ipAddress, !ip.isEmpty, !IPText.isAddress(ip) {
+            throw .invalidField("ip_address", reason: "not an IPv4 or IPv6 address")
         }
     }
 

@@ -4,10 +4,12 @@ import Foundation
 /// keys all go through here, so that a variant cannot slip past an entry written another way.
 ///
 /// - Case: `Eve@Example.COM` is `eve@example.com`.
-/// - Compatibility forms (NFKC, as UTS #46 maps them): fullwidth `ｅxample.com` is `example.com`.
+/// - Domains as UTS #46 maps them (libidn2): fullwidth `ｅxample.com`, `example。com` and
+///   `exam\u{AD}ple.com` are all `example.com`.
 /// - A trailing dot: `example.com.` is `example.com`.
 /// - Internationalized domains: `bücher.de` and `xn--bcher-kva.de` are one domain; the ASCII
 ///   (punycode) form is the canonical one.
+/// - Local parts: lower-cased, NFKC.
 /// - Optionally (`foldAddresses`, off by default): `+tag` sub-addressing, and dots in Gmail
 ///   local parts, so that `a.b+1@gmail.com` is `ab@gmail.com`. Only for lockout and rate keys,
 ///   where one person must not get several counters; never for deny entries.
@@ -18,17 +20,74 @@ import Foundation
 /// specialized across modules, and unspecialized it cost the policy module about 20,000
 /// instructions per decision in witness calls and metadata lookups (callgrind).
 public enum Normalize {
-    /// A domain: lower-cased, NFKC, no trailing dot, every non-ASCII label in punycode.
-    /// A leading `*.` (a wildcard entry) is kept.
+    /// RFC 5321 and RFC 1035 sizes, in octets of UTF-8: checked before any other work on an
+    /// identity, so a hostile size costs nothing.
+    public static let maxEmailOctets = 254, maxLocalPartOctets = 64, maxDomainOctets = 253, maxLabelOctets = 63
+
+    /// A domain: UTS #46 (IDNA2008, non-transitional) through libidn2: case and compatibility
+    /// forms mapped, the other full stops read as dots, ignored code points (the soft hyphen, zero
+    /// widths) dropped, and every non-ASCII label in punycode. No trailing dot. A leading `*.` (a
+    /// wildcard entry) is kept. What UTS #46 refuses comes back as found, lower-cased: callers that
+    /// take untrusted input check it first with `checkedDomain`.
     public static func domain(_ text: String) -> String { domain(text[...]) }
 
     public static func domain(_ text: Substring) -> String {
-        if let ascii = asciiLowercased(text) { return dropTrailingDot(ascii) }
-        let mapped = String(text).precomposedStringWithCompatibilityMapping.lowercased()
-        let labels = dropTrailingDot(mapped).split(separator: ".", omittingEmptySubsequences: false)
-        return labels.map { label in
-            label.unicodeScalars.allSatisfy(\.isASCII) ? String(label) : "xn--" + Punycode.encode(label.unicodeScalars)
-        }.joined(separator: ".")
+        if let ascii = asciiLowercased(text), !hasACELabel(ascii) { return dropTrailingDot(ascii) }
+        return (try? checkedDomain(text)) ?? dropTrailingDot(String(text).lowercased())
+    }
+
+    /// The domain as `domain(_:)` gives it, or why it is not one: too long (checked first), a
+    /// control character, or refused by UTS #46. `hostname`: also STD3's rules (letters, digits
+    /// and inner hyphens only), for deny and allow entries.
+    public static func checkedDomain(_ text: String, hostname: Bool = false) throws(IdentityError) -> String {
+        try checkedDomain(text[...], hostname: hostname)
+    }
+
+    public static func checkedDomain(_ text: Substring, hostname: Bool = false) throws(IdentityError) -> String {
+        let trimmed = text.utf8.count > 1 && text.utf8.last == UInt8(ascii: ".") ? text.dropLast() : text
+        try checkSizes(domain: trimmed)
+        if let ascii = asciiLowercased(trimmed), !hasACELabel(ascii), !hostname {
+            guard !ascii.isEmpty, !ascii.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+                throw .invalidDomain(String(text), reason: ascii.isEmpty ? "empty" : "control character")
+            }
+            return ascii
+        }
+        return try IDNA.toASCII(trimmed, hostname: hostname)
+    }
+
+    /// The email as `email(_:)` gives it and its domain, or why it is not an address to judge:
+    /// sizes first (the address, its local part, its domain and labels), then the domain by UTS #46.
+    /// Without an `@` there is no domain to check.
+    public static func checkedEmailAndDomain(_ text: String) throws(IdentityError) -> (email: String, domain: String) {
+        let octets = text.utf8.count
+        guard octets <= maxEmailOctets else { throw .tooLong(what: "email", octets: octets, limit: maxEmailOctets) }
+        guard let at = lastAt(text[...]) else { return (domainless(text[...]), "") }
+        let local = text[..<at]
+        guard local.utf8.count <= maxLocalPartOctets else {
+            throw .tooLong(what: "local part", octets: local.utf8.count, limit: maxLocalPartOctets)
+        }
+        let domain = try checkedDomain(text[text.index(after: at)...])
+        return (domainless(local) + "@" + domain, domain)
+    }
+
+    static func checkSizes(domain: Substring) throws(IdentityError) {
+        let octets = domain.utf8.count
+        guard octets <= maxDomainOctets else { throw .tooLong(what: "domain", octets: octets, limit: maxDomainOctets) }
+        // Labels end at any of UTS #46's full stops, so a label is never measured longer than it is.
+        var label = 0
+        for scalar in domain.unicodeScalars {
+            if IDNA.fullStops.contains(scalar) {
+                label = 0
+                continue
+            }
+            label += UTF8.width(scalar)
+            if label > maxLabelOctets { throw .tooLong(what: "label", octets: label, limit: maxLabelOctets) }
+        }
+    }
+
+    /// An ASCII name with a punycode label: libidn2 checks that the label decodes to what UTS #46 allows.
+    private static func hasACELabel(_ ascii: String) -> Bool {
+        ascii.hasPrefix("xn--") || ascii.contains(".xn--") || ascii.hasPrefix("*.xn--")
     }
 
     /// An email: the local part lower-cased (and NFKC), the domain as `domain(_:)`.
@@ -40,7 +99,7 @@ public enum Normalize {
     public static func emailAndDomain(_ text: String) -> (email: String, domain: String) { emailAndDomain(text[...]) }
 
     public static func emailAndDomain(_ text: Substring) -> (email: String, domain: String) {
-        if let ascii = asciiEmailAndDomain(text) { return ascii }
+        if let ascii = asciiEmailAndDomain(text), !hasACELabel(ascii.domain) { return ascii }
         guard let at = lastAt(text) else { return (domainless(text), "") }
         let domain = domain(text[text.index(after: at)...])
         return (domainless(text[..<at]) + "@" + domain, domain)
@@ -99,60 +158,3 @@ public enum Normalize {
     }
 }
 
-/// RFC 3492 punycode, the encoding half (what IDNA's ToASCII needs).
-enum Punycode {
-    private static let base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700, initialBias = 72, initialN = 128
-
-    static func encode(_ scalars: some Collection<Unicode.Scalar>) -> String {
-        let input = scalars.map(\.value)
-        var output: [UInt8] = input.filter { $0 < 0x80 }.map { UInt8($0) }
-        let basicCount = output.count
-        var handled = basicCount
-        if basicCount > 0 { output.append(UInt8(ascii: "-")) }
-        var n = initialN, delta = 0, bias = initialBias
-        while handled < input.count {
-            guard let m = input.filter({ Int($0) >= n }).min().map(Int.init) else { break }
-            let (product, overflow) = (m - n).multipliedReportingOverflow(by: handled + 1)
-            guard !overflow else { break }
-            delta += product
-            n = m
-            for value in input {
-                let c = Int(value)
-                if c < n { delta += 1 }
-                if c == n {
-                    var q = delta
-                    var k = base
-                    while true {
-                        let t = k <= bias ? tMin : (k >= bias + tMax ? tMax : k - bias)
-                        if q < t { break }
-                        output.append(digit(t + (q - t) % (base - t)))
-                        q = (q - t) / (base - t)
-                        k += base
-                    }
-                    output.append(digit(q))
-                    bias = adapt(delta, handled + 1, handled == basicCount)
-                    delta = 0
-                    handled += 1
-                }
-            }
-            delta += 1
-            n += 1
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private static func digit(_ d: Int) -> UInt8 {
-        d < 26 ? UInt8(ascii: "a") + UInt8(d) : UInt8(ascii: "0") + UInt8(d - 26)
-    }
-
-    private static func adapt(_ delta: Int, _ count: Int, _ first: Bool) -> Int {
-        var delta = first ? delta / damp : delta / 2
-        delta += delta / count
-        var k = 0
-        while delta > ((base - tMin) * tMax) / 2 {
-            delta /= base - tMin
-            k += base
-        }
-        return k + (base - tMin + 1) * delta / (delta + skew)
-    }
-}

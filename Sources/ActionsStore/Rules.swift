@@ -90,19 +90,29 @@ public struct ListEntry: Sendable, Equatable, Identifiable {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         switch kind {
         case .domain:
-            let normalized = Normalize.domain(trimmed)
+            // Host name rules (STD3) and UTS #46, sizes first; a top-level label of digits only
+            // is an IP address or a typo, never a mail domain.
+            let normalized: String
+            do {
+                normalized = try Normalize.checkedDomain(trimmed, hostname: true)
+            } catch {
+                throw .invalidValue("not an email domain: \(error.description) (use example.com or *.example.com)")
+            }
             let bare = normalized.hasPrefix("*.") ? String(normalized.dropFirst(2)) : normalized
-            let hostPattern = bare.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
-                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-            guard !bare.isEmpty, !bare.hasPrefix("."), !bare.contains(".."), hostPattern else {
-                throw .invalidValue("not an email domain: \(value) (use example.com or *.example.com)")
+            guard let top = bare.split(separator: ".").last, !top.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw .invalidValue("not an email domain: \(TerminalText.escape(String(value.prefix(80)))) is an IP address (use --kind ip)")
             }
             return normalized
         case .email:
-            let normalized = Normalize.email(trimmed)
+            let normalized: String
+            do {
+                normalized = try Normalize.checkedEmailAndDomain(trimmed).email
+            } catch {
+                throw .invalidValue("not an email address: \(error.description)")
+            }
             let parts = normalized.split(separator: "@", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw .invalidValue("not an email address: \(value)")
+                throw .invalidValue("not an email address: \(TerminalText.escape(String(value.prefix(254))))")
             }
             return normalized
         case .ip:

@@ -181,15 +181,21 @@ public enum ListImport {
         public var unchanged: Int
     }
 
-    /// The values in a list file, with their line numbers; blank lines and comments skipped.
-    public static func values(in text: String) -> [(line: Int, value: String)] {
-        var values: [(Int, String)] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let value = content.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !value.isEmpty { values.append((index + 1, value)) }
+    /// One line of a list file: its value, or why it cannot be one.
+    public enum Entry: Sendable, Equatable {
+        case value(String)
+        case notUTF8
+    }
+
+    /// The values in a list file (LF, CRLF or CR line ends alike, see `TextLines`), with their
+    /// line numbers; blank lines and comments skipped.
+    public static func values(in bytes: some Collection<UInt8>) -> [(line: Int, entry: Entry)] {
+        TextLines.lines(bytes).compactMap { line in
+            guard let text = line.text else { return (line.number, .notUTF8) }
+            let content = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let value = content.trimmingCharacters(in: .whitespaces)
+            return value.isEmpty ? nil : (line.number, .value(value))
         }
-        return values
     }
 }
 

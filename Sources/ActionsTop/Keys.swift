@@ -174,16 +174,22 @@ public enum KeyFile {
     public static func load(environment: [String: String]) throws(Problem) -> KeyBindings {
         guard let path = path(environment: environment), FileManager.default.fileExists(atPath: path) else { return .standard }
         guard let data = FileManager.default.contents(atPath: path) else { throw Problem(description: "\(path): cannot be read") }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        return try parse(Array(data), file: path)
     }
 
     public static func parse(_ text: String, file: String = "keys") throws(Problem) -> KeyBindings {
+        try parse(Array(text.utf8), file: file)
+    }
+
+    /// The file's bytes, read by `TextLines` (LF, CRLF or CR line ends; a line that is not UTF-8 is an error).
+    public static func parse(_ bytes: [UInt8], file: String = "keys") throws(Problem) -> KeyBindings {
         var bindings = KeyBindings.standard
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for textLine in TextLines.lines(bytes) {
+            let at = "\(file):\(textLine.number)"
+            guard let raw = textLine.text else { throw Problem(description: "\(at): not UTF-8") }
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard !words.isEmpty else { continue }
-            let at = "\(file):\(number + 1)"
             switch (words[0], words.count) {
             case ("bind", 3):
                 guard let key = key(named: words[1]) else { throw Problem(description: "\(at): unknown key \(words[1])") }

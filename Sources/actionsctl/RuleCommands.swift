@@ -64,7 +64,9 @@ enum ListEntryCommands {
 
     static func remove(_ effect: ListEffect, _ key: String, store: Store) throws {
         let entries = try attempt { try store.listEntries(effect) }
-        let matches = Int64(key).map { id in entries.filter { $0.id == id } } ?? entries.filter { $0.value == key.lowercased() }
+        // By id, or by value in any spelling `add` takes (Unicode, upper case, a trailing dot).
+        let matches = Int64(key).map { id in entries.filter { $0.id == id } }
+            ?? entries.filter { entry in (try? ListEntry.normalize(key, kind: entry.kind)) == entry.value }
         guard !matches.isEmpty else { throw ValidationError("no \(effect.rawValue) entry \(key)") }
         for match in matches {
             try attempt { try store.removeRule(id: match.id, by: .current()) }
@@ -74,24 +76,26 @@ enum ListEntryCommands {
 
     static func importList(_ options: ImportOptions, _ effect: ListEffect, store: Store) throws {
         guard let kind = EntryKind(name: options.kind) else { throw ValidationError("unknown kind \(options.kind); use domain, email or ip") }
-        let text: String
+        let bytes: Data
         if options.file == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            bytes = FileHandle.standardInput.readDataToEndOfFile()
         } else {
             guard let data = FileManager.default.contents(atPath: options.file) else {
                 throw ValidationError("cannot read \(options.file)")
             }
-            text = String(decoding: data, as: UTF8.self)
+            bytes = data
         }
-        // A bad line is reported and skipped; it does not cost the rest of the list.
+        // A bad line is reported (one line on stderr, with its number) and skipped; it does not
+        // cost the rest of the list.
         var values: [String] = []
         var skipped = 0
-        for (line, value) in ListImport.values(in: text) {
+        for (line, entry) in ListImport.values(in: bytes) {
             do {
+                guard case .value(let value) = entry else { throw ValidationError("not UTF-8") }
                 values.append(try ListEntry.normalize(value, kind: kind))
             } catch {
                 skipped += 1
-                FileHandle.standardError.write(Data(TerminalText.escape("line \(line): skipped: \(error)\n").utf8))
+                FileHandle.standardError.write(Data((TerminalText.escape("line \(line): skipped: \(error)") + "\n").utf8))
             }
         }
         let result = try attempt {

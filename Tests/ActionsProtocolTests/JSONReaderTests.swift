@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func readsTypedMembersAndTheirExactBytes() throws {
-        let text = #"{"n": 1700000000123, "f": 1.5, "t": true, "no": false, "z": null, "o": {"k": "v", "k": "last"}, "a": [1]}"#
+        let text = #"{"n": 1700000000123, "f": 1.5, "t": true, "no": false, "z": null, "o": {"k": "v", "j": "last"}, "a": [1]}"#
         let object = try read(text)
         #expect(object["n"].flatMap(object.integer) == 1_700_000_000_123)
         #expect(object["f"].flatMap(object.integer) == nil)
@@ -108,10 +108,28 @@ import Testing
         #expect(object["z"]?.kind == .null)
         #expect(object["missing"] == nil)
         let nested = try #require(object["o"])
-        #expect(String(decoding: object.bytes[nested.range], as: UTF8.self) == #"{"k": "v", "k": "last"}"#)
+        #expect(String(decoding: object.bytes[nested.range], as: UTF8.self) == #"{"k": "v", "j": "last"}"#)
         let inner = object.object(nested)
-        #expect(inner["k"].flatMap(inner.string) == "last") // a repeated key resolves to its last value
+        #expect(inner["j"].flatMap(inner.string) == "last")
         #expect(object["a"]?.kind == .array)
+    }
+
+    /// I-JSON (RFC 7493): member names are unique at every depth, compared as the text they spell;
+    /// parsers disagree on which of two wins, so a body with a repeated name is refused.
+    @Test(arguments: [
+        #"{"k": 1, "k": 2}"#, #"{"o": {"k": "v", "k": "last"}}"#, #"{"a": [{"x": 1, "x": 1}]}"#,
+        #"{"id": 1, "\u0069d": 2}"#, #"{"a":{"b":{"c":{"d":1,"d":2}}}}"#,
+    ])
+    func refusesRepeatedMemberNames(_ text: String) {
+        #expect(throws: JSON.SyntaxError.self) { try read(text) }
+    }
+
+    @Test func manyMembersAreCheckedInLinearTime() throws {
+        let members = (0..<100_000).map { #""k\#($0)":1"# }.joined(separator: ",")
+        let start = ContinuousClock.now
+        _ = try read("{" + members + "}")
+        #expect(throws: JSON.SyntaxError.self) { try read("{" + members + #","k99999":2}"#) }
+        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     /// Keys are compared as bytes, escaped ones as text; objects nested two deep and more are read

@@ -59,10 +59,56 @@ import Testing
         #expect(Normalize.accountKey("+x@example.com", foldAddresses: true) == "+x@example.com")
     }
 
-    @Test func punycodeMatchesRFC3492Samples() {
-        // RFC 3492 section 7.1 (lower-cased): (A) Arabic and (L) Japanese.
-        #expect(Punycode.encode("ليهمابتكلموشعربي؟".unicodeScalars) == "egbpdaj6bu4bxfgehfvwxn")
-        #expect(Punycode.encode("3年b組金八先生".unicodeScalars) == "3b-ww4c5e180e575a65lsy2b")
-        #expect(Punycode.encode("bücher".unicodeScalars) == "bcher-kva")
+    /// UTS #46 as libidn2 applies it, pinned by the forms that matter: every one of these would
+    /// otherwise slip past a deny entry for the plain spelling.
+    @Test(arguments: [
+        "example\u{3002}com", "example\u{FF0E}com", "example\u{FF61}com",   // the other full stops
+        "exam\u{AD}ple.com", "exam\u{200B}ple.com", "ex\u{2060}ample.com", // ignored: soft hyphen, zero widths
+        "EXAMPLE.COM", "ｅｘａｍｐｌｅ．ｃｏｍ", "example.com.",
+    ])
+    func uts46SpellingsLandOnTheDomain(_ spelling: String) throws {
+        #expect(try Normalize.checkedDomain(spelling) == "example.com")
+        #expect(Normalize.domain(spelling) == "example.com")
+        #expect(Normalize.emailAndDomain("eve@" + spelling).domain == "example.com")
+    }
+
+    @Test func nonTransitionalProcessingAndPunycode() throws {
+        // Non-transitional: ß and the zero-width joiner in context are kept (and encoded), not mapped away.
+        #expect(try Normalize.checkedDomain("faß.de") == "xn--fa-hia.de")
+        #expect(try Normalize.checkedDomain("xn--fa-hia.de") == "xn--fa-hia.de")
+        #expect(try Normalize.checkedDomain("例え。テスト") == "xn--r8jz45g.xn--zckzah")
+        // RFC 3492's samples, through the library.
+        #expect(try Normalize.checkedDomain("3年b組金八先生.jp") == "xn--3b-ww4c5e180e575a65lsy2b.jp")
+    }
+
+    @Test(arguments: ["a..b.com", "xn--zz.com", "exa mple.com", "a\u{0}b.com", "\u{202E}moc.elpmaxe", "-.com"])
+    func refusedDomainsAreErrorsNotGuesses(_ domain: String) {
+        // Under STD3's hostname rules (deny and allow entries) every one of these is refused.
+        #expect(throws: IdentityError.self, "\(domain.debugDescription)") { try Normalize.checkedDomain(domain, hostname: true) }
+    }
+
+    @Test func unicodeDomainsUTS46RefusesAreRefusedForRequestsToo() {
+        for domain in ["\u{202E}moc.elpmaxe", "a\u{0}b.com", "xn--zz.com", "ex\u{E000}ample.com"] {
+            #expect(throws: IdentityError.self, "\(domain.debugDescription)") { try Normalize.checkedEmailAndDomain("eve@" + domain) }
+        }
+    }
+
+    /// Sizes are refused before any other work: a 63 KB domain of distinct CJK characters took
+    /// a second of CPU in the hand-written punycode.
+    @Test func hostileSizesAreRefusedFirst() throws {
+        let cjk = String(String.UnicodeScalarView((0x4E00..<(0x4E00 + 21_000)).compactMap(Unicode.Scalar.init)))
+        let start = ContinuousClock.now
+        #expect(throws: IdentityError.tooLong(what: "email", octets: 63_004, limit: 254)) { try Normalize.checkedEmailAndDomain("eve@" + cjk) }
+        #expect(throws: IdentityError.self) { try Normalize.checkedDomain(cjk) }
+        _ = Normalize.domain(cjk)
+        #expect(ContinuousClock.now - start < .milliseconds(200))
+        let label = String(repeating: "a", count: 64)
+        #expect(throws: IdentityError.tooLong(what: "label", octets: 64, limit: 63)) { try Normalize.checkedDomain(label + ".com") }
+        #expect(try Normalize.checkedDomain(String(repeating: "a", count: 63) + ".com").count == 67)
+        let long = Array(repeating: String(repeating: "a", count: 50), count: 6).joined(separator: ".")
+        #expect(throws: IdentityError.tooLong(what: "domain", octets: 305, limit: 253)) { try Normalize.checkedDomain(long) }
+        #expect(throws: IdentityError.tooLong(what: "local part", octets: 65, limit: 64)) {
+            try Normalize.checkedEmailAndDomain(String(repeating: "x", count: 65) + "@example.com")
+        }
     }
 }

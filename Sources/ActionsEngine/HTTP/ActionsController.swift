@@ -15,7 +15,9 @@ public struct ActionsController: Sendable {
     public func addRoutes(to router: Router<some RequestContext>) {
         router.add(middleware: Self.errorMiddleware())
         for route in APIRoute.all {
-            router.on(RouterPath(route.path), method: route.method) { request, _ in try await respond(route, request) }
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                try await respond(route, request, peer: Self.peer(context))
+            }
         }
     }
 
@@ -23,12 +25,17 @@ public struct ActionsController: Sendable {
         JSONErrorMiddleware(routes: APIRoute.methodsByPath)
     }
 
-    func respond(_ route: APIRoute, _ request: Request) async throws -> Response {
+    /// The client's address, where the request context knows it (for refusal logs).
+    static func peer(_ context: some RequestContext) -> String? {
+        (context as? any RemoteAddressRequestContext)?.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+    }
+
+    func respond(_ route: APIRoute, _ request: Request, peer: String? = nil) async throws -> Response {
         switch route {
-        case .decide(let type): return try await decide(type, request: request)
-        case .testAction(let type): return try await decide(type, request: request, test: true)
-        case .workOSEndpoint(let type): return try await workOSEndpoint(type, request: request)
-        case .loginEvents: return try await loginEvent(request: request)
+        case .decide(let type): return try await decide(type, request: request, peer: peer)
+        case .testAction(let type): return try await decide(type, request: request, test: true, peer: peer)
+        case .workOSEndpoint(let type): return try await workOSEndpoint(type, request: request, peer: peer)
+        case .loginEvents: return try await loginEvent(request: request, peer: peer)
         case .health: return health()
         // HEAD /healthz: a load balancer's cheapest probe.
         case .healthHead: return Response(status: .ok)
@@ -59,19 +66,28 @@ public struct ActionsController: Sendable {
     }
 
     /// With `ACTIONS_API_TOKEN` set, the engine API and `/v1/events` need `Authorization: Bearer
-    /// <token>`: otherwise anyone who reaches the port could lock any user out or flood the log.
-    /// Digests are compared, so the time taken reveals neither the token nor its length.
-    func authorize(_ request: Request, _ config: EngineConfig) throws(APIError) {
+    /// <token>` (the scheme in any case, RFC 7235): otherwise anyone who reaches the port could
+    /// lock any user out or flood the log. Digests are compared, so the time taken reveals neither
+    /// the token nor its length. A refused request is counted and logged (`refuse`), never decided.
+    func authorize(_ request: Request, _ config: EngineConfig, route: APIRoute, peer: String?) throws(APIError) {
         guard let expected = config.apiToken else { return }
-        let presented = request.headers[.authorization].flatMap { value in
-            value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
-        } ?? ""
+        let presented = request.headers[.authorization].flatMap(Self.bearerToken) ?? ""
         guard ActionsHMAC.equalInConstantTime(Array(SHA256.hash(data: Array(presented.utf8))),
                                               Array(SHA256.hash(data: Array(expected.utf8)))) else {
+            let reason = presented.isEmpty ? "missing_token" : "wrong_token"
+            engine.refused(route, reason: reason, peer: peer)
             throw APIError(status: .unauthorized, code: "unauthorized",
                            message: presented.isEmpty ? "missing Authorization: Bearer token (ACTIONS_API_TOKEN is set)"
                                                       : "wrong bearer token")
         }
+    }
+
+    /// The credentials of an `Authorization: Bearer <token>` header: the scheme is
+    /// case-insensitive and separated by one or more spaces (RFC 7235).
+    static func bearerToken(_ value: String) -> String? {
+        guard let space = value.firstIndex(of: " "), value[..<space].lowercased() == "bearer" else { return nil }
+        let token = value[space...].drop { $0 == " " }
+        return token.isEmpty ? nil : String(token)
     }
 
     func header(_ request: Request, _ name: String) -> String? {
@@ -79,19 +95,24 @@ public struct ActionsController: Sendable {
     }
 
     /// `test`: `actionsctl test`'s synthetic decision, answered with its trace.
-    func decide(_ type: ActionType, request: Request, test: Bool = false) async throws -> Response {
+    func decide(_ type: ActionType, request: Request, test: Bool = false, peer: String? = nil) async throws -> Response {
         let start = MonotonicClock.nowNs()
         // One read of the reloadable configuration per request.
         let config = engine.config
         let body: [UInt8]
         let context: ActionContext
+        // Unauthenticated: refused and counted, never logged as a decision (what it claims is no
+        // one's); the answer still says Deny, for a caller that reads only the verdict.
         do {
-            try authorize(request, config)
+            try authorize(request, config, route: test ? .testAction(type) : .decide(type), peer: peer)
+        } catch {
+            throw APIError(status: error.status, code: error.code, message: error.message, extra: ["verdict": "Deny"])
+        }
+        do {
             body = try await RequestBody.read(request, limit: config.maxBodyBytes)
             context = try ActionContext.decode(type, from: body)
         } catch let error as APIError {
-            let outcome: Outcome = error.status == .unauthorized ? .unauthorized : .invalidRequest
-            let event = engine.logRejected(type: type, outcome: outcome, reason: error.message, startNs: start)
+            let event = engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
             throw APIError(status: error.status, code: error.code, message: error.message,
                            extra: ["verdict": "Deny", "event_id": event.uid])
         } catch let error as ContextError {
@@ -104,7 +125,7 @@ public struct ActionsController: Sendable {
     }
 
     /// WorkOS calls this: verify its signature over the raw body, decide by local policy, answer signed.
-    func workOSEndpoint(_ type: ActionType, request: Request) async throws -> Response {
+    func workOSEndpoint(_ type: ActionType, request: Request, peer: String? = nil) async throws -> Response {
         let start = MonotonicClock.nowNs()
         let config = engine.config
         let secrets = config.secrets(for: type)
@@ -123,9 +144,9 @@ public struct ActionsController: Sendable {
         do {
             try RequestVerifier(secrets: secrets).verify(header: header(request, SignatureHeader.name), body: body)
         } catch {
-            let context = try? ActionContext.decode(type, from: body)
-            engine.logRejected(type: type, outcome: .unauthorized, reason: error.description, startNs: start,
-                               email: context?.email, ip: context?.ipAddress, userAgent: context?.userAgent)
+            // Anyone can send an unsigned body naming any customer's users: refused and counted,
+            // never logged as a decision, never shown in the attack panel.
+            engine.refused(.workOSEndpoint(type), reason: error.code, peer: peer)
             throw APIError(status: .unauthorized, code: error.code, message: error.description)
         }
         let context: ActionContext
@@ -141,9 +162,9 @@ public struct ActionsController: Sendable {
     }
 
     /// `authentication.*_failed` counts toward the lockout; `authentication.*succeeded` clears it.
-    func loginEvent(request: Request) async throws -> Response {
+    func loginEvent(request: Request, peer: String? = nil) async throws -> Response {
         let config = engine.config
-        try authorize(request, config)
+        try authorize(request, config, route: .loginEvents, peer: peer)
         let body = try await RequestBody.read(request, limit: config.maxBodyBytes)
         let parsed: LoginEventBody
         do {
@@ -154,6 +175,13 @@ public struct ActionsController: Sendable {
         }
         guard let email = parsed.data.email ?? parsed.data.user?.email, email.contains("@") else {
             throw APIError(status: .badRequest, code: "missing_field", message: "missing required field data.email")
+        }
+        // The lockout key is a normalized email: one it cannot normalize (too long, a domain
+        // UTS #46 refuses) is refused before it is counted.
+        do {
+            _ = try Normalize.checkedEmailAndDomain(email)
+        } catch {
+            throw APIError(status: .badRequest, code: "invalid_field", message: "field data.email is invalid: \(error.description)")
         }
         let userId = parsed.data.userId ?? parsed.data.user?.id
         let name = parsed.event.lowercased()

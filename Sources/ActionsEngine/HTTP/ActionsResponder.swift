@@ -28,7 +28,7 @@ struct ActionsResponder<Context: RequestContext>: HTTPResponder {
             return try await router.respond(to: request, context: context)
         }
         return try await errors.handle(request, context: context) { request, _ in
-            try await controller.respond(route, request)
+            try await controller.respond(route, request, peer: ActionsController.peer(context))
         }
     }
 }

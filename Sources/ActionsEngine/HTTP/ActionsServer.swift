@@ -14,7 +14,7 @@ public enum ActionsServer {
                                    logger: Logger, onRunning: @escaping @Sendable (Int) -> Void = { _ in })
         throws -> some ApplicationProtocol
     {
-        let responder = ActionsResponder<BasicRequestContext>(controller: ActionsController(engine: engine))
+        let responder = ActionsResponder<ActionsRequestContext>(controller: ActionsController(engine: engine))
         let config = engine.config
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestReadTimeout(timeout: .milliseconds(Int64(config.readTimeoutMs)))],
