@@ -61,6 +61,11 @@ public enum Normalize {
     public static func checkedEmailAndDomain(_ text: String) throws(IdentityError) -> (email: String, domain: String) {
         let octets = text.utf8.count
         guard octets <= maxEmailOctets else { throw .tooLong(what: "email", octets: octets, limit: maxEmailOctets) }
+        // No address holds a control character (RFC 5321's qtext has none), and NUL would not
+        // even store on PostgreSQL as a lockout key.
+        guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+            throw .invalidDomain(String(text.prefix(80)), reason: "a control character is in the address")
+        }
         guard let at = lastAt(text[...]) else { return (domainless(text[...]), "") }
         let local = text[..<at]
         guard local.utf8.count <= maxLocalPartOctets else {

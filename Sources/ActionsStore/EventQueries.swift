@@ -207,17 +207,18 @@ extension Store {
             clauses.append("ts_ms >= ?")
             arguments.append(since)
         }
+        // Texts compare in their stored spelling (`StoredText`).
         if let method = filter.authMethod {
             clauses.append("auth_method = ?")
-            arguments.append(method)
+            arguments.append(StoredText.encode(method))
         }
         if let organization = filter.organizationId {
             clauses.append("organization_id = ?")
-            arguments.append(organization)
+            arguments.append(StoredText.encode(organization))
         }
         if let node = filter.node {
             clauses.append("node = ?")
-            arguments.append(node)
+            arguments.append(StoredText.encode(node))
         }
         if let rule = filter.ruleId {
             clauses.append("(rule_id = ? OR shadow_rule_id = ?)")
@@ -237,7 +238,7 @@ extension Store {
         }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\")
+            let pattern = "%" + StoredText.encode(text).replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let columns = Schema.searchColumns
             // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same.

@@ -303,12 +303,12 @@ public final class EventWriter: Service, @unchecked Sendable {
             if batch.isEmpty && !writeStatus { continue }
             // Past the grace period nothing is tried any more: what is left is counted as dropped.
             if shutdownGraceExpired() {
-                complete(batch, failed: Set(batch.map(\.seq)))
+                complete(batch, unwritten: Unwritten(lost: Set(batch.map(\.seq))))
                 continue
             }
-            let refused = write(batch[...], status: writeStatus ? statusRow() : nil)
-            if writeStatus && refused.count < batch.count { lastStatusMs = nowMs }
-            complete(batch, failed: refused, rowsRefused: refused.count < batch.count)
+            let unwritten = write(batch[...], status: writeStatus ? statusRow() : nil)
+            if writeStatus && unwritten.lost.isEmpty { lastStatusMs = nowMs }
+            complete(batch, unwritten: unwritten)
         }
         // Final status row so other processes see the totals (not worth waiting for a stuck database).
         if !shutdownGraceExpired() { try? store.append([Event](), status: statusRow()) }
@@ -323,19 +323,46 @@ public final class EventWriter: Service, @unchecked Sendable {
         for continuation in toResume { continuation.resume() }
     }
 
+    /// What became of a batch's events that were not written.
+    struct Unwritten {
+        /// Rows the database refused on their own (the rest of their batch was written).
+        var refused: Set<UInt64> = []
+        /// Rows lost with a failure that was not theirs alone (the database down past the grace
+        /// period, a schema error), or given up when splitting ran out of budget.
+        var lost: Set<UInt64> = []
+
+        var all: Set<UInt64> { refused.union(lost) }
+    }
+
     /// Appends `batch` in one transaction, retrying while the failure may pass (a lock, a full
     /// disk); decisions never wait on this. The closing flag is read on every attempt, so a
     /// shutdown's grace period also bounds a batch that was taken before the shutdown began.
     ///
     /// A failure that may be one row's own (PostgreSQL refusing a value fails the whole COPY)
     /// splits the batch: the halves are written apart, down to the row that fails alone, so one
-    /// row the database refuses never costs another. Returns the tickets not written.
-    private func write(_ batch: ArraySlice<Pending>, status: WriterStatus?) -> Set<UInt64> {
+    /// row the database refuses never costs another. Splitting has a budget of transactions
+    /// (enough to find a few bad rows by bisection): a failure every row shares (a constraint
+    /// added to the table, say) costs a few dozen transactions, not one per row.
+    private func write(_ batch: ArraySlice<Pending>, status: WriterStatus?) -> Unwritten {
+        var budget = 64 + 8 * max(1, batch.count.bitWidth - batch.count.leadingZeroBitCount)
+        var unwritten = Unwritten()
+        if !write(batch, status: status, budget: &budget, into: &unwritten), let status {
+            // The batch was split: the status row goes in a transaction of its own.
+            try? store.append([Event](), status: status)
+        }
+        return unwritten
+    }
+
+    /// Returns false when the batch was split (or given up) rather than written whole.
+    @discardableResult
+    private func write(_ batch: ArraySlice<Pending>, status: WriterStatus?, budget: inout Int,
+                       into unwritten: inout Unwritten) -> Bool {
         var attempt = 0
         while true {
             do {
+                budget -= 1
                 try store.append(batch, status: status)
-                return []
+                return true
             } catch {
                 setLastError(error.description)
                 if error.isTransient && !shutdownGraceExpired() {
@@ -343,17 +370,26 @@ public final class EventWriter: Service, @unchecked Sendable {
                     Thread.sleep(forTimeInterval: min(0.01 * Double(attempt), 0.2))
                     continue
                 }
-                guard error.mayBeOneRows, batch.count > 1, !shutdownGraceExpired() else { return Set(batch.map(\.seq)) }
+                guard error.mayBeOneRows, !shutdownGraceExpired(), budget > 0 else {
+                    unwritten.lost.formUnion(batch.map(\.seq))
+                    return false
+                }
+                guard batch.count > 1 else {
+                    unwritten.refused.insert(batch[batch.startIndex].seq)
+                    return false
+                }
                 let middle = batch.startIndex + batch.count / 2
-                return write(batch[..<middle], status: status).union(write(batch[middle...], status: nil))
+                write(batch[..<middle], status: nil, budget: &budget, into: &unwritten)
+                write(batch[middle...], status: nil, budget: &budget, into: &unwritten)
+                return false
             }
         }
     }
 
-    /// Resumes the batch's waiters: true for each event written. `rowsRefused`: the database took
-    /// some rows and refused the ones in `failed`, each counted as rejected; otherwise the
-    /// failed rows were lost with their batch (dropped).
-    private func complete(_ batch: [Pending], failed: Set<UInt64> = [], rowsRefused: Bool = false) {
+    /// Resumes the batch's waiters: true for each event written. Rows the database refused alone
+    /// are counted as rejected, rows lost otherwise as dropped.
+    private func complete(_ batch: [Pending], unwritten: Unwritten = Unwritten()) {
+        let failed = unwritten.all
         guard let last = batch.last else { return }
         lock.lock()
         inFlight = 0
@@ -362,12 +398,11 @@ public final class EventWriter: Service, @unchecked Sendable {
         if failed.isEmpty {
             lastError = nil
         } else {
-            if rowsRefused {
-                rejected += failed.count
+            if !unwritten.refused.isEmpty {
+                rejected += unwritten.refused.count
                 lastRejectedMs = WallClock.nowMs()
-            } else {
-                dropped += failed.count
             }
+            dropped += unwritten.lost.count
             if failedTickets.count > 100_000 { failedTickets.removeAll() }
             failedTickets.formUnion(failed)
         }

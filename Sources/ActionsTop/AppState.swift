@@ -117,31 +117,46 @@ public struct AppState: Sendable {
     /// The top-N panel's rows in display order: group by group.
     public var topRows: [TopOffenders.Row] { TopOffenders.Group.allCases.flatMap { offenders.rows[$0] ?? [] } }
 
-    /// Adds newly read events (from the tail or a late commit) that match the filter. Following,
-    /// the view stays on the newest row; scrolled away, the selection stays on its event and on
-    /// its line of the screen while rows arrive above it.
+    /// Adds newly read events (from the tail or a late commit) that match the filter. Following
+    /// the tail (newest first, on the top row), the view stays on the newest row; otherwise (scrolled
+    /// away, a detail open, another sort) the selection stays on its event and on its line of the
+    /// screen while rows arrive around it.
     public mutating func receive(_ newEvents: [Event]) {
         let matching = newEvents.filter(filter.matches)
         guard !matching.isEmpty else { return }
         let selectedID = selectedEvent?.id
         let line = selected - scroll
         guard table.merge(matching) > 0 else { return }
-        if following {
+        if following && sort.isDefault {
             selected = 0
             scroll = 0
         } else {
-            selected = selectedID.flatMap { id in events.firstIndex { $0.id == id } } ?? min(selected, max(0, events.count - 1))
-            scroll = max(0, min(selected - line, max(0, events.count - 1)))
+            keepSelection(on: selectedID, line: line)
         }
     }
 
     /// Replaces the table with the store's answer for the filter (after a filter change, on
-    /// start), read with `limit`.
+    /// start), read with `limit`: the view goes to the top.
     public mutating func replaceEvents(_ newest: [Event], limit: Int = AppState.tableLoad) {
         table.replace(with: newest, limit: limit)
         selected = 0
         scroll = 0
         following = true
+    }
+
+    /// Replaces the table as `replaceEvents` does, but a view away from the top keeps its event
+    /// (the tail fell too far behind and the table was read afresh).
+    mutating func refreshEvents(_ newest: [Event], limit: Int = AppState.tableLoad) {
+        guard !(following && sort.isDefault) else { return replaceEvents(newest, limit: limit) }
+        let selectedID = selectedEvent?.id
+        let line = selected - scroll
+        table.replace(with: newest, limit: limit)
+        keepSelection(on: selectedID, line: line)
+    }
+
+    private mutating func keepSelection(on id: Int64?, line: Int) {
+        selected = id.flatMap { id in events.firstIndex { $0.id == id } } ?? min(selected, max(0, events.count - 1))
+        scroll = max(0, min(selected - line, max(0, events.count - 1)))
     }
 
     /// Orders the table by another column.

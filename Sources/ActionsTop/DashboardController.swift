@@ -76,7 +76,9 @@ public final class DashboardController {
         cursor.advance(over: fresh.compactMap(\.id), nowMs: nowMs)
         state.stats.add(fresh)
         guard !state.paused else { return }
-        if behind { try reloadEvents() }
+        if behind {
+            state.refreshEvents(try store.latestEvents(state.filter, limit: AppState.tableLoad), limit: AppState.tableLoad)
+        }
         state.receive(fresh)
     }
 

@@ -35,16 +35,14 @@ public struct EventTable: Sendable, Equatable {
     }
 
     /// Adds what is not already here (by id), keeps the newest `capacity`, and the order.
-    /// Returns the number of rows added.
+    /// Returns the number of events taken in (a full table drops as many of its oldest).
     @discardableResult
     public mutating func merge(_ events: [Event]) -> Int {
-        let before = rows.count
         let oldest = complete ? nil : rows.lazy.compactMap(\.id).min()
-        insert(events.filter { event in
+        return insert(events.filter { event in
             guard let id = event.id else { return true }
             return !ids.contains(id) && (oldest.map { id > $0 } ?? true)
         })
-        return rows.count - before
     }
 
     public mutating func sort(by order: EventSort) {
@@ -57,14 +55,15 @@ public struct EventTable: Sendable, Equatable {
         for index in rows.indices { transform(&rows[index]) }
     }
 
-    private mutating func insert(_ events: [Event]) {
-        var added = false
+    @discardableResult
+    private mutating func insert(_ events: [Event]) -> Int {
+        var added = 0
         for event in events {
             if let id = event.id, !ids.insert(id).inserted { continue }
             rows.append(event)
-            added = true
+            added += 1
         }
-        guard added else { return }
+        guard added > 0 else { return 0 }
         if rows.count > capacity {
             // The oldest rows go: the capacity-th newest id is the cut.
             let cut = rows.compactMap(\.id).sorted(by: >).dropFirst(capacity - 1).first ?? .min
@@ -76,5 +75,6 @@ public struct EventTable: Sendable, Equatable {
             complete = false
         }
         rows.sort(by: order.ordered)
+        return added
     }
 }

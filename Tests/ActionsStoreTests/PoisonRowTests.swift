@@ -81,4 +81,26 @@ import ActionsTestSupport
         #expect(writer.stats.lastRejectedMs != nil)
         await writer.close()
     }
+
+    /// A failure every row shares (here a constraint no row meets) is not bisected down to each
+    /// row: splitting has a budget, and the batch is given up in a few dozen transactions.
+    @Test(arguments: StoreBackend.allCases) func aFailureEveryRowSharesCostsAFewTransactionsNotOnePerRow(_ backend: StoreBackend) async throws {
+        let store = try Store(path: backend.newDatabase(), access: .pool)
+        try store.writing { db in
+            if db.dialect == .postgres {
+                try db.execute("ALTER TABLE events ADD CONSTRAINT nothing_fits CHECK (ts_ms < 0) NOT VALID")
+            } else {
+                try db.execute("CREATE TRIGGER nothing_fits BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'nothing fits'); END")
+            }
+        }
+        let writer = EventWriter(store: store, gather: .window(.milliseconds(300)))
+        _ = Task { await writer.run() }
+        for n in 0..<4000 { writer.submit(sampleEvent(n)) }
+        let start = ContinuousClock.now
+        await writer.close()
+        let stats = writer.stats
+        #expect(stats.written == 0 && stats.dropped + stats.rejected == 4000, "\(stats)")
+        #expect(stats.rejected < 200, "only what the budget reached was tried alone: \(stats.rejected)")
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
 }

@@ -87,18 +87,27 @@ import ActionsTestSupport
         #expect(defaults.sslMode == .prefer && defaults.sslRootCert == "/home/op/.postgresql/root.crt")
         let fromEnvironment = try PostgresLocation(url: "postgres://u@h/d", environment: ["PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/ca.pem"])
         #expect(fromEnvironment.sslMode == .verifyFull && fromEnvironment.sslRootCert == "/etc/ca.pem")
-        let url = try PostgresLocation(url: "postgres://u@h/d?sslmode=require&sslrootcert=system", environment: ["PGSSLMODE": "disable"])
-        #expect(url.sslMode == .require && url.sslRootCert == "system", "the URL wins over the environment")
+        // libpq: sslrootcert=system means verify-full by default, and refuses a weaker mode.
+        let system = try PostgresLocation(url: "postgres://u@h/d?sslrootcert=system", environment: [:])
+        #expect(system.sslMode == .verifyFull)
+        for weak in ["require", "verify-ca", "prefer"] {
+            #expect(throws: StoreError.self, "\(weak)") {
+                try PostgresLocation(url: "postgres://u@h/d?sslmode=\(weak)&sslrootcert=system", environment: [:])
+            }
+        }
+        let fromURL = try PostgresLocation(url: "postgres://u@h/d?sslmode=require", environment: ["PGSSLMODE": "disable"])
+        #expect(fromURL.sslMode == .require, "the URL wins over the environment")
     }
 
     /// A password with `#`, `/` or `@` defeats URL parsers: the error names the URL without it.
-    @Test(arguments: ["postgres://app:pa#ss@db/x", "postgres://app:p/a#s@db:99999/x", "postgresql://a:b@c@/x", "postgres://app:se#cret@"])
+    @Test(arguments: ["postgres://app:pa#ss@db/x", "postgres://app:p/a#s@db:99999/x", "postgresql://a:b@c@/x", "postgres://app:se#cret@",
+                      "postgres://u:1234#x@h/db", "postgres://u:pa@ss@h/db", "postgres://u:p?w@h/db"])
     func noPasswordReachesAnError(_ url: String) {
         do {
             _ = try PostgresLocation(url: url, environment: [:])
             Issue.record("\(url) was accepted")
         } catch {
-            for secret in ["pa#ss", "p/a#s", "b@c", "se#cret", "#ss", "cret"] where url.contains(secret) {
+            for secret in ["pa#ss", "p/a#s", "b@c", "se#cret", "#ss", "cret", "1234", "pa@ss", "p?w"] where url.contains(secret) {
                 #expect(!"\(error)".contains(secret), "\(error)")
             }
         }

@@ -53,6 +53,34 @@ import ActionsPolicy
         #expect(state.selected == state.events.count - 1)
     }
 
+    /// A full table drops its oldest row for each new one: the selection must still stay on its event.
+    @Test func aFullTableKeepsTheSelectionOnItsEvent() {
+        var state = Fixtures.state()
+        state.replaceEvents((1...AppState.maxRows).reversed().map { Fixtures.event($0, email: "u\($0)@example.com", secondsAgo: -$0) },
+                            limit: AppState.maxRows)
+        #expect(state.events.count == AppState.maxRows)
+        for _ in 0..<5 { _ = state.handle(.char("j")) }
+        let selectedID = state.selectedEvent?.id
+        let line = state.selected - state.scroll
+        for n in 1...3 {
+            state.receive([Fixtures.event(AppState.maxRows + n, email: "new\(n)@example.com", secondsAgo: -(AppState.maxRows + n))])
+            #expect(state.events.count == AppState.maxRows)
+            #expect(state.selectedEvent?.id == selectedID && state.selected - state.scroll == line)
+        }
+    }
+
+    /// Sorted by another column, new rows take their places and the selection stays on its event,
+    /// even right after the filter reloaded the table (which puts the view on the top row).
+    @Test func underAnotherSortTheSelectionStaysPut() {
+        var state = Fixtures.state()
+        for _ in 0..<7 { _ = state.handle(.char("s")) } // latency
+        state.replaceEvents(Fixtures.events)
+        let first = state.selectedEvent?.id
+        state.receive([Fixtures.event(50, email: "slowest@example.com", latencyUs: 99_000_000, secondsAgo: -1)])
+        #expect(state.events.first?.email == "slowest@example.com")
+        #expect(state.selectedEvent?.id == first, "the selection did not jump to the new top row")
+    }
+
     @Test func newEventsThatDoNotMatchTheFilterStayOut() {
         var state = Fixtures.state()
         _ = state.handle(.char("d"))

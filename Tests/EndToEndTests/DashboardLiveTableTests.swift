@@ -50,7 +50,7 @@ import ActionsStore
             }
         }
         while !traffic.isFinished { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(screensChecked > 100)
+        #expect(screensChecked > 20, "only \(screensChecked) screens were checked")
 
         // Traffic over, no filter: the rows shown are the log's newest events, none missing.
         try top.send("Escape")

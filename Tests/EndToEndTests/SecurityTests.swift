@@ -6,20 +6,25 @@ import ActionsStore
 
 /// Hostile input and access, against the real binaries.
 @Suite(.serialized) struct SecurityTests {
-    static let hostileEmail = "\u{1b}]0;pwned\u{07}\u{1b}[2Jevil\u{202e}moc.rekcatta@x.io"
+    /// C0 controls are refused in an address at the door (400); the 8-bit C1 forms of CSI and OSC
+    /// and a bidi override are not controls to an address, and must still never reach a terminal raw.
+    static let hostileEmail = "\u{9d}0;pwned\u{9c}\u{9b}2Jevil\u{202e}moc.rekcatta@x.io"
 
     @Test(arguments: StoreBackend.allCases) func actionsctlNeverPrintsUntrustedTextRaw(_ backend: StoreBackend) async throws {
         let harness = try ServerHarness(backend: backend)
-        let body = #"{"event":"authentication.password_failed","data":{"email":"\u001b]0;pwned\u0007\u001b[2Jevil\u202emoc.rekcatta@x.io","ip_address":"\u001b[31m10.0.0.1"}}"#
+        let c0 = #"{"event":"authentication.password_failed","data":{"email":"\u001b]0;pwned\u0007\u001b[2Jevil@x.io"}}"#
+        #expect(try await post(harness.url + "/v1/events", c0).status == 400, "an address with a C0 control is refused")
+        let body = #"{"event":"authentication.password_failed","data":{"email":"\u009d0;pwned\u009c\u009b2Jevil\u202emoc.rekcatta@x.io","ip_address":"\u001b[31m10.0.0.1"}}"#
         #expect(try await post(harness.url + "/v1/events", body).status == 200)
         try harness.ctl("deny", "add", "domain", "spam.example", "--reason", "fraud\u{1b}[8m hidden", "--message", "bye\u{202e}olleh")
 
         let lockouts = try harness.ctl("lockouts", "list", "--all")
         let denies = try harness.ctl("deny", "list")
         for output in [lockouts, denies] {
-            #expect(!output.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\u{07}" || $0 == "\u{202e}" }, "raw control in \(output)")
+            #expect(!output.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\u{07}" || $0 == "\u{202e}" || (0x80..<0xa0).contains($0.value) },
+                    "raw control in \(output)")
         }
-        #expect(lockouts.contains(#"\e]0;pwned\x07\e[2jevil\u{202e}moc.rekcatta@x.io"#))
+        #expect(lockouts.contains(#"\x9d0;pwned\x9c\x9b2jevil\u{202e}moc.rekcatta@x.io"#), "\(lockouts)")
         #expect(lockouts.contains(#"last_ip=\e[31m10.0.0.1"#))
         #expect(denies.contains(#"fraud\e[8m hidden"#))
         #expect(denies.contains(#"bye\u{202e}olleh"#))

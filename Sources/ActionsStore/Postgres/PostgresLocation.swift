@@ -28,8 +28,12 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     public init(url text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
-        guard Self.isURL(text), let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
-            throw .invalidValue("not a PostgreSQL URL: \(Self.redact(text)) (expected postgres://user[:password]@host[:port]/database)")
+        // A `#` or a second `@` in a password makes URL parsers read part of it as the host, port
+        // or fragment: refuse such a URL (percent-encode the password, or use PGPASSWORD), and
+        // never name what was parsed from it.
+        guard Self.isURL(text), let components = URLComponents(string: text), let host = components.host, !host.isEmpty,
+              components.fragment == nil, Self.authorityHasOneAt(text) else {
+            throw .invalidValue("not a PostgreSQL URL: \(Self.redact(text)) (expected postgres://user[:password]@host[:port]/database; percent-encode @ / ? # in a password, or use PGPASSWORD)")
         }
         self.host = host
         self.port = components.port ?? 5432
@@ -47,12 +51,27 @@ public struct PostgresLocation: Sendable, Equatable {
                 throw .invalidValue("unsupported PostgreSQL URL parameter \(TerminalText.escape(item.name)) (sslmode and sslrootcert are understood)")
             }
         }
+        // libpq: sslrootcert=system makes verify-full the default, and refuses any weaker mode
+        // (the system's CAs vouch for names, so anything less would trust any of them for any host).
+        if rootCert == "system" && mode == nil { mode = SSLMode.verifyFull.rawValue }
         guard let parsed = SSLMode(rawValue: mode ?? SSLMode.prefer.rawValue) else {
             throw .invalidValue("sslmode must be disable, allow, prefer, require, verify-ca or verify-full; got \(TerminalText.escape(mode ?? ""))")
         }
         self.sslMode = parsed
+        if rootCert == "system" && parsed != .verifyFull {
+            throw .invalidValue("sslmode=\(parsed.rawValue) may not be used with sslrootcert=system (use verify-full)")
+        }
         guard rootCert != "" else { throw .invalidValue("sslrootcert is empty (give a file, or system)") }
         self.sslRootCert = rootCert ?? Self.defaultRootCert(environment: environment)
+    }
+
+    /// The authority (after `://`, up to the first `/` or `?`) has at most one `@`, and none
+    /// follows it: otherwise the user information holds a raw `@`, `/`, `?` or `#`.
+    static func authorityHasOneAt(_ text: String) -> Bool {
+        guard let scheme = text.range(of: "://") else { return false }
+        let rest = text[scheme.upperBound...]
+        guard let at = rest.firstIndex(of: "@") else { return !rest.contains("#") }
+        return !rest[rest.index(after: at)...].contains("@") && !rest[..<at].contains(where: { "/?#".contains($0) })
     }
 
     /// libpq's default: `~/.postgresql/root.crt` of the user running the program.
