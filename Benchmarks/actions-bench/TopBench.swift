@@ -42,7 +42,9 @@ struct TopBench: AsyncParsableCommand {
                 let controller = DashboardController(store: store, theme: .builtinDefault, catalog: ThemeCatalog(directories: []),
                                                      noColor: false, readOnly: true)
                 controller.load()
+                controller.settle()
                 for key in keys { controller.press(key) }
+                controller.settle()
                 _ = Renderer().render(controller.state, width: 132, height: 43)
             }
         }

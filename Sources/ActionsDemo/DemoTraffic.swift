@@ -36,7 +36,9 @@ public final class DemoTraffic: Sendable {
     ]
     /// Strings that would retitle the terminal, clear it, or fake a row if drawn raw.
     static let hostile = [
-        ("ev\u{1b}]0;pwned\u{07}il@example.com", "curl/8.0 \u{1b}[2J\u{1b}[H"),
+        // An address with a C0 control is refused at the door: this one retitles a terminal with
+        // the 8-bit OSC, and the user agent (any text) clears it with 7-bit CSI.
+        ("ev\u{9d}0;pwned\u{9c}il@example.com", "curl/8.0 \u{1b}[2J\u{1b}[H"),
         ("admin@exam\u{202e}moc.elpmaxe", "Mozilla/5.0\r\n2026-01-01 Allow  root@example.com"),
     ]
 

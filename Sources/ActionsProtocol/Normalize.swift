@@ -47,8 +47,13 @@ public enum Normalize {
         let trimmed = text.utf8.count > 1 && text.utf8.last == UInt8(ascii: ".") ? text.dropLast() : text
         try checkSizes(domain: trimmed)
         if let ascii = asciiLowercased(trimmed), !hasACELabel(ascii), !hostname {
-            guard !ascii.isEmpty, !ascii.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
-                throw .invalidDomain(String(text), reason: ascii.isEmpty ? "empty" : "control character")
+            guard !ascii.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+                throw .invalidDomain(String(text), reason: "control character")
+            }
+            // No empty label: not `.a`, `a..b`, or a second trailing dot (found by the fuzzer:
+            // `.see.` was accepted, and came out differently when checked again).
+            guard !ascii.isEmpty, !ascii.hasPrefix("."), !ascii.hasSuffix("."), !ascii.contains("..") else {
+                throw .invalidDomain(String(text), reason: "empty label")
             }
             return ascii
         }

@@ -302,6 +302,13 @@ public final class Store: Sendable {
         if db.dialect == .postgres { try db.execute("NOTIFY \(PostgresSchema.configChannel)") }
     }
 
+    /// Stops the statement running on this store now, from another thread: SQLite's
+    /// `sqlite3_interrupt` (it fails with SQLITE_INTERRUPT). On PostgreSQL the caller stops
+    /// waiting instead, and the server's statement_timeout ends the statement.
+    public func interrupt() {
+        if case .sqlite(let db) = backend { db.interrupt() }
+    }
+
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
     public func checkpoint() {
         guard case .sqlite(let db) = backend else { return }

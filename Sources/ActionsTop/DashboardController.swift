@@ -4,8 +4,12 @@ import ActionsStore
 import ActionsPolicy
 
 /// Connects the state to the store: loads, tails, and carries out the reducer's effects.
-/// Each tick reads only what changed (`PRAGMA data_version`, then rows after the last id seen),
-/// so a 10-million-row log costs the same as an empty one.
+///
+/// The state lives on the UI thread and only there. Every store read and write runs on a
+/// `StoreWorker` lane (the tail's, or the queries'), and its result is applied when the UI loop
+/// calls `drain()`: a query on the biggest log never stops the screen, the clock or the keys,
+/// and `Esc` stops it. Each tick reads only what changed (`PRAGMA data_version`, then rows after
+/// the last id seen), so a 100-million-row log costs the same as an empty one.
 public final class DashboardController {
     public private(set) var state = AppState()
     public private(set) var theme: Theme
@@ -13,114 +17,250 @@ public final class DashboardController {
     let catalog: ThemeCatalog
     let noColor: Bool
     let actor: Operator
+    private let worker: StoreWorker
     private var cursor = TailCursor()
     private var lastDataVersion = -1
     private var lastSlowRefreshMs: Int64 = 0
+    private var tailReadRunning = false
+    /// Events the tail delivered while a reload was under way: a reload's answer is a snapshot
+    /// from when it ran, so what arrived since is merged back into it (never lost, never twice).
+    private var tailDuringReload: [Event] = []
+    private var reloadsPending = 0
+    /// The filter the table's rows were last read for.
+    private var shownFilter = AppState().filter
     /// Most new rows read in one tick; beyond this the tail skips ahead (a flood cannot stall the screen).
     let maxTailPerTick = 20_000
     /// At start, holes among this many newest ids are watched for late commits.
     static let startHoleScan = 1000
 
-    public init(store: Store, theme: Theme, catalog: ThemeCatalog, noColor: Bool, readOnly: Bool,
+    /// - Parameter queryStore: a second connection for long queries, so that they never hold up
+    ///   the tail (SQLite serializes a connection's work); the tail's store when nil.
+    public init(store: Store, queryStore: Store? = nil, theme: Theme, catalog: ThemeCatalog, noColor: Bool, readOnly: Bool,
                 actor: Operator = .current()) {
         self.store = store
         self.catalog = catalog
         self.noColor = noColor
         self.theme = noColor ? theme.withoutColor : theme
         self.actor = actor
+        worker = StoreWorker(tail: store, query: queryStore ?? store)
         state.readOnly = readOnly || store.isReadOnly
         state.databasePath = store.path
         state.themeName = theme.name
     }
 
-    /// The first screen: the newest rows, the header's last minute, settings.
+    // MARK: The UI loop's side
+
+    /// Applies every result that is ready; true when something changed (the screen needs drawing).
+    @discardableResult
+    public func drain() -> Bool { worker.drain() }
+
+    /// True while work is queued or running (the loop then wakes more often to apply it).
+    public var isWorking: Bool { worker.hasPendingWork }
+
+    /// Waits until every queued read and write has run and its result is applied (tests, benchmarks).
+    public func settle(timeout: TimeInterval = 60) { worker.settle(timeout: timeout) }
+
+    /// The header's clock, between ticks.
+    public func showTime(nowMs: Int64 = WallClock.nowMs()) { state.nowMs = nowMs }
+
+    /// A long-lived reader must not keep the WAL growing: truncates it, on the tail's lane.
+    public func checkpoint() {
+        worker.run(.tail) { store in store.checkpoint() } then: { _ in }
+    }
+
+    // MARK: Loading and the tail
+
+    private struct Loaded: Sendable {
+        var newestIDs: [Int64]
+        var events: [Event]
+        var logStartMs: Int64?
+        var samples: [StatSample]
+        var version: Int
+    }
+
+    /// The first screen: the newest rows, the header's window, settings.
     public func load(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
-        attempt {
-            cursor.start(at: try store.newestEventIDs(limit: Self.startHoleScan).reversed(), nowMs: nowMs)
-            try reloadEvents()
-            state.stats.logStartMs = try store.firstEventTimeMs()
-            try loadStats(nowMs: nowMs)
-            lastDataVersion = try store.dataVersion()
+        let filter = state.filter, since = nowMs - state.stats.windowMs
+        worker.run(.tail) { store in
+            Result { () throws(StoreError) -> Loaded in
+                // The data version first: a commit after it is read again by the first tick.
+                let version = try store.dataVersion()
+                return Loaded(newestIDs: try store.newestEventIDs(limit: Self.startHoleScan).reversed(),
+                              events: try store.latestEvents(filter, limit: AppState.tableLoad),
+                              logStartMs: try store.firstEventTimeMs(),
+                              samples: try store.statSamples(sinceMs: since, limit: Self.statsLoadLimit), version: version)
+            }
+        } then: { [self] result in
+            guard let loaded = succeeded(result, warn: true) else { return }
+            cursor.start(at: loaded.newestIDs, nowMs: nowMs)
+            lastDataVersion = loaded.version
+            shownFilter = filter
+            state.replaceEvents(loaded.events, limit: AppState.tableLoad)
+            state.stats.logStartMs = loaded.logStartMs
+            applyStats(loaded.samples, since: since)
         }
         refreshSlowly(nowMs: nowMs, force: true)
     }
 
-    /// One refresh: the tail, the holes it left, the header, and every second the settings and warnings.
+    private struct TailRead: Sendable {
+        var version: Int
+        var cursor: TailCursor
+        var fresh: [Event]
+        /// The tail fell too far behind: the table's rows, read afresh for this filter.
+        var reloaded: [Event]?
+    }
+
+    /// One refresh: the tail, the holes it left, the header, and every second the settings and
+    /// warnings. A tick is skipped while the previous one still runs.
     public func tick(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
-        attempt {
-            let version = try store.dataVersion()
-            if version != lastDataVersion {
-                lastDataVersion = version
-                try readTail(nowMs: nowMs)
+        defer { refreshSlowly(nowMs: nowMs, force: false) }
+        guard !tailReadRunning else { return }
+        tailReadRunning = true
+        let cursor = self.cursor, lastVersion = lastDataVersion, filter = state.filter, maxTail = maxTailPerTick
+        worker.run(.tail) { store in
+            Result { () throws(StoreError) -> TailRead in
+                var cursor = cursor
+                var fresh: [Event] = []
+                var reloaded: [Event]?
+                let version = try store.dataVersion()
+                if version != lastVersion {
+                    let newest = try store.maxEventID()
+                    // A flood: read on from the newest rows, and take the table from the store's
+                    // answer, so that it never holds rows around a skipped stretch without the stretch.
+                    if newest - cursor.lastSeenID > Int64(maxTail) {
+                        cursor.skip(to: newest - Int64(maxTail))
+                        reloaded = try store.latestEvents(filter, limit: AppState.tableLoad)
+                    }
+                    fresh = try store.events(after: cursor.lastSeenID, limit: maxTail)
+                    cursor.advance(over: fresh.compactMap(\.id), nowMs: nowMs)
+                }
+                // A late commit need not change the data version (PostgreSQL's is built on max(id)).
+                cursor.expire(nowMs: nowMs)
+                if !cursor.gaps.isEmpty {
+                    let late = try store.events(inIDRanges: cursor.gaps.map(\.range))
+                    cursor.fill(late.compactMap(\.id))
+                    fresh += late
+                }
+                return TailRead(version: version, cursor: cursor, fresh: fresh, reloaded: reloaded)
             }
-            // A late commit need not change the data version (PostgreSQL's is built on max(id)).
-            try readGaps(nowMs: nowMs)
+        } then: { [self] result in
+            tailReadRunning = false
+            guard let read = succeeded(result, warn: true) else { return }
+            self.cursor = read.cursor
+            lastDataVersion = read.version
+            state.stats.add(read.fresh)
+            if reloadsPending > 0 { tailDuringReload += read.fresh }
+            guard !state.paused else { return }
+            // A reload for another filter is already queued; its answer will do.
+            if let reloaded = read.reloaded, state.filter == filter { state.refreshEvents(reloaded) }
+            state.receive(read.fresh)
         }
-        refreshSlowly(nowMs: nowMs, force: false)
     }
 
-    /// The table is the store's answer for the filter; the tail goes on from where it stands.
-    private func reloadEvents() throws(StoreError) {
-        state.replaceEvents(try store.latestEvents(state.filter, limit: AppState.tableLoad), limit: AppState.tableLoad)
+    private struct Reload: Sendable {
+        var events: [Event]
+        /// Every event up to this id is reflected in `events`; later ones may not be.
+        var upToID: Int64
     }
 
-    private func readTail(nowMs: Int64) throws(StoreError) {
-        let newest = try store.maxEventID()
-        let behind = newest - cursor.lastSeenID > Int64(maxTailPerTick)
-        // A flood: read on from the newest rows, and take the table from the store's answer, so
-        // that it never holds the rows around a skipped stretch without the stretch itself.
-        if behind { cursor.skip(to: newest - Int64(maxTailPerTick)) }
-        let fresh = try store.events(after: cursor.lastSeenID, limit: maxTailPerTick)
-        cursor.advance(over: fresh.compactMap(\.id), nowMs: nowMs)
-        state.stats.add(fresh)
-        guard !state.paused else { return }
-        if behind {
-            state.refreshEvents(try store.latestEvents(state.filter, limit: AppState.tableLoad), limit: AppState.tableLoad)
+    /// The table becomes the store's answer for the filter; what the tail delivered meanwhile is merged in.
+    private func reloadEvents() {
+        let filter = state.filter
+        reloadsPending += 1
+        if !filter.text.isEmpty {
+            state.message = .init(text: "searching for \(TerminalText.escape(filter.text))... (Esc stops)", isError: false)
         }
-        state.receive(fresh)
+        worker.run(.query) { store in
+            Result { () throws(StoreError) -> Reload in
+                let upTo = try store.maxEventID()
+                return Reload(events: try store.latestEvents(filter, limit: AppState.tableLoad), upToID: upTo)
+            }
+        } then: { [self] result in
+            reloadsPending -= 1
+            defer { if reloadsPending == 0 { tailDuringReload = [] } }
+            if !filter.text.isEmpty, state.message?.text.hasPrefix("searching for") == true { state.message = nil }
+            // A later filter's reload follows; this answer is for a filter no longer shown.
+            guard state.filter == filter, let reload = succeeded(result, warn: false) else { return }
+            shownFilter = filter
+            state.replaceEvents(reload.events, limit: AppState.tableLoad)
+            state.receive(tailDuringReload.filter { ($0.id ?? 0) > reload.upToID })
+        }
     }
 
-    private func readGaps(nowMs: Int64) throws(StoreError) {
-        cursor.expire(nowMs: nowMs)
-        guard !cursor.gaps.isEmpty else { return }
-        let late = try store.events(inIDRanges: cursor.gaps.map(\.range))
-        guard !late.isEmpty else { return }
-        cursor.fill(late.compactMap(\.id))
-        state.stats.add(late)
-        if !state.paused { state.receive(late) }
+    // MARK: The slow refresh
+
+    private struct Slow: Sendable {
+        var settings: [ActionType: ActionSettings]
+        var circuits: [ActionType: CircuitState]
+        var dropped: Int
+        var unknownMigrations: [String]
+        var rules: RuleSet?
+        var lockouts: [LoginFailures]?
+        var nodes: [NodeStatus]
+        var searchBacklog: Int64
     }
 
+    /// Every second: settings, circuits, the writers' health, nodes, and the open list screen.
     private func refreshSlowly(nowMs: Int64, force: Bool) {
         guard force || nowMs - lastSlowRefreshMs >= 1000 else { return }
         lastSlowRefreshMs = nowMs
-        var warnings: [String] = []
-        do {
-            state.settings = try store.settings()
-            state.circuits = try store.circuits()
-            let dropped = try store.writerStatuses(nowMs: nowMs).reduce(0) { $0 + $1.dropped }
-            if dropped > 0 { warnings.append("event writer dropping events (\(dropped) dropped)") }
-            let unknown = try store.unknownMigrations()
-            if !unknown.isEmpty { warnings.append("schema too new: \(unknown.joined(separator: ", "))") }
-            if state.screen == .rules { try reloadRules(hits: nil) }
-            if state.screen == .lockouts { state.lockouts = try store.loginFailures(nowMs: nowMs) }
-            if state.screen == .top, nowMs - lastTopLoadMs >= 2000 { try loadTop() }
-            state.nodes = try store.nodes(nowMs: nowMs)
-            state.searchBacklog = try store.searchBacklog()
-            for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
-                warnings.append("node \(TerminalText.escape(node.name)) stopped reporting \((nowMs - node.updatedMs) / 1000)s ago")
+        let screen = state.screen
+        worker.run(.tail) { store in
+            Result { () throws(StoreError) -> Slow in
+                Slow(settings: try store.settings(), circuits: try store.circuits(),
+                     dropped: try store.writerStatuses(nowMs: nowMs).reduce(0) { $0 + $1.dropped },
+                     unknownMigrations: try store.unknownMigrations(),
+                     rules: screen == .rules ? try store.rules(nowMs: nowMs) : nil,
+                     lockouts: screen == .lockouts ? try store.loginFailures(nowMs: nowMs) : nil,
+                     nodes: try store.nodes(nowMs: nowMs), searchBacklog: try store.searchBacklog())
             }
-        } catch {
-            warnings.append("database unreachable: \(error.description)")
+        } then: { [self] result in
+            var warnings: [String] = []
+            switch result {
+            case .success(let slow):
+                state.settings = slow.settings
+                state.circuits = slow.circuits
+                if slow.dropped > 0 { warnings.append("event writer dropping events (\(slow.dropped) dropped)") }
+                if !slow.unknownMigrations.isEmpty { warnings.append("schema too new: \(slow.unknownMigrations.joined(separator: ", "))") }
+                if let rules = slow.rules, state.screen == .rules { showRules(rules) }
+                if let lockouts = slow.lockouts, state.screen == .lockouts { state.lockouts = lockouts }
+                state.nodes = slow.nodes
+                state.searchBacklog = slow.searchBacklog
+                for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
+                    warnings.append("node \(TerminalText.escape(node.name)) stopped reporting \((nowMs - node.updatedMs) / 1000)s ago")
+                }
+            case .failure(let error):
+                warnings.append("database unreachable: \(error.description)")
+            }
+            state.warnings = warnings
         }
-        state.warnings = warnings
+        if state.screen == .top, nowMs - lastTopLoadMs >= 2000, !worker.isBusy(.query) { loadTop() }
     }
+
+    /// The result's value; its error becomes a footer warning (`warn`) or the message line.
+    private func succeeded<T>(_ result: Result<T, StoreError>, warn: Bool) -> T? {
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            if warn {
+                let text = "database unreachable: \(error.description)"
+                if !state.warnings.contains(text) { state.warnings.append(text) }
+            } else {
+                state.message = .init(text: TerminalText.escape(error.description), isError: true)
+            }
+            return nil
+        }
+    }
+
+    // MARK: Panels
 
     /// A test action against local policy as the server would see it now: today's rules, the
     /// lockout, and rate windows rebuilt from the log (its newest 200,000 events at most). Nothing
     /// is logged or counted; the endpoint is not called.
-    private func testTrace(_ type: ActionType, email: String, ip: String?) throws(StoreError) -> [TraceStep] {
+    private static func testTrace(_ store: Store, _ type: ActionType, email: String, ip: String?) throws(StoreError) -> [TraceStep] {
         let now = WallClock.nowMs()
         let book = RuleBook(try store.rules(includeExpired: false, nowMs: now))
         let fold = try store.foldAddresses()
@@ -142,25 +282,43 @@ public final class DashboardController {
     static let topLoadLimit = 20_000
     private var lastTopLoadMs: Int64 = 0
 
-    private func loadTop() throws(StoreError) {
-        let since = state.nowMs - state.stats.windowMs
-        let denied = try store.latestEvents(EventFilter(deniedOnly: true, sinceMs: since), limit: Self.topLoadLimit)
-        let failed = try store.latestEvents(EventFilter(failuresOnly: true, sinceMs: since), limit: Self.topLoadLimit)
-        let selectedKey = state.topRows.indices.contains(state.topSelected) ? state.topRows[state.topSelected].key : nil
-        state.offenders = TopOffenders(denied: denied, failed: failed, nowMs: state.nowMs, windowMs: state.stats.windowMs,
-                                       capped: denied.count == Self.topLoadLimit || failed.count == Self.topLoadLimit)
-        state.topSelected = selectedKey.flatMap { key in state.topRows.firstIndex { $0.key == key } }
-            ?? min(state.topSelected, max(0, state.topRows.count - 1))
-        lastTopLoadMs = state.nowMs
+    private func loadTop() {
+        let nowMs = state.nowMs, windowMs = state.stats.windowMs, since = nowMs - windowMs
+        lastTopLoadMs = nowMs
+        worker.run(.query) { store in
+            Result { () throws(StoreError) -> TopOffenders in
+                let denied = try store.latestEvents(EventFilter(deniedOnly: true, sinceMs: since), limit: Self.topLoadLimit)
+                let failed = try store.latestEvents(EventFilter(failuresOnly: true, sinceMs: since), limit: Self.topLoadLimit)
+                return TopOffenders(denied: denied, failed: failed, nowMs: nowMs, windowMs: windowMs,
+                                    capped: denied.count == Self.topLoadLimit || failed.count == Self.topLoadLimit)
+            }
+        } then: { [self] result in
+            guard let offenders = succeeded(result, warn: false) else { return }
+            let selectedKey = state.topRows.indices.contains(state.topSelected) ? state.topRows[state.topSelected].key : nil
+            state.offenders = offenders
+            state.topSelected = selectedKey.flatMap { key in state.topRows.firstIndex { $0.key == key } }
+                ?? min(state.topSelected, max(0, state.topRows.count - 1))
+        }
     }
 
     /// A window's figures are loaded from at most the newest million events; the header says when
     /// that cut the window short.
     static let statsLoadLimit = 1_000_000
 
-    private func loadStats(nowMs: Int64) throws(StoreError) {
-        let since = nowMs - state.stats.windowMs
-        let samples = try store.statSamples(sinceMs: since, limit: Self.statsLoadLimit)
+    private func loadStats(announce: Bool) {
+        let since = state.nowMs - state.stats.windowMs, nowMs = state.nowMs
+        worker.run(.query) { store in
+            Result { () throws(StoreError) in try store.statSamples(sinceMs: since, limit: Self.statsLoadLimit) }
+        } then: { [self] result in
+            guard let samples = succeeded(result, warn: false) else { return }
+            applyStats(samples, since: since)
+            guard announce else { return }
+            let covered = state.stats.coveredSinceMs.map { " (the newest \(Self.statsLoadLimit / 1_000_000) M events: since \(DurationText.text(max(1000, (nowMs - $0) / 1000 * 1000))) ago)" } ?? ""
+            state.message = .init(text: "window \(state.stats.window.label)\(covered)", isError: false)
+        }
+    }
+
+    private func applyStats(_ samples: [StatSample], since: Int64) {
         state.stats.reset()
         state.stats.add(samples)
         if samples.count >= Self.statsLoadLimit, let oldest = samples.map(\.timeMs).min(), oldest > since {
@@ -172,12 +330,11 @@ public final class DashboardController {
     static let hitScanLimit = 1_000_000
     private var ruleHits: [Int64: RuleHits] = [:]
 
-    /// Re-reads the rules (hits only when given: counting them scans the log), keeping the
-    /// selection on the same rule, or moving it to `focusRule`.
-    private func reloadRules(hits: [Int64: RuleHits]?) throws(StoreError) {
-        if let hits { ruleHits = hits }
+    /// Shows the rules (with the hits last counted), keeping the selection on the same rule, or
+    /// moving it to `focusRule`.
+    private func showRules(_ rules: RuleSet) {
         let selectedID = state.focusRule ?? (state.rules.indices.contains(state.ruleSelected) ? state.rules[state.ruleSelected].id : nil)
-        state.rules = RuleRow.rows(try store.rules(nowMs: state.nowMs), hits: ruleHits)
+        state.rules = RuleRow.rows(rules, hits: ruleHits)
         state.ruleSelected = selectedID.flatMap { id in state.rules.firstIndex { $0.id == id } }
             ?? min(state.ruleSelected, max(0, state.rules.count - 1))
         if let focus = state.focusRule, !state.rules.contains(where: { $0.id == focus }) {
@@ -186,16 +343,37 @@ public final class DashboardController {
         state.focusRule = nil
     }
 
-    private func attempt(_ body: () throws -> Void) {
-        do { try body() } catch {
-            let text = "database unreachable: \((error as? StoreError)?.description ?? "\(error)")"
-            if !state.warnings.contains(text) { state.warnings.append(text) }
+    /// Re-reads the rules, and their hits when `countHits` (counting them scans the log).
+    private func reloadRules(countHits: Bool = false, then message: Message? = nil) {
+        let nowMs = state.nowMs
+        worker.run(.query) { store in
+            Result { () throws(StoreError) -> (RuleSet, [Int64: RuleHits]?) in
+                (try store.rules(nowMs: nowMs),
+                 countHits ? try store.ruleHits(sinceMs: nowMs - 86_400_000, scanLimit: Self.hitScanLimit) : nil)
+            }
+        } then: { [self] result in
+            guard let (rules, hits) = succeeded(result, warn: false) else { return }
+            if let hits { ruleHits = hits }
+            showRules(rules)
+            if let message { state.message = message }
         }
     }
 
-    /// A key press: reduce, then do what the reducer asked.
+    private typealias Message = AppState.Message
+
+    // MARK: Keys
+
+    /// A key press: reduce, then do what the reducer asked. `Esc` also stops a running query.
     public func press(_ key: Key) {
+        let stopped = key == .escape && state.prompt == nil && worker.cancelQueries()
+        if stopped {
+            reloadsPending = 0
+            tailDuringReload = []
+            // The table still shows the last filter it was read for: that filter is back in force.
+            state.filter = shownFilter
+        }
         let effects = state.handle(key)
+        if stopped { state.message = .init(text: "stopped", isError: false) }
         for effect in effects { apply(effect) }
     }
 
@@ -215,79 +393,113 @@ public final class DashboardController {
     /// else a file in the current directory.
     public var clipboard: ((String) -> Void)?
 
+    /// Runs a store write on the query lane; `then` reports it on the UI thread.
+    private func write<T: Sendable>(_ work: @escaping @Sendable (Store) throws(StoreError) -> T, then: @escaping (T) -> Void) {
+        worker.run(.query) { store in Result { () throws(StoreError) -> T in try work(store) } } then: { [self] result in
+            guard let value = succeeded(result, warn: false) else { return }
+            then(value)
+        }
+    }
+
     func apply(_ effect: Effect) {
-        do {
-            switch effect {
-            case .setMode(let type, let mode):
+        let actor = self.actor, nowMs = state.nowMs
+        switch effect {
+        case .setMode(let type, let mode):
+            write { store throws(StoreError) in
                 try store.setErrorMode(mode, for: type, by: actor)
-                state.settings = try store.settings()
-            case .addDeny(let entry):
-                let saved = try store.addListEntry(entry, by: actor)
+                return try store.settings()
+            } then: { [self] settings in state.settings = settings }
+        case .addDeny(let entry):
+            write { store throws(StoreError) in try store.addListEntry(entry, by: actor) } then: { [self] saved in
                 state.focusRule = saved.id
-                try reloadRules(hits: nil)
-                state.message = .init(text: "\(saved.shadow ? "shadow: logging" : "denied") \(saved.kind.rawValue) \(TerminalText.escape(saved.value)) (\(saved.scope.rawValue)), rule \(saved.id)", isError: false)
-            case .previewDeny(let entry):
-                // The same replay `actionsctl deny add --preview` runs, over the last 24 hours.
-                let impact = try ImpactPreview.run(store, entry: entry, nowMs: state.nowMs)
+                reloadRules(then: .init(text: "\(saved.shadow ? "shadow: logging" : "denied") \(saved.kind.rawValue) \(TerminalText.escape(saved.value)) (\(saved.scope.rawValue)), rule \(saved.id)", isError: false))
+            }
+        case .previewDeny(let entry):
+            // The same replay `actionsctl deny add --preview` runs, over the last 24 hours.
+            write { store throws(StoreError) in try ImpactPreview.run(store, entry: entry, nowMs: nowMs) } then: { [self] impact in
                 state.message = nil
                 state.prompt = .confirmAdd(entry, preview: ImpactPreview.sentence(impact))
-            case .removeRule(let id):
-                try store.removeRule(id: id, by: actor)
-                try reloadRules(hits: nil)
-                state.message = .init(text: "deleted rule \(id)", isError: false)
-            case .setShadow(let id, let shadow):
-                try store.setShadow(shadow, rule: id, by: actor)
-                try reloadRules(hits: nil)
-                state.message = .init(text: shadow ? "rule \(id) demoted: shadow, logged only" : "rule \(id) promoted: enforcing", isError: false)
-            case .unlock(let email):
+            }
+        case .removeRule(let id):
+            write { store throws(StoreError) in try store.removeRule(id: id, by: actor) } then: { [self] _ in
+                reloadRules(then: .init(text: "deleted rule \(id)", isError: false))
+            }
+        case .setShadow(let id, let shadow):
+            write { store throws(StoreError) in try store.setShadow(shadow, rule: id, by: actor) } then: { [self] _ in
+                reloadRules(then: .init(text: shadow ? "rule \(id) demoted: shadow, logged only" : "rule \(id) promoted: enforcing", isError: false))
+            }
+        case .unlock(let email):
+            write { store throws(StoreError) in
                 try store.unlock(email: email, by: actor)
-                state.lockouts = try store.loginFailures()
+                return try store.loginFailures()
+            } then: { [self] lockouts in
+                state.lockouts = lockouts
                 state.lockoutSelected = min(state.lockoutSelected, max(0, state.lockouts.count - 1))
                 state.message = .init(text: "unlocked \(TerminalText.escape(email))", isError: false)
-            case .reloadEvents:
-                try reloadEvents()
-            case .loadRules:
-                try reloadRules(hits: try store.ruleHits(sinceMs: state.nowMs - 86_400_000, scanLimit: Self.hitScanLimit))
-            case .loadLockouts:
-                state.lockouts = try store.loginFailures()
-            case .loadStats:
-                try loadStats(nowMs: state.nowMs)
-                let covered = state.stats.coveredSinceMs.map { " (the newest \(Self.statsLoadLimit / 1_000_000) M events: since \(DurationText.text(max(1000, (state.nowMs - $0) / 1000 * 1000))) ago)" } ?? ""
-                state.message = .init(text: "window \(state.stats.window.label)\(covered)", isError: false)
-            case .loadTop:
-                try loadTop()
-            case .testAction(let type, let email, let ip):
-                state.testTrace = try testTrace(type, email: email, ip: ip)
-            case .loadNodes:
-                state.nodes = try store.nodes()
+            }
+        case .reloadEvents:
+            reloadEvents()
+        case .loadRules:
+            reloadRules(countHits: true)
+        case .loadLockouts:
+            write { store throws(StoreError) in try store.loginFailures() } then: { [self] lockouts in state.lockouts = lockouts }
+        case .loadStats:
+            loadStats(announce: true)
+        case .loadTop:
+            loadTop()
+        case .testAction(let type, let email, let ip):
+            write { store throws(StoreError) in try Self.testTrace(store, type, email: email, ip: ip) } then: { [self] trace in
+                state.testTrace = trace
+            }
+        case .loadNodes:
+            write { store throws(StoreError) in try store.nodes() } then: { [self] nodes in
+                state.nodes = nodes
                 state.nodeSelected = min(state.nodeSelected, max(0, state.nodes.count - 1))
-            case .export(let path):
-                let format = EventExport.Format(fileName: path)
-                let events = try store.latestEvents(state.filter, limit: AppState.exportLimit)
-                let count = try EventExport.write(events, to: path, format: format)
+            }
+        case .export(let path):
+            let filter = state.filter
+            let format = EventExport.Format(fileName: path)
+            write { store throws(StoreError) in
+                let events = try store.latestEvents(filter, limit: AppState.exportLimit)
+                do { return try EventExport.write(events, to: path, format: format) } catch {
+                    throw (error as? StoreError) ?? .invalidValue("cannot write \(path): \(error)")
+                }
+            } then: { [self] count in
                 let bounded = count == AppState.exportLimit ? " (the newest \(AppState.exportLimit); actionsctl events --limit for more)" : ""
                 state.message = .init(text: "exported \(count) events to \(TerminalText.escape(path)) as \(format.rawValue)\(bounded)", isError: false)
-            case .copyEvent(let event):
-                let json = try EventExport.line(event, .jsonl)
-                if let clipboard {
-                    clipboard(json)
-                    state.message = .init(text: "copied event \(TerminalText.escape(event.uid)) as JSON to the clipboard (OSC 52)", isError: false)
-                } else {
-                    let path = "actions-event-\(event.uid.filter { $0.isLetter || $0.isNumber || $0 == "_" }).json"
-                    try (json + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-                    state.message = .init(text: "event written to \(path) (this terminal takes no clipboard writes)", isError: false)
-                }
-            case .cycleTheme:
-                let name = catalog.next(after: state.themeName)
-                let loaded = try catalog.load(name)
+            }
+        case .copyEvent(let event):
+            copy(event)
+        case .cycleTheme:
+            let name = catalog.next(after: state.themeName), catalog = self.catalog, noColor = self.noColor
+            write { _ throws(StoreError) in
+                do { return try catalog.load(name) } catch { throw .invalidValue("\(error)") }
+            } then: { [self] loaded in
                 theme = noColor ? loaded.withoutColor : loaded
                 state.themeName = name
                 state.message = .init(text: "theme \(name)" + (noColor ? " (NO_COLOR: attributes only)" : ""), isError: false)
             }
-        } catch let error as StoreError {
-            state.message = .init(text: TerminalText.escape(error.description), isError: true)
+        }
+    }
+
+    private func copy(_ event: Event) {
+        let json: String
+        do {
+            json = try EventExport.line(event, .jsonl)
         } catch {
             state.message = .init(text: TerminalText.escape("\(error)"), isError: true)
+            return
+        }
+        if let clipboard {
+            clipboard(json)
+            state.message = .init(text: "copied event \(TerminalText.escape(event.uid)) as JSON to the clipboard (OSC 52)", isError: false)
+            return
+        }
+        let path = "actions-event-\(event.uid.filter { $0.isLetter || $0.isNumber || $0 == "_" }).json"
+        write { _ throws(StoreError) in
+            do { try (json + "\n").write(toFile: path, atomically: true, encoding: .utf8) } catch { throw .invalidValue("cannot write \(path): \(error)") }
+        } then: { [self] _ in
+            state.message = .init(text: "event written to \(path) (this terminal takes no clipboard writes)", isError: false)
         }
     }
 }

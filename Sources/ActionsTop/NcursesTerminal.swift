@@ -155,6 +155,14 @@ public final class NcursesTerminal {
         return nil
     }
 
+    /// How long `readKey` waits for a key before it returns nil.
+    public func setKeyTimeout(_ ms: Int) {
+        guard ms != keyTimeoutMs else { return }
+        keyTimeoutMs = ms
+        timeout(Int32(ms))
+    }
+    private var keyTimeoutMs = -1
+
     public func readKey() -> Key? {
         var character: wint_t = 0
         let result = get_wch(&character)

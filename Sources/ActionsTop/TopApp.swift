@@ -22,11 +22,11 @@ public enum TopApp {
 
     /// `run` on a thread of its own: the loop blocks in getch, and must not hold one of the few
     /// cooperative threads that in-process servers (the demo) need.
-    public static func runOnUIThread(store: Store, options: Options) async throws {
+    public static func runOnUIThread(store: Store, queryStore: Store? = nil, options: Options) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let thread = Thread {
                 do {
-                    try run(store: store, options: options)
+                    try run(store: store, queryStore: queryStore, options: options)
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)
@@ -44,12 +44,15 @@ public enum TopApp {
     }
 
     /// Runs until `q`, SIGINT, SIGTERM or a hang-up. Blocks the calling thread; the terminal is restored on return.
-    public static func run(store: Store, options: Options, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// - Parameter queryStore: a second connection for long queries (see `DashboardController`).
+    public static func run(store: Store, queryStore: Store? = nil, options: Options,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let catalog = ThemeCatalog.standard(environment: environment)
         let theme = try catalog.load(options.themeName)
         let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
         let bindings = try KeyFile.load(environment: environment)
-        let controller = DashboardController(store: store, theme: theme, catalog: catalog, noColor: noColor, readOnly: options.readOnly)
+        let controller = DashboardController(store: store, queryStore: queryStore, theme: theme, catalog: catalog, noColor: noColor,
+                                             readOnly: options.readOnly)
         controller.setBindings(bindings)
         // Before ncurses starts, so that it leaves these signals to us.
         StopRequest.install()
@@ -65,14 +68,26 @@ public enum TopApp {
         controller.load()
         var lastTick = MonotonicClock.nowNs()
         var lastCheckpoint = lastTick
+        var lastClockSecond = WallClock.nowMs() / 1000
         var needsDraw = true
         while !controller.shouldQuit && !StopRequest.requested {
+            // Results of store work (it all runs off this thread) are applied here.
+            if controller.drain() { needsDraw = true }
+            // The clock ticks on the screen even while a query runs.
+            let second = WallClock.nowMs() / 1000
+            if second != lastClockSecond {
+                lastClockSecond = second
+                controller.showTime()
+                needsDraw = true
+            }
             if needsDraw {
                 let (width, height) = terminal.size
                 controller.setSize(width: width, height: height)
                 terminal.draw(renderer.render(controller.state, width: width, height: height), theme: controller.theme)
                 needsDraw = false
             }
+            // While work is out, wake often enough to show its result at once.
+            terminal.setKeyTimeout(controller.isWorking ? 20 : min(options.refreshMs, 250))
             if let key = terminal.readKey() {
                 if key == .resize { terminal.invalidate() }
                 controller.press(key)
@@ -84,12 +99,11 @@ public enum TopApp {
             if now - lastTick >= UInt64(options.refreshMs) * 1_000_000 {
                 lastTick = now
                 controller.tick()
-                needsDraw = true
             }
             // A long-lived reader must not keep the WAL growing: truncate it now and then.
             if !controller.state.readOnly && now - lastCheckpoint >= 60_000_000_000 {
                 lastCheckpoint = now
-                store.checkpoint()
+                controller.checkpoint()
             }
         }
     }

@@ -45,13 +45,16 @@ struct ActionsTopCommand: AsyncParsableCommand {
             return
         }
         let path = db ?? Store.defaultPath()
-        let store: Store
+        let store: Store, queryStore: Store?
         do {
             store = try await Store.open(path: path, create: false, readOnly: readOnly, busyTimeout: 0.5)
+            // SQLite serializes a connection's work: long queries get a connection of their own,
+            // so that they never hold up the tail. PostgreSQL's pool already gives each its own.
+            queryStore = store.isPostgres ? nil : try await Store.open(path: path, create: false, readOnly: readOnly, busyTimeout: 0.5)
         } catch {
             throw ValidationError("\(error)")
         }
-        try await TopApp.runOnUIThread(store: store, options: options)
+        try await TopApp.runOnUIThread(store: store, queryStore: queryStore, options: options)
     }
 
     func loadTheme() throws -> Theme {

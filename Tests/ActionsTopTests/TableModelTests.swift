@@ -106,6 +106,7 @@ struct ModelRun {
         }
         try arrive(Int.random(in: 0...40, using: &random))
         controller.load(nowMs: nowMs)
+        controller.settle()
     }
 
     /// Events arrive, a key is pressed, or the dashboard's refresh ticks: keys and reloads come
@@ -122,6 +123,7 @@ struct ModelRun {
             return false
         default:
             controller.tick(nowMs: nowMs)
+            controller.settle()
             history.append("tick")
             return true
         }
@@ -157,6 +159,8 @@ struct ModelRun {
         let sequence = keys.randomElement(using: &random)!
         history.append(sequence.map(\.label).joined())
         for key in sequence { controller.press(key) }
+        // The dashboard's store work runs off its UI thread; the model looks once it is done.
+        controller.settle()
     }
 
     func makeEvent(id: Int64) -> Event {
@@ -216,5 +220,54 @@ struct ModelRun {
             return "missing \(expected.subtracting(shown).sorted()), extra \(shown.subtracting(expected).sorted()) (filter \(state.filter))"
         }
         return nil
+    }
+}
+
+/// Every store read runs off the UI thread: while another session holds a table a query needs,
+/// keys return at once, the tail goes on delivering events, and Esc stops the query.
+@Suite(.serialized) struct NeverFrozenTests {
+    @Test func aBlockedQueryHoldsNeitherTheKeysNorTheTail() async throws {
+        let url = try StoreBackend.postgres.newDatabase()
+        let store = try Store(path: url, busyTimeout: 0.5), query = try Store(path: url, busyTimeout: 8), writer = try Store(path: url)
+        defer { store.close(); query.close(); writer.close() }
+        var run = ModelRun(seed: 1, store: store, writer: writer)
+        try run.insert((1...20).map { run.makeEvent(id: Int64($0)) })
+        let controller = DashboardController(store: store, queryStore: query, theme: .builtinDefault,
+                                             catalog: ThemeCatalog(directories: []), noColor: true, readOnly: false,
+                                             actor: Operator(user: "test"))
+        controller.load()
+        controller.settle()
+        #expect(controller.state.events.count == 20)
+
+        let holder = Thread {
+            _ = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", "BEGIN; LOCK TABLE rules IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"])
+        }
+        holder.start()
+        let held = (0..<50).contains { _ in
+            let out = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'rules' AND l.granted AND l.mode = 'AccessExclusiveLock'"])
+            if out.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+            return false
+        }
+        #expect(held)
+        let start = ContinuousClock.now
+        controller.press(.char("l")) // the rules screen: its rules and hits load on the query lane, which now waits on the lock
+        #expect(ContinuousClock.now - start < .milliseconds(50), "the key waited on the store")
+        #expect(controller.isWorking)
+        // The tail has its own lane: new events arrive while the query waits.
+        try run.insert((21...25).map { run.makeEvent(id: Int64($0)) })
+        var arrived = false
+        for _ in 0..<100 where !arrived {
+            controller.tick()
+            try await Task.sleep(for: .milliseconds(20))
+            controller.drain()
+            arrived = controller.state.events.contains { $0.id == 25 }
+        }
+        #expect(arrived, "the tail stopped while a query waited")
+        #expect(controller.isWorking, "the query is still waiting on the lock")
+        controller.press(.escape)
+        #expect(controller.state.message?.text == "stopped")
+        while !holder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
     }
 }

@@ -482,7 +482,7 @@ func processes(mentioning text: String) -> [Int32] {
         try top.send("/")
         try top.send("pwned", literal: true)
         try top.send("Enter")
-        try await top.waitFor(timeout: 20, "the hostile email, escaped") { $0.contains(#"ev\e]0;pwned\x07il@"#) }
+        try await top.waitFor(timeout: 20, "the hostile email, escaped") { $0.contains(#"ev\x9d0;pwned\x9cil@"#) }
         let title = try top.tmux(["display-message", "-p", "-t", "main", "#{pane_title}"])
         #expect(!title.contains("pwned"), "the terminal title was not changed: \(title)")
         // Quitting stops the in-process servers gracefully and at once, though the flaky endpoint

@@ -1,0 +1,151 @@
+import Foundation
+import ActionsStore
+
+/// Runs the dashboard's store work off the UI thread, as k9s's background updater does: the
+/// screen keeps drawing, the clock ticks and keys work while a query runs.
+///
+/// Two lanes, each a thread of its own with its own connection: the tail (the refresh tick's
+/// short reads) and queries (reloads, searches, panels, exports, edits), so that a search that
+/// scans a huge log never stops the tail. Work runs in order within a lane. Its result comes back
+/// to the UI thread, which applies it in `drain()`: only the UI thread ever touches the state,
+/// and the closures that apply results never cross threads.
+final class StoreWorker {
+    enum LaneName: Int, CaseIterable { case tail, query }
+
+    /// Work handed to a lane: it gets that lane's store, and returns a Sendable result.
+    private typealias Job = @Sendable (Store) -> any Sendable
+
+    private final class Lane: @unchecked Sendable {
+        let store: Store
+        private let condition = NSCondition()
+        private var jobs: [(id: Int, job: Job)] = []
+        private var done: [(id: Int, result: any Sendable)] = []
+        /// The job running now, if any.
+        private(set) var running: Int?
+        private var stopped = false
+
+        init(store: Store, name: String) {
+            self.store = store
+            let thread = Thread { [self] in loop() }
+            thread.name = name
+            thread.start()
+        }
+
+        func submit(_ id: Int, _ job: @escaping Job) {
+            condition.lock()
+            jobs.append((id, job))
+            condition.signal()
+            condition.unlock()
+        }
+
+        /// Results ready, in the order their work ran.
+        func take() -> [(id: Int, result: any Sendable)] {
+            condition.lock()
+            defer { condition.unlock() }
+            let ready = done
+            done = []
+            return ready
+        }
+
+        var isIdle: Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            return jobs.isEmpty && running == nil && done.isEmpty
+        }
+
+        var isBusy: Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            return !jobs.isEmpty || running != nil
+        }
+
+        func stop() {
+            condition.lock()
+            stopped = true
+            condition.signal()
+            condition.unlock()
+        }
+
+        private func loop() {
+            while true {
+                condition.lock()
+                while jobs.isEmpty && !stopped { condition.wait() }
+                if stopped {
+                    condition.unlock()
+                    return
+                }
+                let (id, job) = jobs.removeFirst()
+                running = id
+                condition.unlock()
+                let result = job(store)
+                condition.lock()
+                running = nil
+                done.append((id, result))
+                condition.unlock()
+            }
+        }
+    }
+
+    private let lanes: [Lane]
+    private var nextID = 0
+    /// What to do with each result, by job: kept on the UI thread, never handed to a lane.
+    private var completions: [Int: (lane: LaneName, apply: (any Sendable) -> Void)] = [:]
+    private var cancelled: Set<Int> = []
+
+    /// `tail` and `query`: two connections to the same database (one may be the other when the
+    /// backend pools connections itself).
+    init(tail: Store, query: Store) {
+        lanes = [Lane(store: tail, name: "actions-top-tail"), Lane(store: query, name: "actions-top-query")]
+    }
+
+    deinit { lanes.forEach { $0.stop() } }
+
+    /// Runs `work` on `lane`; `then` gets its result on the UI thread, in `drain()`.
+    @discardableResult
+    func run<T: Sendable>(_ lane: LaneName, _ work: @escaping @Sendable (Store) -> T, then: @escaping (T) -> Void) -> Int {
+        nextID += 1
+        let id = nextID
+        completions[id] = (lane, { result in then(result as! T) })
+        lanes[lane.rawValue].submit(id, { store in work(store) })
+        return id
+    }
+
+    /// Applies every result that is ready. Returns whether anything was applied.
+    @discardableResult
+    func drain() -> Bool {
+        var applied = false
+        for lane in lanes {
+            for (id, result) in lane.take() {
+                guard let completion = completions.removeValue(forKey: id) else { continue }
+                if cancelled.remove(id) != nil { continue }
+                completion.apply(result)
+                applied = true
+            }
+        }
+        return applied
+    }
+
+    func isBusy(_ lane: LaneName) -> Bool { lanes[lane.rawValue].isBusy }
+
+    var hasPendingWork: Bool { !completions.isEmpty }
+
+    /// Stops the query that runs now (SQLite: `sqlite3_interrupt`) and drops the results of
+    /// every query still queued or running. Returns whether there was one.
+    @discardableResult
+    func cancelQueries() -> Bool {
+        guard isBusy(.query) else { return false }
+        cancelled.formUnion(completions.filter { $0.value.lane == .query }.keys)
+        lanes[LaneName.query.rawValue].store.interrupt()
+        return true
+    }
+
+    /// Waits until both lanes are idle and every result is applied (tests and benchmarks).
+    func settle(timeout: TimeInterval = 60) {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            drain()
+            if completions.isEmpty && lanes.allSatisfy(\.isIdle) { return }
+            Thread.sleep(forTimeInterval: 0.001)
+        } while Date() < deadline
+    }
+}
