@@ -23,7 +23,7 @@ public final class EngineMetrics: Sendable {
     /// and reason: counted here and nowhere in the event log, which holds decisions.
     private let refusals: [String: CoreMetrics.Counter]
     static let refusalReasons = ["missing_token", "wrong_token", "missing_signature", "malformed_signature", "stale_timestamp",
-                                 "future_timestamp", "signature_mismatch"]
+                                 "future_timestamp", "signature_mismatch", "no_secret", "unreadable_body"]
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)

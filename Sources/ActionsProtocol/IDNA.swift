@@ -48,7 +48,7 @@ enum IDNA {
         var ascii = String(cString: output)
         // UTS #46 keeps a trailing empty label (from a mapped full stop); one spelling has none.
         if ascii.hasSuffix(".") && ascii.utf8.count > 1 { ascii.removeLast() }
-        guard !ascii.isEmpty, !ascii.hasPrefix("."), !ascii.contains("..") else {
+        guard !ascii.isEmpty, !ascii.hasPrefix("."), !ascii.hasSuffix("."), !ascii.contains("..") else {
             throw .invalidDomain(String(text), reason: "empty label")
         }
         if hostname, let label = ascii.split(separator: ".").first(where: { $0.hasPrefix("-") || $0.hasSuffix("-") }) {

@@ -257,7 +257,9 @@ public enum JSON {
                 // last wins), so a body could mean one thing here and another to the endpoint.
                 guard keys.insert(keyRange, escaped: keyIsEscaped, in: bytes) else {
                     index = keyStart
-                    throw error("duplicate member name \(JSON.decodeString(UnsafeBufferPointer(rebasing: bytes[keyRange])).debugDescription)")
+                    // Named, but bounded and escaped: the reason is logged.
+                    let name = JSON.decodeString(UnsafeBufferPointer(rebasing: bytes[keyRange]))
+                    throw error("duplicate member name \"\(TerminalText.escape(String(name.prefix(64))))\"")
                 }
                 skipSpace()
                 try expect(UInt8(ascii: ":"), "':' after an object key")

@@ -57,7 +57,9 @@ public enum Normalize {
             }
             return ascii
         }
-        return try IDNA.toASCII(trimmed, hostname: hostname)
+        // libidn2 sees the name as written: its one trailing dot (a full stop UTS #46 maps, or
+        // `.`) comes off after mapping, and any other empty label is refused.
+        return try IDNA.toASCII(text, hostname: hostname)
     }
 
     /// The email as `email(_:)` gives it and its domain, or why it is not an address to judge:
@@ -69,7 +71,7 @@ public enum Normalize {
         // No address holds a control character (RFC 5321's qtext has none), and NUL would not
         // even store on PostgreSQL as a lockout key.
         guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
-            throw .invalidDomain(String(text.prefix(80)), reason: "a control character is in the address")
+            throw .invalidDomain("the address", reason: "it holds a control character")
         }
         guard let at = lastAt(text[...]) else { return (domainless(text[...]), "") }
         let local = text[..<at]

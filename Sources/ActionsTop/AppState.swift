@@ -24,6 +24,18 @@ public struct AppState: Sendable {
             case .mode: return "Mode (enforce, shadow: log only) [enforce]"
             }
         }
+
+        /// The prompt at 80 columns, where the long one would hide what is typed.
+        var shortPrompt: String {
+            switch self {
+            case .kind: return "Kind (domain/email/ip)"
+            case .value: return "Value"
+            case .scope: return "Scope [all]"
+            case .reason: return "Reason"
+            case .expiry: return "Expires in (7d; empty: never)"
+            case .mode: return "Mode (enforce/shadow)"
+            }
+        }
     }
 
     public enum Prompt: Equatable, Sendable {
@@ -50,6 +62,8 @@ public struct AppState: Sendable {
     public var screen: Screen = .events
     public var prompt: Prompt?
     public var showHelp = false
+    /// The help screen's first line shown.
+    public var helpScroll = 0
     public var quit = false
 
     /// The table's rows, in its order: newest first by default, at most `maxRows`. Only `table`
@@ -59,7 +73,11 @@ public struct AppState: Sendable {
     public var selected = 0
     /// Index of the first row shown.
     public var scroll = 0
-    public var following = true
+    public var following = true {
+        didSet { if following { arrivedSinceScrolled = 0 } }
+    }
+    /// Rows that arrived since the operator scrolled away from the newest one.
+    public var arrivedSinceScrolled = 0
     /// The table's order (`s` cycles the column, `S` reverses it).
     public var sort: EventSort { table.order }
     public var paused = false
@@ -121,12 +139,15 @@ public struct AppState: Sendable {
     /// the tail (newest first, on the top row), the view stays on the newest row; otherwise (scrolled
     /// away, a detail open, another sort) the selection stays on its event and on its line of the
     /// screen while rows arrive around it.
-    public mutating func receive(_ newEvents: [Event]) {
-        let matching = newEvents.filter(filter.matches)
+    /// `matching`: the filter the table's rows were read for, when a reload for another is under way.
+    public mutating func receive(_ newEvents: [Event], matching shown: EventFilter? = nil) {
+        let matching = newEvents.filter((shown ?? filter).matches)
         guard !matching.isEmpty else { return }
         let selectedID = selectedEvent?.id
         let line = selected - scroll
-        guard table.merge(matching) > 0 else { return }
+        let added = table.merge(matching)
+        guard added > 0 else { return }
+        if !following { arrivedSinceScrolled += added }
         if following && sort.isDefault {
             selected = 0
             scroll = 0

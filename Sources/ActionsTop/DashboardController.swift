@@ -22,6 +22,7 @@ public final class DashboardController {
     private var lastDataVersion = -1
     private var lastSlowRefreshMs: Int64 = 0
     private var tailReadRunning = false
+    private var slowRunning = false
     /// Events the tail delivered while a reload was under way: a reload's answer is a snapshot
     /// from when it ran, so what arrived since is merged back into it (never lost, never twice).
     private var tailDuringReload: [Event] = []
@@ -32,6 +33,8 @@ public final class DashboardController {
     let maxTailPerTick = 20_000
     /// At start, holes among this many newest ids are watched for late commits.
     static let startHoleScan = 1000
+    /// Most tail events kept for merging into a reload's answer.
+    static let tailBufferLimit = 50_000
 
     /// - Parameter queryStore: a second connection for long queries, so that they never hold up
     ///   the tail (SQLite serializes a connection's work); the tail's store when nil.
@@ -82,6 +85,8 @@ public final class DashboardController {
     public func load(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
         let filter = state.filter, since = nowMs - state.stats.windowMs
+        // The first tick waits for this: it starts from the cursor the load sets.
+        tailReadRunning = true
         worker.run(.tail) { store in
             Result { () throws(StoreError) -> Loaded in
                 // The data version first: a commit after it is read again by the first tick.
@@ -92,11 +97,15 @@ public final class DashboardController {
                               samples: try store.statSamples(sinceMs: since, limit: Self.statsLoadLimit), version: version)
             }
         } then: { [self] result in
+            tailReadRunning = false
             guard let loaded = succeeded(result, warn: true) else { return }
             cursor.start(at: loaded.newestIDs, nowMs: nowMs)
             lastDataVersion = loaded.version
-            shownFilter = filter
-            state.replaceEvents(loaded.events, limit: AppState.tableLoad)
+            // A filter chosen meanwhile has its own reload queued.
+            if state.filter == filter {
+                shownFilter = filter
+                state.replaceEvents(loaded.events, limit: AppState.tableLoad)
+            }
             state.stats.logStartMs = loaded.logStartMs
             applyStats(loaded.samples, since: since)
         }
@@ -151,11 +160,16 @@ public final class DashboardController {
             self.cursor = read.cursor
             lastDataVersion = read.version
             state.stats.add(read.fresh)
-            if reloadsPending > 0 { tailDuringReload += read.fresh }
+            if reloadsPending > 0 {
+                tailDuringReload += read.fresh
+                // Bounded: the reload's answer holds the newest rows; older arrivals add nothing to it.
+                if tailDuringReload.count > Self.tailBufferLimit { tailDuringReload.removeFirst(tailDuringReload.count - Self.tailBufferLimit) }
+            }
             guard !state.paused else { return }
             // A reload for another filter is already queued; its answer will do.
             if let reloaded = read.reloaded, state.filter == filter { state.refreshEvents(reloaded) }
-            state.receive(read.fresh)
+            // Until a reload lands the table shows the filter it was read for: arrivals join by that filter.
+            state.receive(read.fresh, matching: shownFilter)
         }
     }
 
@@ -185,7 +199,9 @@ public final class DashboardController {
             guard state.filter == filter, let reload = succeeded(result, warn: false) else { return }
             shownFilter = filter
             state.replaceEvents(reload.events, limit: AppState.tableLoad)
-            state.receive(tailDuringReload.filter { ($0.id ?? 0) > reload.upToID })
+            // Everything the tail delivered meanwhile, late commits below the snapshot's newest id
+            // included: the table takes each event once whatever its id.
+            state.receive(tailDuringReload)
         }
     }
 
@@ -206,6 +222,10 @@ public final class DashboardController {
     private func refreshSlowly(nowMs: Int64, force: Bool) {
         guard force || nowMs - lastSlowRefreshMs >= 1000 else { return }
         lastSlowRefreshMs = nowMs
+        defer { refreshPanels(nowMs: nowMs) }
+        // One at a time: with the database slow or away, refreshes must not pile up behind each other.
+        guard !slowRunning else { return }
+        slowRunning = true
         let screen = state.screen
         worker.run(.tail) { store in
             Result { () throws(StoreError) -> Slow in
@@ -217,6 +237,7 @@ public final class DashboardController {
                      nodes: try store.nodes(nowMs: nowMs), searchBacklog: try store.searchBacklog())
             }
         } then: { [self] result in
+            slowRunning = false
             var warnings: [String] = []
             switch result {
             case .success(let slow):
@@ -236,7 +257,16 @@ public final class DashboardController {
             }
             state.warnings = warnings
         }
+    }
+
+    /// The open panel's heavier figures, on the query lane when it is free.
+    private func refreshPanels(nowMs: Int64) {
         if state.screen == .top, nowMs - lastTopLoadMs >= 2000, !worker.isBusy(.query) { loadTop() }
+        // The rules screen's hit counts follow the log (a new rule showed 0 hits while the log had 35).
+        if state.screen == .rules, nowMs - lastHitsMs >= 5000, !worker.isBusy(.query) {
+            lastHitsMs = nowMs
+            reloadRules(countHits: true)
+        }
     }
 
     /// The result's value; its error becomes a footer warning (`warn`) or the message line.
@@ -329,6 +359,7 @@ public final class DashboardController {
     /// Hits are counted over the newest million events at most, so the screen opens at once on a huge log.
     static let hitScanLimit = 1_000_000
     private var ruleHits: [Int64: RuleHits] = [:]
+    private var lastHitsMs: Int64 = 0
 
     /// Shows the rules (with the hits last counted), keeping the selection on the same rule, or
     /// moving it to `focusRule`.
@@ -365,17 +396,22 @@ public final class DashboardController {
 
     /// A key press: reduce, then do what the reducer asked. `Esc` also stops a running query.
     public func press(_ key: Key) {
-        let stopped = key == .escape && state.prompt == nil && worker.cancelQueries()
-        if stopped {
+        // Esc stops a running search or panel load, and does only that: the table still shows
+        // the last filter it was read for, and that filter is back in force.
+        if key == .escape, state.prompt == nil, !state.showHelp, worker.cancelQueries() {
             reloadsPending = 0
             tailDuringReload = []
-            // The table still shows the last filter it was read for: that filter is back in force.
             state.filter = shownFilter
+            state.message = .init(text: "stopped", isError: false)
+            return
         }
         let effects = state.handle(key)
-        if stopped { state.message = .init(text: "stopped", isError: false) }
         for effect in effects { apply(effect) }
     }
+
+    /// At quit: reads are dropped, writes already confirmed (a deny entry, a mode flip) are
+    /// finished, within a few seconds, before the program exits.
+    public func finish() { worker.finish() }
 
     public var shouldQuit: Bool { state.quit }
 
@@ -393,9 +429,10 @@ public final class DashboardController {
     /// else a file in the current directory.
     public var clipboard: ((String) -> Void)?
 
-    /// Runs a store write on the query lane; `then` reports it on the UI thread.
-    private func write<T: Sendable>(_ work: @escaping @Sendable (Store) throws(StoreError) -> T, then: @escaping (T) -> Void) {
-        worker.run(.query) { store in Result { () throws(StoreError) -> T in try work(store) } } then: { [self] result in
+    /// Runs store work on the query lane (`.write`: never stopped by Esc); `then` reports it on the UI thread.
+    private func write<T: Sendable>(_ kind: StoreWorker.Kind = .write, _ work: @escaping @Sendable (Store) throws(StoreError) -> T,
+                                    then: @escaping (T) -> Void) {
+        worker.run(.query, kind) { store in Result { () throws(StoreError) -> T in try work(store) } } then: { [self] result in
             guard let value = succeeded(result, warn: false) else { return }
             then(value)
         }
@@ -408,7 +445,11 @@ public final class DashboardController {
             write { store throws(StoreError) in
                 try store.setErrorMode(mode, for: type, by: actor)
                 return try store.settings()
-            } then: { [self] settings in state.settings = settings }
+            } then: { [self] settings in
+                state.settings = settings
+                // Said once it is in the store, where every node reads it.
+                state.message = .init(text: "\(type.rawValue): error mode set to \(mode.rawValue)", isError: false)
+            }
         case .addDeny(let entry):
             write { store throws(StoreError) in try store.addListEntry(entry, by: actor) } then: { [self] saved in
                 state.focusRule = saved.id
@@ -416,7 +457,9 @@ public final class DashboardController {
             }
         case .previewDeny(let entry):
             // The same replay `actionsctl deny add --preview` runs, over the last 24 hours.
-            write { store throws(StoreError) in try ImpactPreview.run(store, entry: entry, nowMs: nowMs) } then: { [self] impact in
+            write(.read) { store throws(StoreError) in try ImpactPreview.run(store, entry: entry, nowMs: nowMs) } then: { [self] impact in
+                // Not over a prompt the operator opened meanwhile.
+                guard state.prompt == nil else { return }
                 state.message = nil
                 state.prompt = .confirmAdd(entry, preview: ImpactPreview.sentence(impact))
             }
@@ -442,17 +485,17 @@ public final class DashboardController {
         case .loadRules:
             reloadRules(countHits: true)
         case .loadLockouts:
-            write { store throws(StoreError) in try store.loginFailures() } then: { [self] lockouts in state.lockouts = lockouts }
+            write(.read) { store throws(StoreError) in try store.loginFailures() } then: { [self] lockouts in state.lockouts = lockouts }
         case .loadStats:
             loadStats(announce: true)
         case .loadTop:
             loadTop()
         case .testAction(let type, let email, let ip):
-            write { store throws(StoreError) in try Self.testTrace(store, type, email: email, ip: ip) } then: { [self] trace in
+            write(.read) { store throws(StoreError) in try Self.testTrace(store, type, email: email, ip: ip) } then: { [self] trace in
                 state.testTrace = trace
             }
         case .loadNodes:
-            write { store throws(StoreError) in try store.nodes() } then: { [self] nodes in
+            write(.read) { store throws(StoreError) in try store.nodes() } then: { [self] nodes in
                 state.nodes = nodes
                 state.nodeSelected = min(state.nodeSelected, max(0, state.nodes.count - 1))
             }
@@ -472,7 +515,7 @@ public final class DashboardController {
             copy(event)
         case .cycleTheme:
             let name = catalog.next(after: state.themeName), catalog = self.catalog, noColor = self.noColor
-            write { _ throws(StoreError) in
+            write(.read) { _ throws(StoreError) in
                 do { return try catalog.load(name) } catch { throw .invalidValue("\(error)") }
             } then: { [self] loaded in
                 theme = noColor ? loaded.withoutColor : loaded

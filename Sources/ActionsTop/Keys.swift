@@ -5,6 +5,8 @@ public enum Key: Hashable, Sendable {
     case char(Character)
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, escape, backspace, tab, delete
+    /// F1 to F12.
+    case function(Int)
     case resize
     /// With `--mouse`: a click (button 1) or a wheel step at a cell.
     case mouse(MouseAction, x: Int, y: Int)
@@ -28,6 +30,7 @@ public enum Key: Hashable, Sendable {
         case .backspace: return "Bksp"
         case .tab: return "Tab"
         case .delete: return "Del"
+        case .function(let n): return "F\(n)"
         case .resize: return "resize"
         case .mouse: return "mouse"
         }
@@ -79,8 +82,8 @@ public struct KeyBindings: Sendable {
     public static let standard = KeyBindings()
 
     public static let standardTable: [Binding] = [
-        Binding(keys: [.char("q")], scope: .global, command: .quit, help: "quit (restores the terminal)", hint: "quit"),
-        Binding(keys: [.char("?")], scope: .global, command: .help, help: "this help", hint: "help"),
+        Binding(keys: [.char("q"), .function(10)], scope: .global, command: .quit, help: "quit (restores the terminal)", hint: "quit"),
+        Binding(keys: [.char("?"), .function(1)], scope: .global, command: .help, help: "this help", hint: "help"),
         Binding(keys: [.escape], scope: .global, command: .back, help: "back, close, or clear the search"),
         Binding(keys: [.char("j"), .down], scope: .global, command: .moveDown, help: "move the selection down"),
         Binding(keys: [.char("k"), .up], scope: .global, command: .moveUp, help: "move the selection up"),
@@ -92,7 +95,7 @@ public struct KeyBindings: Sendable {
         Binding(keys: [.char("d")], scope: .events, command: .toggleDenied, help: "denied only (toggle)", hint: "denied"),
         Binding(keys: [.char("f")], scope: .events, command: .toggleFailures, help: "failures only: outcome not ok (toggle)", hint: "failures"),
         Binding(keys: [.char("t")], scope: .events, command: .cycleType, help: "cycle the action-type filter", hint: "type"),
-        Binding(keys: [.char("/")], scope: .events, command: .search, help: "search email, domain, IP or reason", hint: "search"),
+        Binding(keys: [.char("/"), .function(3)], scope: .events, command: .search, help: "search email, domain, IP or reason", hint: "search"),
         Binding(keys: [.char("s")], scope: .events, command: .cycleSort, help: "sort by the next column (time, node, type, email, ip, verdict, decided, latency, reason)", hint: "sort"),
         Binding(keys: [.char("S")], scope: .events, command: .reverseSort, help: "reverse the sort order"),
         Binding(keys: [.char("p")], scope: .events, command: .pause, help: "pause or resume the live tail", hint: "pause"),
@@ -159,7 +162,7 @@ public struct KeyBindings: Sendable {
 ///     bind D toggleDenied      # D also toggles the denied filter (and no longer demotes)
 ///     unbind q                 # q no longer quits (Ctrl-C still does)
 ///
-/// KEY is one character or a name: Enter, Esc, Tab, Space, Up, Down, Left, Right, PgUp, PgDn,
+/// KEY is one character or a name: F1 to F12, Enter, Esc, Tab, Space, Up, Down, Left, Right, PgUp, PgDn,
 /// Home, End, Del, Bksp. COMMAND is one of `Command`'s names (shown by `actions-top --keys`).
 public enum KeyFile {
     public struct Problem: Error, CustomStringConvertible, Equatable {
@@ -213,6 +216,8 @@ public enum KeyFile {
                                     "home": .home, "end": .end, "del": .delete, "delete": .delete, "bksp": .backspace,
                                     "backspace": .backspace]
         if name.count == 1, let character = name.first { return .char(character) }
+        // F1 to F12, as htop and most terminal programs bind them.
+        if name.count <= 3, name.lowercased().hasPrefix("f"), let n = Int(name.dropFirst()), (1...12).contains(n) { return .function(n) }
         return names[name.lowercased()]
     }
 }

@@ -182,6 +182,7 @@ public final class NcursesTerminal {
             case KEY_DC: return .delete
             case KEY_RESIZE: return .resize
             case cn_key_mouse(): return readMouse()
+            case (KEY_F0 + 1)...(KEY_F0 + 12): return .function(Int(Int32(character) - KEY_F0))
             default: return nil
             }
         }
@@ -190,6 +191,7 @@ public final class NcursesTerminal {
         case 27: return .escape
         case 8, 127: return .backspace
         case 9: return .tab
+        case 12: return .char("\u{0C}") // Ctrl-L: repaint
         default:
             guard let scalar = Unicode.Scalar(UInt32(character)), character >= 32 else { return nil }
             return .char(Character(scalar))

@@ -37,9 +37,7 @@ extension AppState {
         }
         if prompt != nil { return handlePrompt(key) }
         if showHelp {
-            // Any key closes the help; q still quits.
-            showHelp = false
-            if key == .char("q") { quit = true }
+            handleHelp(key)
             return []
         }
         let scope = bindingScope
@@ -67,7 +65,9 @@ extension AppState {
     private mutating func run(_ command: Command) -> [Effect] {
         switch command {
         case .quit: quit = true
-        case .help: showHelp = true
+        case .help:
+            showHelp = true
+            helpScroll = 0
         case .back:
             if !testTrace.isEmpty {
                 testTrace = []
@@ -202,6 +202,25 @@ extension AppState {
         return []
     }
 
+    /// The help scrolls; Esc, ? or F1 close it, q quits. Other keys do nothing (they used to close
+    /// it, so a stray key lost the place).
+    private mutating func handleHelp(_ key: Key) {
+        let page = max(1, height - 2)
+        let last = max(0, Renderer.helpLines(self, width: width).count - page)
+        switch key {
+        case .escape, .char("?"), .function(1): showHelp = false
+        case .char("q"), .function(10): quit = true
+        case .char("j"), .down: helpScroll += 1
+        case .char("k"), .up: helpScroll -= 1
+        case .pageDown, .char(" "): helpScroll += page
+        case .pageUp, .char("b"): helpScroll -= page
+        case .char("g"), .home: helpScroll = 0
+        case .char("G"), .end: helpScroll = last
+        default: break
+        }
+        helpScroll = max(0, min(helpScroll, last))
+    }
+
     /// A click selects the row under it (the event table and the lists) or, on the table's header,
     /// sorts by that column (again: reverses); the wheel moves three rows.
     private mutating func handleMouse(_ action: Key.MouseAction, x: Int, y: Int) -> [Effect] {
@@ -290,7 +309,7 @@ extension AppState {
         case .confirmMode(let type, let mode):
             prompt = nil
             if key == .char("y") || key == .char("Y") {
-                message = Message(text: "\(type.rawValue): error mode set to \(mode.rawValue)", isError: false)
+                message = Message(text: "\(type.rawValue): setting the error mode to \(mode.rawValue)...", isError: false)
                 return [.setMode(type, mode)]
             }
             if key == .tab {

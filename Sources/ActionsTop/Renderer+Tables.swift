@@ -274,14 +274,20 @@ extension Renderer {
             case .confirmUnlock(let email):
                 text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
             case .search(let input):
-                text = " Search the whole log (email, domain, IP, reason; under 3 characters: the newest \(AppState.searchScanLimit / 1000)k): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter apply · Esc clear"
+                text = editLine([" Search the whole log (email, domain, IP, reason; under 3 characters: the newest \(AppState.searchScanLimit / 1000)k)",
+                                 " Search the whole log", " Search"], input: input, hint: "Enter apply · Esc clear", width: grid.width)
             case .export(let input):
-                text = " Export the filtered view to (.csv for CSV, else JSON Lines): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏") + "   Enter write · Esc cancel"
+                text = editLine([" Export the filtered view to (.csv for CSV, else JSON Lines)", " Export to (.csv or .jsonl)", " Export to"],
+                                input: input, hint: "Enter write · Esc cancel", width: grid.width)
             case .testAction(let answers, let input):
                 let step = ["Action (user_registration, authentication) [user_registration]", "Email", "IP address (empty: none)"][min(answers.count, 2)]
-                text = " Test action \(answers.count + 1)/3 · \(step): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
+                let short = ["Action [user_registration]", "Email", "IP (empty: none)"][min(answers.count, 2)]
+                text = editLine([" Test action \(answers.count + 1)/3 · \(step)", " Test \(answers.count + 1)/3 · \(short)", " \(short)"],
+                                input: input, hint: "Enter next · Esc cancel", width: grid.width)
             case .addDeny(let step, _, let input):
-                text = " Add deny entry \(step.rawValue + 1)/\(AppState.AddStep.allCases.count) · \(step.prompt): " + TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
+                let position = "\(step.rawValue + 1)/\(AppState.AddStep.allCases.count)"
+                text = editLine([" Add deny entry \(position) · \(step.prompt)", " Deny \(position) · \(step.shortPrompt)", " \(step.shortPrompt)"],
+                                input: input, hint: "Enter next · Esc cancel", width: grid.width)
             }
             grid.put(text, x: 0, y: y, role: .input)
             return
@@ -293,6 +299,26 @@ extension Renderer {
         }
     }
 
+    /// A prompt line whose typed text is always visible, at any width: the longest label that
+    /// leaves room for the text (and the hint, when it fits), and when even the shortest does not,
+    /// the end of the text, where the cursor is.
+    func editLine(_ labels: [String], input: String, hint: String, width: Int) -> String {
+        let typed = TerminalText.escape(input) + (asciiOnly ? "_" : "▏")
+        for label in labels {
+            let line = label + ": " + typed
+            if DisplayWidth.of(line + "   " + hint) < width { return line + "   " + hint }
+            if DisplayWidth.of(line) < width { return line }
+        }
+        let label = (labels.last ?? "") + ": …"
+        let room = max(1, width - 1 - DisplayWidth.of(label))
+        var tail = ""
+        for character in typed.reversed() {
+            if DisplayWidth.of(String(character) + tail) > room { break }
+            tail = String(character) + tail
+        }
+        return label + tail
+    }
+
     func drawFooter(_ state: AppState, y: Int, into grid: inout Grid) {
         if case .confirmAdd(let entry, _)? = state.prompt {
             grid.fill(x: 0, y: y, width: grid.width, role: .input)
@@ -302,6 +328,10 @@ extension Renderer {
         grid.fill(x: 0, y: y, width: grid.width, role: .footer)
         // Right side first, so markers and warnings are never cut by the hints.
         var markers: [(String, Role)] = []
+        // As lnav does: scrolled away from the tail, the view says so, and how much arrived since.
+        if state.screen == .events && state.sort.isDefault && !state.following && !state.paused && state.arrivedSinceScrolled > 0 {
+            markers.append(("not following: \(state.arrivedSinceScrolled) new · g follows", .warning))
+        }
         if state.filter.deniedOnly { markers.append(("denied", .filter)) }
         if state.filter.failuresOnly { markers.append(("failures", .filter)) }
         if let type = state.filter.actionType { markers.append((type.rawValue, .filter)) }
@@ -333,28 +363,77 @@ extension Renderer {
         }
     }
 
+    /// The help: a full screen generated from the key table, grouped by screen (this screen's
+    /// keys first, then those that work anywhere, then the other screens'), every line whole
+    /// (long ones wrap), scrolled with j/k, PgDn/PgUp, g/G, as htop's and k9s's are.
     func drawHelp(_ state: AppState, into grid: inout Grid) {
-        // This screen's keys first, then those that work anywhere, then other screens' (cut when the box is full).
+        for row in 0..<grid.height { grid.fill(x: 0, y: row, width: grid.width, role: .overlay) }
+        let lines = Self.helpLines(state, width: grid.width)
+        let visible = max(1, grid.height - 2)
+        let first = min(state.helpScroll, max(0, lines.count - visible))
+        let position = lines.count > visible ? " · lines \(first + 1)-\(min(lines.count, first + visible)) of \(lines.count)" : ""
+        grid.put(" Keys" + (state.readOnly ? " (read-only: changes are hidden)" : "") + position, x: 0, y: 0, role: .title, maxWidth: grid.width)
+        for (index, line) in lines.dropFirst(first).prefix(visible).enumerated() {
+            var x = 0
+            if !line.key.isEmpty || !line.heading {
+                x += grid.put(" " + DisplayWidth.fit(line.key, to: Self.helpKeyWidth), x: 0, y: 1 + index, role: .key)
+                x += 1
+            }
+            grid.put(line.text, x: x, y: 1 + index, role: line.heading ? .header : .overlay, maxWidth: grid.width - x)
+        }
+        grid.fill(x: 0, y: grid.height - 1, width: grid.width, role: .footer)
+        grid.put(" j/k ↓/↑ PgDn/PgUp g/G scroll · Esc, ? or F1 close · q quit", x: 0, y: grid.height - 1, role: .footer, maxWidth: grid.width)
+    }
+
+    static let helpKeyWidth = 14
+
+    struct HelpLine: Equatable {
+        var key: String
+        var text: String
+        var heading = false
+    }
+
+    /// Every binding in effect, as lines that fit `width`.
+    static func helpLines(_ state: AppState, width: Int) -> [HelpLine] {
         let here = state.bindingScope
         let usable = state.bindings.table.filter { !(state.readOnly && $0.mutates) && !$0.keys.isEmpty }
-        let ordered = usable.filter { $0.scope == here } + usable.filter { $0.scope == .global }
-            + usable.filter { $0.scope != here && $0.scope != .global }
-        let lines = ordered.map { binding in
-            (DisplayWidth.fit(binding.keyLabel, to: 12), DisplayWidth.fit(binding.scope.rawValue, to: 14), binding.help)
+        var scopes: [Binding.Scope] = [here, .global]
+        for binding in usable where !scopes.contains(binding.scope) { scopes.append(binding.scope) }
+        let textWidth = max(10, width - helpKeyWidth - 3)
+        var lines: [HelpLine] = []
+        for scope in scopes {
+            let bindings = usable.filter { $0.scope == scope }
+            guard !bindings.isEmpty else { continue }
+            if !lines.isEmpty { lines.append(HelpLine(key: "", text: "", heading: true)) }
+            lines.append(HelpLine(key: "", text: " " + (scope == .global ? "Anywhere" : "On the \(scope.rawValue) screen"), heading: true))
+            for binding in bindings {
+                let wrapped = wrap(binding.help, width: textWidth)
+                // A key list longer than its column gets a line of its own.
+                if DisplayWidth.of(binding.keyLabel) > helpKeyWidth {
+                    lines.append(HelpLine(key: "", text: binding.keyLabel))
+                    lines += wrapped.map { HelpLine(key: "", text: $0) }
+                } else {
+                    lines += wrapped.enumerated().map { HelpLine(key: $0.offset == 0 ? binding.keyLabel : "", text: $0.element) }
+                }
+            }
         }
-        let boxWidth = min(grid.width - 2, 78)
-        let boxHeight = min(grid.height, lines.count + 2)
-        let left = (grid.width - boxWidth) / 2
-        let top = max(0, (grid.height - boxHeight) / 2)
-        for row in 0..<boxHeight { grid.fill(x: left, y: top + row, width: boxWidth, role: .overlay) }
-        grid.put(" Keys (any key closes)" + (state.readOnly ? " · read-only: changes are hidden" : ""), x: left, y: top, role: .overlay,
-                 maxWidth: boxWidth)
-        for (index, line) in lines.prefix(boxHeight - 1).enumerated() {
-            var x = left + 1
-            x += grid.put(line.0, x: x, y: top + 1 + index, role: .key)
-            x += grid.put(" " + line.1, x: x, y: top + 1 + index, role: .overlay)
-            grid.put(" " + line.2, x: x, y: top + 1 + index, role: .overlay, maxWidth: left + boxWidth - x)
+        return lines
+    }
+
+    /// Words onto lines of at most `width` columns (a word longer than that is cut).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            let candidate = line.isEmpty ? String(word) : line + " " + word
+            if DisplayWidth.of(candidate) <= width {
+                line = candidate
+            } else {
+                if !line.isEmpty { lines.append(line) }
+                line = DisplayWidth.truncate(String(word), to: width)
+            }
         }
+        if !line.isEmpty || lines.isEmpty { lines.append(line) }
+        return lines
     }
 }
 

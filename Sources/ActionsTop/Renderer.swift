@@ -114,12 +114,14 @@ public struct Renderer: Sendable {
 
         // Second row: latency, failures by outcome, sparklines of decisions and denials per second.
         let row = y + 1
+        // An empty window has no latency: a dash, not a p50 of 0.00ms.
+        let empty = stats.total == 0, dash = asciiOnly ? "-" : "–"
         x = grid.put("   p50 ", x: 0, y: row, role: .label)
-        x += grid.put(Self.millis(stats.p50Us), x: x, y: row, role: .value)
+        x += grid.put(empty ? dash : Self.millis(stats.p50Us), x: x, y: row, role: .value)
         x += grid.put(" p95 ", x: x, y: row, role: .label)
-        x += grid.put(Self.millis(stats.p95Us), x: x, y: row, role: .value)
+        x += grid.put(empty ? dash : Self.millis(stats.p95Us), x: x, y: row, role: .value)
         x += grid.put(" p99 ", x: x, y: row, role: .label)
-        x += grid.put(Self.millis(stats.p99Us) + " ", x: x, y: row, role: .value)
+        x += grid.put((empty ? dash : Self.millis(stats.p99Us)) + " ", x: x, y: row, role: .value)
         let failures = stats.failures.sorted { $0.value > $1.value }.map { "\(Self.shortOutcome($0.key)) \($0.value)" }
         let failureText = failures.isEmpty ? " no failures " : " " + failures.joined(separator: " ") + " "
         let sparkRoom = max(0, grid.width - x - 18)

@@ -12,6 +12,9 @@ import ActionsStore
 final class StoreWorker {
     enum LaneName: Int, CaseIterable { case tail, query }
 
+    /// A read may be stopped and its result dropped (Esc); a write always runs and reports.
+    enum Kind { case read, write }
+
     /// Work handed to a lane: it gets that lane's store, and returns a Sendable result.
     private typealias Job = @Sendable (Store) -> any Sendable
 
@@ -29,6 +32,19 @@ final class StoreWorker {
             let thread = Thread { [self] in loop() }
             thread.name = name
             thread.start()
+        }
+
+        /// Drops queued jobs whose ids are in `ids` (they never run).
+        func remove(_ ids: Set<Int>) {
+            condition.lock()
+            jobs.removeAll { ids.contains($0.id) }
+            condition.unlock()
+        }
+
+        func isRunning(any ids: Set<Int>) -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            return running.map(ids.contains) ?? false
         }
 
         func submit(_ id: Int, _ job: @escaping Job) {
@@ -89,7 +105,7 @@ final class StoreWorker {
     private let lanes: [Lane]
     private var nextID = 0
     /// What to do with each result, by job: kept on the UI thread, never handed to a lane.
-    private var completions: [Int: (lane: LaneName, apply: (any Sendable) -> Void)] = [:]
+    private var completions: [Int: (lane: LaneName, kind: Kind, apply: (any Sendable) -> Void)] = [:]
     private var cancelled: Set<Int> = []
 
     /// `tail` and `query`: two connections to the same database (one may be the other when the
@@ -102,10 +118,11 @@ final class StoreWorker {
 
     /// Runs `work` on `lane`; `then` gets its result on the UI thread, in `drain()`.
     @discardableResult
-    func run<T: Sendable>(_ lane: LaneName, _ work: @escaping @Sendable (Store) -> T, then: @escaping (T) -> Void) -> Int {
+    func run<T: Sendable>(_ lane: LaneName, _ kind: Kind = .read, _ work: @escaping @Sendable (Store) -> T,
+                          then: @escaping (T) -> Void) -> Int {
         nextID += 1
         let id = nextID
-        completions[id] = (lane, { result in then(result as! T) })
+        completions[id] = (lane, kind, { result in then(result as! T) })
         lanes[lane.rawValue].submit(id, { store in work(store) })
         return id
     }
@@ -129,14 +146,38 @@ final class StoreWorker {
 
     var hasPendingWork: Bool { !completions.isEmpty }
 
-    /// Stops the query that runs now (SQLite: `sqlite3_interrupt`) and drops the results of
-    /// every query still queued or running. Returns whether there was one.
+    /// Stops the reads of the query lane: the queued ones never run, the running one is
+    /// interrupted (SQLite: `sqlite3_interrupt`), and their results are dropped. Writes go on.
+    /// Returns whether a read was stopped.
     @discardableResult
     func cancelQueries() -> Bool {
-        guard isBusy(.query) else { return false }
-        cancelled.formUnion(completions.filter { $0.value.lane == .query }.keys)
-        lanes[LaneName.query.rawValue].store.interrupt()
+        let lane = lanes[LaneName.query.rawValue]
+        let reads = Set(completions.filter { $0.value.lane == .query && $0.value.kind == .read }.keys)
+        guard !reads.isEmpty else { return false }
+        lane.remove(reads)
+        for id in reads {
+            if lane.isRunning(any: [id]) {
+                // Its result still arrives; drain drops it.
+                cancelled.insert(id)
+                lane.store.interrupt()
+            } else {
+                completions.removeValue(forKey: id)
+            }
+        }
         return true
+    }
+
+    /// Stops at quit: reads are dropped, writes already asked for are finished (at most
+    /// `timeout`), and the lanes' threads end.
+    func finish(timeout: TimeInterval = 5) {
+        cancelQueries()
+        let deadline = Date().addingTimeInterval(timeout)
+        while completions.values.contains(where: { $0.kind == .write }) && Date() < deadline {
+            drain()
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        lanes.forEach { $0.stop() }
+        completions = [:]
     }
 
     /// Waits until both lanes are idle and every result is applied (tests and benchmarks).

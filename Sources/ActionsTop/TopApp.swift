@@ -66,10 +66,13 @@ public enum TopApp {
         }
         let renderer = Renderer(asciiOnly: terminal.asciiOnly)
         controller.load()
+        // Writes already asked for are finished before the program exits.
+        defer { controller.finish() }
         var lastTick = MonotonicClock.nowNs()
         var lastCheckpoint = lastTick
         var lastClockSecond = WallClock.nowMs() / 1000
         var needsDraw = true
+        var drawnTheme = controller.theme
         while !controller.shouldQuit && !StopRequest.requested {
             // Results of store work (it all runs off this thread) are applied here.
             if controller.drain() { needsDraw = true }
@@ -78,6 +81,13 @@ public enum TopApp {
             if second != lastClockSecond {
                 lastClockSecond = second
                 controller.showTime()
+                needsDraw = true
+            }
+            // A new theme repaints every cell: ncurses redraws only what it thinks changed, and a
+            // colour change alone left cells in the old theme's colours.
+            if controller.theme != drawnTheme {
+                drawnTheme = controller.theme
+                terminal.invalidate()
                 needsDraw = true
             }
             if needsDraw {
@@ -89,7 +99,8 @@ public enum TopApp {
             // While work is out, wake often enough to show its result at once.
             terminal.setKeyTimeout(controller.isWorking ? 20 : min(options.refreshMs, 250))
             if let key = terminal.readKey() {
-                if key == .resize { terminal.invalidate() }
+                // Ctrl-L repaints the whole screen, as in every curses program.
+                if key == .resize || key == .char("\u{0C}") { terminal.invalidate() }
                 controller.press(key)
                 needsDraw = true
             } else if StopRequest.terminalHungUp() {

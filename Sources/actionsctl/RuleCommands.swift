@@ -65,8 +65,9 @@ enum ListEntryCommands {
     static func remove(_ effect: ListEffect, _ key: String, store: Store) throws {
         let entries = try attempt { try store.listEntries(effect) }
         // By id, or by value in any spelling `add` takes (Unicode, upper case, a trailing dot).
-        let matches = Int64(key).map { id in entries.filter { $0.id == id } }
-            ?? entries.filter { entry in (try? ListEntry.normalize(key, kind: entry.kind)) == entry.value }
+        // (An entry stored before a spelling rule existed is still found as it was written.)
+        let spellings = Set(EntryKind.allCases.compactMap { try? ListEntry.normalize(key, kind: $0) } + [key.lowercased()])
+        let matches = Int64(key).map { id in entries.filter { $0.id == id } } ?? entries.filter { spellings.contains($0.value) }
         guard !matches.isEmpty else { throw ValidationError("no \(effect.rawValue) entry \(key)") }
         for match in matches {
             try attempt { try store.removeRule(id: match.id, by: .current()) }
@@ -89,13 +90,37 @@ enum ListEntryCommands {
         // cost the rest of the list.
         var values: [String] = []
         var skipped = 0
+        // What skipped lines said, as far as they can be read: an entry they may have held must not go silently.
+        var skippedTexts: [String?] = []
         for (line, entry) in ListImport.values(in: bytes) {
             do {
                 guard case .value(let value) = entry else { throw ValidationError("not UTF-8") }
-                values.append(try ListEntry.normalize(value, kind: kind))
+                do {
+                    values.append(try ListEntry.normalize(value, kind: kind))
+                } catch {
+                    skippedTexts.append(value.contains("\0") ? nil : value.lowercased())
+                    throw error
+                }
             } catch {
+                if case .notUTF8 = entry { skippedTexts.append(nil) }
                 skipped += 1
                 FileHandle.standardError.write(Data((TerminalText.escape("line \(line): skipped: \(error)") + "\n").utf8))
+            }
+        }
+        // A re-import replaces its source's entries: a skipped line that may have held one
+        // (unreadable, or naming an entry that would go) must not remove it silently. A file
+        // saved as UTF-16 was such a case: every line skipped, every entry removed.
+        if !skippedTexts.isEmpty && !options.force && !options.dryRun {
+            let kept = Set(values)
+            let wouldGo = try attempt { try store.listEntries(effect) }
+                .filter { $0.source == options.source && $0.kind == kind && !kept.contains($0.value) }.map(\.value)
+            let held = skippedTexts.contains { text in
+                guard let text else { return true }
+                let bare = text.hasSuffix(".") ? String(text.dropLast()) : text
+                return wouldGo.contains(bare)
+            }
+            if held && !wouldGo.isEmpty {
+                throw ValidationError("skipped lines may hold entries of source \(options.source) that this import would remove (\(wouldGo.count)); nothing was changed (fix the lines, or --force to replace anyway)")
             }
         }
         let result = try attempt {
@@ -119,6 +144,7 @@ struct ImportOptions: ParsableArguments {
     @Option(help: "Why (shown to operators).") var reason: String?
     @Flag(help: "Import as shadow entries.") var shadow = false
     @Flag(help: "Print what would be added and removed; change nothing.") var dryRun = false
+    @Flag(help: "Replace the source's entries even when lines were skipped (their entries are removed).") var force = false
 }
 
 struct DenyCommand: ParsableCommand {

@@ -81,14 +81,17 @@ import Testing
         #expect(try Normalize.checkedDomain("3年b組金八先生.jp") == "xn--3b-ww4c5e180e575a65lsy2b.jp")
     }
 
-    @Test(arguments: ["a..b.com", "xn--zz.com", "exa mple.com", "a\u{0}b.com", "\u{202E}moc.elpmaxe", "-.com"])
+    @Test(arguments: ["a..b.com", "xn--zz.com", "exa mple.com", "a\u{0}b.com", "\u{202E}moc.elpmaxe", "-.com",
+                      "bücher.de...", "example.com.\u{3002}", "example\u{FF0E}com..", ".see.."])
     func refusedDomainsAreErrorsNotGuesses(_ domain: String) {
         // Under STD3's hostname rules (deny and allow entries) every one of these is refused.
         #expect(throws: IdentityError.self, "\(domain.debugDescription)") { try Normalize.checkedDomain(domain, hostname: true) }
     }
 
     @Test func unicodeDomainsUTS46RefusesAreRefusedForRequestsToo() {
-        for domain in ["\u{202E}moc.elpmaxe", "a\u{0}b.com", "xn--zz.com", "ex\u{E000}ample.com"] {
+        // Repeated trailing dots (empty labels) would make a spelling no exact entry matches.
+        for domain in ["\u{202E}moc.elpmaxe", "a\u{0}b.com", "xn--zz.com", "ex\u{E000}ample.com", "bücher.de...",
+                       "example.com.\u{3002}", "example.com\u{3002}\u{3002}", "example\u{FF0E}com.."] {
             #expect(throws: IdentityError.self, "\(domain.debugDescription)") { try Normalize.checkedEmailAndDomain("eve@" + domain) }
         }
     }

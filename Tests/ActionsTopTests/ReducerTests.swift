@@ -299,7 +299,7 @@ import ActionsPolicy
         state.screen = .events
         _ = state.handle(.char("Q"))
         #expect(state.quit)
-        #expect(bindings.hints(for: .events, readOnly: false).contains { $0.command == .quit && $0.keyLabel == "Q" })
+        #expect(bindings.hints(for: .events, readOnly: false).contains { $0.command == .quit && $0.keys.first == .char("Q") })
     }
 
     @Test func mistakesAreReportedWithTheirLine() {

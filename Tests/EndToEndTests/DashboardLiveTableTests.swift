@@ -15,6 +15,10 @@ import ActionsStore
         }
     }
 
+    func duplicates(_ screen: String) -> Set<String> {
+        Set(Dictionary(grouping: emails(screen), by: { $0 }).filter { $0.value.count > 1 }.keys)
+    }
+
     @Test(arguments: StoreBackend.allCases) func noEventTwiceWhileKeysReloadUnderLiveTraffic(_ backend: StoreBackend) async throws {
         let harness = try ServerHarness(backend: backend)
         try harness.ctl("deny", "add", "domain", "mailinator.com")
@@ -41,10 +45,15 @@ import ActionsStore
                 // Look at the screen several times between the reload and the next tails.
                 for _ in 0..<3 {
                     try await Task.sleep(for: .milliseconds(40))
-                    let shown = emails(try top.screen())
+                    var twice = duplicates(try top.screen())
                     screensChecked += 1
-                    let twice = Dictionary(grouping: shown, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
-                    #expect(twice.isEmpty, "after \(sequence): on screen twice: \(twice)")
+                    // capture-pane can catch a frame half drawn (rows moving down one, an email at
+                    // its old and its new place): a row the table holds twice is still there a moment later.
+                    if !twice.isEmpty {
+                        try await Task.sleep(for: .milliseconds(250))
+                        twice = twice.intersection(duplicates(try top.screen()))
+                    }
+                    #expect(twice.isEmpty, "after \(sequence): on screen twice: \(twice.sorted())")
                     if !twice.isEmpty { return }
                 }
             }

@@ -320,7 +320,7 @@ import ActionsStore
         try top.send("X")
         try await top.waitFor("only denied rows") { self.tableRows($0).count == 1 }
         try top.send("?")
-        let help = try await top.waitFor("Keys (any key closes)")
+        let help = try await top.waitFor("Esc, ? or F1 close")
         #expect(help.split(separator: "\n").contains { $0.contains("X ") && $0.contains("denied only") }, "\(help)")
         try top.send("Escape", "q")
         try await top.waitFor("EXIT=0")

@@ -103,6 +103,15 @@ import ActionsStore
         for (line, number) in zip(lines, [2, 3, 4, 5, 6]) { #expect(line.hasPrefix("line \(number): skipped"), "\(line)") }
         #expect(lines[0].contains("not UTF-8") && lines[3].contains("IP address"))
         #expect(!result.stderr.contains("\\n"))
+
+        // The same list saved as UTF-16 reads as lines with NULs: every line is skipped, and the
+        // re-import must not remove the entries they held.
+        let utf16 = directory.appendingPathComponent("utf16.txt")
+        try "mailinator.com\r\nguerrillamail.com\r\nyopmail.com\r\n".data(using: .utf16LittleEndian)!.write(to: utf16)
+        let reimport = try run(Paths.binary("actionsctl"), ["deny", "import", "--kind", "domain", "--source", "disposable", utf16.path],
+                               environment: ["ACTIONS_DB": harness.databasePath])
+        #expect(reimport.status != 0 && reimport.stderr.contains("nothing was changed"), "\(reimport.stdout)\(reimport.stderr)")
+        #expect(try harness.store().listEntries(.deny).filter { $0.source == "disposable" }.count == 3)
     }
 
     /// A CRLF config that starts with a comment was ignored whole; a malformed number was read as

@@ -129,8 +129,10 @@ public struct ActionsController: Sendable {
         let start = MonotonicClock.nowNs()
         let config = engine.config
         let secrets = config.secrets(for: type)
+        // Nothing before the signature is checked becomes a decision in the log: an unsigned
+        // request is anyone's, whatever it claims.
         guard let signingSecret = secrets.first else {
-            engine.logRejected(type: type, outcome: .unauthorized, reason: "no ACTIONS_SECRET configured", startNs: start)
+            engine.refused(.workOSEndpoint(type), reason: "no_secret", peer: peer)
             throw APIError(status: .serviceUnavailable, code: "no_secret",
                            message: "actions-server has no ACTIONS_SECRET configured, so it cannot verify WorkOS requests")
         }
@@ -138,7 +140,7 @@ public struct ActionsController: Sendable {
         do {
             body = try await RequestBody.read(request, limit: config.maxBodyBytes)
         } catch {
-            engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
+            engine.refused(.workOSEndpoint(type), reason: "unreadable_body", peer: peer)
             throw error
         }
         do {
