@@ -1,4 +1,8 @@
 import Foundation
+import ActionsProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Events as files an operator takes elsewhere: JSON Lines (every field, exact) or CSV (RFC 4180:
 /// every field quoted, quotes doubled; cells that a spreadsheet would run as a formula are
@@ -46,16 +50,35 @@ public enum EventExport {
     public static func write(_ events: [Event], to path: String, format: Format) throws -> Int {
         var text = header(format).map { $0 + "\n" } ?? ""
         for event in events { text += try line(event, format) + "\n" }
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw StoreError.invalidValue("cannot write \(path)")
-        }
+        try writePrivateFile(path, Array(text.utf8))
         return events.count
     }
 
+    /// Writes a file only its owner can read (0600, also when it existed with a wider mode): every
+    /// file the tools write holds personal data from the log.
+    public static func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.invalidValue("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw StoreError.invalidValue("cannot write \(path): \(String(cString: strerror(errno)))") }
+            written += count
+        }
+    }
+
+    /// A CSV cell for a spreadsheet: control characters (C0, C1, DEL) and bidi and other format
+    /// characters shown as visible escapes, as the dashboard shows them; and a cell a spreadsheet
+    /// would run as a formula (=, +, -, @, or their fullwidth forms, after any leading spaces)
+    /// made text with a leading quote.
     static func quoted(_ field: String) -> String {
-        var field = field
-        // =, +, - and @ start a formula in spreadsheets: a hostile email must stay text.
-        if let first = field.first, "=+-@\t\r".contains(first) { field = "'" + field }
+        var field = TerminalText.escape(field)
+        let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}", "\u{FE62}", "\u{FE63}", "\u{FE66}"]
+        if let first = field.first(where: { $0 != " " && $0 != "\u{3000}" && $0 != "\u{A0}" }), formulaStarts.contains(first) {
+            field = "'" + field
+        }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -540,7 +540,7 @@ public final class DashboardController {
         }
         let path = "actions-event-\(event.uid.filter { $0.isLetter || $0.isNumber || $0 == "_" }).json"
         write { _ throws(StoreError) in
-            do { try (json + "\n").write(toFile: path, atomically: true, encoding: .utf8) } catch { throw .invalidValue("cannot write \(path): \(error)") }
+            do { try EventExport.writePrivateFile(path, Array((json + "\n").utf8)) } catch { throw .invalidValue("\(error)") }
         } then: { [self] _ in
             state.message = .init(text: "event written to \(path) (this terminal takes no clipboard writes)", isError: false)
         }
