@@ -53,7 +53,8 @@ public final class DecisionEngine: Sendable {
                                   gather: config.durableEvents ? .whileBusy(upTo: .milliseconds(1), busyAt: 8) : .window(.milliseconds(2)))
         let policy = LivePolicy(store: store, logger: logger)
         self.policy = policy
-        self.rates = RateSync(store: store, policy: policy, node: { nodeName.value }, logger: logger)
+        self.rates = RateSync(store: store, policy: policy, node: { nodeName.value }, logger: logger,
+                              maxSubjects: config.rateMaxSubjects)
         self.client = EndpointClient()
         let persister = CircuitPersister(store: store, logger: logger)
         self.persister = persister
@@ -128,6 +129,7 @@ public final class DecisionEngine: Sendable {
     /// Prometheus text, with the writer's figures brought up to date.
     public func metricsExposition() -> [UInt8] {
         metrics.recordWriter(writer.stats)
+        metrics.recordRates(subjects: rates.counter.subjectCount, evicted: rates.counter.evicted)
         return metrics.exposition()
     }
 

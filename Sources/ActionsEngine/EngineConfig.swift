@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsPolicy
 import ActionsStore
 
 /// The server's startup configuration: secrets from the environment, the rest from the optional
@@ -29,6 +30,9 @@ public struct EngineConfig: Sendable {
     public var lockoutWriteWaitMs = 2000
     /// How long the server's SQLite connections wait for another process's lock.
     public var busyTimeoutMs = 2000
+    /// `rate.max_subjects`: most subjects (addresses, networks, domains, accounts) the rate
+    /// windows track at once; the least recently seen go first past it.
+    public var rateMaxSubjects = RateCounter.defaultMaxSubjects
     /// A connection with no request in progress, or whose request head has not arrived, is closed
     /// after this long (keep-alive idle, and a header timeout against slowloris).
     public var idleTimeoutMs = 30_000
@@ -110,6 +114,7 @@ public struct EngineConfig: Sendable {
             "circuit.failure_threshold", "circuit.cooldown_seconds",
             "retention.max_age_days", "retention.max_rows", "events.queue_capacity",
             "server.idle_timeout_ms", "server.read_timeout_ms", "events.durable", "events.durable_wait_ms", "store.busy_timeout_ms", "store.lockout_write_wait_ms",
+            "rate.max_subjects",
         ]
         for key in values.keys where !known.contains(key) {
             let isActionSecret = ActionType.allCases.contains { key == "actions.\($0.rawValue).secret" || key == "actions.\($0.rawValue).secrets" }
@@ -138,6 +143,7 @@ public struct EngineConfig: Sendable {
         readTimeoutMs = try int("server.read_timeout_ms", in: 100...3_600_000) ?? readTimeoutMs
         busyTimeoutMs = try int("store.busy_timeout_ms", in: 10...60_000) ?? busyTimeoutMs
         lockoutWriteWaitMs = try int("store.lockout_write_wait_ms", in: 10...60_000) ?? lockoutWriteWaitMs
+        rateMaxSubjects = try int("rate.max_subjects", in: 1000...10_000_000) ?? rateMaxSubjects
         for type in ActionType.allCases {
             let key = "actions.\(type.rawValue).secret"
             switch values[key + "s"] ?? values[key] {

@@ -19,6 +19,8 @@ public final class EngineMetrics: Sendable {
     private let dropped: CoreMetrics.Gauge
     private let rejected: CoreMetrics.Gauge
     private let written: CoreMetrics.Gauge
+    private let rateSubjects: CoreMetrics.Gauge
+    private let rateEvicted: CoreMetrics.Gauge
     /// Requests refused before they were decided (a missing token, a bad signature), by route
     /// and reason: counted here and nowhere in the event log, which holds decisions.
     private let refusals: [String: CoreMetrics.Counter]
@@ -64,6 +66,8 @@ public final class EngineMetrics: Sendable {
         dropped = CoreMetrics.Gauge(label: "actions_events_dropped", factory: factory)
         rejected = CoreMetrics.Gauge(label: "actions_events_rejected", factory: factory)
         written = CoreMetrics.Gauge(label: "actions_events_written", factory: factory)
+        rateSubjects = CoreMetrics.Gauge(label: "actions_rate_subjects", factory: factory)
+        rateEvicted = CoreMetrics.Gauge(label: "actions_rate_subjects_evicted", factory: factory)
         var refusals: [String: CoreMetrics.Counter] = [:]
         for route in APIRoute.all {
             for reason in Self.refusalReasons {
@@ -72,6 +76,12 @@ public final class EngineMetrics: Sendable {
             }
         }
         self.refusals = refusals
+    }
+
+    /// Subjects the rate windows track, and those forgotten to stay within `rate.max_subjects`.
+    func recordRates(subjects: Int, evicted: Int) {
+        rateSubjects.record(subjects)
+        rateEvicted.record(evicted)
     }
 
     func recordRefusal(route: String, reason: String) {

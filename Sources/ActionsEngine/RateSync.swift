@@ -14,7 +14,7 @@ import ActionsPolicy
 /// So a limit holds across nodes to within about a second of other nodes' traffic. With no rate
 /// rules it reads nothing.
 final class RateSync: Service, Sendable {
-    let counter = RateCounter()
+    let counter: RateCounter
     private let store: Store
     private let policy: LivePolicy
     private let node: @Sendable () -> String
@@ -33,7 +33,9 @@ final class RateSync: Service, Sendable {
         var lastPruneMs: Int64 = 0
     }
 
-    init(store: Store, policy: LivePolicy, node: @escaping @Sendable () -> String, logger: Logger) {
+    init(store: Store, policy: LivePolicy, node: @escaping @Sendable () -> String, logger: Logger,
+         maxSubjects: Int = RateCounter.defaultMaxSubjects) {
+        counter = RateCounter(maxSubjects: maxSubjects)
         self.store = store
         self.policy = policy
         self.node = node

@@ -34,6 +34,7 @@ final class ReloadableConfig: Sendable {
         ("events.queue_capacity", { $0.eventQueueCapacity != $1.eventQueueCapacity }),
         ("events.durable", { $0.durableEvents != $1.durableEvents }),
         ("store.busy_timeout_ms", { $0.busyTimeoutMs != $1.busyTimeoutMs }),
+        ("rate.max_subjects", { $0.rateMaxSubjects != $1.rateMaxSubjects }),
         ("retention", { $0.retentionMaxAgeDays != $1.retentionMaxAgeDays || $0.retentionMaxRows != $1.retentionMaxRows }),
     ]
 

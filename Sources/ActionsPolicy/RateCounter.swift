@@ -29,10 +29,28 @@ public enum RateSubject: Hashable, Sendable {
 /// Every attempt in a rule's scope counts, denied ones included, so that a client that keeps
 /// retrying stays limited. Attempts may arrive out of order (other nodes' decisions, read from
 /// the shared log a moment later); they are inserted in time order.
+///
+/// Bounded: at most `maxSubjects` subjects are tracked over all rules (each holds at most `limit`
+/// times). Past that, the subjects seen least recently are forgotten first, an eighth of the
+/// bound at a time, and counted (`evicted`): a flood of distinct emails cannot grow memory
+/// without end, and what it pushes out are the subjects idle longest.
 public final class RateCounter: Sendable {
-    private let windows = Mutex<[Int64: [RateSubject: [Int64]]]>([:])
+    private struct State {
+        var windows: [Int64: [RateSubject: [Int64]]] = [:]
+        var subjects = 0
+        var evicted = 0
+    }
+    private let state = Mutex(State())
+    public let maxSubjects: Int
 
-    public init() {}
+    public static let defaultMaxSubjects = 200_000
+
+    public init(maxSubjects: Int = RateCounter.defaultMaxSubjects) {
+        self.maxSubjects = max(1, maxSubjects)
+    }
+
+    /// Subjects forgotten to stay within `maxSubjects`, since the start.
+    public var evicted: Int { state.withLock { $0.evicted } }
 
     public struct Count: Sendable {
         public var rule: RateRule
@@ -46,19 +64,38 @@ public final class RateCounter: Sendable {
     public func admit(_ attempt: Attempt, rules: [RateRule], foldAddresses: Bool, record: Bool = true) -> [Count] {
         var counts: [Count] = []
         let now = attempt.timeMs
-        windows.withLock { windows in
+        let maxSubjects = self.maxSubjects
+        state.withLock { state in
             for rule in rules where rule.scope.covers(attempt.type) && rule.isActive(nowMs: now) {
                 guard let subject = RateSubject.of(attempt, key: rule.key, foldAddresses: foldAddresses) else { continue }
                 let start = now - rule.windowMs
-                let times = windows[rule.id]?[subject] ?? []
+                let times = state.windows[rule.id]?[subject] ?? []
                 // Times are sorted; count those inside (start, now] from the newest back.
                 var inside = 0
                 for time in times.reversed() { if time > start && time <= now { inside += 1 } else if time <= start { break } }
                 counts.append(Count(rule: rule, before: inside))
-                if record { Self.insert(now, into: &windows[rule.id, default: [:]][subject, default: []], keep: rule.limit) }
+                guard record else { continue }
+                if times.isEmpty { state.subjects += 1 }
+                Self.insert(now, into: &state.windows[rule.id, default: [:]][subject, default: []], keep: rule.limit)
             }
+            if state.subjects > maxSubjects { Self.evictOldest(&state, keeping: maxSubjects - max(1, maxSubjects / 8)) }
         }
         return counts
+    }
+
+    /// Forgets the subjects whose newest attempt is oldest until `keeping` remain.
+    private static func evictOldest(_ state: inout State, keeping: Int) {
+        var newest: [(time: Int64, rule: Int64, subject: RateSubject)] = []
+        newest.reserveCapacity(state.subjects)
+        for (rule, subjects) in state.windows {
+            for (subject, times) in subjects { newest.append((times.last ?? 0, rule, subject)) }
+        }
+        newest.sort { $0.time < $1.time }
+        let excess = newest.count - keeping
+        guard excess > 0 else { return }
+        for entry in newest.prefix(excess) { state.windows[entry.rule]?[entry.subject] = nil }
+        state.subjects = newest.count - excess
+        state.evicted += excess
     }
 
     private static func insert(_ time: Int64, into times: inout [Int64], keep: Int) {
@@ -74,17 +111,23 @@ public final class RateCounter: Sendable {
     /// Forgets rules no longer in `rules`, and subjects whose newest attempt left the window.
     public func prune(rules: [RateRule], nowMs: Int64) {
         let windowByID = Dictionary(rules.map { ($0.id, $0.windowMs) }, uniquingKeysWith: { a, _ in a })
-        windows.withLock { windows in
-            for (id, subjects) in windows {
-                guard let window = windowByID[id] else { windows[id] = nil; continue }
-                windows[id] = subjects.filter { ($0.value.last ?? 0) > nowMs - window }
+        state.withLock { state in
+            for (id, subjects) in state.windows {
+                guard let window = windowByID[id] else { state.windows[id] = nil; continue }
+                state.windows[id] = subjects.filter { ($0.value.last ?? 0) > nowMs - window }
             }
+            state.subjects = state.windows.values.reduce(0) { $0 + $1.count }
         }
     }
 
     /// Forgets everything (before counts are rebuilt from the log).
-    public func reset() { windows.withLock { $0 = [:] } }
+    public func reset() {
+        state.withLock { state in
+            state.windows = [:]
+            state.subjects = 0
+        }
+    }
 
     /// Subjects tracked, over all rules (for metrics and tests).
-    public var subjectCount: Int { windows.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    public var subjectCount: Int { state.withLock { $0.subjects } }
 }

@@ -70,3 +70,23 @@ import ActionsStore
         }
     }
 }
+
+/// A flood of distinct subjects cannot grow the windows without end: past the bound, those seen
+/// least recently are forgotten first, and counted.
+@Suite struct RateCounterBoundTests {
+    @Test func subjectsAreCappedOldestFirst() {
+        let counter = RateCounter(maxSubjects: 1000)
+        let rule = RateRule(id: 1, key: .email, limit: 3, windowMs: 3_600_000)
+        for n in 0..<5000 {
+            let attempt = Attempt(type: .userRegistration, timeMs: 1_000_000 + Int64(n), email: "flood\(n)@example.com", ip: nil)
+            _ = counter.admit(attempt, rules: [rule], foldAddresses: false)
+        }
+        #expect(counter.subjectCount <= 1000)
+        #expect(counter.evicted >= 4000)
+        // The newest subjects are still counted; the oldest were forgotten.
+        let newest = Attempt(type: .userRegistration, timeMs: 2_000_000, email: "flood4999@example.com", ip: nil)
+        #expect(counter.admit(newest, rules: [rule], foldAddresses: false, record: false).first?.before == 1)
+        let oldest = Attempt(type: .userRegistration, timeMs: 2_000_000, email: "flood0@example.com", ip: nil)
+        #expect(counter.admit(oldest, rules: [rule], foldAddresses: false, record: false).first?.before == 0)
+    }
+}
