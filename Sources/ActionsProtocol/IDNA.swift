@@ -51,6 +51,11 @@ enum IDNA {
         guard !ascii.isEmpty, !ascii.hasPrefix("."), !ascii.hasSuffix("."), !ascii.contains("..") else {
             throw .invalidDomain(String(text), reason: "empty label")
         }
+        // Punycode can make a name longer than its UTF-8 (libidn2 allows 255): RFC 1035's 253 holds
+        // for what comes out too (found by the fuzzer).
+        guard ascii.utf8.count <= Normalize.maxDomainOctets else {
+            throw .tooLong(what: "domain", octets: ascii.utf8.count, limit: Normalize.maxDomainOctets)
+        }
         if hostname, let label = ascii.split(separator: ".").first(where: { $0.hasPrefix("-") || $0.hasSuffix("-") }) {
             throw .invalidDomain(String(text), reason: "label \(label) starts or ends with a hyphen")
         }

@@ -46,6 +46,21 @@ public enum Normalize {
     public static func checkedDomain(_ text: Substring, hostname: Bool = false) throws(IdentityError) -> String {
         let trimmed = text.utf8.count > 1 && text.utf8.last == UInt8(ascii: ".") ? text.dropLast() : text
         try checkSizes(domain: trimmed)
+        // An address literal (`[203.0.113.5]`, RFC 5321) is kept as written.
+        if trimmed.hasPrefix("["), trimmed.hasSuffix("]"), !hostname {
+            let inner = trimmed.dropFirst().dropLast()
+            guard inner.utf8.allSatisfy({ $0 < 0x80 && ($0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || isHexDigitOrLetter($0)) }) else {
+                throw .invalidDomain(String(text), reason: "not an address literal")
+            }
+            return trimmed.lowercased()
+        }
+        // In ASCII a domain holds letters, digits, hyphens, underscores and dots, and `*.` as a
+        // wildcard entry's prefix: nothing else maps to one (libidn2 without STD3 took `/`, and the
+        // result did not read the same when checked again; found by the fuzzer).
+        let body = trimmed.hasPrefix("*.") ? trimmed.dropFirst(2) : trimmed
+        guard !body.utf8.contains(where: { $0 < 0x80 && !Self.isDomainByte($0) }) else {
+            throw .invalidDomain(String(text.prefix(80)), reason: "only letters, digits, hyphens, underscores and dots make a domain")
+        }
         if let ascii = asciiLowercased(trimmed), !hasACELabel(ascii), !hostname {
             guard !ascii.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
                 throw .invalidDomain(String(text), reason: "control character")
@@ -95,6 +110,15 @@ public enum Normalize {
             label += UTF8.width(scalar)
             if label > maxLabelOctets { throw .tooLong(what: "label", octets: label, limit: maxLabelOctets) }
         }
+    }
+
+    static func isDomainByte(_ byte: UInt8) -> Bool {
+        (0x61...0x7a).contains(byte) || (0x41...0x5a).contains(byte) || (0x30...0x39).contains(byte)
+            || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+    }
+
+    private static func isHexDigitOrLetter(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x61...0x7a).contains(byte) || (0x41...0x5a).contains(byte)
     }
 
     /// An ASCII name with a punycode label: libidn2 checks that the label decodes to what UTS #46 allows.

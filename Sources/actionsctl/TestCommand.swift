@@ -15,7 +15,6 @@ struct TestCommand: ParsableCommand {
     @Option(help: "The client's IP address.") var ip: String?
     @Option(help: "The client's user agent.") var userAgent: String?
     @Option(help: "The server (default: $ACTIONS_SERVER, else http://127.0.0.1:8787).") var server: String?
-    @Option(help: "Bearer token when the server sets ACTIONS_API_TOKEN (default: $ACTIONS_API_TOKEN).") var token: String?
     @Flag(help: "Print the server's JSON answer.") var json = false
 
     func run() throws {
@@ -31,7 +30,10 @@ struct TestCommand: ParsableCommand {
         }
         var request = try HTTPClient.Request(url: "\(base)/v1/actions/\(type.rawValue)/test", method: .POST)
         request.headers.add(name: "Content-Type", value: "application/json")
-        if let token = token ?? environment["ACTIONS_API_TOKEN"] { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        // The token from the environment only: an argument would show in `ps`.
+        if let token = environment["ACTIONS_API_TOKEN"], !token.isEmpty {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         request.body = .bytes(context.encoded())
         let response: HTTPClient.Response
         do {
