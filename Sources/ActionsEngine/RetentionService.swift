@@ -9,20 +9,19 @@ struct RetentionService: Service {
     var store: Store
     var maxAgeDays: Int?
     var maxRows: Int?
+    /// Failed-login counts idle longer than the lockout window lock no one: they go every run.
+    var loginFailureIdleMs: Int64
     var logger: Logger
 
     init(store: Store, config: EngineConfig, logger: Logger) {
         self.store = store
         self.maxAgeDays = config.retentionMaxAgeDays
         self.maxRows = config.retentionMaxRows
+        self.loginFailureIdleMs = max(config.lockout.windowMs, 3_600_000)
         self.logger = logger
     }
 
     func run() async {
-        guard maxAgeDays != nil || maxRows != nil else {
-            try? await gracefulShutdown()
-            return
-        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await pruneOnce()
@@ -33,7 +32,11 @@ struct RetentionService: Service {
 
     func pruneOnce() async {
         let store = self.store, maxAgeMs = maxAgeDays.map { Int64($0) * 86_400_000 }, maxRows = self.maxRows
+        let idleMs = loginFailureIdleMs
         do {
+            let counts = try await BlockingWork.run { () throws(StoreError) -> Int in try store.pruneLoginFailures(idleMs: idleMs) }
+            if counts > 0 { logger.info("retention pruned idle failed-login counts", metadata: ["deleted": "\(counts)"]) }
+            guard maxAgeDays != nil || maxRows != nil else { return }
             let deleted = try await BlockingWork.run { try store.prune(maxAgeMs: maxAgeMs, maxRows: maxRows) }
             if deleted > 0 { logger.info("retention pruned events", metadata: ["deleted": "\(deleted)"]) }
         } catch {

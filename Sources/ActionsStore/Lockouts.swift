@@ -112,13 +112,26 @@ extension Store {
         }
     }
 
+    /// The lockouts in force (what a decision needs), or with `includeUnlocked` every count too.
+    /// Only the rows asked for are read: the table keeps every account that failed a login.
     public func loginFailures(includeUnlocked: Bool = false, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [LoginFailures] {
         try reading { db in
             try db.rows("""
                 SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
-                FROM login_failures ORDER BY updated_ms DESC
-                """).map(Self.loginFailures(row:))
+                FROM login_failures \(includeUnlocked ? "" : "WHERE locked_until_ms > ?") ORDER BY updated_ms DESC
+                """, includeUnlocked ? [] : [nowMs]).map(Self.loginFailures(row:))
         }.filter { includeUnlocked || $0.isLocked(nowMs: nowMs) }
+    }
+
+    /// Retention for failed-login counts: deletes those not locked and not updated within
+    /// `idleMs` (a count older than the lockout window can lock no one). Returns how many went.
+    @discardableResult
+    public func pruneLoginFailures(idleMs: Int64, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
+        try writing { db in
+            try db.rows("""
+                DELETE FROM login_failures WHERE updated_ms < ? AND (locked_until_ms IS NULL OR locked_until_ms <= ?) RETURNING email
+                """, [nowMs - idleMs, nowMs]).count
+        }
     }
 
     /// Ends a lockout and clears the count; audited. Throws notFound when the email has none.

@@ -1,0 +1,25 @@
+import Testing
+import Foundation
+import ActionsProtocol
+@testable import ActionsStore
+import ActionsTestSupport
+
+/// login_failures grew forever and every policy reload read it whole: retention now takes the
+/// counts that can lock no one, and a reload reads only the lockouts in force.
+@Suite struct LoginFailureRetentionTests {
+    @Test(arguments: StoreBackend.allCases) func idleCountsGoAndLockoutsStay(_ backend: StoreBackend) throws {
+        let store = try Store(path: try backend.newDatabase())
+        defer { store.close() }
+        let now: Int64 = 1_800_000_000_000
+        let policy = LockoutPolicy(threshold: 2, windowMs: 60_000, lockoutMs: 600_000)
+        for n in 0..<50 { _ = try store.recordLoginFailure(email: "idle\(n)@example.com", userId: nil, ip: nil, policy: policy, nowMs: now - 7_200_000) }
+        _ = try store.recordLoginFailure(email: "recent@example.com", userId: nil, ip: nil, policy: policy, nowMs: now - 1000)
+        for _ in 0..<2 { _ = try store.recordLoginFailure(email: "locked@example.com", userId: nil, ip: nil, policy: policy, nowMs: now - 7_200_000 + 500_000) }
+        _ = try store.recordLoginFailure(email: "locked-now@example.com", userId: nil, ip: nil, policy: policy, nowMs: now - 2000)
+        _ = try store.recordLoginFailure(email: "locked-now@example.com", userId: nil, ip: nil, policy: policy, nowMs: now - 1000)
+        #expect(try store.loginFailures(nowMs: now).map(\.email) == ["locked-now@example.com"], "a reload reads only lockouts in force")
+        #expect(try store.pruneLoginFailures(idleMs: 3_600_000, nowMs: now) == 51, "50 idle counts and an expired lockout")
+        let left = Set(try store.loginFailures(includeUnlocked: true, nowMs: now).map(\.email))
+        #expect(left == ["recent@example.com", "locked-now@example.com"])
+    }
+}
