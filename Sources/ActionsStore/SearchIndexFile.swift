@@ -44,7 +44,7 @@ final class SearchIndexFile: Sendable {
     /// Opens (and makes, with `fileMode`) the index of the log at `logPath`, which must exist.
     init(logPath: String, busyTimeout: TimeInterval, fileMode: mode_t) throws(StoreError) {
         path = Self.path(forLog: logPath)
-        if !FileManager.default.fileExists(atPath: path) { try Store.createFile(path, mode: fileMode) }
+        if !FileManager.default.fileExists(atPath: path) { try Store.createFile(path, mode: fileMode, like: logPath) }
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
         config.label = "actions-search"

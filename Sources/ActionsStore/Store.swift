@@ -171,10 +171,17 @@ public final class Store: Sendable {
 
     /// Creates an empty file with exactly `mode`: the umask must not widen or narrow what was
     /// asked for (the log and its search index hold emails and addresses).
-    static func createFile(_ path: String, mode: mode_t) throws(StoreError) {
-        let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, mode)
+    ///
+    /// `like`: a file beside an existing one (the search index beside its log) takes that file's
+    /// mode, owner and group: run as root, actionsctl once made a root-owned index the service
+    /// user could not open. (SQLite does the same for its -wal and -shm files.)
+    static func createFile(_ path: String, mode: mode_t, like sibling: String? = nil) throws(StoreError) {
+        var model = stat()
+        let copied = sibling.map { stat($0, &model) == 0 } ?? false
+        let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, copied ? model.st_mode & 0o777 : mode)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        fchmod(fd, mode)
+        fchmod(fd, copied ? model.st_mode & 0o777 : mode)
+        if copied && geteuid() == 0 { _ = fchown(fd, model.st_uid, model.st_gid) }
         Glibc.close(fd)
     }
 

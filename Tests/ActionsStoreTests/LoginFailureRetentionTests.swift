@@ -23,3 +23,21 @@ import ActionsTestSupport
         #expect(left == ["recent@example.com", "locked-now@example.com"])
     }
 }
+
+/// Run as root, the tools made a root-owned `<log>-search` the service user could not open:
+/// the index file now takes its log's owner, group and mode.
+@Suite struct SearchFileOwnershipTests {
+    @Test func theIndexFileTakesItsLogsOwnerAndMode() throws {
+        let path = temporaryDatabasePath()
+        _ = try Store(path: path, fileMode: 0o640)
+        try FileManager.default.removeItem(atPath: SearchIndexFile.path(forLog: path))
+        if getuid() == 0, let nobody = getpwnam("nobody") {
+            #expect(chown(path, nobody.pointee.pw_uid, nobody.pointee.pw_gid) == 0)
+        }
+        _ = try Store(path: path)
+        var log = stat(), index = stat()
+        #expect(stat(path, &log) == 0 && stat(SearchIndexFile.path(forLog: path), &index) == 0)
+        #expect(index.st_mode & 0o777 == 0o640)
+        #expect(index.st_uid == log.st_uid && index.st_gid == log.st_gid)
+    }
+}
