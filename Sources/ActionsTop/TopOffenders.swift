@@ -60,7 +60,9 @@ public struct TopOffenders: Sendable, Equatable {
             if event.timeMs >= middle { value.recent += 1 } else { value.earlier += 1 }
             counts[group, default: [:]][key] = value
         }
-        for event in denied where !event.isTest {
+        // Policy's denials only: a fail-closed answer to a failing endpoint is no verdict on the
+        // domain (gmail.com looked like an attacker); those count under failures.
+        for event in denied where !event.isTest && event.decidedBy != .errorMode && event.decidedBy != .circuit {
             count(.domains, event.emailDomain, event)
             count(.networks, event.ip.flatMap(Self.network), event)
             count(.emails, event.email.map { Normalize.email($0) }, event)
@@ -86,7 +88,20 @@ public struct TopOffenders: Sendable, Equatable {
         if let rule = reason.range(of: "(rule "), let close = reason[rule.upperBound...].firstIndex(of: ")") {
             return String(reason[...close])
         }
-        return String(reason.prefix { $0 != ":" && $0 != ";" })
+        // One row per kind of reason, not per count: "locked out after 101 failed logins" and
+        // "...103..." are one, "locked out after # failed logins" (the emails group shows whose).
+        var key = ""
+        var inNumber = false
+        for character in reason.prefix(while: { $0 != ":" && $0 != ";" }) {
+            if character.isASCII && character.isNumber {
+                if !inNumber { key.append("#") }
+                inNumber = true
+            } else {
+                key.append(character)
+                inNumber = false
+            }
+        }
+        return key
     }
 
     /// What a row filters the event table to.
@@ -95,9 +110,14 @@ public struct TopOffenders: Sendable, Equatable {
         filter.text = ""
         filter.outcome = nil
         switch row.group {
-        case .domains, .emails, .reasons:
+        case .domains, .emails:
             filter.deniedOnly = true
             filter.text = row.key
+        case .reasons:
+            filter.deniedOnly = true
+            // Up to the first number the row stands for ("locked out after #" is every count).
+            let words = row.key.prefix { $0 != "#" }.trimmingCharacters(in: .whitespaces)
+            filter.text = words.isEmpty ? row.key.replacingOccurrences(of: "#", with: "") : words
         case .networks:
             filter.deniedOnly = true
             // The prefix as it is written in the log: a /24 is its first three octets.

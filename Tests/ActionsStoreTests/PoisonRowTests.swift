@@ -100,7 +100,9 @@ import ActionsTestSupport
         await writer.close()
         let stats = writer.stats
         #expect(stats.written == 0 && stats.dropped + stats.rejected == 4000, "\(stats)")
-        #expect(stats.rejected < 200, "only what the budget reached was tried alone: \(stats.rejected)")
+        // The writer takes at most 512 events a batch: each batch spends its own budget, and only
+        // what a budget reached was tried alone, far from one transaction per row.
+        #expect(stats.rejected < 1000 && stats.dropped > 3000, "\(stats)")
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 }

@@ -75,3 +75,25 @@ import ActionsStore
         #expect(state.stats.window == .fiveMinutes)
     }
 }
+
+/// The attack panel keeps policy's denials apart from endpoint failures, and groups a reason's counts.
+@Suite struct TopOffendersGroupingTests {
+    @Test func failClosedEndpointFailuresAreNotDeniedDomains() {
+        let now: Int64 = 1_800_000_000_000
+        func event(_ n: Int, _ email: String, decidedBy: DecidedBy, outcome: Outcome = .ok, reason: String) -> Event {
+            Event(id: Int64(n), timeMs: now - 1000, actionType: .authentication, actionId: "a\(n)", email: email,
+                  emailDomain: String(email.split(separator: "@")[1]), ip: "203.0.113.\(n)", verdict: .deny, decidedBy: decidedBy,
+                  reason: reason, outcome: outcome)
+        }
+        let denied = (0..<5).map { event($0, "user\($0)@gmail.com", decidedBy: .errorMode, outcome: .timeout, reason: "endpoint timeout; fail-closed") }
+            + [event(10, "mallory@acme.io", decidedBy: .policy, reason: "locked out after 101 failed logins"),
+               event(11, "mallory@acme.io", decidedBy: .policy, reason: "locked out after 103 failed logins")]
+        let top = TopOffenders(denied: denied, failed: denied.filter { $0.outcome != .ok }, nowMs: now, windowMs: 60_000)
+        #expect(top.rows[.domains]?.map(\.key) == ["acme.io"], "gmail.com is not an attacker")
+        #expect(top.rows[.failures]?.first?.count == 5)
+        #expect(top.rows[.reasons]?.map(\.key) == ["locked out after # failed logins"])
+        #expect(top.rows[.reasons]?.first?.count == 2)
+        let filter = TopOffenders.filter(for: top.rows[.reasons]![0], base: EventFilter())
+        #expect(filter.text == "locked out after" && filter.deniedOnly)
+    }
+}
