@@ -457,9 +457,21 @@ public final class DashboardController {
             }
         case .previewDeny(let entry):
             // The same replay `actionsctl deny add --preview` runs, over the last 24 hours.
-            write(.read) { store throws(StoreError) in try ImpactPreview.run(store, entry: entry, nowMs: nowMs) } then: { [self] impact in
+            // An entry that already denies it (enforcing, not expired) is named instead: a preview
+            // of "would have denied 0" invited a second rule for what rule 1 does.
+            write(.read) { store throws(StoreError) -> (existing: Int64?, impact: Replay.RuleImpact?) in
+                let value = try ListEntry.normalize(entry.value, kind: entry.kind)
+                let existing = try store.listEntries(.deny, includeExpired: false, nowMs: nowMs)
+                    .first { $0.kind == entry.kind && $0.value == value && !$0.shadow && ($0.scope == .all || $0.scope == entry.scope) }
+                if let existing, !entry.shadow { return (existing.id, nil) }
+                return (nil, try ImpactPreview.run(store, entry: entry, nowMs: nowMs))
+            } then: { [self] result in
+                if let rule = result.existing {
+                    state.message = .init(text: "\(TerminalText.escape(entry.value)) is already denied by rule \(rule)", isError: false)
+                    return
+                }
                 // Not over a prompt the operator opened meanwhile.
-                guard state.prompt == nil else { return }
+                guard state.prompt == nil, let impact = result.impact else { return }
                 state.message = nil
                 state.prompt = .confirmAdd(entry, preview: ImpactPreview.sentence(impact))
             }

@@ -271,3 +271,35 @@ struct ModelRun {
         while !holder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
     }
 }
+
+/// The attack panel does not offer a second rule for what a rule already denies.
+@Suite struct AttackPanelTests {
+    @Test func aDomainAlreadyDeniedIsNamedNotOfferedAgain() throws {
+        let path = try StoreBackend.sqlite.newDatabase()
+        let store = try Store(path: path), writer = try Store(path: path)
+        let rule = try writer.addListEntry(ListEntry(kind: .domain, value: "spam.example"), by: Operator(user: "test"))
+        var run = ModelRun(seed: 2, store: store, writer: writer)
+        run.nowMs = WallClock.nowMs()
+        try run.insert((1...5).map { n in
+            var event = run.makeEvent(id: Int64(n))
+            event.email = "bot\(n)@spam.example"
+            event.emailDomain = "spam.example"
+            event.verdict = .deny
+            event.decidedBy = .policy
+            event.reason = "deny-list domain spam.example (rule \(rule.id))"
+            return event
+        })
+        let controller = DashboardController(store: store, theme: .builtinDefault, catalog: ThemeCatalog(directories: []),
+                                             noColor: true, readOnly: false, actor: Operator(user: "test"))
+        controller.load()
+        controller.settle()
+        controller.press(.char("o"))
+        controller.settle()
+        let row = try #require(controller.state.topRows.firstIndex { $0.key == "spam.example" })
+        for _ in 0..<row { controller.press(.char("j")) }
+        controller.press(.char("a"))
+        controller.settle()
+        #expect(controller.state.prompt == nil)
+        #expect(controller.state.message?.text == "spam.example is already denied by rule \(rule.id)")
+    }
+}
