@@ -428,6 +428,8 @@ public final class DashboardController {
     /// Where `y` copies an event: the terminal's clipboard when it takes OSC 52 (set by the app),
     /// else a file in the current directory.
     public var clipboard: ((String) -> Void)?
+    /// Why there is no clipboard, for the message that says where the event went instead.
+    public var clipboardMissing = "this terminal takes no clipboard writes"
 
     /// Runs store work on the query lane (`.write`: never stopped by Esc); `then` reports it on the UI thread.
     private func write<T: Sendable>(_ kind: StoreWorker.Kind = .write, _ work: @escaping @Sendable (Store) throws(StoreError) -> T,
@@ -554,7 +556,7 @@ public final class DashboardController {
         write { _ throws(StoreError) in
             do { try EventExport.writePrivateFile(path, Array((json + "\n").utf8)) } catch { throw .invalidValue("\(error)") }
         } then: { [self] _ in
-            state.message = .init(text: "event written to \(path) (this terminal takes no clipboard writes)", isError: false)
+            state.message = .init(text: "event written to \(path) (\(clipboardMissing))", isError: false)
         }
     }
 }

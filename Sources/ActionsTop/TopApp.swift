@@ -61,9 +61,13 @@ public enum TopApp {
         let terminal = NcursesTerminal(refreshMs: min(options.refreshMs, 250), monochrome: noColor, mouse: options.mouse)
         defer { terminal.stop() }
         controller.setASCII(terminal.asciiOnly)
-        if NcursesTerminal.takesClipboard(term: environment["TERM"] ?? "") && environment["ACTIONS_TOP_CLIPBOARD"] != "file" {
+        // Inside tmux, OSC 52 reaches the clipboard only with `set-clipboard` on: asked once, here,
+        // before the loop (a copy claimed while tmux dropped it was the alternative).
+        let tmuxDrops = !(environment["TMUX"] ?? "").isEmpty && TmuxClipboard.isOff()
+        if NcursesTerminal.takesClipboard(term: environment["TERM"] ?? "") && environment["ACTIONS_TOP_CLIPBOARD"] != "file" && !tmuxDrops {
             controller.clipboard = { [terminal] text in terminal.copyToClipboard(text) }
         }
+        if tmuxDrops { controller.clipboardMissing = "tmux drops clipboard writes: set -g set-clipboard on" }
         let renderer = Renderer(asciiOnly: terminal.asciiOnly)
         controller.load()
         // Writes already asked for are finished before the program exits.

@@ -257,8 +257,20 @@ import ActionsStore
         let name = said.components(separatedBy: "event written to ").last?.prefix { !$0.isWhitespace } ?? ""
         let written = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
         #expect(written.contains("\"email\":\"copy.me@example.com\""))
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the event's file is for its owner only")
         try console.send("q")
         try await console.waitFor("EXIT=0")
+
+        // Inside a tmux with set-clipboard off, OSC 52 goes nowhere: the event goes to a file, and
+        // the message says what to set, instead of claiming a copy.
+        let off = try TmuxSession("sh -c 'tmux set-option -g set-clipboard off; cd \(directory) && exec \(Paths.binary("actions-top")) --refresh 200'",
+                                  width: 132, height: 30, environment: ["TERM": "xterm-256color", "ACTIONS_DB": harness.databasePath, "LANG": "C.UTF-8"])
+        try await off.waitFor("copy.me@example.com")
+        try off.send("y")
+        try await off.waitFor("set -g set-clipboard on")
+        try off.send("q")
+        try await off.waitFor("EXIT=0")
     }
 
     /// With --mouse: a click selects a row (Enter then shows that event), a click on a header
