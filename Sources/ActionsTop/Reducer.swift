@@ -157,7 +157,10 @@ extension AppState {
             return [.copyEvent(event)]
         case .cycleSort, .reverseSort:
             if command == .cycleSort {
-                applySort(EventSort(naturalFor: EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time))
+                // The next column on screen: NODE is shown only when more than one node decided.
+                var next = EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time
+                if next == .node && Set(events.lazy.compactMap(\.node).prefix(2)).count < 2 { next = .type }
+                applySort(EventSort(naturalFor: next))
             } else {
                 applySort(EventSort(column: sort.column, descending: !sort.descending))
             }

@@ -73,7 +73,7 @@ import ActionsPolicy
     /// even right after the filter reloaded the table (which puts the view on the top row).
     @Test func underAnotherSortTheSelectionStaysPut() {
         var state = Fixtures.state()
-        for _ in 0..<7 { _ = state.handle(.char("s")) } // latency
+        for _ in 0..<6 { _ = state.handle(.char("s")) } // latency (NODE is skipped: one node)
         state.replaceEvents(Fixtures.events)
         let first = state.selectedEvent?.id
         state.receive([Fixtures.event(50, email: "slowest@example.com", latencyUs: 99_000_000, secondsAgo: -1)])
@@ -221,7 +221,7 @@ import ActionsPolicy
     @Test func anyColumnSortsAndNewRowsTakeTheirPlace() {
         var state = Fixtures.state()
         state.replaceEvents(Fixtures.events)
-        for _ in 0..<7 { _ = state.handle(.char("s")) }
+        for _ in 0..<6 { _ = state.handle(.char("s")) } // NODE is skipped: the fixture has one node
         #expect(state.sort == EventSort(column: .latency, descending: true))
         #expect(state.events.map(\.latencyUs) == state.events.map(\.latencyUs).sorted(by: >))
         #expect(state.events.first?.email == "carol@acme.io", "the 5 s timeout is the slowest")
@@ -237,10 +237,20 @@ import ActionsPolicy
         #expect(state.events.map(\.timeMs) == state.events.map(\.timeMs).sorted(by: >))
     }
 
+    @Test func sortSkipsTheNodeColumnOnOneNodeAndTakesItOnACluster() {
+        var state = Fixtures.state()
+        _ = state.handle(.char("s"))
+        #expect(state.sort.column == .type, "NODE is not on screen with one node")
+        var cluster = Fixtures.state()
+        cluster.editEvents { $0.node = ($0.id ?? 0) % 2 == 0 ? "web-1" : "web-2" }
+        _ = cluster.handle(.char("s"))
+        #expect(cluster.sort.column == .node)
+    }
+
     @Test func theSortColumnIsMarked() throws {
         var state = Fixtures.state()
         state.replaceEvents(Fixtures.events)
-        for _ in 0..<3 { _ = state.handle(.char("s")) }
+        for _ in 0..<2 { _ = state.handle(.char("s")) } // type, email (NODE is skipped: one node)
         let grid = Renderer(timeZone: TimeZone(identifier: "UTC")!).render(state, width: 132, height: 43)
         #expect(grid.text.contains("EMAIL↑") && grid.text.contains("sort email ↑"))
     }
