@@ -114,6 +114,8 @@ public struct AppState: Sendable {
     /// The action type the charts screen shows.
     public var chartType: ActionType = .userRegistration
     public var message: Message?
+    /// A search that runs now, and since when: the message line counts its seconds.
+    public var searching: (text: String, sinceMs: Int64)?
     /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
     public var warnings: [String] = []
     /// Events the search index has not reached yet (normally under a second's worth).

@@ -183,9 +183,7 @@ public final class DashboardController {
     private func reloadEvents() {
         let filter = state.filter
         reloadsPending += 1
-        if !filter.text.isEmpty {
-            state.message = .init(text: "searching for \(TerminalText.escape(filter.text))... (Esc stops)", isError: false)
-        }
+        if !filter.text.isEmpty { state.searching = (filter.text, WallClock.nowMs()) }
         worker.run(.query) { store in
             Result { () throws(StoreError) -> Reload in
                 let upTo = try store.maxEventID()
@@ -194,7 +192,7 @@ public final class DashboardController {
         } then: { [self] result in
             reloadsPending -= 1
             defer { if reloadsPending == 0 { tailDuringReload = [] } }
-            if !filter.text.isEmpty, state.message?.text.hasPrefix("searching for") == true { state.message = nil }
+            if state.searching?.text == filter.text { state.searching = nil }
             // A later filter's reload follows; this answer is for a filter no longer shown.
             guard state.filter == filter, let reload = succeeded(result, warn: false) else { return }
             shownFilter = filter
@@ -402,6 +400,7 @@ public final class DashboardController {
             reloadsPending = 0
             tailDuringReload = []
             state.filter = shownFilter
+            state.searching = nil
             state.message = .init(text: "stopped", isError: false)
             return
         }

@@ -292,7 +292,10 @@ extension Renderer {
             grid.put(text, x: 0, y: y, role: .input)
             return
         }
-        if let message = state.message {
+        if let searching = state.searching {
+            let seconds = max(0, (state.nowMs - searching.sinceMs) / 1000)
+            grid.put(" searching for \(TerminalText.escape(searching.text))... \(seconds) s · Esc stops", x: 0, y: y, role: .ok)
+        } else if let message = state.message {
             grid.put(" " + message.text, x: 0, y: y, role: message.isError ? .error : .ok)
         } else if !state.warnings.isEmpty {
             grid.put(" ⚠ " + state.warnings.joined(separator: " · "), x: 0, y: y, role: .warning)

@@ -269,6 +269,35 @@ struct ModelRun {
         controller.press(.escape)
         #expect(controller.state.message?.text == "stopped")
         while !holder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
+        controller.settle()
+        // Back to the events: each Esc first stops what still loads (the rules' refresh), then goes back.
+        for _ in 0..<3 where controller.state.screen != .events { controller.press(.escape) }
+        #expect(controller.state.screen == .events)
+
+        // A search waits on the search index: the message line counts its seconds, Esc stops it
+        // and the table is for the filter it shows.
+        let searchHolder = Thread {
+            _ = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", "BEGIN; LOCK TABLE events_search IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"])
+        }
+        searchHolder.start()
+        let searchHeld = (0..<50).contains { _ in
+            let out = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'events_search' AND l.granted AND l.mode = 'AccessExclusiveLock'"])
+            if out.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+            return false
+        }
+        #expect(searchHeld)
+        for key in [Key.char("/"), .char("a"), .char("n"), .char("n"), .enter] { controller.press(key) }
+        #expect(controller.state.searching?.text == "ann")
+        try await Task.sleep(for: .milliseconds(1200))
+        controller.showTime()
+        controller.drain()
+        let line = Renderer().render(controller.state, width: 100, height: 30).text
+        #expect(line.contains("searching for ann... 1 s · Esc stops") || line.contains("searching for ann... 2 s · Esc stops"), "\(line)")
+        controller.press(.escape)
+        #expect(controller.state.searching == nil && controller.state.filter.text.isEmpty && controller.state.message?.text == "stopped")
+        while !searchHolder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
     }
 }
 
