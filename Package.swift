@@ -141,7 +141,7 @@ let package = Package(
         // separate Fuzz/ package (scripts/fuzz), replayed over the kept corpus by FuzzRegressionTests.
         .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ActionsFuzzHarness"]),
-        .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol"]),
+        .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol", "ActionsTestSupport"]),
         // Test helpers both store and end-to-end tests use: the two backends, the PostgreSQL cluster.
         .target(name: "ActionsTestSupport", path: "Tests/ActionsTestSupport"),
         .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore", "ActionsTestSupport"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ActionsTestSupport
 @testable import ActionsProtocol
 
 @Suite struct JSONReaderTests {
@@ -154,7 +155,7 @@ import Testing
     @Test func agreesWithFoundationOnMutatedDocuments() {
         let seed = Array(#"{"id":"01J","user":{"email":"a@b.io","email_verified":true,"n":-1.5e3},"list":[1,null,"\u00e9"],"x":false}"#.utf8)
         let alphabet = Array(#"{}[]:,"\ -0123456789.eEtrufalsn\u"#.utf8) + [0x00, 0x0a, 0x7f, 0xc3]
-        var generator = SplitMix(state: 2026)
+        var generator = SeededGenerator(seed: 2026)
         var disagreements: [String] = []
         for _ in 0..<5000 {
             var bytes = seed
@@ -176,14 +177,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator, so a failure can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -58,6 +58,24 @@ public enum TestPostgres {
 
     nonisolated(unsafe) static var ownedDirectory: String?
 
+    /// Another session holds `table` in ACCESS EXCLUSIVE mode for `seconds` (a thread runs psql);
+    /// returns once the lock is held. Wait for the thread to finish before the test ends.
+    public static func hold(_ table: String, in url: String, seconds: Int) throws -> Thread {
+        let holder = Thread {
+            _ = command("/usr/bin/psql", [url, "-qAt", "-c", "BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;"])
+        }
+        holder.start()
+        for _ in 0..<100 {
+            let held = command("/usr/bin/psql", [url, "-qAt", "-c", """
+                SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                WHERE c.relname = '\(table)' AND l.granted AND l.mode = 'AccessExclusiveLock'
+                """])
+            if held.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return holder }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw Unavailable(description: "psql did not take the lock on \(table)")
+    }
+
     /// The cluster's data directory (where a test may put files the server reads).
     public static func directory() throws -> String {
         let directory = try cluster.get().directory

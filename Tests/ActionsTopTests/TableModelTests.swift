@@ -67,19 +67,6 @@ import ActionsTestSupport
     }
 }
 
-/// SplitMix64: the same seed, the same run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct ModelRun {
     var random: SeededGenerator
     let store: Store
@@ -239,18 +226,7 @@ struct ModelRun {
         controller.settle()
         #expect(controller.state.events.count == 20)
 
-        let holder = Thread {
-            _ = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", "BEGIN; LOCK TABLE rules IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"])
-        }
-        holder.start()
-        let held = (0..<50).contains { _ in
-            let out = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'rules' AND l.granted AND l.mode = 'AccessExclusiveLock'"])
-            if out.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-            return false
-        }
-        #expect(held)
+        let holder = try TestPostgres.hold("rules", in: url, seconds: 4)
         let start = ContinuousClock.now
         controller.press(.char("l")) // the rules screen: its rules and hits load on the query lane, which now waits on the lock
         #expect(ContinuousClock.now - start < .milliseconds(50), "the key waited on the store")
@@ -276,18 +252,7 @@ struct ModelRun {
 
         // A search waits on the search index: the message line counts its seconds, Esc stops it
         // and the table is for the filter it shows.
-        let searchHolder = Thread {
-            _ = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", "BEGIN; LOCK TABLE events_search IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"])
-        }
-        searchHolder.start()
-        let searchHeld = (0..<50).contains { _ in
-            let out = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'events_search' AND l.granted AND l.mode = 'AccessExclusiveLock'"])
-            if out.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-            return false
-        }
-        #expect(searchHeld)
+        let searchHolder = try TestPostgres.hold("events_search", in: url, seconds: 4)
         for key in [Key.char("/"), .char("a"), .char("n"), .char("n"), .enter] { controller.press(key) }
         #expect(controller.state.searching?.text == "ann")
         try await Task.sleep(for: .milliseconds(1200))

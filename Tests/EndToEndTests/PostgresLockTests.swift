@@ -11,20 +11,7 @@ import ActionsStore
         let harness = try ServerHarness(backend: .postgres)
         _ = try await harness.register("warmup@example.com")
         let url = harness.databasePath
-        let held = Thread {
-            _ = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
-                "BEGIN; LOCK TABLE login_failures IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"])
-        }
-        held.start()
-        // Wait until the lock is held.
-        let store = try harness.store()
-        defer { store.close() }
-        let locked = await eventually(timeout: 5) {
-            let out = TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c",
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'login_failures' AND l.mode = 'AccessExclusiveLock' AND l.granted"])
-            return out.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
-        }
-        #expect(locked != nil, "psql did not take the lock")
+        let held = try TestPostgres.hold("login_failures", in: url, seconds: 8)
         let start = Date()
         let answer = try await post(harness.url + "/v1/events", #"{"event":"authentication.password_failed","data":{"email":"held@example.com"}}"#)
         let seconds = Date().timeIntervalSince(start)
