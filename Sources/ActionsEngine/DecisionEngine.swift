@@ -75,7 +75,8 @@ public final class DecisionEngine: Sendable {
     /// decision can call out), the policy watcher, the rate-window sync, retention, the search
     /// indexer, the circuit persister and the node heartbeat.
     public var services: [any Service] {
-        [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger),
+        [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger,
+                                                        lockoutWindowMs: { [settings] in settings.current.lockout.windowMs }),
          SearchIndexer(store: store, logger: logger), persister,
          NodeHeartbeat(engine: self, store: store, logger: logger)]
     }

@@ -53,8 +53,14 @@ enum IDNA {
         }
         // Punycode can make a name longer than its UTF-8 (libidn2 allows 255): RFC 1035's 253 holds
         // for what comes out too (found by the fuzzer).
-        guard ascii.utf8.count <= Normalize.maxDomainOctets else {
-            throw .tooLong(what: "domain", octets: ascii.utf8.count, limit: Normalize.maxDomainOctets)
+        // What comes out is held to what goes in: letters, digits, hyphens, underscores and dots
+        // (without STD3, libidn2 maps ／ ＠ ： ＊ and the ideographic space to ASCII punctuation).
+        guard ascii.utf8.allSatisfy(Normalize.isDomainByte) else {
+            throw .invalidDomain(String(text.prefix(80)), reason: "maps to characters a domain does not hold")
+        }
+        let octets = ascii.utf8.count + (wildcard ? 2 : 0)
+        guard octets <= Normalize.maxDomainOctets else {
+            throw .tooLong(what: "domain", octets: octets, limit: Normalize.maxDomainOctets)
         }
         if hostname, let label = ascii.split(separator: ".").first(where: { $0.hasPrefix("-") || $0.hasSuffix("-") }) {
             throw .invalidDomain(String(text), reason: "label \(label) starts or ends with a hyphen")

@@ -44,7 +44,10 @@ public enum Normalize {
     }
 
     public static func checkedDomain(_ text: Substring, hostname: Bool = false) throws(IdentityError) -> String {
-        let trimmed = text.utf8.count > 1 && text.utf8.last == UInt8(ascii: ".") ? text.dropLast() : text
+        // One trailing dot, as a byte: `dropLast()` takes a whole character, and a dot can end one
+        // (U+0600 joins the dot after it).
+        let trimmed = text.utf8.count > 1 && text.utf8.last == UInt8(ascii: ".")
+            ? text[..<text.utf8.index(before: text.utf8.endIndex)] : text
         try checkSizes(domain: trimmed)
         // An address literal (`[203.0.113.5]`, RFC 5321) is kept as written.
         if trimmed.hasPrefix("["), trimmed.hasSuffix("]"), !hostname {
@@ -169,7 +172,7 @@ public enum Normalize {
     }
 
     private static func dropTrailingDot(_ text: String) -> String {
-        text.utf8.last == UInt8(ascii: ".") && text.utf8.count > 1 ? String(text.dropLast()) : text
+        text.utf8.last == UInt8(ascii: ".") && text.utf8.count > 1 ? String(text[..<text.utf8.index(before: text.utf8.endIndex)]) : text
     }
 
     /// The fast path of almost every decision, with the result `emailAndDomain` gives: an ASCII

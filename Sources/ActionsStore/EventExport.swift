@@ -57,7 +57,8 @@ public enum EventExport {
     /// Writes a file only its owner can read (0600, also when it existed with a wider mode): every
     /// file the tools write holds personal data from the log.
     public static func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // Never through a symlink: the write would land, and the mode change, on its target.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError.invalidValue("cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         fchmod(fd, 0o600)

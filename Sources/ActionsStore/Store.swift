@@ -178,8 +178,14 @@ public final class Store: Sendable {
     static func createFile(_ path: String, mode: mode_t, like sibling: String? = nil) throws(StoreError) {
         var model = stat()
         let copied = sibling.map { stat($0, &model) == 0 } ?? false
-        let fd = Glibc.open(path, O_CREAT | O_RDWR | O_CLOEXEC, copied ? model.st_mode & 0o777 : mode)
-        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        // Made here or not at all: O_EXCL and O_NOFOLLOW, so that a symlink planted in the
+        // database's directory (root running actionsctl) never makes or hands over another file.
+        let fd = Glibc.open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, copied ? model.st_mode & 0o777 : mode)
+        guard fd >= 0 else {
+            // Another process made it a moment ago: that file is the one to open.
+            if errno == EEXIST, lstat(path, &model) == 0, model.st_mode & S_IFMT == S_IFREG { return }
+            throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
         fchmod(fd, copied ? model.st_mode & 0o777 : mode)
         if copied && geteuid() == 0 { _ = fchown(fd, model.st_uid, model.st_gid) }
         Glibc.close(fd)

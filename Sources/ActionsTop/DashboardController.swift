@@ -259,11 +259,11 @@ public final class DashboardController {
 
     /// The open panel's heavier figures, on the query lane when it is free.
     private func refreshPanels(nowMs: Int64) {
-        if state.screen == .top, nowMs - lastTopLoadMs >= 2000, !worker.isBusy(.query) { loadTop() }
+        if state.screen == .top, nowMs - lastTopLoadMs >= 2000, !worker.isBusy(.query) { loadTop(.background) }
         // The rules screen's hit counts follow the log (a new rule showed 0 hits while the log had 35).
         if state.screen == .rules, nowMs - lastHitsMs >= 5000, !worker.isBusy(.query) {
             lastHitsMs = nowMs
-            reloadRules(countHits: true)
+            reloadRules(countHits: true, kind: .background)
         }
     }
 
@@ -310,10 +310,10 @@ public final class DashboardController {
     static let topLoadLimit = 20_000
     private var lastTopLoadMs: Int64 = 0
 
-    private func loadTop() {
+    private func loadTop(_ kind: StoreWorker.Kind = .read) {
         let nowMs = state.nowMs, windowMs = state.stats.windowMs, since = nowMs - windowMs
         lastTopLoadMs = nowMs
-        worker.run(.query) { store in
+        worker.run(.query, kind) { store in
             Result { () throws(StoreError) -> TopOffenders in
                 let denied = try store.latestEvents(EventFilter(deniedOnly: true, sinceMs: since), limit: Self.topLoadLimit)
                 let failed = try store.latestEvents(EventFilter(failuresOnly: true, sinceMs: since), limit: Self.topLoadLimit)
@@ -373,9 +373,9 @@ public final class DashboardController {
     }
 
     /// Re-reads the rules, and their hits when `countHits` (counting them scans the log).
-    private func reloadRules(countHits: Bool = false, then message: Message? = nil) {
+    private func reloadRules(countHits: Bool = false, then message: Message? = nil, kind: StoreWorker.Kind = .read) {
         let nowMs = state.nowMs
-        worker.run(.query) { store in
+        worker.run(.query, kind) { store in
             Result { () throws(StoreError) -> (RuleSet, [Int64: RuleHits]?) in
                 (try store.rules(nowMs: nowMs),
                  countHits ? try store.ruleHits(sinceMs: nowMs - 86_400_000, scanLimit: Self.hitScanLimit) : nil)

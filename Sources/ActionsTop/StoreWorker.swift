@@ -12,8 +12,9 @@ import ActionsStore
 final class StoreWorker {
     enum LaneName: Int, CaseIterable { case tail, query }
 
-    /// A read may be stopped and its result dropped (Esc); a write always runs and reports.
-    enum Kind { case read, write }
+    /// A read may be stopped and its result dropped (Esc); a write always runs and reports; a
+    /// background refresh (a panel's figures) is dropped too, but stopping it is nothing to report.
+    enum Kind { case read, write, background }
 
     /// Work handed to a lane: it gets that lane's store, and returns a Sendable result.
     private typealias Job = @Sendable (Store) -> any Sendable
@@ -39,6 +40,14 @@ final class StoreWorker {
             condition.lock()
             jobs.removeAll { ids.contains($0.id) }
             condition.unlock()
+        }
+
+        /// Interrupts the job running now if it is one of `ids`, under the lane's lock: no other
+        /// job (a write) can start between the check and the interrupt.
+        func interrupt(ifRunning ids: Set<Int>) {
+            condition.lock()
+            defer { condition.unlock() }
+            if let running, ids.contains(running) { store.interrupt() }
         }
 
         func isRunning(any ids: Set<Int>) -> Bool {
@@ -148,23 +157,24 @@ final class StoreWorker {
 
     /// Stops the reads of the query lane: the queued ones never run, the running one is
     /// interrupted (SQLite: `sqlite3_interrupt`), and their results are dropped. Writes go on.
-    /// Returns whether a read was stopped.
+    /// Returns whether a read the operator asked for was stopped (not only a background refresh).
     @discardableResult
     func cancelQueries() -> Bool {
         let lane = lanes[LaneName.query.rawValue]
-        let reads = Set(completions.filter { $0.value.lane == .query && $0.value.kind == .read }.keys)
+        let reads = Set(completions.filter { $0.value.lane == .query && $0.value.kind != .write }.keys)
         guard !reads.isEmpty else { return false }
+        let stoppedARead = completions.contains { reads.contains($0.key) && $0.value.kind == .read }
         lane.remove(reads)
         for id in reads {
             if lane.isRunning(any: [id]) {
                 // Its result still arrives; drain drops it.
                 cancelled.insert(id)
-                lane.store.interrupt()
+                lane.interrupt(ifRunning: [id])
             } else {
                 completions.removeValue(forKey: id)
             }
         }
-        return true
+        return stoppedARead
     }
 
     /// Stops at quit: reads are dropped, writes already asked for are finished (at most

@@ -1,8 +1,10 @@
 import Foundation
 
-/// tmux passes OSC 52 on to the outer terminal only with `set-clipboard` on (or `external`).
+/// tmux takes an application's OSC 52 only with `set-clipboard on`: `external`, its default, and
+/// `off` drop it.
 enum TmuxClipboard {
-    /// True when the tmux this runs in has `set-clipboard off` (false when tmux cannot be asked).
+    /// True when the tmux this runs in drops an application's clipboard writes (false when tmux
+    /// cannot be asked within a second).
     static func isOff() -> Bool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -11,8 +13,13 @@ enum TmuxClipboard {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return false }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "off"
+        let deadline = Date().addingTimeInterval(1)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        guard !process.isRunning else {
+            process.terminate()
+            return false
+        }
+        let value = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return value.trimmingCharacters(in: .whitespacesAndNewlines) != "on"
     }
 }

@@ -115,3 +115,19 @@ import Testing
         }
     }
 }
+
+/// Found in review: what libidn2 maps to ASCII punctuation, and a wildcard whose ACE form passes 253.
+@Suite struct IDNAOutputTests {
+    @Test(arguments: ["evil\u{FF0F}x.com", "x\u{FF20}gmail.com", "evil.com\u{FF1A}25", "evil.com\u{3000}", "\u{FF0A}.evil.com",
+                      "evil.com\u{0600}."])
+    func mappedPunctuationIsRefused(_ domain: String) {
+        #expect(throws: IdentityError.self, "\(domain.debugDescription)") { try Normalize.checkedDomain(domain) }
+        #expect(throws: IdentityError.self) { try Normalize.checkedEmailAndDomain("eve@" + domain) }
+    }
+
+    @Test func aWildcardIsHeldTo253OctetsWithItsPrefix() {
+        let name = "*.ü." + [String(repeating: "a", count: 63), String(repeating: "b", count: 63), String(repeating: "c", count: 63),
+                             String(repeating: "d", count: 53)].joined(separator: ".")
+        #expect(throws: IdentityError.self) { try Normalize.checkedDomain(name, hostname: true) }
+    }
+}

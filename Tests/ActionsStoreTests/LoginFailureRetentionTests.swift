@@ -41,3 +41,18 @@ import ActionsTestSupport
         #expect(index.st_uid == log.st_uid && index.st_gid == log.st_gid)
     }
 }
+
+/// A symlink planted where the index file goes (the database's directory belongs to the service
+/// user) never makes, or hands over, the file it points to.
+@Suite struct SearchFileSymlinkTests {
+    @Test func aPlantedSymlinkIsNotFollowed() throws {
+        let path = temporaryDatabasePath()
+        _ = try Store(path: path)
+        let index = SearchIndexFile.path(forLog: path)
+        try FileManager.default.removeItem(atPath: index)
+        let target = path + "-planted-target"
+        try FileManager.default.createSymbolicLink(atPath: index, withDestinationPath: target)
+        _ = try Store(path: path) // the store opens; its index is unavailable, and searches scan
+        #expect(!FileManager.default.fileExists(atPath: target), "the symlink's target was created")
+    }
+}
