@@ -173,30 +173,21 @@ public final class DashboardController {
         }
     }
 
-    private struct Reload: Sendable {
-        var events: [Event]
-        /// Every event up to this id is reflected in `events`; later ones may not be.
-        var upToID: Int64
-    }
-
     /// The table becomes the store's answer for the filter; what the tail delivered meanwhile is merged in.
     private func reloadEvents() {
         let filter = state.filter
         reloadsPending += 1
         if !filter.text.isEmpty { state.searching = (filter.text, WallClock.nowMs()) }
         worker.run(.query) { store in
-            Result { () throws(StoreError) -> Reload in
-                let upTo = try store.maxEventID()
-                return Reload(events: try store.latestEvents(filter, limit: AppState.tableLoad), upToID: upTo)
-            }
+            Result { () throws(StoreError) -> [Event] in try store.latestEvents(filter, limit: AppState.tableLoad) }
         } then: { [self] result in
             reloadsPending -= 1
             defer { if reloadsPending == 0 { tailDuringReload = [] } }
             if state.searching?.text == filter.text { state.searching = nil }
             // A later filter's reload follows; this answer is for a filter no longer shown.
-            guard state.filter == filter, let reload = succeeded(result, warn: false) else { return }
+            guard state.filter == filter, let events = succeeded(result, warn: false) else { return }
             shownFilter = filter
-            state.replaceEvents(reload.events, limit: AppState.tableLoad)
+            state.replaceEvents(events, limit: AppState.tableLoad)
             // Everything the tail delivered meanwhile, late commits below the snapshot's newest id
             // included: the table takes each event once whatever its id.
             state.receive(tailDuringReload)
