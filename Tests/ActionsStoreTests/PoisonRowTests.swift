@@ -39,6 +39,23 @@ import ActionsTestSupport
         }
     }
 
+    /// A store whose events table refuses every row that meets `condition` (`{row}` stands for
+    /// the new row): a CHECK constraint on PostgreSQL (SQLSTATE 23514), a trigger on SQLite
+    /// (SQLITE_CONSTRAINT), as a value the database cannot store would be refused.
+    static func store(_ backend: StoreBackend, refusingRowsWhere condition: String) throws -> Store {
+        let store = try Store(path: backend.newDatabase(), access: .pool)
+        try store.writing { db in
+            if db.dialect == .postgres {
+                let check = condition.replacingOccurrences(of: "{row}", with: "")
+                try db.execute("ALTER TABLE events ADD CONSTRAINT refused CHECK (NOT (\(check))) NOT VALID")
+            } else {
+                let when = condition.replacingOccurrences(of: "{row}", with: "NEW.")
+                try db.execute("CREATE TRIGGER refused BEFORE INSERT ON events WHEN \(when) BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            }
+        }
+        return store
+    }
+
     @Test func theStoredFormIsDocumentedAndTheSameOnBothBackends() {
         #expect(StoredText.encode("a\0b") == "a\u{E000}0b")
         #expect(StoredText.encode("\u{E000}") == "\u{E000}\u{E000}")
@@ -50,17 +67,7 @@ import ActionsTestSupport
     /// counted; every other row of the batch is written, and each durable waiter hears about its
     /// own row only.
     @Test(arguments: StoreBackend.allCases) func aRefusedRowIsIsolatedAndOnlyItsWaiterHearsIt(_ backend: StoreBackend) async throws {
-        let store = try Store(path: backend.newDatabase(), access: .pool)
-        try store.writing { db in
-            if db.dialect == .postgres {
-                try db.execute("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (email IS DISTINCT FROM 'poison@example.com')")
-            } else {
-                try db.execute("""
-                    CREATE TRIGGER no_poison BEFORE INSERT ON events WHEN NEW.email = 'poison@example.com'
-                    BEGIN SELECT RAISE(ABORT, 'poison refused'); END
-                    """)
-            }
-        }
+        let store = try Self.store(backend, refusingRowsWhere: "{row}email = 'poison@example.com'")
         // A long window, so that all forty go into one batch.
         let writer = EventWriter(store: store, gather: .window(.milliseconds(300)))
         _ = Task { await writer.run() }
@@ -85,14 +92,7 @@ import ActionsTestSupport
     /// A failure every row shares (here a constraint no row meets) is not bisected down to each
     /// row: splitting has a budget, and the batch is given up in a few dozen transactions.
     @Test(arguments: StoreBackend.allCases) func aFailureEveryRowSharesCostsAFewTransactionsNotOnePerRow(_ backend: StoreBackend) async throws {
-        let store = try Store(path: backend.newDatabase(), access: .pool)
-        try store.writing { db in
-            if db.dialect == .postgres {
-                try db.execute("ALTER TABLE events ADD CONSTRAINT nothing_fits CHECK (ts_ms < 0) NOT VALID")
-            } else {
-                try db.execute("CREATE TRIGGER nothing_fits BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'nothing fits'); END")
-            }
-        }
+        let store = try Self.store(backend, refusingRowsWhere: "{row}ts_ms >= 0")
         let writer = EventWriter(store: store, gather: .window(.milliseconds(300)))
         _ = Task { await writer.run() }
         for n in 0..<4000 { writer.submit(sampleEvent(n)) }
