@@ -61,10 +61,20 @@ extension EventFilter {
         text.trimmingCharacters(in: .whitespaces).unicodeScalars.count >= 3
     }
 
+    /// The case searches compare in: Unicode's lowercase mapping, with the final sigma as the
+    /// other sigma (lowercasing writes `ς` or `σ` by position, so `ΣΊΣΥΦΟΣ.GR` lowers to
+    /// `σίσυφοσ.gr` and would miss a search for `σίσυφος`). The same on both backends:
+    /// `actions_lower` in SQL (`Store.lowerFunction`, PostgreSQL's pg5).
+    public static func foldCase(_ text: String) -> String {
+        let lower = text.lowercased()
+        // ς is CF 82 in UTF-8: most texts never hold a CF byte and return as they are.
+        return lower.utf8.contains(0xCF) ? String(lower.map { $0 == "ς" ? "σ" : $0 }) : lower
+    }
+
     /// Every trigram of the text, quoted, joined by AND: what the contentless trigram index can
     /// answer (it keeps no positions, so a phrase cannot be asked for).
     static func trigramQuery(_ text: String) -> String {
-        let scalars = Array(text.trimmingCharacters(in: .whitespaces).lowercased().unicodeScalars)
+        let scalars = Array(foldCase(text.trimmingCharacters(in: .whitespaces)).unicodeScalars)
         var seen: Set<String> = []
         var terms: [String] = []
         for start in 0...(scalars.count - 3) {
@@ -88,10 +98,10 @@ extension EventFilter {
         if shadowHitsOnly && event.shadowRuleId == nil { return false }
         if excludeTests && event.isTest { return false }
         if let outcome, event.outcome != outcome { return false }
-        let needle = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let needle = Self.foldCase(text.trimmingCharacters(in: .whitespaces))
         if !needle.isEmpty {
             let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
-                             event.deviceFingerprint].compactMap { $0?.lowercased() }
+                             event.deviceFingerprint].compactMap { $0.map(Self.foldCase) }
             if !haystacks.contains(where: { $0.contains(needle) }) { return false }
         }
         return true
@@ -238,11 +248,19 @@ extension Store {
         }
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
-            let pattern = "%" + StoredText.encode(text).replacingOccurrences(of: "\\", with: "\\\\")
+            // Case is folded as `EventFilter.matches` folds it (`EventFilter.foldCase`), so
+            // `élodie` finds `ÉLODIE`. SQLite's LIKE folds ASCII alone: a needle with other
+            // letters compares `actions_lower(column)`, the same mapping registered as a function
+            // (`Store.registerFunctions`); an ASCII needle keeps the native LIKE, several times
+            // cheaper on the scans of short searches. PostgreSQL's `actions_lower` is lower() under
+            // ICU's root collation, whatever the database's own (pg5), and its trigram index is
+            // built on it.
+            let folded = EventFilter.foldCase(text)
+            let pattern = "%" + StoredText.encode(folded).replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let columns = Schema.searchColumns
-            // SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same.
-            let like = db.dialect == .postgres ? "ILIKE" : "LIKE"
+            let nativeFold = db.dialect == .sqlite && folded.utf8.allSatisfy { $0 < 0x80 }
+            func compared(_ column: String) -> String { nativeFold ? column : "actions_lower(\(column))" }
             if EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to its mark (on
                 // SQLite in the index's own file, see SearchIndexFile.attach); the rows after it
@@ -251,11 +269,11 @@ extension Store {
                 // every trigram", each in any of its columns; PostgreSQL's indexed text joins the
                 // columns). SQLite keeps reasons apart, once per distinct reason (Schema v10).
                 let candidates = db.dialect == .postgres
-                    ? "SELECT id FROM events_search WHERE body ILIKE ? ESCAPE '\\'"
+                    ? "SELECT id FROM events_search WHERE actions_lower(body) LIKE ? ESCAPE '\\'"
                     : """
                       SELECT rowid FROM events_search WHERE events_search MATCH ?
                       UNION ALL SELECT event_id FROM search_reason_events
-                      WHERE reason_id IN (SELECT id FROM search_reasons WHERE reason LIKE ? ESCAPE '\\')
+                      WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(compared("reason")) LIKE ? ESCAPE '\\')
                       """
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
@@ -270,7 +288,7 @@ extension Store {
                 }
                 if let limit = filter.textScanLimit { arguments.append(limit) }
             }
-            clauses.append("(" + columns.map { "\($0) \(like) ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
+            clauses.append("(" + columns.map { "\(compared($0)) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
             arguments += Array(repeating: pattern, count: columns.count)
             if let limit = filter.textScanLimit, !EventFilter.searchIsIndexed(text) {
                 clauses.append("id > \(Self.newestRowsBound)")

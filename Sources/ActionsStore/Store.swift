@@ -118,6 +118,7 @@ public final class Store: Sendable {
             // Bound the WAL file even when a tailer keeps a read transaction open.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             try SearchIndexFile.attach(searchURI, to: db)
+            db.add(function: Self.lowerFunction)
         }
         // Several processes may open a new file at the same moment. Switching it to WAL and
         // migrating it take locks that SQLite sometimes refuses at once (SQLITE_BUSY without
@@ -175,6 +176,12 @@ public final class Store: Sendable {
     /// `like`: a file beside an existing one (the search index beside its log) takes that file's
     /// mode, owner and group: run as root, actionsctl once made a root-owned index the service
     /// user could not open. (SQLite does the same for its -wal and -shm files.)
+    /// `actions_lower(text)`: the case folding searches compare in (`EventFilter.foldCase`),
+    /// which SQLite's own lower() and LIKE apply to ASCII alone.
+    static let lowerFunction = DatabaseFunction("actions_lower", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0]).map(EventFilter.foldCase)
+    }
+
     static func createFile(_ path: String, mode: mode_t, like sibling: String? = nil) throws(StoreError) {
         var model = stat()
         let copied = sibling.map { stat($0, &model) == 0 } ?? false

@@ -187,6 +187,38 @@ import ActionsTestSupport
     }
 }
 
+@Suite struct SearchCaseTests {
+    /// Case folds for every letter, not ASCII alone, through the index and past it, and the same
+    /// way as the tail's `EventFilter.matches`. On PostgreSQL in a database whose locale is `C`,
+    /// where lower() and ILIKE fold ASCII alone.
+    @Test(arguments: StoreBackend.allCases) func unicodeCaseFoldsLikeTheTail(_ backend: StoreBackend) throws {
+        let path = backend == .postgres ? try TestPostgres.newDatabase(options: "TEMPLATE template0 LOCALE 'C'") : try backend.newDatabase()
+        let store = try Store(path: path)
+        var denied = sampleEvent(2, verdict: .deny, email: "zoe@example.org")
+        denied.reason = "ÜBERPRÜFT: DOMAIN ΣΊΣΥΦΟΣ.GR deny-listed"
+        try store.insert([sampleEvent(0, email: "ÉLODIE.DURAND@example.fr"), sampleEvent(1, email: "plain@example.com"), denied])
+        #expect(try store.indexSearch() == 3)
+        try store.insert([sampleEvent(3, email: "ÉLODIE@BÜCHER.example")])
+        for limit in [nil, 1] as [Int?] {
+            func search(_ text: String) throws -> [String] {
+                let filter = EventFilter(text: text, textScanLimit: limit)
+                let found = try store.latestEvents(filter, limit: 100)
+                // The store's answer and the tail's test agree, event by event.
+                let all = try store.latestEvents(EventFilter(), limit: 100)
+                #expect(Set(found.map(\.id)) == Set(all.filter(filter.matches).map(\.id)) || limit != nil, "\(text)")
+                return found.map { $0.email ?? "" }.sorted()
+            }
+            #expect(try search("élodie") == ["ÉLODIE.DURAND@example.fr", "ÉLODIE@BÜCHER.example"], "limit \(String(describing: limit))")
+            #expect(try search("Élodie.d") == ["ÉLODIE.DURAND@example.fr"])
+            #expect(try search("überprüft") == ["zoe@example.org"], "reasons fold too")
+            #expect(try search("σίσυφος") == ["zoe@example.org"])
+            #expect(try search("lodie") == ["ÉLODIE.DURAND@example.fr", "ÉLODIE@BÜCHER.example"], "ASCII needles still fold")
+            #expect(try search("é").count == (limit == nil ? 2 : 1), "a short search scans, folded, within its bound")
+            #expect(try search("élodiex").isEmpty)
+        }
+    }
+}
+
 @Suite struct EventExportTests {
     @Test func csvQuotesEveryFieldAndDefusesFormulas() throws {
         var event = sampleEvent(7, email: "=HYPERLINK(\"http://evil\")@x.com")

@@ -94,11 +94,12 @@ public enum TestPostgres {
     /// The cluster's `actions` database URL (the administrative one tests create others from).
     public static func url() throws -> String { try cluster.get().url }
 
-    /// Creates an empty database and returns its URL.
-    public static func newDatabase() throws -> String {
+    /// Creates an empty database and returns its URL. `options` are CREATE DATABASE's own
+    /// (`TEMPLATE template0 LOCALE 'C'` for a database that folds ASCII alone).
+    public static func newDatabase(options: String = "") throws -> String {
         let base = try url()
         let name = "actions_t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        let created = command("/usr/bin/psql", [base, "-qAt", "-c", "CREATE DATABASE \(name)"])
+        let created = command("/usr/bin/psql", [base, "-qAt", "-c", "CREATE DATABASE \(name) \(options)"])
         guard created.status == 0 else { throw Unavailable(description: "CREATE DATABASE failed: \(created.output)") }
         guard var components = URLComponents(string: base) else { throw Unavailable(description: "bad URL \(base)") }
         components.path = "/" + name

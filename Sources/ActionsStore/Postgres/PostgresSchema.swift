@@ -129,6 +129,17 @@ enum PostgresSchema {
             CREATE INDEX events_search_body ON events_search USING gin (body gin_trgm_ops);
             INSERT INTO meta VALUES ('search_indexed_up_to', 0)
             """),
+        // Searches fold case as the dashboard does (`EventFilter.foldCase`): lower()
+        // under ICU's root collation, whatever the database's own, which under `C` folds ASCII
+        // alone (pg_trgm's trigrams too, so `élodie` missed `ÉLODIE`). Where PostgreSQL was built
+        // without ICU, the database's collation. The index is on the folded text, and queries
+        // compare `actions_lower(column)` (SQL functions this simple are inlined: the planner
+        // matches the index's expression).
+        ("pg5_search_fold", """
+            DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu') THEN EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT translate(lower($1 COLLATE "und-x-icu"), ''ς'', ''σ'') $f$'; ELSE EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT translate(lower($1), ''ς'', ''σ'') $f$'; END IF; END $$;
+            CREATE INDEX events_search_folded ON events_search USING gin (actions_lower(body) gin_trgm_ops);
+            DROP INDEX events_search_body
+            """),
     ]
 
     static var known: [String] { migrations.map(\.0) }
