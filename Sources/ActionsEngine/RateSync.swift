@@ -77,8 +77,8 @@ final class RateSync: Service, Sendable {
             return
         }
         let me = node()
-        let lastID = try store.forEachEvent(after: current.lastID ?? 0, EventFilter(excludeTests: true), pageSize: 10_000) { event in
-            if event.node != me { counter.count(logged: event, rules: rules, foldAddresses: fold) }
+        let lastID = try store.forEachAttempt(after: current.lastID ?? 0) { attempt in
+            if attempt.node != me { counter.count(logged: attempt, rules: rules, foldAddresses: fold) }
         }
         let prune = nowMs - current.lastPruneMs > 10_000
         if prune { counter.prune(rules: rules, nowMs: nowMs) }

@@ -7,24 +7,29 @@ extension Event {
     public var isAttempt: Bool { !isTest && decidedBy != .invalid }
 }
 
+extension Attempt {
+    public init(_ logged: LoggedAttempt) {
+        self.init(type: logged.actionType, timeMs: logged.timeMs, email: logged.email, ip: logged.ip)
+    }
+}
+
 extension RateCounter {
-    /// Counts a logged decision in the windows, if it was a real attempt.
-    public func count(logged event: Event, rules: [RateRule], foldAddresses: Bool) {
-        guard event.isAttempt else { return }
-        _ = admit(Attempt(event), rules: rules, foldAddresses: foldAddresses)
+    /// Counts a logged attempt in the windows (`Store.forEachAttempt` reads only real attempts).
+    public func count(logged attempt: LoggedAttempt, rules: [RateRule], foldAddresses: Bool) {
+        _ = admit(Attempt(attempt), rules: rules, foldAddresses: foldAddresses)
     }
 
     /// Fills the windows of `rules` from the log: the events inside the longest window (at most
-    /// `maxSpanMs` back), the newest `maxEvents` of them when there are more. Returns how many
-    /// were read and the last id read, to read on from.
+    /// `maxSpanMs` back), the newest `maxEvents` of them when there are more, streamed a page of
+    /// narrow rows at a time. Returns how many were read and the last id read, to read on from.
     public func rebuild(from store: Store, rules: [RateRule], foldAddresses: Bool, nowMs: Int64,
                         maxSpanMs: Int64 = 86_400_000, maxEvents: Int) throws(StoreError) -> (read: Int, lastID: Int64) {
         guard let longest = rules.map(\.windowMs).max() else { return (0, try store.maxEventID()) }
         let start = max(try store.firstEventID(atOrAfterMs: nowMs - min(longest, maxSpanMs)), try store.maxEventID() - Int64(maxEvents))
         var read = 0
-        let last = try store.forEachEvent(after: start, EventFilter(excludeTests: true)) { event in
+        let last = try store.forEachAttempt(after: start) { attempt in
             read += 1
-            count(logged: event, rules: rules, foldAddresses: foldAddresses)
+            count(logged: attempt, rules: rules, foldAddresses: foldAddresses)
         }
         return (read, last)
     }

@@ -187,6 +187,32 @@ import ActionsTestSupport
     }
 }
 
+@Suite struct LoggedAttemptTests {
+    /// What rate windows are rebuilt and synced from: real attempts only, every one once, across
+    /// page boundaries, with the texts in their own spelling.
+    @Test(arguments: StoreBackend.allCases) func attemptsStreamInPagesWithoutTestsOrInvalidRequests(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
+        let events = (0..<23).map { n in
+            var event = sampleEvent(n, email: n == 5 ? "nul\u{0}byte@example.com" : nil)
+            event.node = "node-\(n % 3)"
+            if n % 7 == 0 { event.isTest = true }
+            if n == 11 { event.decidedBy = .invalid }
+            return event
+        }
+        try store.insert(events)
+        let ids: [Int64] = try store.latestEvents(limit: 100).reversed().compactMap(\.id)
+        var seen: [LoggedAttempt] = []
+        let last = try store.forEachAttempt(after: ids[1], pageSize: 4) { seen.append($0) }
+        let expected = zip(ids, events).filter { $0.0 > ids[1] && !$0.1.isTest && $0.1.decidedBy != .invalid }
+        #expect(seen.map(\.id) == expected.map { $0.0 })
+        #expect(seen.map(\.email) == expected.map { $0.1.email })
+        #expect(seen.map(\.node) == expected.map { $0.1.node })
+        #expect(seen.map(\.ip) == expected.map { $0.1.ip })
+        #expect(last == expected.last?.0)
+        #expect(try store.forEachAttempt(after: last) { _ in Issue.record("nothing is left after the last") } == last)
+    }
+}
+
 @Suite struct SearchCaseTests {
     /// Case folds for every letter, not ASCII alone, through the index and past it, and the same
     /// way as the tail's `EventFilter.matches`. On PostgreSQL in a database whose locale is `C`,

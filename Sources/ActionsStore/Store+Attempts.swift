@@ -1,0 +1,41 @@
+import ActionsProtocol
+
+/// What a rate window needs of a logged decision, and nothing more: rebuilding the windows reads
+/// up to two million of these at start, and every node reads the others' each second.
+public struct LoggedAttempt: Sendable {
+    public var id: Int64
+    public var timeMs: Int64
+    public var actionType: ActionType
+    public var email: String?
+    public var ip: String?
+    public var node: String?
+}
+
+extension Store {
+    /// Hands every real attempt after `afterID` (no test action, no request too malformed to
+    /// decide: `Event.isAttempt`) to `body`, oldest first, `pageSize` narrow rows at a time:
+    /// six columns, never whole events, so memory stays bounded by one page of them. Returns the
+    /// last id handed over, `afterID` when there was none.
+    @discardableResult
+    public func forEachAttempt(after afterID: Int64, pageSize: Int = 10_000, _ body: (LoggedAttempt) -> Void) throws(StoreError) -> Int64 {
+        var after = afterID
+        while true {
+            let read: Int = try reading { db in
+                var count = 0
+                try db.forEachRow("""
+                    SELECT id, ts_ms, action_type, email, ip, node FROM events
+                    WHERE id > ? AND is_test = 0 AND decided_by <> ? ORDER BY id LIMIT ?
+                    """, [after, DecidedBy.invalid.rawValue, pageSize]) { row in
+                    count += 1
+                    after = row.int64(0)
+                    // Only actions-server writes events, always with a known type.
+                    body(LoggedAttempt(id: after, timeMs: row.int64(1), actionType: ActionType(rawValue: row.string(2)) ?? .userRegistration,
+                                       email: StoredText.decode(row.optionalString(3)), ip: StoredText.decode(row.optionalString(4)),
+                                       node: StoredText.decode(row.optionalString(5))))
+                }
+                return count
+            }
+            if read < pageSize { return after }
+        }
+    }
+}
