@@ -10,11 +10,25 @@ import ActionsTestSupport
 @Suite(.serialized) struct PostgresStoreTests {
     @Test func urlsAreReadAsLibpqUsersWriteThem() throws {
         let full = try PostgresLocation(url: "postgresql://app:s%40cret@db.internal:6543/actions?sslmode=verify-full", environment: [:])
-        #expect(full.host == "db.internal" && full.port == 6543 && full.user == "app" && full.password == "s@cret")
+        #expect(full.hosts == [.init(name: "db.internal", port: 6543)] && full.user == "app" && full.password == "s@cret")
         #expect(full.database == "actions" && full.sslMode == .verifyFull)
         #expect(!full.redacted.contains("cret"))
         let fromEnvironment = try PostgresLocation(url: "postgres://app@db/actions", environment: ["PGPASSWORD": "from-env"])
-        #expect(fromEnvironment.password == "from-env" && fromEnvironment.port == 5432 && fromEnvironment.sslMode == .prefer)
+        #expect(fromEnvironment.password == "from-env" && fromEnvironment.hosts.map(\.port) == [5432] && fromEnvironment.sslMode == .prefer)
+        #expect(fromEnvironment.targetSessionAttrs == .any)
+        // libpq's multi-host form, with target_session_attrs (or PGTARGETSESSIONATTRS).
+        let cluster = try PostgresLocation(url: "postgres://app:pw@pg1:5432,pg2,[::1]:6000/actions?target_session_attrs=read-write", environment: [:])
+        #expect(cluster.hosts.map(\.description) == ["pg1:5432", "pg2:5432", "[::1]:6000"])
+        #expect(cluster.user == "app" && cluster.password == "pw" && cluster.database == "actions" && cluster.targetSessionAttrs == .readWrite)
+        #expect(cluster.redacted == "postgres://app@pg1:5432,pg2:5432,[::1]:6000/actions?target_session_attrs=read-write")
+        for attrs in PostgresLocation.TargetSessionAttrs.allCases {
+            #expect(try PostgresLocation(url: "postgres://a@h1,h2/d", environment: ["PGTARGETSESSIONATTRS": attrs.rawValue]).targetSessionAttrs == attrs)
+        }
+        for bad in ["postgres://a@h1,,h2/d", "postgres://a@h1,/d", "postgres://a@,h1/d", "postgres://a@h1:0,h2/d", "postgres://a@h1,h2:99999/d",
+                    "postgres://a@h1/d?target_session_attrs=readwrite",
+                    "postgres://a@" + (0...16).map { "h\($0)" }.joined(separator: ",") + "/d"] {
+            #expect(throws: StoreError.self, "\(bad)") { try PostgresLocation(url: bad, environment: [:]) }
+        }
         #expect(throws: StoreError.self) { try PostgresLocation(url: "postgres://db/x?sslmode=sometimes", environment: [:]) }
         #expect(throws: StoreError.self) { try PostgresLocation(url: "postgres:///nohost", environment: [:]) }
         do {

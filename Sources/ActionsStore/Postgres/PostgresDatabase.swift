@@ -7,19 +7,34 @@ import PostgresNIO
 import Synchronization
 import ActionsProtocol
 
-/// The PostgreSQL side of a `Store`: a postgres-nio client (its own connection pool), used from
-/// the blocking threads store code always runs on (`BlockingWork`, the event writer's thread, the
-/// dashboard's and actionsctl's threads): each call hands the work to Swift concurrency and waits
-/// for it with a deadline, so a database that is down or slow fails the call, never hangs it.
+/// The PostgreSQL side of a `Store`: postgres-nio clients (each its own connection pool), used
+/// from the blocking threads store code always runs on (`BlockingWork`, the event writer's
+/// thread, the dashboard's and actionsctl's threads): each call hands the work to Swift
+/// concurrency and waits for it with a deadline, so a database that is down or slow fails the
+/// call, never hangs it.
+///
+/// Failover: the URL may list several hosts with a `target_session_attrs`. The store connects to
+/// the first that qualifies, and when a call finds its server gone (or read-only where it writes),
+/// it looks again in the background, at most once a second, and moves to the server that now
+/// qualifies: a promoted standby is found without a restart, and the calls that failed meanwhile
+/// fail as any outage does (the event writer keeps its queue and retries).
 final class PostgresDatabase: Sendable {
     let location: PostgresLocation
-    let client: PostgresClient
-    private let running: Task<Void, Never>
-    /// How long a call waits for a connection (the pool's, reconnecting while the server is
-    /// down) before it fails.
-    let connectionWaitMs: Int
-    /// How long one statement may take on a live connection before the call fails.
-    let statementTimeoutMs: Int
+    let settings: Settings
+    var connectionWaitMs: Int { settings.connectionWaitMs }
+    var statementTimeoutMs: Int { settings.statementTimeoutMs }
+
+    private struct State {
+        /// Where reads go, and writes too unless the URL asks for a standby.
+        var reader: PostgresEndpoint
+        /// Where writes go when reads go to a standby: found at the first write.
+        var writer: PostgresEndpoint?
+        var looking = false
+        var lastLookNs: UInt64 = 0
+        var closed = false
+    }
+    private let state: Mutex<State>
+    private static let logger = Logger(label: "actions.postgres")
 
     /// - Parameter lockWaitMs: how long a statement waits for a lock another transaction holds
     ///   (`lock_timeout`, the store's busy timeout, as SQLite's); the server gives up by itself, so
@@ -27,75 +42,82 @@ final class PostgresDatabase: Sendable {
     init(location: PostgresLocation, connectionWaitMs: Int, statementTimeoutMs: Int, lockWaitMs: Int,
          connectTimeoutMs: Int) throws(StoreError) {
         self.location = location
-        self.connectionWaitMs = connectionWaitMs
-        self.statementTimeoutMs = statementTimeoutMs
-        let security = try PostgresTLS(location)
-        let quiet = Logger(label: "actions.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-        // libpq's `allow` tries without TLS first, and with it only if that fails.
-        var tls = security.client
-        do throws(StoreError) {
-            try Self.probe(location, tls: security.first, timeoutMs: connectTimeoutMs, logger: quiet)
-        } catch {
-            guard let fallback = security.fallback else { throw error }
-            try Self.probe(location, tls: fallback.connection, timeoutMs: connectTimeoutMs, logger: quiet)
-            tls = fallback.client
-        }
-
-        var configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.user,
-                                                         password: location.password, database: location.database, tls: tls)
-        configuration.options.connectTimeout = .milliseconds(Int64(connectTimeoutMs))
-        // The server ends what the client stops waiting for: a statement past its time, a lock
-        // wait past the busy timeout. Without these, a client-side timeout left the statement
-        // running, and the ROLLBACK after it waited as long again (a locked table answered 503
-        // after 10 s, not the 4 s promised).
-        configuration.options.additionalStartupParameters = [
-            ("statement_timeout", "\(statementTimeoutMs)"), ("lock_timeout", "\(lockWaitMs)"),
-        ]
-        configuration.options.maximumConnections = 8
-        configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
-        // Connection failures while running surface as store errors, in the caller's log; the
-        // pool's own log would repeat each retry.
-        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
-        self.client = client
-        // The pool needs its run loop for as long as the store is open; `close()` ends it. The
-        // store owns it (not a service group) because short-lived tools open stores too.
-        running = Task(executorPreference: BridgeExecutor.shared) { await client.run() }
-    }
-
-    /// A first connection of its own, so that a wrong address, user, password, database or
-    /// certificate is reported at once, in PostgreSQL's words; the pool would only retry quietly.
-    /// It asks for TLS exactly as the pool will: a server that declines TLS where the mode
-    /// requires it is sent nothing but the SSL request (postgres-nio closes the connection).
-    private static func probe(_ location: PostgresLocation, tls: PostgresConnection.Configuration.TLS, timeoutMs: Int,
-                              logger: Logger) throws(StoreError) {
-        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
-                                                             password: location.password, database: location.database, tls: tls)
-        configuration.options.connectTimeout = .milliseconds(Int64(timeoutMs))
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task(executorPreference: BridgeExecutor.shared) { [configuration] in
-            do {
-                let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
-                                                                      configuration: configuration, id: 0, logger: logger)
-                try? await connection.close()
-                outcome.withLock { $0 = .success(()) }
-            } catch {
-                outcome.withLock { $0 = .failure(error) }
-            }
-            done.signal()
-        }
-        if done.wait(timeout: .now() + .milliseconds(timeoutMs + 1000)) == .timedOut {
-            throw .postgres(sqlState: nil, message: "PostgreSQL at \(location.host):\(location.port) did not answer within \(timeoutMs) ms",
-                            transient: true)
-        }
-        if case .failure(let error) = outcome.withLock({ $0 }) { throw storeError(error, location: location) }
+        settings = Settings(connectionWaitMs: connectionWaitMs, statementTimeoutMs: statementTimeoutMs, lockWaitMs: lockWaitMs,
+                            connectTimeoutMs: connectTimeoutMs)
+        let (host, tls) = try Self.select(location, attrs: location.targetSessionAttrs, settings: settings)
+        state = Mutex(State(reader: PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)))
     }
 
     func close() {
-        running.cancel()
+        let endpoints = state.withLock { state -> [PostgresEndpoint] in
+            state.closed = true
+            return [state.reader] + (state.writer.map { [$0] } ?? [])
+        }
+        endpoints.forEach { $0.close() }
     }
 
-    deinit { running.cancel() }
+    /// The server this store now reads from, `host:port`.
+    var currentHost: String { state.withLock { $0.reader.host.description } }
+
+    /// Where a call goes: writes from a store that reads from a standby go to a primary, found
+    /// (with `read-write`) at the first.
+    func endpoint(forWrite: Bool) throws(StoreError) -> PostgresEndpoint {
+        let (reader, writer) = state.withLock { ($0.reader, $0.writer) }
+        guard forWrite && location.targetSessionAttrs.readsFromStandby else { return reader }
+        if let writer { return writer }
+        let (host, tls) = try Self.select(location, attrs: .readWrite, settings: settings)
+        let found = PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)
+        let chosen = state.withLock { state -> PostgresEndpoint in
+            if let writer = state.writer { return writer }
+            state.writer = found
+            return found
+        }
+        if chosen !== found { found.close() }
+        return chosen
+    }
+
+    /// A call lost its server, or found it read-only where it writes: look again for the one the
+    /// URL asks for, in the background, at most once a second. One host that may be anything
+    /// has nothing to look for (its pool reconnects by itself).
+    func serverLost(forWrite: Bool, _ error: StoreError) {
+        guard location.hosts.count > 1 || location.targetSessionAttrs != .any, Self.meansServerLost(error) else { return }
+        let role = forWrite && location.targetSessionAttrs.readsFromStandby
+        let now = MonotonicClock.nowNs()
+        let start = state.withLock { state -> Bool in
+            guard !state.closed, !state.looking, now - state.lastLookNs >= 1_000_000_000 || state.lastLookNs == 0 else { return false }
+            state.looking = true
+            return true
+        }
+        guard start else { return }
+        // Probing blocks (it waits for connections): a thread of its own, never the pool's.
+        Thread.detachNewThread { [self] in
+            defer { state.withLock { $0.looking = false; $0.lastLookNs = MonotonicClock.nowNs() } }
+            let attrs = role ? .readWrite : location.targetSessionAttrs
+            guard let (host, tls) = try? Self.select(location, attrs: attrs, settings: settings) else { return }
+            let replacement = PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)
+            let old = state.withLock { state -> PostgresEndpoint? in
+                guard !state.closed else { return replacement }
+                let current = role ? state.writer : state.reader
+                guard current?.host != host else { return replacement }
+                if role { state.writer = replacement } else { state.reader = replacement }
+                return current
+            }
+            old?.close()
+            if old !== replacement {
+                Self.logger.notice("PostgreSQL: now on \(host) (target_session_attrs=\(attrs.rawValue))",
+                                   metadata: ["was": "\(old?.host.description ?? "-")"])
+            }
+        }
+    }
+
+    /// The errors that say the server is gone or is not what the URL asks for: no connection,
+    /// a connection exception (08), an administrator's shutdown or a server starting (57P0x),
+    /// a read-only transaction where a write was meant (25006, a demoted primary).
+    static func meansServerLost(_ error: StoreError) -> Bool {
+        guard case .postgres(let state, _, let transient) = error else { return false }
+        guard let state else { return transient }
+        return state.hasPrefix("08") || state.hasPrefix("57P0") || state == "25006"
+    }
 
     // MARK: Waiting on async work from a blocking thread
 
@@ -114,19 +136,28 @@ final class PostgresDatabase: Sendable {
         let limit = timeoutMs ?? statementTimeoutMs
         if done.wait(timeout: .now() + .milliseconds(limit)) == .timedOut {
             task.cancel()
-            throw .postgres(sqlState: nil, message: "PostgreSQL at \(location.host):\(location.port) did not answer within \(limit) ms (\(what()))",
+            throw .postgres(sqlState: nil, message: "PostgreSQL at \(currentHost) did not answer within \(limit) ms (\(what()))",
                             transient: true)
         }
         switch outcome.withLock({ $0 })! {
         case .success(let value): return value
-        case .failure(let error): throw Self.storeError(error, location: location)
+        case .failure(let error): throw Self.storeError(error, host: currentHost)
         }
     }
 
     /// A connection of the pool, leased to a blocking caller for the duration of `body`.
-    func withConnection<T>(timeoutMs: Int? = nil, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+    func withConnection<T>(timeoutMs: Int? = nil, forWrite: Bool = false, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+        do {
+            return try leased(try endpoint(forWrite: forWrite), timeoutMs: timeoutMs, body)
+        } catch {
+            serverLost(forWrite: forWrite, error)
+            throw error
+        }
+    }
+
+    private func leased<T>(_ endpoint: PostgresEndpoint, timeoutMs: Int?, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
         let lease = Lease()
-        let client = self.client
+        let client = endpoint.client
         let limit = timeoutMs ?? connectionWaitMs
         Task(executorPreference: BridgeExecutor.shared) {
             do {
@@ -141,9 +172,9 @@ final class PostgresDatabase: Sendable {
         let connection: PostgresConnection
         switch lease.take(timeoutMs: limit) {
         case .connection(let leased): connection = leased
-        case .failed(let error): throw Self.storeError(error, location: location)
+        case .failed(let error): throw Self.storeError(error, host: endpoint.host.description)
         case .timedOut:
-            throw .postgres(sqlState: nil, message: "PostgreSQL at \(location.host):\(location.port) unreachable: no connection within \(limit) ms",
+            throw .postgres(sqlState: nil, message: "PostgreSQL at \(endpoint.host) unreachable: no connection within \(limit) ms",
                             transient: true)
         }
         defer { lease.giveBack() }
@@ -152,7 +183,7 @@ final class PostgresDatabase: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw Self.storeError(error, location: location)
+            throw Self.storeError(error, host: endpoint.host.description)
         }
     }
 
@@ -166,7 +197,7 @@ final class PostgresDatabase: Sendable {
             }
             waitMs = max(1, min(waitMs, Int((deadlineNs - now) / 1_000_000)))
         }
-        return try withConnection(timeoutMs: waitMs) { connection in
+        return try withConnection(timeoutMs: waitMs, forWrite: !readOnly) { connection in
             let session = PostgresSession(database: self, connection: connection)
             try session.execute(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
             do {
@@ -182,12 +213,12 @@ final class PostgresDatabase: Sendable {
 
     /// A PostgresNIO error in words an operator can act on, with its SQLSTATE, and whether
     /// retrying may help (the connection, the server going away or starting, a conflict).
-    static func storeError(_ error: any Error, location: PostgresLocation) -> StoreError {
+    static func storeError(_ error: any Error, host: CustomStringConvertible) -> StoreError {
         if let error = error as? StoreError { return error }
         guard let error = error as? PSQLError else {
             return .postgres(sqlState: nil, message: "\(error)", transient: true)
         }
-        let where_ = "\(location.host):\(location.port)"
+        let where_ = host.description
         if let info = error.serverInfo {
             let state = info[.sqlState]
             let message = [info[.message], info[.detail]].compactMap { $0 }.joined(separator: ": ")

@@ -154,7 +154,7 @@ enum PostgresSchema {
     }
 
     static func migrate(_ database: PostgresDatabase, readOnly: Bool) throws(StoreError) {
-        try database.withConnection { connection in
+        try database.withConnection(forWrite: !readOnly) { connection in
             let session = PostgresSession(database: database, connection: connection)
             if readOnly {
                 try check(applied: try applied(session), database: database, readOnly: true)

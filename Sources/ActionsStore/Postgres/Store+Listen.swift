@@ -6,9 +6,12 @@ extension Store {
     /// the channel `Store.bumpConfigVersion` notifies), until cancelled or the connection fails;
     /// then throws, and the caller checks the version itself (a notice sent while the connection
     /// was down is lost) before listening again. A SQLite store has no notifications: returns at once.
+    /// On the primary (where the store writes): a standby neither receives notifications nor
+    /// allows LISTEN. After a failover, the next call listens on the new primary.
     public func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
         guard case .postgres(let database) = backend else { return }
-        try await database.client.withConnection { connection in
+        let client = try await BlockingWork.run { try database.endpoint(forWrite: true).client }
+        try await client.withConnection { connection in
             try await connection.listen(on: PostgresSchema.configChannel) { notifications in
                 // Listening from here on: anything committed before is caught by the caller's check.
                 await onChange()
