@@ -103,7 +103,7 @@ public final class DecisionEngine: Sendable {
         for type in ActionType.allCases { circuits[type] = circuit.snapshot(type).phase }
         return NodeStatus(name: node, version: BuildInfo.version, startedMs: startedMs, updatedMs: nowMs, decisions: decisions,
                           decisionsPerSecond: Double(decisions - last.decisions) / seconds, queued: stats.queued,
-                          dropped: stats.dropped, circuits: circuits)
+                          dropped: stats.dropped, circuits: circuits, databaseServer: store.databaseServer)
     }
 
     /// The configuration decisions use now (SIGHUP may replace its reloadable part).
@@ -120,6 +120,9 @@ public final class DecisionEngine: Sendable {
 
     /// The event log's queue, writes and drops.
     public var eventLog: EventWriter.Stats { writer.stats }
+
+    /// The PostgreSQL server events go to now, `host:port`; nil on SQLite.
+    public var databaseServer: String? { store.databaseServer }
 
     /// The policy version decisions use (the store's `config_version`).
     public var policyVersion: Int64 { policy.current.configVersion }

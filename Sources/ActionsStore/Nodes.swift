@@ -13,13 +13,16 @@ public struct NodeStatus: Sendable, Equatable {
     public var dropped: Int
     /// Each action type's circuit on this node (breakers stay per node).
     public var circuits: [ActionType: CircuitPhase]
+    /// The PostgreSQL server the node writes to (`host:port`; it changes on a failover); nil on SQLite.
+    public var databaseServer: String?
 
     /// How often a node reports, and how long without a report marks it stopped.
     public static let heartbeatMs: Int64 = 2000
     public static let staleAfterMs: Int64 = 3 * heartbeatMs + 1000
 
     public init(name: String, version: String, startedMs: Int64, updatedMs: Int64, decisions: Int, decisionsPerSecond: Double,
-                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase]) {
+                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase], databaseServer: String? = nil) {
+        self.databaseServer = databaseServer
         self.name = name
         self.version = version
         self.startedMs = startedMs
@@ -60,13 +63,15 @@ extension Store {
     public func heartbeat(_ node: NodeStatus) throws(StoreError) {
         try writing { db in
             try db.execute("""
-                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET version = excluded.version, started_ms = excluded.started_ms,
                     updated_ms = excluded.updated_ms, decisions = excluded.decisions, decisions_mps = excluded.decisions_mps,
-                    queued = excluded.queued, dropped = excluded.dropped, circuits = excluded.circuits
+                    queued = excluded.queued, dropped = excluded.dropped, circuits = excluded.circuits,
+                    database_server = excluded.database_server
                 """, [node.name, node.version, node.startedMs, node.updatedMs, node.decisions,
-                      Int64((node.decisionsPerSecond * 1000).rounded()), node.queued, node.dropped, node.circuitsText])
+                      Int64((node.decisionsPerSecond * 1000).rounded()), node.queued, node.dropped, node.circuitsText,
+                      node.databaseServer.map(StoredText.encode)])
         }
     }
 
@@ -75,12 +80,13 @@ extension Store {
     public func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
         try reading { db in
             try db.rows("""
-                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits
+                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server
                 FROM nodes WHERE updated_ms >= ? ORDER BY name
                 """, [nowMs - withinMs]).map { row in
                 NodeStatus(name: row.string(0), version: row.string(1), startedMs: row.int64(2), updatedMs: row.int64(3),
                            decisions: row.int(4), decisionsPerSecond: Double(row.int64(5)) / 1000, queued: row.int(6),
-                           dropped: row.int(7), circuits: NodeStatus.circuits(from: row.string(8)))
+                           dropped: row.int(7), circuits: NodeStatus.circuits(from: row.string(8)),
+                           databaseServer: StoredText.decode(row.optionalString(9)))
             }
         }
     }

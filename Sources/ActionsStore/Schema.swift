@@ -15,6 +15,7 @@ enum Schema {
     static let v10 = "v10_leaner_search_index"
     static let v11 = "v11_search_index_by_column"
     static let v12 = "v12_search_index_in_its_own_file"
+    static let v13 = "v13_node_database_server"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -245,8 +246,13 @@ enum Schema {
                 DELETE FROM main.meta WHERE key = 'search_indexed_up_to';
                 """)
         }
+        migrator.registerMigration(v13) { db in try db.execute(sql: Schema.nodeDatabaseServer) }
         return migrator
     }
+
+    /// The server each node writes to, which a failover changes (the same on both backends;
+    /// NULL on SQLite).
+    static let nodeDatabaseServer = "ALTER TABLE nodes ADD COLUMN database_server TEXT"
 
     /// Heartbeats: one row per actions-server node (the same statement on both backends).
     static let nodesTable = """
@@ -340,5 +346,5 @@ enum Schema {
         }.joined(separator: ", ")
     }
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12]
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13]
 }

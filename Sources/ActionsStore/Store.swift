@@ -182,6 +182,12 @@ public final class Store: Sendable {
         String.fromDatabaseValue(values[0]).map(EventFilter.foldCase)
     }
 
+    /// The PostgreSQL server this store writes to now, `host:port` (a failover moves it); nil on SQLite.
+    public var databaseServer: String? {
+        guard case .postgres(let database) = backend else { return nil }
+        return database.currentWriteHost
+    }
+
     static func createFile(_ path: String, mode: mode_t, like sibling: String? = nil) throws(StoreError) {
         var model = stat()
         let copied = sibling.map { stat($0, &model) == 0 } ?? false

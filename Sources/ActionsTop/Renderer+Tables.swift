@@ -222,13 +222,14 @@ extension Renderer {
             let circuits = ActionType.allCases.map { type in
                 "\(type == .authentication ? "auth" : "reg")=\(node.circuits[type]?.rawValue ?? "-")"
             }.joined(separator: " ")
-            let line = [DisplayWidth.fit(TerminalText.escape(node.name), to: 22),
+            let fields = [DisplayWidth.fit(TerminalText.escape(node.name), to: 22),
                         DisplayWidth.fit(TerminalText.escape(node.version), to: 8),
                         DisplayWidth.fit(stopped ? "STOPPED" : "up", to: 7),
                         DisplayWidth.fit("seen \(seen)s ago", to: 14),
                         DisplayWidth.fit(String(format: "%.1f/s", node.decisionsPerSecond), to: 9, alignRight: true),
                         DisplayWidth.fit("queue \(node.queued) dropped \(node.dropped)", to: 24),
-                        circuits].joined(separator: " ")
+                        circuits] + (node.databaseServer.map { ["db " + TerminalText.escape($0)] } ?? [])
+            let line = fields.joined(separator: " ")
             let role: Role = stopped ? .warning : (node.dropped > 0 || node.circuits.values.contains(.open) ? .deny : .normal)
             return (" " + line, role)
         }

@@ -297,12 +297,12 @@ struct NodesCommand: ParsableCommand {
                 try printJSONLine(["node": node.name, "version": node.version, "updated_ms": node.updatedMs,
                                    "stopped": node.isStale(nowMs: nowMs), "decisions": node.decisions,
                                    "decisions_per_second": node.decisionsPerSecond, "queued": node.queued,
-                                   "dropped": node.dropped, "circuits": circuits])
+                                   "dropped": node.dropped, "circuits": circuits, "database_server": node.databaseServer])
                 continue
             }
             printRow(node.name, node.version, node.isStale(nowMs: nowMs) ? "STOPPED" : "up",
                      "seen \((nowMs - node.updatedMs) / 1000)s ago", String(format: "%.1f/s", node.decisionsPerSecond),
-                     "queued=\(node.queued) dropped=\(node.dropped)", circuits)
+                     "queued=\(node.queued) dropped=\(node.dropped)", circuits, node.databaseServer.map { "db=\($0)" } ?? "")
         }
     }
 }

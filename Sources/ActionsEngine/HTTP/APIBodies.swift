@@ -100,9 +100,12 @@ struct HealthAnswer: Encodable {
     /// The settings version the server decides with: after a change, a caller can wait for it
     /// (it is the store's `config_version`) instead of sleeping through a poll interval.
     var configVersion: Int64
+    /// The PostgreSQL server events go to now (`host:port`; a failover changes it); absent on SQLite.
+    var databaseServer: String?
     enum CodingKeys: String, CodingKey {
         case status, problems
         case configVersion = "config_version"
+        case databaseServer = "database_server"
         case eventsQueued = "events_queued"
         case eventsDropped = "events_dropped"
         case eventsRejected = "events_rejected"

@@ -146,7 +146,8 @@ public enum OpenAPIDocument {
           "problems": {"type": "array", "items": {"type": "string"}},
           "events_queued": {"type": "integer"},
           "events_dropped": {"type": "integer"},
-          "events_rejected": {"type": "integer", "description": "Events the database refused one by one; every other event of their batches was written."}
+          "events_rejected": {"type": "integer", "description": "Events the database refused one by one; every other event of their batches was written."},
+          "database_server": {"type": "string", "description": "The PostgreSQL server events go to now, host:port (a failover changes it); absent on SQLite."}
         }
       }
     },

@@ -59,6 +59,13 @@ final class PostgresDatabase: Sendable {
     /// The server this store now reads from, `host:port`.
     var currentHost: String { state.withLock { $0.reader.host.description } }
 
+    /// The server this store now writes to (where it reads from unless that is a standby), `host:port`.
+    var currentWriteHost: String {
+        state.withLock { state in
+            location.targetSessionAttrs.readsFromStandby ? state.writer?.host.description ?? "-" : state.reader.host.description
+        }
+    }
+
     /// Where a call goes: writes from a store that reads from a standby go to a primary, found
     /// (with `read-write`) at the first.
     func endpoint(forWrite: Bool) throws(StoreError) -> PostgresEndpoint {

@@ -140,6 +140,7 @@ enum PostgresSchema {
             CREATE INDEX events_search_folded ON events_search USING gin (actions_lower(body) gin_trgm_ops);
             DROP INDEX events_search_body
             """),
+        ("pg6_node_database_server", Schema.nodeDatabaseServer),
     ]
 
     static var known: [String] { migrations.map(\.0) }
