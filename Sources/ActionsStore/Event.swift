@@ -233,7 +233,13 @@ extension Store {
     /// commit after one holding higher ids had been read, and a tail reading `id > last seen`
     /// would skip its rows for good. The lock is held from the first id to the commit, a few
     /// milliseconds per batch of up to thousands of events.
-    func append(_ events: some Collection<some EventRow>, status: WriterStatus?) throws(StoreError) {
+    ///
+    /// `retrying`: the batch was tried before and that try failed. On PostgreSQL the failure may
+    /// have come after the server committed (the connection lost while COMMIT was answered, as
+    /// when a primary dies and its synchronous standby already holds the batch): the batch's first
+    /// and last events are looked for first (by time, then id: an index), and a batch already in
+    /// the log is not written twice. A batch is written whole or not at all, so the two decide.
+    func append(_ events: some Collection<some EventRow>, status: WriterStatus?, retrying: Bool = false) throws(StoreError) {
         switch backend {
         case .sqlite:
             try write { db in
@@ -243,12 +249,23 @@ extension Store {
         case .postgres(let database):
             try database.transaction(readOnly: false, deadlineNs: nil) { db in
                 try db.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.eventOrderLock])
+                if retrying, let first = events.first, try Self.holds(first, and: events.dropFirst(events.count - 1).first ?? first, db) {
+                    if let status { try Self.record(status, db) }
+                    return
+                }
                 if !events.isEmpty, let session = db as? PostgresSession {
                     try database.copy(events, columns: Event.insertColumns, session: session)
                 }
                 if let status { try Self.record(status, db) }
             }
         }
+    }
+
+    /// Whether the log holds both events (by time, which `events_by_time` indexes, and uid).
+    private static func holds(_ first: some EventRow, and last: some EventRow, _ db: any SQLSession) throws -> Bool {
+        let found = try db.int64("SELECT count(DISTINCT uid) FROM events WHERE ts_ms BETWEEN ? AND ? AND uid IN (?, ?)",
+                                 [min(first.timeMs, last.timeMs), max(first.timeMs, last.timeMs), first.uid, last.uid]) ?? 0
+        return found == (first.uid == last.uid ? 1 : 2)
     }
 
     /// Binds each value straight into GRDB's cached statements through the SQLite API: building
@@ -274,6 +291,9 @@ extension Store {
 /// strings, cost about 2,000 instructions an event).
 protocol EventRow {
     func write<Row: EventFieldWriter>(to row: inout Row)
+    /// The event's own id and time: what finds it again in the log.
+    var uid: String { get }
+    var timeMs: Int64 { get }
 }
 
 extension Event: EventRow {}

@@ -38,6 +38,8 @@ public final class EventWriter: Service, @unchecked Sendable {
         var event: Event
 
         func write<Row: EventFieldWriter>(to row: inout Row) { event.write(to: &row) }
+        var uid: String { event.uid }
+        var timeMs: Int64 { event.timeMs }
     }
 
     private let store: Store
@@ -361,7 +363,7 @@ public final class EventWriter: Service, @unchecked Sendable {
         while true {
             do {
                 budget -= 1
-                try store.append(batch, status: status)
+                try store.append(batch, status: status, retrying: attempt > 0)
                 return true
             } catch {
                 setLastError(error.description)

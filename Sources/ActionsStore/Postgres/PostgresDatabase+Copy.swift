@@ -13,7 +13,7 @@ extension PostgresDatabase {
             writer.endRow()
         }
         let connection = session.connection, rows = writer.buffer
-        try wait("COPY events") {
+        try wait(on: session.endpoint, "COPY events") {
             try await connection.copyFrom(table: "events", columns: columns, logger: PostgresSession.logger) { writer in
                 try await writer.write(rows)
             }

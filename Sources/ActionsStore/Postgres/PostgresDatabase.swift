@@ -84,8 +84,9 @@ final class PostgresDatabase: Sendable {
     }
 
     /// A call lost its server, or found it read-only where it writes: look again for the one the
-    /// URL asks for, in the background, at most once a second. One host that may be anything
-    /// has nothing to look for (its pool reconnects by itself).
+    /// URL asks for, in the background, at most once a second (and every second while none
+    /// qualifies). One host that may be anything has nothing to look for (its pool reconnects by
+    /// itself).
     func serverLost(forWrite: Bool, _ error: StoreError) {
         guard location.hosts.count > 1 || location.targetSessionAttrs != .any, Self.meansServerLost(error) else { return }
         let role = forWrite && location.targetSessionAttrs.readsFromStandby
@@ -96,11 +97,21 @@ final class PostgresDatabase: Sendable {
             return true
         }
         guard start else { return }
-        // Probing blocks (it waits for connections): a thread of its own, never the pool's.
+        // Probing blocks (it waits for connections): a thread of its own, never the pool's. While
+        // no server qualifies (the orchestrator has not promoted one yet), it looks again every
+        // second, for a minute: the calls that wait meanwhile are on a pool that cannot connect,
+        // and would only report it when their connection wait ends (5 s for the server).
         Thread.detachNewThread { [self] in
             defer { state.withLock { $0.looking = false; $0.lastLookNs = MonotonicClock.nowNs() } }
             let attrs = role ? .readWrite : location.targetSessionAttrs
-            guard let (host, tls) = try? Self.select(location, attrs: attrs, settings: settings) else { return }
+            var found: (PostgresLocation.Host, PostgresClient.Configuration.TLS)?
+            for look in 0..<60 {
+                if look > 0 { Thread.sleep(forTimeInterval: 1) }
+                guard !state.withLock({ $0.closed }) else { return }
+                found = try? Self.select(location, attrs: attrs, settings: settings)
+                if found != nil { break }
+            }
+            guard let (host, tls) = found else { return }
             let replacement = PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)
             let old = state.withLock { state -> PostgresEndpoint? in
                 guard !state.closed else { return replacement }
@@ -130,7 +141,9 @@ final class PostgresDatabase: Sendable {
 
     /// Runs `operation` in a task and waits for it on this (non-cooperative) thread, at most
     /// `timeoutMs`. Never call from Swift's cooperative pool.
-    func wait<T: Sendable>(timeoutMs: Int? = nil, _ what: @autoclosure () -> String,
+    /// A statement on `endpoint` stops waiting when a failover retires it: a server that died
+    /// mid-statement does not always close the connection at once.
+    func wait<T: Sendable>(timeoutMs: Int? = nil, on endpoint: PostgresEndpoint? = nil, _ what: @autoclosure () -> String,
                            _ operation: @escaping @Sendable () async throws -> T) throws(StoreError) -> T {
         let outcome = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -141,10 +154,18 @@ final class PostgresDatabase: Sendable {
             done.signal()
         }
         let limit = timeoutMs ?? statementTimeoutMs
-        if done.wait(timeout: .now() + .milliseconds(limit)) == .timedOut {
-            task.cancel()
-            throw .postgres(sqlState: nil, message: "PostgreSQL at \(currentHost) did not answer within \(limit) ms (\(what()))",
-                            transient: true)
+        let deadline = DispatchTime.now() + .milliseconds(limit)
+        while done.wait(timeout: min(deadline, .now() + .milliseconds(100))) == .timedOut {
+            if endpoint?.isRetired == true {
+                task.cancel()
+                throw .postgres(sqlState: nil, message: "PostgreSQL at \(endpoint?.host.description ?? currentHost) was left for another server (failover) during \(what())",
+                                transient: true)
+            }
+            if DispatchTime.now() >= deadline {
+                task.cancel()
+                throw .postgres(sqlState: nil, message: "PostgreSQL at \(endpoint?.host.description ?? currentHost) did not answer within \(limit) ms (\(what()))",
+                                transient: true)
+            }
         }
         switch outcome.withLock({ $0 })! {
         case .success(let value): return value
@@ -153,16 +174,20 @@ final class PostgresDatabase: Sendable {
     }
 
     /// A connection of the pool, leased to a blocking caller for the duration of `body`.
-    func withConnection<T>(timeoutMs: Int? = nil, forWrite: Bool = false, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+    func withConnection<T>(timeoutMs: Int? = nil, forWrite: Bool = false, _ body: (PostgresSession) throws -> T) throws(StoreError) -> T {
         do {
-            return try leased(try endpoint(forWrite: forWrite), timeoutMs: timeoutMs, body)
+            let endpoint = try endpoint(forWrite: forWrite)
+            return try leased(endpoint, timeoutMs: timeoutMs, forWrite: forWrite) { connection in
+                try body(PostgresSession(database: self, connection: connection, endpoint: endpoint))
+            }
         } catch {
             serverLost(forWrite: forWrite, error)
             throw error
         }
     }
 
-    private func leased<T>(_ endpoint: PostgresEndpoint, timeoutMs: Int?, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+    private func leased<T>(_ endpoint: PostgresEndpoint, timeoutMs: Int?, forWrite: Bool,
+                           _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
         let lease = Lease()
         let client = endpoint.client
         let limit = timeoutMs ?? connectionWaitMs
@@ -177,9 +202,23 @@ final class PostgresDatabase: Sendable {
             }
         }
         let connection: PostgresConnection
-        switch lease.take(timeoutMs: limit) {
+        // A failover retires the endpoint: its waiters stop at once and try the new one. A wait
+        // past 300 ms may mean a pool that cannot connect (a dead server is refused quietly, and
+        // retried): the store looks for the server the URL asks for meanwhile.
+        let startNs = MonotonicClock.nowNs()
+        var suspected = false
+        let taken = lease.take(timeoutMs: limit) {
+            if !suspected && MonotonicClock.nowNs() - startNs > 300_000_000 {
+                suspected = true
+                serverLost(forWrite: forWrite, .postgres(sqlState: nil, message: "no connection within 300 ms", transient: true))
+            }
+            return endpoint.isRetired
+        }
+        switch taken {
         case .connection(let leased): connection = leased
         case .failed(let error): throw Self.storeError(error, host: endpoint.host.description)
+        case .timedOut where endpoint.isRetired:
+            throw .postgres(sqlState: nil, message: "PostgreSQL at \(endpoint.host) was left for another server (failover)", transient: true)
         case .timedOut:
             throw .postgres(sqlState: nil, message: "PostgreSQL at \(endpoint.host) unreachable: no connection within \(limit) ms",
                             transient: true)
@@ -204,8 +243,7 @@ final class PostgresDatabase: Sendable {
             }
             waitMs = max(1, min(waitMs, Int((deadlineNs - now) / 1_000_000)))
         }
-        return try withConnection(timeoutMs: waitMs, forWrite: !readOnly) { connection in
-            let session = PostgresSession(database: self, connection: connection)
+        return try withConnection(timeoutMs: waitMs, forWrite: !readOnly) { session in
             try session.execute(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
             do {
                 let result = try body(session)
@@ -294,9 +332,13 @@ final class Lease: Sendable {
         return settled
     }
 
-    /// Waits for the connection; what arrives after the caller gave up goes straight back.
-    func take(timeoutMs: Int) -> Taken {
-        _ = arrived.wait(timeout: .now() + .milliseconds(timeoutMs))
+    /// Waits for the connection, at most `timeoutMs`, and no longer once `giveUp` says so
+    /// (asked every 100 ms); what arrives after the caller gave up goes straight back.
+    func take(timeoutMs: Int, giveUp: () -> Bool = { false }) -> Taken {
+        let deadline = DispatchTime.now() + .milliseconds(timeoutMs)
+        while arrived.wait(timeout: min(deadline, .now() + .milliseconds(100))) == .timedOut {
+            if DispatchTime.now() >= deadline || giveUp() { break }
+        }
         return shared.withLock { shared -> Taken in
             switch shared.state {
             case .delivered(let connection):
@@ -337,6 +379,8 @@ final class Lease: Sendable {
 struct PostgresSession: SQLSession {
     let database: PostgresDatabase
     let connection: PostgresConnection
+    /// The server the connection is on: a statement stops waiting when a failover leaves it.
+    let endpoint: PostgresEndpoint
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
@@ -350,7 +394,7 @@ struct PostgresSession: SQLSession {
     private func run(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow] {
         let query = try Self.query(sql, arguments.map(\.sqlValue))
         let connection = self.connection
-        return try database.wait(String(sql.prefix(60))) {
+        return try database.wait(on: endpoint, String(sql.prefix(60))) {
             let rows = try await connection.query(query, logger: Self.logger).collect()
             return rows.map(Self.row)
         }

@@ -37,7 +37,15 @@ final class PostgresEndpoint: Sendable {
         running = Task(executorPreference: BridgeExecutor.shared) { await client.run() }
     }
 
-    func close() { running.cancel() }
+    private let retired = Atomic<Bool>(false)
+
+    /// Closed: the store moved to another server, or closed.
+    var isRetired: Bool { retired.load(ordering: .relaxed) }
+
+    func close() {
+        retired.store(true, ordering: .relaxed)
+        running.cancel()
+    }
 
     deinit { running.cancel() }
 }

@@ -155,8 +155,7 @@ enum PostgresSchema {
     }
 
     static func migrate(_ database: PostgresDatabase, readOnly: Bool) throws(StoreError) {
-        try database.withConnection(forWrite: !readOnly) { connection in
-            let session = PostgresSession(database: database, connection: connection)
+        try database.withConnection(forWrite: !readOnly) { session in
             if readOnly {
                 try check(applied: try applied(session), database: database, readOnly: true)
                 return
@@ -190,7 +189,7 @@ enum PostgresSchema {
     }
 
     static func applied(_ database: PostgresDatabase) throws(StoreError) -> Set<String> {
-        try database.withConnection { connection in try applied(PostgresSession(database: database, connection: connection)) }
+        try database.withConnection { session in try applied(session) }
     }
 
     private static func applied(_ session: PostgresSession) throws -> Set<String> {

@@ -10,13 +10,19 @@ extension Store {
     /// allows LISTEN. After a failover, the next call listens on the new primary.
     public func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
         guard case .postgres(let database) = backend else { return }
-        let client = try await BlockingWork.run { try database.endpoint(forWrite: true).client }
-        try await client.withConnection { connection in
-            try await connection.listen(on: PostgresSchema.configChannel) { notifications in
-                // Listening from here on: anything committed before is caught by the caller's check.
-                await onChange()
-                for try await _ in notifications { await onChange() }
+        let endpoint = try await BlockingWork.run { try database.endpoint(forWrite: true) }
+        do {
+            try await endpoint.client.withConnection { connection in
+                try await connection.listen(on: PostgresSchema.configChannel) { notifications in
+                    // Listening from here on: anything committed before is caught by the caller's check.
+                    await onChange()
+                    for try await _ in notifications { await onChange() }
+                }
             }
+        } catch {
+            // Often the first to know the primary is gone: the store looks for the new one now.
+            database.serverLost(forWrite: true, PostgresDatabase.storeError(error, host: endpoint.host))
+            throw error
         }
     }
 }
