@@ -26,8 +26,10 @@ struct ServerBench: AsyncParsableCommand {
     @Flag(help: "Only count instructions (implies --instructions).") var instructionsOnly = false
     @Option(help: "Requests per instruction count, after a warm-up of 300.") var instructionRequests = 3000
     @Option(help: "Keep the callgrind dumps in this directory (callgrind.N.1 per variant, in order).") var callgrindOut: String?
-    @Option(help: "A PostgreSQL server (postgres://user@host:port/db): adds a node on PostgreSQL to the rounds, and two nodes sharing it.")
+    @Option(help: "A PostgreSQL server (postgres://user@host:port/db): adds a node on PostgreSQL to the rounds (background and durable), and two nodes sharing it.")
     var postgres: String?
+    @Flag(help: "With --postgres: also a durable node over a primary with a synchronous standby of its own (scripts/pg-cluster on loopback, both hosts in the URL).")
+    var syncStandby = false
 
     static let secret = "bench-secret"
 
@@ -38,7 +40,9 @@ struct ServerBench: AsyncParsableCommand {
         if instructions || instructionsOnly { try await countInstructions(directory) }
         if instructionsOnly { return }
         let postgresDatabase = try postgres.map { try freshDatabase(on: $0) }
-        if !latencyOnly { try throughput(directory, postgres: postgresDatabase) }
+        let pair = postgres != nil && syncStandby && !latencyOnly ? try StandbyPair(directory: directory) : nil
+        defer { pair?.stop() }
+        if !latencyOnly { try throughput(directory, postgres: postgresDatabase, syncStandby: try pair.map { try freshDatabase(on: $0.url) }) }
         if let postgres { try twoNodes(directory, database: try freshDatabase(on: postgres)) }
         try await overhead(directory)
     }
@@ -141,12 +145,15 @@ struct ServerBench: AsyncParsableCommand {
     func freshDatabase(on url: String) throws -> String {
         let name = "actions_bench_\(getpid())_\(Int.random(in: 0..<1_000_000))"
         _ = try capture("psql", [url, "-qAt", "-c", "CREATE DATABASE \(name)"])
-        guard var components = URLComponents(string: url) else { throw ValidationError("not a URL: \(url)") }
-        components.path = "/" + name
-        return components.string ?? url
+        // The path replaced by hand: URLComponents does not read libpq's several hosts.
+        guard let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") else {
+            throw ValidationError("not a URL: \(url)")
+        }
+        let query = url[slash...].firstIndex(of: "?").map { String(url[$0...]) } ?? ""
+        return String(url[..<slash]) + "/" + name + query
     }
 
-    func throughput(_ directory: URL, postgres: String?) throws {
+    func throughput(_ directory: URL, postgres: String?, syncStandby: String?) throws {
         section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s, \(rounds) alternating rounds)")
         let script = try wrkScript(directory)
         struct Mode {
@@ -158,7 +165,11 @@ struct ServerBench: AsyncParsableCommand {
         }
         var modes = [Mode(name: "background", flags: [], db: directory.appendingPathComponent("background.db").path),
                      Mode(name: "durable", flags: ["--durable-events"], db: directory.appendingPathComponent("durable.db").path)]
-        if let postgres { modes.append(Mode(name: "postgres", flags: [], db: postgres)) }
+        if let postgres {
+            modes.append(Mode(name: "postgres", flags: [], db: postgres))
+            modes.append(Mode(name: "postgres durable", flags: ["--durable-events"], db: try freshDatabase(on: postgres)))
+        }
+        if let syncStandby { modes.append(Mode(name: "postgres durable, sync standby", flags: ["--durable-events"], db: syncStandby)) }
         for mode in modes {
             let store = try Store(path: mode.db)
             try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
@@ -317,6 +328,59 @@ struct ServerBench: AsyncParsableCommand {
             var latencies: [Double] = []
             for await latency in group { if let latency { latencies.append(latency) } }
             return latencies
+        }
+    }
+}
+
+/// A primary and a synchronous standby of it on loopback (`scripts/pg-cluster`), for the
+/// durable run over synchronous replication. The URL names both, primary first.
+struct StandbyPair {
+    let directory: URL
+    let url: String
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/pg-cluster").path
+
+    init(directory: URL) throws {
+        self.directory = directory.appendingPathComponent("pg-pair")
+        let primaryPort = Int.random(in: 40_000..<50_000), standbyPort = primaryPort + 1
+        try Self.cluster(["start", self.directory.appendingPathComponent("primary").path, "\(primaryPort)"])
+        try Self.cluster(["standby", self.directory.appendingPathComponent("standby").path, "\(standbyPort)", "\(primaryPort)"])
+        try Self.cluster(["sync", self.directory.appendingPathComponent("primary").path])
+        url = "postgres://postgres@127.0.0.1:\(primaryPort),127.0.0.1:\(standbyPort)/actions?sslmode=disable&target_session_attrs=read-write"
+    }
+
+    func stop() {
+        for name in ["primary", "standby"] { try? Self.cluster(["stop", directory.appendingPathComponent(name).path]) }
+    }
+
+    /// Through posix_spawn with every signal at its default and output to a file: this process
+    /// ignores SIGPIPE, and a child that inherits that (pg-cluster's pg_basebackup among them)
+    /// was seen to hang; a started server must not hold a pipe of ours open either.
+    static func cluster(_ arguments: [String]) throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pg-pair-\(getpid()).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([script] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0, status: Int32 = 0
+        guard posix_spawn(&pid, script, &actions, &attributes, argv, environ) == 0 else { throw ValidationError("cannot run \(script)") }
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            throw ValidationError("pg-cluster \(arguments.joined(separator: " ")) failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
     }
 }

@@ -24,7 +24,7 @@ struct ActionsServerCommand: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Actions engine (the default).")
 
-    @Option(help: "SQLite file, or postgres://user@host:port/database for a cluster (default: $ACTIONS_DB, else ./actions.db).")
+    @Option(help: "SQLite file, or postgres://user@host:port[,host2:port]/database[?target_session_attrs=read-write] for a cluster (default: $ACTIONS_DB, else ./actions.db).")
     var db: String?
     @Option(help: "This node's name in events and heartbeats (default: hostname:port).") var node: String?
     @Option(help: "Address to listen on.") var host: String?

@@ -16,7 +16,7 @@ struct ActionsTopCommand: AsyncParsableCommand {
             \(Command.allCases.map(\.rawValue).joined(separator: ", ")).
             """)
 
-    @Option(help: "SQLite database (default: $ACTIONS_DB, else ./actions.db).") var db: String?
+    @Option(help: "SQLite file, or postgres://user@host:port[,host2:port]/database[?target_session_attrs=prefer-standby] (default: $ACTIONS_DB, else ./actions.db).") var db: String?
     @Option(help: "Theme name or theme file.") var theme = "default"
     @Flag(help: "Never change anything; mutating keys are hidden.") var readOnly = false
     @Option(help: "Refresh interval in milliseconds.") var refresh = 1000

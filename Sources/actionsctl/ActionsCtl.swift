@@ -44,7 +44,7 @@ struct ActionsCtl: ParsableCommand {
 }
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "SQLite file or postgres:// URL (default: $ACTIONS_DB, else ./actions.db).") var db: String?
+    @Option(help: "SQLite file, or postgres://user@host:port[,host2:port]/database[?target_session_attrs=...] (default: $ACTIONS_DB, else ./actions.db).") var db: String?
 
     /// Opens an existing database; a missing one is an error, not a new empty file.
     func open() throws -> Store {

@@ -132,6 +132,13 @@ import ActionsTestSupport
         let nodes = try run(Paths.binary("actionsctl"), ["nodes"], environment: ["ACTIONS_DB": pair.standbyURL])
         #expect(nodes.stdout.contains("db=127.0.0.1:\(pair.standbyPort)"), "actionsctl nodes: \(nodes.stdout) \(nodes.stderr)")
 
+        // Policy changes reach the node on the new primary (LISTEN resumed there, or the version check).
+        let before = (await healthz()["config_version"] as? Int) ?? 0
+        let flipped = try run(Paths.binary("actionsctl"), ["mode", "set", "user_registration", "fail-open"], environment: ["ACTIONS_DB": pair.url("read-write")])
+        #expect(flipped.status == 0, "\(flipped.stderr)")
+        let applied = await eventually(timeout: 5) { ((await healthz()["config_version"] as? Int) ?? 0) > before }
+        #expect(applied != nil, "the node did not pick up a change made on the promoted primary")
+
         // Every answer given, before, during and after, is in the promoted database.
         let all = shared.answers.withLock { $0 }
         let store = try Store(path: pair.standbyURL, create: false)
@@ -142,13 +149,13 @@ import ActionsTestSupport
         // A batch whose COMMIT the dying primary never confirmed is retried on the new one, and
         // found there when the standby already held it: never written twice.
         #expect(rows.count == logged.count, "\(rows.count - logged.count) events were written twice")
-        let before = all.filter { $0.answeredNs < killedNs }.count
+        let beforeCrash = all.filter { $0.answeredNs < killedNs }.count
         let unavailable = all.filter { $0.outcome != "ok" }.count
         let firstOK = all.filter { $0.sentNs > killedNs && $0.outcome == "ok" }.map(\.answeredNs).min() ?? 0
         let resumeSeconds = Double(firstOK &- killedNs) / 1e9
-        #expect(before > 20, "the server answered under load before the crash (\(before))")
+        #expect(beforeCrash > 20, "the server answered under load before the crash (\(beforeCrash))")
         #expect(lost.isEmpty, "\(lost.count) of \(all.count) answered decisions are missing from the promoted database")
-        print("failover: \(all.count) decisions answered (\(before) before the crash, \(unavailable) by the error mode as log_unavailable), "
+        print("failover: \(all.count) decisions answered (\(beforeCrash) before the crash, \(unavailable) by the error mode as log_unavailable), "
               + "\(lost.count) lost; promoted \(String(format: "%.2f", Double(promotedNs - killedNs) / 1e9)) s after the crash, "
               + "committed decisions resumed \(String(format: "%.2f", resumeSeconds)) s after it; \(shared.failures.load(ordering: .relaxed)) requests failed")
 
