@@ -251,16 +251,23 @@ extension Store {
             // Case is folded as `EventFilter.matches` folds it (`EventFilter.foldCase`), so
             // `élodie` finds `ÉLODIE`. SQLite's LIKE folds ASCII alone: a needle with other
             // letters compares `actions_lower(column)`, the same mapping registered as a function
-            // (`Store.registerFunctions`); an ASCII needle keeps the native LIKE, several times
-            // cheaper on the scans of short searches. PostgreSQL's `actions_lower` is lower() under
-            // ICU's root collation, whatever the database's own (pg5), and its trigram index is
-            // built on it.
+            // (`Store.lowerFunction`). An ASCII needle keeps the native LIKE, several times cheaper
+            // on the scans of short searches, and asks the function only of values holding other
+            // characters (a Kelvin sign lowers to `k`: `\u{212A}EVIN@x` is found by `kevin`).
+            // PostgreSQL's `actions_lower` is lower() under ICU's root collation, whatever the
+            // database's own (pg5), and its trigram index is built on it.
             let folded = EventFilter.foldCase(text)
             let pattern = "%" + StoredText.encode(folded).replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let columns = Schema.searchColumns
             let nativeFold = db.dialect == .sqlite && folded.utf8.allSatisfy { $0 < 0x80 }
-            func compared(_ column: String) -> String { nativeFold ? column : "actions_lower(\(column))" }
+            /// The test of one column against `pattern`, and its arguments.
+            func like(_ column: String) -> (String, [any SQLBindable]) {
+                let folding = "actions_lower(\(column)) LIKE ? ESCAPE '\\'"
+                guard nativeFold else { return (folding, [pattern]) }
+                return ("(\(column) LIKE ? ESCAPE '\\' OR (\(column) GLOB '*[^ -~]*' AND \(folding)))", [pattern, pattern])
+            }
+            let reasonLike = like("reason")
             if EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to its mark (on
                 // SQLite in the index's own file, see SearchIndexFile.attach); the rows after it
@@ -273,7 +280,7 @@ extension Store {
                     : """
                       SELECT rowid FROM events_search WHERE events_search MATCH ?
                       UNION ALL SELECT event_id FROM search_reason_events
-                      WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(compared("reason")) LIKE ? ESCAPE '\\')
+                      WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(reasonLike.0))
                       """
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
@@ -284,12 +291,13 @@ extension Store {
                 if db.dialect == .postgres {
                     arguments.append(pattern)
                 } else {
-                    arguments += [EventFilter.trigramQuery(text), pattern]
+                    arguments += [EventFilter.trigramQuery(text)] + reasonLike.1
                 }
                 if let limit = filter.textScanLimit { arguments.append(limit) }
             }
-            clauses.append("(" + columns.map { "\(compared($0)) LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
-            arguments += Array(repeating: pattern, count: columns.count)
+            let tests = columns.map(like)
+            clauses.append("(" + tests.map(\.0).joined(separator: " OR ") + ")")
+            arguments += tests.flatMap(\.1)
             if let limit = filter.textScanLimit, !EventFilter.searchIsIndexed(text) {
                 clauses.append("id > \(Self.newestRowsBound)")
                 arguments.append(limit)

@@ -19,6 +19,7 @@ import ActionsTestSupport
         // libpq's multi-host form, with target_session_attrs (or PGTARGETSESSIONATTRS).
         let cluster = try PostgresLocation(url: "postgres://app:pw@pg1:5432,pg2,[::1]:6000/actions?target_session_attrs=read-write", environment: [:])
         #expect(cluster.hosts.map(\.description) == ["pg1:5432", "pg2:5432", "[::1]:6000"])
+        #expect(cluster.hosts.last?.name == "::1", "the resolver is given the address without its brackets")
         #expect(cluster.user == "app" && cluster.password == "pw" && cluster.database == "actions" && cluster.targetSessionAttrs == .readWrite)
         #expect(cluster.redacted == "postgres://app@pg1:5432,pg2:5432,[::1]:6000/actions?target_session_attrs=read-write")
         for attrs in PostgresLocation.TargetSessionAttrs.allCases {

@@ -29,9 +29,14 @@ final class PostgresDatabase: Sendable {
         var reader: PostgresEndpoint
         /// Where writes go when reads go to a standby: found at the first write.
         var writer: PostgresEndpoint?
-        var looking = false
-        var lastLookNs: UInt64 = 0
+        /// The look for each role's server (true: the writer), apart: a reader that finds no
+        /// standby for a minute must not keep the writer from following a failover.
+        var looks: [Bool: Look] = [:]
         var closed = false
+    }
+    private struct Look {
+        var running = false
+        var lastNs: UInt64?
     }
     private let state: Mutex<State>
     private static let logger = Logger(label: "actions.postgres")
@@ -74,12 +79,14 @@ final class PostgresDatabase: Sendable {
         if let writer { return writer }
         let (host, tls) = try Self.select(location, attrs: .readWrite, settings: settings)
         let found = PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)
-        let chosen = state.withLock { state -> PostgresEndpoint in
+        let chosen = state.withLock { state -> PostgresEndpoint? in
+            if state.closed { return nil }
             if let writer = state.writer { return writer }
             state.writer = found
             return found
         }
         if chosen !== found { found.close() }
+        guard let chosen else { throw .postgres(sqlState: nil, message: "the store is closed", transient: false) }
         return chosen
     }
 
@@ -87,36 +94,53 @@ final class PostgresDatabase: Sendable {
     /// URL asks for, in the background, at most once a second (and every second while none
     /// qualifies). One host that may be anything has nothing to look for (its pool reconnects by
     /// itself).
+    ///
+    /// The current server is asked first, and kept while it qualifies: a look that a busy pool or
+    /// a slow statement set off changes nothing, and an old primary that comes back is not
+    /// taken over the promoted one. A write refused as read-only (25006) looks for a writable
+    /// server whatever the URL's attrs: where the store writes, a standby will never do.
     func serverLost(forWrite: Bool, _ error: StoreError) {
         guard location.hosts.count > 1 || location.targetSessionAttrs != .any, Self.meansServerLost(error) else { return }
         let role = forWrite && location.targetSessionAttrs.readsFromStandby
-        let now = MonotonicClock.nowNs()
         let start = state.withLock { state -> Bool in
-            guard !state.closed, !state.looking, now - state.lastLookNs >= 1_000_000_000 || state.lastLookNs == 0 else { return false }
-            state.looking = true
+            let now = MonotonicClock.nowNs()
+            var look = state.looks[role, default: Look()]
+            guard !state.closed, !look.running else { return false }
+            if let last = look.lastNs, now < last + 1_000_000_000 { return false }
+            look.running = true
+            state.looks[role] = look
             return true
         }
         guard start else { return }
+        let readOnlyRefused: Bool = if case .postgres("25006"?, _, _) = error { true } else { false }
+        let attrs = role || readOnlyRefused ? .readWrite : location.targetSessionAttrs
         // Probing blocks (it waits for connections): a thread of its own, never the pool's. While
         // no server qualifies (the orchestrator has not promoted one yet), it looks again every
         // second, for a minute: the calls that wait meanwhile are on a pool that cannot connect,
         // and would only report it when their connection wait ends (5 s for the server).
         Thread.detachNewThread { [self] in
-            defer { state.withLock { $0.looking = false; $0.lastLookNs = MonotonicClock.nowNs() } }
-            let attrs = role ? .readWrite : location.targetSessionAttrs
+            defer {
+                state.withLock { state in state.looks[role] = Look(running: false, lastNs: MonotonicClock.nowNs()) }
+            }
             var found: (PostgresLocation.Host, PostgresClient.Configuration.TLS)?
             for look in 0..<60 {
                 if look > 0 { Thread.sleep(forTimeInterval: 1) }
-                guard !state.withLock({ $0.closed }) else { return }
-                found = try? Self.select(location, attrs: attrs, settings: settings)
+                let current = state.withLock { state -> PostgresLocation.Host?? in
+                    state.closed ? .none : .some((role ? state.writer : state.reader)?.host)
+                }
+                guard let current else { return }
+                found = try? Self.select(location, attrs: attrs, settings: settings, currentFirst: current)
                 if found != nil { break }
             }
             guard let (host, tls) = found else { return }
+            let moved = state.withLock { state -> Bool in
+                !state.closed && (role ? state.writer : state.reader)?.host != host
+            }
+            guard moved else { return }
             let replacement = PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)
             let old = state.withLock { state -> PostgresEndpoint? in
                 guard !state.closed else { return replacement }
                 let current = role ? state.writer : state.reader
-                guard current?.host != host else { return replacement }
                 if role { state.writer = replacement } else { state.reader = replacement }
                 return current
             }
@@ -381,6 +405,8 @@ struct PostgresSession: SQLSession {
     let connection: PostgresConnection
     /// The server the connection is on: a statement stops waiting when a failover leaves it.
     let endpoint: PostgresEndpoint
+    /// How long a statement may take here; the store's statement timeout when nil.
+    var waitMs: Int?
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
@@ -394,7 +420,7 @@ struct PostgresSession: SQLSession {
     private func run(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow] {
         let query = try Self.query(sql, arguments.map(\.sqlValue))
         let connection = self.connection
-        return try database.wait(on: endpoint, String(sql.prefix(60))) {
+        return try database.wait(timeoutMs: waitMs, on: endpoint, String(sql.prefix(60))) {
             let rows = try await connection.query(query, logger: Self.logger).collect()
             return rows.map(Self.row)
         }

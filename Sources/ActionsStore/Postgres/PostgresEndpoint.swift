@@ -77,13 +77,16 @@ extension PostgresDatabase {
     /// the TLS its pool is to use. `prefer-standby` takes the first server that answered when no
     /// standby did. Fails with every host's reason, in PostgreSQL's words; transient unless every
     /// host refused for good (a wrong password, say): a standby may yet be promoted.
-    static func select(_ location: PostgresLocation, attrs: PostgresLocation.TargetSessionAttrs,
-                       settings: Settings) throws(StoreError) -> (PostgresLocation.Host, PostgresClient.Configuration.TLS) {
+    /// `currentFirst`: the server a store is on, asked before the others and kept while it
+    /// qualifies (a failover's look; libpq's order is for the first connection).
+    static func select(_ location: PostgresLocation, attrs: PostgresLocation.TargetSessionAttrs, settings: Settings,
+                       currentFirst: PostgresLocation.Host? = nil) throws(StoreError) -> (PostgresLocation.Host, PostgresClient.Configuration.TLS) {
         let security = try PostgresTLS(location)
         var answered: [(PostgresLocation.Host, PostgresClient.Configuration.TLS)] = []
         var reasons: [String] = []
         var errors: [StoreError] = []
-        for host in location.hosts {
+        let hosts = currentFirst.map { current in [current] + location.hosts.filter { $0 != current } } ?? location.hosts
+        for host in hosts {
             do throws(StoreError) {
                 let (role, tls) = try probe(host, location: location, security: security, askRole: attrs != .any, settings: settings)
                 if attrs.accepts(inRecovery: role.inRecovery, readOnly: role.readOnly, lastPass: false) { return (host, tls) }
@@ -125,9 +128,12 @@ extension PostgresDatabase {
         var configuration = PostgresConnection.Configuration(host: host.name, port: host.port, username: location.user,
                                                              password: location.password, database: location.database, tls: tls)
         configuration.options.connectTimeout = .milliseconds(Int64(timeoutMs))
+        // The role query too has its time: a frozen server (a stopped process, a paused VM) still
+        // accepts connections, and would hold this probe's connection open for good.
+        configuration.options.additionalStartupParameters = [("statement_timeout", "\(timeoutMs)")]
         let outcome = Mutex<Result<ServerRole, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        Task(executorPreference: BridgeExecutor.shared) { [configuration] in
+        let task = Task(executorPreference: BridgeExecutor.shared) { [configuration] in
             do {
                 let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
                                                                       configuration: configuration, id: 0, logger: quiet)
@@ -152,6 +158,7 @@ extension PostgresDatabase {
             done.signal()
         }
         if done.wait(timeout: .now() + .milliseconds(timeoutMs + 1000)) == .timedOut {
+            task.cancel()
             throw .postgres(sqlState: nil, message: "PostgreSQL at \(host) did not answer within \(timeoutMs) ms", transient: true)
         }
         switch outcome.withLock({ $0 })! {

@@ -44,7 +44,7 @@ public struct PostgresLocation: Sendable, Equatable {
     public struct Host: Sendable, Equatable, CustomStringConvertible {
         public var name: String
         public var port: Int
-        public var description: String { name.contains(":") && !name.hasPrefix("[") ? "[\(name)]:\(port)" : "\(name):\(port)" }
+        public var description: String { name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)" }
     }
 
     /// The hosts, in the order they are tried (one for most URLs).
@@ -79,7 +79,9 @@ public struct PostgresLocation: Sendable, Equatable {
             guard let components = URLComponents(string: "postgres://" + host), let name = components.host, !name.isEmpty,
                   components.path.isEmpty, components.query == nil, components.fragment == nil, components.user == nil,
                   (1...65_535).contains(components.port ?? 5432) else { throw invalid }
-            parsedHosts.append(Host(name: name, port: components.port ?? 5432))
+            // An IPv6 literal keeps its brackets in URLComponents; the resolver wants it bare.
+            let bare = name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name
+            parsedHosts.append(Host(name: bare, port: components.port ?? 5432))
         }
         guard let components = URLComponents(string: first), components.fragment == nil else { throw invalid }
         self.hosts = parsedHosts

@@ -132,11 +132,12 @@ enum PostgresSchema {
         // Searches fold case as the dashboard does (`EventFilter.foldCase`): lower()
         // under ICU's root collation, whatever the database's own, which under `C` folds ASCII
         // alone (pg_trgm's trigrams too, so `élodie` missed `ÉLODIE`). Where PostgreSQL was built
-        // without ICU, the database's collation. The index is on the folded text, and queries
+        // without ICU, the database's collation. ICU needs a UTF8 database; so does the final
+        // sigma (chr(962), not a literal, which a LATIN1 database could not even parse). The index is on the folded text, and queries
         // compare `actions_lower(column)` (SQL functions this simple are inlined: the planner
         // matches the index's expression).
         ("pg5_search_fold", """
-            DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu') THEN EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT translate(lower($1 COLLATE "und-x-icu"), ''ς'', ''σ'') $f$'; ELSE EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT translate(lower($1), ''ς'', ''σ'') $f$'; END IF; END $$;
+            DO $$ BEGIN IF getdatabaseencoding() = 'UTF8' AND EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu') THEN EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT translate(lower($1 COLLATE "und-x-icu"), chr(962), chr(963)) $f$'; ELSIF getdatabaseencoding() = 'UTF8' THEN EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT translate(lower($1), chr(962), chr(963)) $f$'; ELSE EXECUTE 'CREATE FUNCTION actions_lower(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT lower($1) $f$'; END IF; END $$;
             CREATE INDEX events_search_folded ON events_search USING gin (actions_lower(body) gin_trgm_ops);
             DROP INDEX events_search_body
             """),
@@ -160,6 +161,13 @@ enum PostgresSchema {
                 try check(applied: try applied(session), database: database, readOnly: true)
                 return
             }
+            // A migration may build an index over the whole log (pg5), and nodes starting together
+            // wait for the one migrating: neither the server's statement_timeout nor the store's
+            // 5 s wait may end that. A day bounds a server that never answers.
+            var session = session
+            session.waitMs = 86_400_000
+            try session.execute("SET statement_timeout = 0")
+            defer { _ = try? session.execute("RESET statement_timeout") }
             // Session-level lock: held across the migrations' own transactions, released below.
             try session.execute("SELECT pg_advisory_lock(?)", [migrationLock])
             defer { _ = try? session.execute("SELECT pg_advisory_unlock(?)", [migrationLock]) }

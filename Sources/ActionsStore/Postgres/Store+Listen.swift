@@ -20,8 +20,11 @@ extension Store {
                 }
             }
         } catch {
-            // Often the first to know the primary is gone: the store looks for the new one now.
-            database.serverLost(forWrite: true, PostgresDatabase.storeError(error, host: endpoint.host))
+            // Often the first to know the primary is gone: the store looks for the new one now
+            // (not when the listener was cancelled: a shutdown is no failover).
+            if !Task.isCancelled && !(error is CancellationError) {
+                database.serverLost(forWrite: true, PostgresDatabase.storeError(error, host: endpoint.host))
+            }
             throw error
         }
     }
