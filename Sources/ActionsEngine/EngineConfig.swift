@@ -49,6 +49,20 @@ public struct EngineConfig: Sendable {
         public var description: String
     }
 
+    /// Values that are examples, not secrets (`packaging/actions-server.env.example` has the first).
+    static let placeholderSecrets: Set<String> = ["change-me", "changeme", "secret", "your-secret-here"]
+
+    /// Secrets shorter than this are accepted with a warning at start (`weakSecretWarnings`).
+    public static let minimumSecretBytes = 16
+
+    /// One line per secret too short to resist guessing, naming its position, never its value.
+    public var weakSecretWarnings: [String] {
+        secrets.enumerated().compactMap { index, secret in
+            secret.utf8.count >= Self.minimumSecretBytes ? nil
+                : "ACTIONS_SECRET's secret \(index + 1) is \(secret.utf8.count) bytes; use at least \(Self.minimumSecretBytes) (openssl rand -hex 32)"
+        }
+    }
+
     /// Reads `ACTIONS_SECRET` (comma-separated), `ACTIONS_API_TOKEN` and, if given, the config file.
     /// An empty secret or token is refused: requests signed with an empty key would be answered
     /// with a signed Allow, and an empty token would protect nothing.
@@ -60,6 +74,12 @@ public struct EngineConfig: Sendable {
             if config.secrets.contains(where: \.isEmpty) {
                 throw Problem(description: "ACTIONS_SECRET is set but it or one of its comma-separated secrets is empty; "
                               + "refusing to start (unset it to run without one)")
+            }
+            // The example env file's placeholder, left in place, would sign every answer with a
+            // secret anyone who read the package knows.
+            if config.secrets.contains(where: { Self.placeholderSecrets.contains($0.lowercased()) }) {
+                throw Problem(description: "ACTIONS_SECRET is still the example's placeholder; refusing to start "
+                              + "(set the secret WorkOS shows for the action, or make one with: openssl rand -hex 32)")
             }
         }
         if let token = environment["ACTIONS_API_TOKEN"] {

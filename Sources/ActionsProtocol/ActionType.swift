@@ -24,9 +24,15 @@ public enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
     public var pathSlug: String { rawValue.replacingOccurrences(of: "_", with: "-") }
 
     /// Accepts `user_registration`, `user-registration` and `authentication`, any case.
+    /// The raw value in any case, with `-` for `_`, or the short names the dashboard shows
+    /// (`reg`, `auth`).
     public init?(name: String) {
         let normal = name.lowercased().replacingOccurrences(of: "-", with: "_")
-        self.init(rawValue: normal)
+        switch normal {
+        case "reg", "registration": self = .userRegistration
+        case "auth": self = .authentication
+        default: self.init(rawValue: normal)
+        }
     }
 }
 

@@ -4,7 +4,8 @@ import ActionsProtocol
 import Glibc
 #endif
 
-/// Events as files an operator takes elsewhere: JSON Lines (every field, exact) or CSV (RFC 4180:
+/// Events as files an operator takes elsewhere: JSON Lines (every field, exact, named in
+/// snake_case as the CSV columns and the HTTP API name them) or CSV (RFC 4180:
 /// every field quoted, quotes doubled; cells that a spreadsheet would run as a formula are
 /// prefixed with a quote). One format for `actionsctl events --format` and the dashboard's export.
 public enum EventExport {
@@ -22,6 +23,21 @@ public enum EventExport {
                           "endpoint_latency_us", "error_mode", "detail", "auth_method", "organization_id", "device_fingerprint", "node",
                           "rule_id", "shadow_rule_id", "is_test"]
 
+    /// `time_ms`, `action_type`, ...: the names of `columns`, which the HTTP API shares.
+    static var jsonEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+
+    /// Reads a line `line(_:.jsonl)` wrote.
+    public static func event(fromJSONLine line: String) throws -> Event {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Event.self, from: Data(line.utf8))
+    }
+
     public static func header(_ format: Format) -> String? {
         format == .csv ? columns.map(quoted).joined(separator: ",") : nil
     }
@@ -29,9 +45,7 @@ public enum EventExport {
     public static func line(_ event: Event, _ format: Format) throws -> String {
         switch format {
         case .jsonl:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(event), as: UTF8.self)
+            return String(decoding: try jsonEncoder.encode(event), as: UTF8.self)
         case .csv:
             let fields: [String?] = [
                 event.id.map(String.init), event.uid, String(event.timeMs), event.actionType.rawValue, event.actionId, event.userId,

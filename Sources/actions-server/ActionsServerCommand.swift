@@ -96,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         if settings.secrets.isEmpty && settings.actionSecrets.isEmpty {
             logger.warning("ACTIONS_SECRET is not set: endpoint calls cannot be verified and /actions/* answers 503")
         }
+        for warning in settings.weakSecretWarnings { logger.warning("\(warning)") }
         // The engine reads its first policy snapshot from the store: off the cooperative pool.
         let engine = try await BlockingWork.run { [settings, logger] in DecisionEngine(store: store, config: settings, logger: logger) }
         let host = settings.host, scheme = tls == nil ? "http" : "https"

@@ -58,7 +58,7 @@ struct DatabaseOptions: ParsableArguments {
 
 func parseAction(_ name: String) throws -> ActionType {
     guard let type = ActionType(name: name) else {
-        throw ValidationError("unknown action \(name); use user_registration or authentication")
+        throw ValidationError("unknown action \(TerminalText.escape(name)); use user_registration (reg) or authentication (auth)")
     }
     return type
 }

@@ -9,7 +9,8 @@ import Foundation
 struct ListEntryOptions: ParsableArguments {
     @Argument(help: "domain, email or ip (an address or CIDR)") var kind: String
     @Argument(help: "example.com, *.example.com, user@example.com, 203.0.113.0/24, 2001:db8::/32") var value: String
-    @Option(help: "all, user_registration or authentication") var scope = "all"
+    @Option(help: "all, user_registration (reg) or authentication (auth); --action is the same.") var scope = "all"
+    @Option(help: "The same as --scope, as rate add names it.") var action: String?
     @Option(help: "Why (shown to operators).") var reason: String?
     @Option(help: "Shown to the denied user.") var message: String?
     @Option(help: "Expire after a duration: 90s, 30m, 2h, 7d.") var expires: String?
@@ -20,14 +21,24 @@ struct ListEntryOptions: ParsableArguments {
         guard let kind = EntryKind(name: kind) else { throw ValidationError("unknown kind \(self.kind); use domain, email or ip") }
         let expiresMs = try expires.map { WallClock.nowMs() + (try parseDuration($0)) }
         let value = try attempt { try ListEntry.normalize(self.value, kind: kind) }
-        return ListEntry(effect: effect, kind: kind, value: value, scope: try parseScope(scope), reason: reason, message: message,
-                         shadow: shadow, expiresMs: expiresMs)
+        return ListEntry(effect: effect, kind: kind, value: value, scope: try parseScope(scope, action: action), reason: reason,
+                         message: message, shadow: shadow, expiresMs: expiresMs)
     }
 }
 
-func parseScope(_ name: String) throws -> RuleScope {
-    guard let scope = RuleScope(name: name) else { throw ValidationError("unknown scope \(name); use all, user_registration or authentication") }
-    return scope
+/// `--scope` or its alias `--action` (rate add's name for it); both given must agree.
+func parseScope(_ name: String, action: String? = nil) throws -> RuleScope {
+    func parsed(_ name: String) throws -> RuleScope {
+        guard let scope = RuleScope(name: name) else {
+            throw ValidationError("unknown scope \(TerminalText.escape(name)); use all, user_registration (reg) or authentication (auth)")
+        }
+        return scope
+    }
+    let scope = try parsed(name)
+    guard let action else { return scope }
+    let fromAction = try parsed(action)
+    guard scope == .all || scope == fromAction else { throw ValidationError("--scope \(scope.rawValue) and --action \(fromAction.rawValue) disagree") }
+    return fromAction
 }
 
 enum ListEntryCommands {
@@ -124,7 +135,7 @@ enum ListEntryCommands {
             }
         }
         let result = try attempt {
-            try store.importEntries(values, source: options.source, effect: effect, kind: kind, scope: try parseScope(options.scope),
+            try store.importEntries(values, source: options.source, effect: effect, kind: kind, scope: try parseScope(options.scope, action: options.action),
                                     reason: options.reason, shadow: options.shadow, dryRun: options.dryRun, by: .current())
         }
         if options.dryRun {
@@ -140,7 +151,8 @@ struct ImportOptions: ParsableArguments {
     @Option(help: "domain, email or ip: what each line of the file is.") var kind: String
     @Option(help: "The list's name: re-importing it replaces its entries, and only its entries.") var source: String
     @Argument(help: "One value per line, # starts a comment; - reads standard input.") var file: String
-    @Option(help: "all, user_registration or authentication") var scope = "all"
+    @Option(help: "all, user_registration (reg) or authentication (auth); --action is the same.") var scope = "all"
+    @Option(help: "The same as --scope, as rate add names it.") var action: String?
     @Option(help: "Why (shown to operators).") var reason: String?
     @Flag(help: "Import as shadow entries.") var shadow = false
     @Flag(help: "Print what would be added and removed; change nothing.") var dryRun = false

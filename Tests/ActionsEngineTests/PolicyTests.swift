@@ -68,6 +68,20 @@ import ActionsStore
         #expect(loaded.secrets == ["new", "old"])
         #expect(loaded.apiToken == "t0k")
     }
+
+    /// The example env file's placeholder is refused; a short secret starts, with a warning that
+    /// names its position and length, never the secret.
+    @Test func placeholderSecretsAreRefusedAndShortOnesWarned() throws {
+        let example = try String(contentsOfFile: #filePath.components(separatedBy: "/Tests/")[0] + "/packaging/actions-server.env.example", encoding: .utf8)
+        let placeholder = try #require(example.split(separator: "\n").first { $0.hasPrefix("ACTIONS_SECRET=") }?.dropFirst("ACTIONS_SECRET=".count))
+        for secret in [String(placeholder), "CHANGE-ME", "0123456789abcdef0123, change-me"] {
+            #expect(throws: EngineConfig.Problem.self, "\(secret)") { try EngineConfig.load(file: nil, environment: ["ACTIONS_SECRET": secret]) }
+        }
+        let short = try EngineConfig.load(file: nil, environment: ["ACTIONS_SECRET": "0123456789abcdef0123456789abcdef,tiny-one"])
+        #expect(short.weakSecretWarnings.count == 1)
+        #expect(short.weakSecretWarnings.first?.contains("secret 2 is 8 bytes") == true)
+        #expect(short.weakSecretWarnings.allSatisfy { !$0.contains("tiny-one") })
+    }
 }
 
 @Suite struct EntryNormalizationTests {

@@ -29,8 +29,27 @@ import ActionsTestSupport
             let output = try harness.ctl(listing + ["--json"]).split(separator: "\n")
             #expect(!output.isEmpty, "\(listing)")
             for line in output {
-                #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(listing): \(line)")
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object != nil, "\(listing): \(line)")
+                // One style for scripts: snake_case keys everywhere, as the HTTP API.
+                for key in object.map { Array($0.keys) } ?? [] where key != key.lowercased() {
+                    Issue.record("\(listing): key \(key) is not snake_case")
+                }
             }
         }
+    }
+
+    /// `--action` on deny, allow and rate alike (`--scope` stays), with the dashboard's short names.
+    @Test func actionNamesTheScopeEverywhere() throws {
+        let harness = try ServerHarness()
+        try harness.ctl("deny", "add", "domain", "one.example", "--action", "reg")
+        try harness.ctl("allow", "add", "email", "ok@one.example", "--scope", "auth")
+        try harness.ctl("rate", "add", "ip", "20/10m", "--action", "auth")
+        #expect(try harness.ctl("deny", "list").contains("user_registration"))
+        #expect(try harness.ctl("allow", "list").contains("authentication"))
+        #expect(try harness.ctl("rate", "list").contains("authentication"))
+        let disagree = try run(Paths.binary("actionsctl"), ["deny", "add", "domain", "two.example", "--scope", "auth", "--action", "reg"],
+                               environment: ["ACTIONS_DB": harness.databasePath])
+        #expect(disagree.status != 0 && disagree.stderr.contains("disagree"), "\(disagree.stderr)")
     }
 }

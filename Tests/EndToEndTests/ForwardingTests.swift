@@ -46,7 +46,7 @@ import ActionsStore
         #expect(registration.organizationId == "org_7")
         let filtered = try harness.ctl("events", "--auth-method", "GoogleOAuth", "--json")
         #expect(filtered.split(separator: "\n").count == 1)
-        #expect(filtered.contains(#""organizationId":"org_42""#) || filtered.contains(#""organization_id":"org_42""#))
+        #expect(filtered.contains(#""organization_id":"org_42""#))
         #expect(try harness.ctl("events", "--organization", "org_7").contains("bo@example.com"))
         #expect(try harness.ctl("events", "--search", "fp_88").contains("bo@example.com"))
     }
