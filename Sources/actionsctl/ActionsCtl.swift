@@ -37,6 +37,9 @@ struct ActionsCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
+        discussion: """
+            ENVIRONMENT: ACTIONS_DB (the database when --db is not given: a SQLite file, or a postgres:// URL),             PGPASSWORD, PGSSLMODE, PGSSLROOTCERT and PGTARGETSESSIONATTRS (as libpq reads them), ACTIONS_API_TOKEN             and ACTIONS_SERVER (for `test`).             EXIT STATUS: 0 success; 64 a usage error (the usage is printed); 65 a value the store refuses;             66 no such database; 69 the database cannot be used (another version's schema, a read-only file);             75 a failure that may pass (locked, unreachable): try again.
+            """,
         version: BuildInfo.version,
         subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, AllowCommand.self, RateCommand.self, RuleCommand.self,
                       ReplayCommand.self, TestCommand.self, LockoutsCommand.self, EventsCommand.self, AuditCommand.self,
@@ -48,11 +51,7 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens an existing database; a missing one is an error, not a new empty file.
     func open() throws -> Store {
-        do {
-            return try Store(path: db ?? Store.defaultPath(), create: false, busyTimeout: 5)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        try attempt { try Store(path: db ?? Store.defaultPath(), create: false, busyTimeout: 5) }
     }
 }
 
@@ -68,9 +67,28 @@ func parseActions(_ name: String?) throws -> [ActionType] {
     try name.map { [try parseAction($0)] } ?? ActionType.allCases
 }
 
-/// Turns a store error into a clean message and a non-zero exit.
+/// Turns a store error into a clean message and a non-zero exit: a runtime failure, not a usage
+/// error, so no usage text, and an exit status from sysexits.h a script can act on (see the
+/// man page's EXIT STATUS): 65 a value the store refuses, 66 no such database, 69 the database
+/// unusable (a schema from another version, a read-only file), 75 a failure that may pass
+/// (locked, unreachable: try again), 64 stays for usage errors.
 func attempt<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as StoreError { throw ValidationError(error.description) }
+    do { return try body() } catch let error as StoreError { throw failure(error.description, status: exitStatus(error)) }
+}
+
+/// A runtime failure with its message on stderr (no usage text) and a sysexits status.
+func failure(_ message: String, status: Int32 = 65) -> ExitCode {
+    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    return ExitCode(status)
+}
+
+func exitStatus(_ error: StoreError) -> Int32 {
+    if error.isTransient { return 75 }     // EX_TEMPFAIL
+    switch error {
+    case .invalidValue, .notFound: return 65    // EX_DATAERR
+    case .missingDatabase: return 66            // EX_NOINPUT
+    default: return 69                          // EX_UNAVAILABLE
+    }
 }
 
 func formatTime(_ ms: Int64) -> String {

@@ -79,7 +79,7 @@ enum ListEntryCommands {
         // (An entry stored before a spelling rule existed is still found as it was written.)
         let spellings = Set(EntryKind.allCases.compactMap { try? ListEntry.normalize(key, kind: $0) } + [key.lowercased()])
         let matches = Int64(key).map { id in entries.filter { $0.id == id } } ?? entries.filter { spellings.contains($0.value) }
-        guard !matches.isEmpty else { throw ValidationError("no \(effect.rawValue) entry \(key)") }
+        guard !matches.isEmpty else { throw failure("no \(effect.rawValue) entry \(TerminalText.escape(key))") }
         for match in matches {
             try attempt { try store.removeRule(id: match.id, by: .current()) }
             printRow("removed \(match.id)", match.kind.rawValue, match.value)

@@ -39,6 +39,19 @@ import ActionsTestSupport
         }
     }
 
+    /// A runtime failure is not a usage error: its own message and a sysexits status, no usage text.
+    @Test func runtimeFailuresExitWithSysexitsStatusesAndNoUsage() throws {
+        let ctl = Paths.binary("actionsctl")
+        let missing = try run(ctl, ["--db", "/nonexistent/actions.db", "deny", "list"])
+        #expect(missing.status == 66, "\(missing.status) \(missing.stderr)")
+        #expect(!missing.stderr.contains("Usage") && missing.stderr.contains("/nonexistent/actions.db"), "\(missing.stderr)")
+        let harness = try ServerHarness()
+        let refused = try run(ctl, ["deny", "remove", "no-such.example"], environment: ["ACTIONS_DB": harness.databasePath])
+        #expect(refused.status == 65 && !refused.stderr.contains("Usage"), "\(refused.status) \(refused.stderr)")
+        let usage = try run(ctl, ["deny", "add"], environment: ["ACTIONS_DB": harness.databasePath])
+        #expect(usage.status == 64 && usage.stderr.contains("Usage"), "\(usage.status) \(usage.stderr)")
+    }
+
     /// `--action` on deny, allow and rate alike (`--scope` stays), with the dashboard's short names.
     @Test func actionNamesTheScopeEverywhere() throws {
         let harness = try ServerHarness()
