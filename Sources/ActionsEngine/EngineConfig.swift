@@ -55,11 +55,17 @@ public struct EngineConfig: Sendable {
     /// Secrets shorter than this are accepted with a warning at start (`weakSecretWarnings`).
     public static let minimumSecretBytes = 16
 
-    /// One line per secret too short to resist guessing, naming its position, never its value.
+    /// One line per secret too short to resist guessing (ACTIONS_SECRET's and the config file's
+    /// per-action ones), naming where it is, never its value.
     public var weakSecretWarnings: [String] {
-        secrets.enumerated().compactMap { index, secret in
-            secret.utf8.count >= Self.minimumSecretBytes ? nil
-                : "ACTIONS_SECRET's secret \(index + 1) is \(secret.utf8.count) bytes; use at least \(Self.minimumSecretBytes) (openssl rand -hex 32)"
+        let named = [("ACTIONS_SECRET", secrets)] + ActionType.allCases.compactMap { type in
+            actionSecrets[type].map { ("actions.\(type.rawValue).secrets", $0) }
+        }
+        return named.flatMap { name, list in
+            list.enumerated().compactMap { index, secret in
+                secret.utf8.count >= Self.minimumSecretBytes ? nil
+                    : "\(name)'s secret \(index + 1) is \(secret.utf8.count) bytes; use at least \(Self.minimumSecretBytes) (openssl rand -hex 32)"
+            }
         }
     }
 
@@ -175,6 +181,9 @@ public struct EngineConfig: Sendable {
             if let secrets = actionSecrets[type], secrets.isEmpty || secrets.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
                 throw Problem(description: "\(file): \(key) is empty; refusing to start "
                               + "(requests signed with an empty key would be answered)")
+            }
+            if let secrets = actionSecrets[type], secrets.contains(where: { Self.placeholderSecrets.contains($0.lowercased()) }) {
+                throw Problem(description: "\(file): \(key) is still a placeholder; refusing to start (openssl rand -hex 32 makes one)")
             }
         }
     }

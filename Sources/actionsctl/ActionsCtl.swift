@@ -38,7 +38,13 @@ struct ActionsCtl: ParsableCommand {
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
         discussion: """
-            ENVIRONMENT: ACTIONS_DB (the database when --db is not given: a SQLite file, or a postgres:// URL),             PGPASSWORD, PGSSLMODE, PGSSLROOTCERT and PGTARGETSESSIONATTRS (as libpq reads them), ACTIONS_API_TOKEN             and ACTIONS_SERVER (for `test`).             EXIT STATUS: 0 success; 64 a usage error (the usage is printed); 65 a value the store refuses;             66 no such database; 69 the database cannot be used (another version's schema, a read-only file);             75 a failure that may pass (locked, unreachable): try again.
+            ENVIRONMENT: ACTIONS_DB (the database when --db is not given: a SQLite file, or a postgres:// URL), \
+            PGPASSWORD, PGSSLMODE, PGSSLROOTCERT and PGTARGETSESSIONATTRS (as libpq reads them), ACTIONS_API_TOKEN \
+            and ACTIONS_SERVER (for `test`).
+
+            EXIT STATUS: 0 success; 64 a usage error (the usage is printed); 65 a value the store refuses, or no such \
+            entry; 66 no such database; 69 the database cannot be used (another version's schema, a read-only file); \
+            75 a failure that may pass (locked, unreachable): try again.
             """,
         version: BuildInfo.version,
         subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, AllowCommand.self, RateCommand.self, RuleCommand.self,
@@ -77,8 +83,9 @@ func attempt<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// A runtime failure with its message on stderr (no usage text) and a sysexits status.
+/// The message is shown escaped: it may echo what a user typed or a server sent.
 func failure(_ message: String, status: Int32 = 65) -> ExitCode {
-    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("Error: \(TerminalText.escape(message))\n".utf8))
     return ExitCode(status)
 }
 
@@ -87,6 +94,7 @@ func exitStatus(_ error: StoreError) -> Int32 {
     switch error {
     case .invalidValue, .notFound: return 65    // EX_DATAERR
     case .missingDatabase: return 66            // EX_NOINPUT
+    case .postgres("3D000"?, _, _): return 66   // the database does not exist
     default: return 69                          // EX_UNAVAILABLE
     }
 }

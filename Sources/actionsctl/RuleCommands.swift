@@ -93,7 +93,7 @@ enum ListEntryCommands {
             bytes = FileHandle.standardInput.readDataToEndOfFile()
         } else {
             guard let data = FileManager.default.contents(atPath: options.file) else {
-                throw ValidationError("cannot read \(options.file)")
+                throw failure("cannot read \(options.file)", status: 66)
             }
             bytes = data
         }
@@ -131,7 +131,7 @@ enum ListEntryCommands {
                 return wouldGo.contains(bare)
             }
             if held && !wouldGo.isEmpty {
-                throw ValidationError("skipped lines may hold entries of source \(options.source) that this import would remove (\(wouldGo.count)); nothing was changed (fix the lines, or --force to replace anyway)")
+                throw failure("skipped lines may hold entries of source \(options.source) that this import would remove (\(wouldGo.count)); nothing was changed (fix the lines, or --force to replace anyway)")
             }
         }
         let result = try attempt {
@@ -238,7 +238,8 @@ struct RateCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "ip, ip-prefix (IPv4 /24, IPv6 /64), domain (the email's) or email (the account)") var key: String
         @Argument(help: "LIMIT/WINDOW: 20/10m is at most 20 attempts in any 10 minutes.") var rate: String
-        @Option(help: "user_registration or authentication (default: both).") var action: String?
+        @Option(help: "user_registration (reg), authentication (auth) or all (the default).") var action: String?
+        @Option(help: "The same as --action, as deny and allow add name it.") var scope: String?
         @Option(help: "Shown to the denied user.") var message: String?
         @Option(help: "Why (shown to operators).") var reason: String?
         @Flag(help: "Log what it would deny, deny nothing (promote it later with `rule promote ID`).") var shadow = false
@@ -246,7 +247,7 @@ struct RateCommand: ParsableCommand {
         func run() throws {
             guard let key = RateKey(name: key) else { throw ValidationError("unknown key \(self.key); use ip, ip-prefix, domain or email") }
             let (limit, window) = try attempt { try RateRule.parse(rate) }
-            let scope = try action.map { RuleScope(rawValue: try parseAction($0).rawValue) ?? .all } ?? .all
+            let scope = try parseScope(self.scope ?? "all", action: action)
             let rule = RateRule(key: key, limit: limit, windowMs: window, scope: scope, reason: reason, message: message, shadow: shadow)
             let store = try database.open()
             if preview {
@@ -263,7 +264,7 @@ struct RateCommand: ParsableCommand {
         @Argument(help: "The rule's id (see rate list).") var id: Int64
         func run() throws {
             let store = try database.open()
-            guard try attempt({ try store.rules().rates }).contains(where: { $0.id == id }) else { throw ValidationError("no rate rule \(id)") }
+            guard try attempt({ try store.rules().rates }).contains(where: { $0.id == id }) else { throw failure("no rate rule \(id)") }
             let label = try attempt { try store.removeRule(id: id, by: .current()) }
             printRow("removed \(id)", label)
         }

@@ -40,7 +40,7 @@ struct TestCommand: ParsableCommand {
             // A blocking wait on the client's own event loop: this command's main thread is not Swift's cooperative pool.
             response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(30)).wait()
         } catch {
-            throw ValidationError("cannot reach \(base): \(error)")
+            throw failure("cannot reach \(base): \(error)", status: 75)
         }
         let body = response.body.map { Array($0.readableBytesView) } ?? []
         if json {
@@ -49,7 +49,8 @@ struct TestCommand: ParsableCommand {
         }
         guard response.status == .ok,
               let answer = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            throw ValidationError("\(base) answered \(response.status.code): \(TerminalText.escape(String(decoding: body.prefix(500), as: UTF8.self)))")
+            throw failure("\(base) answered \(response.status.code): \(String(decoding: body.prefix(500), as: UTF8.self))",
+                          status: response.status.code >= 500 ? 75 : 65)
         }
         for step in answer["trace"] as? [[String: Any]] ?? [] {
             printRow(step["check"] as? String ?? "", step["result"] as? String ?? "")

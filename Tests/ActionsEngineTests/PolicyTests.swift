@@ -81,6 +81,11 @@ import ActionsStore
         #expect(short.weakSecretWarnings.count == 1)
         #expect(short.weakSecretWarnings.first?.contains("secret 2 is 8 bytes") == true)
         #expect(short.weakSecretWarnings.allSatisfy { !$0.contains("tiny-one") })
+        // The config file's per-action secrets too.
+        var fromFile = EngineConfig()
+        #expect(throws: EngineConfig.Problem.self) { try fromFile.apply(["actions.authentication.secret": .string("change-me")], file: "t.toml") }
+        try fromFile.apply(["actions.authentication.secrets": .strings(["short"])], file: "t.toml")
+        #expect(fromFile.weakSecretWarnings == ["actions.authentication.secrets's secret 1 is 5 bytes; use at least 16 (openssl rand -hex 32)"])
     }
 }
 

@@ -139,8 +139,9 @@ final class PostgresDatabase: Sendable {
             guard moved else { return }
             let replacement = PostgresEndpoint(host: host, location: location, tls: tls, settings: settings)
             let old = state.withLock { state -> PostgresEndpoint? in
-                guard !state.closed else { return replacement }
                 let current = role ? state.writer : state.reader
+                // Closed, or a writer found meanwhile on that very server: nothing to move.
+                guard !state.closed, current?.host != host else { return replacement }
                 if role { state.writer = replacement } else { state.reader = replacement }
                 return current
             }

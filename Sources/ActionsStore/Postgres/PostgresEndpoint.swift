@@ -128,8 +128,9 @@ extension PostgresDatabase {
         var configuration = PostgresConnection.Configuration(host: host.name, port: host.port, username: location.user,
                                                              password: location.password, database: location.database, tls: tls)
         configuration.options.connectTimeout = .milliseconds(Int64(timeoutMs))
-        // The role query too has its time: a frozen server (a stopped process, a paused VM) still
-        // accepts connections, and would hold this probe's connection open for good.
+        // The role query too has its time (a server that accepts connections but is too busy to
+        // answer). A frozen one (a stopped process) cannot enforce it: the probe is cancelled at
+        // its deadline, which may leave that one connection to the kernel's keepalive.
         configuration.options.additionalStartupParameters = [("statement_timeout", "\(timeoutMs)")]
         let outcome = Mutex<Result<ServerRole, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)

@@ -162,12 +162,17 @@ enum PostgresSchema {
                 return
             }
             // A migration may build an index over the whole log (pg5), and nodes starting together
-            // wait for the one migrating: neither the server's statement_timeout nor the store's
-            // 5 s wait may end that. A day bounds a server that never answers.
+            // wait for the one migrating (pg_advisory_lock, which lock_timeout bounds too): neither
+            // the server's timeouts nor the store's 5 s wait may end that. A day bounds a server
+            // that never answers.
             var session = session
             session.waitMs = 86_400_000
             try session.execute("SET statement_timeout = 0")
-            defer { _ = try? session.execute("RESET statement_timeout") }
+            try session.execute("SET lock_timeout = 0")
+            defer {
+                _ = try? session.execute("RESET statement_timeout")
+                _ = try? session.execute("RESET lock_timeout")
+            }
             // Session-level lock: held across the migrations' own transactions, released below.
             try session.execute("SELECT pg_advisory_lock(?)", [migrationLock])
             defer { _ = try? session.execute("SELECT pg_advisory_unlock(?)", [migrationLock]) }
