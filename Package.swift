@@ -128,6 +128,8 @@ let package = Package(
             name: "actions-bench",
             dependencies: [
                 "ActionsProtocol", "ActionsStore", "ActionsPolicy", "ActionsEngine", "ActionsTop", "ActionsDemo",
+                // TestPostgres.command: runs scripts/pg-cluster as the failover test does.
+                "ActionsTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ActionsProtocol
 import ActionsStore
+import ActionsTestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -353,34 +354,10 @@ struct StandbyPair {
         for name in ["primary", "standby"] { try? Self.cluster(["stop", directory.appendingPathComponent(name).path]) }
     }
 
-    /// Through posix_spawn with every signal at its default and output to a file: this process
-    /// ignores SIGPIPE, and a child that inherits that (pg-cluster's pg_basebackup among them)
-    /// was seen to hang; a started server must not hold a pipe of ours open either.
+    /// Through `TestPostgres.command` (posix_spawn, every signal at its default, output to a
+    /// file): this process ignores SIGPIPE, and a pg-cluster standby that inherited that hung.
     static func cluster(_ arguments: [String]) throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pg-pair-\(getpid()).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([script] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0, status: Int32 = 0
-        guard posix_spawn(&pid, script, &actions, &attributes, argv, environ) == 0 else { throw ValidationError("cannot run \(script)") }
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else {
-            throw ValidationError("pg-cluster \(arguments.joined(separator: " ")) failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        }
+        let result = TestPostgres.command(script, arguments)
+        guard result.status == 0 else { throw ValidationError("pg-cluster \(arguments.joined(separator: " ")) failed: \(result.output)") }
     }
 }
