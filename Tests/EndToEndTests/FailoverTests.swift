@@ -107,6 +107,17 @@ import ActionsTestSupport
         #expect(first == "127.0.0.1:\(pair.primaryPort)")
         _ = try await top.waitFor("@failover.example", timeout: 15)
 
+        // A store that reads from the standby writes through the primary: a standby would refuse
+        // the write (25006).
+        let viaStandby = try run(Paths.binary("actionsctl"), ["deny", "add", "domain", "standby-write.example"],
+                                 environment: ["ACTIONS_DB": pair.url("prefer-standby")])
+        #expect(viaStandby.status == 0, "a write from a prefer-standby store: \(viaStandby.stderr)")
+        let readBack = await eventually(timeout: 5) {
+            (try? run(Paths.binary("actionsctl"), ["deny", "list"], environment: ["ACTIONS_DB": pair.standbyURL]))?.stdout
+                .contains("standby-write.example") == true
+        }
+        #expect(readBack != nil, "the entry did not reach the standby (read there with a plain URL)")
+
         // The primary crashes; the orchestrator promotes the standby.
         try pair.cluster("kill", pair.primaryDirectory)
         let killedNs = MonotonicClock.nowNs()

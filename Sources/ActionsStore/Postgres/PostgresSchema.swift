@@ -157,8 +157,11 @@ enum PostgresSchema {
 
     static func migrate(_ database: PostgresDatabase, readOnly: Bool) throws(StoreError) {
         try database.withConnection(forWrite: !readOnly) { session in
-            if readOnly {
-                try check(applied: try applied(session), database: database, readOnly: true)
+            // Up to date (every start but an upgrade's): nothing to write, so nothing to lock. A
+            // standby, which takes no write, then opens as any server does.
+            let current = try applied(session)
+            if readOnly || Set(known).isSubset(of: current) {
+                try check(applied: current, database: database, readOnly: readOnly)
                 return
             }
             // A migration may build an index over the whole log (pg5), and nodes starting together
