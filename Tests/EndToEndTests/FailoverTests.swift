@@ -121,6 +121,10 @@ import ActionsTestSupport
         // The primary crashes; the orchestrator promotes the standby.
         try pair.cluster("kill", pair.primaryDirectory)
         let killedNs = MonotonicClock.nowNs()
+        // With no primary at all, a prefer-standby reader still opens and reads (the schema is
+        // checked on the standby; nothing is written to open a store).
+        let primaryless = try run(Paths.binary("actionsctl"), ["deny", "list"], environment: ["ACTIONS_DB": pair.url("prefer-standby")])
+        #expect(primaryless.status == 0 && primaryless.stdout.contains("standby-write.example"), "\(primaryless.stderr)")
         try pair.cluster("promote", pair.standbyDirectory)
         let promotedNs = MonotonicClock.nowNs()
 

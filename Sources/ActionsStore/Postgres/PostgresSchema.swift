@@ -156,14 +156,15 @@ enum PostgresSchema {
     }
 
     static func migrate(_ database: PostgresDatabase, readOnly: Bool) throws(StoreError) {
-        try database.withConnection(forWrite: !readOnly) { session in
-            // Up to date (every start but an upgrade's): nothing to write, so nothing to lock. A
-            // standby, which takes no write, then opens as any server does.
-            let current = try applied(session)
-            if readOnly || Set(known).isSubset(of: current) {
-                try check(applied: current, database: database, readOnly: readOnly)
-                return
-            }
+        // Up to date (every start but an upgrade's): nothing to write, so nothing to lock, and
+        // asked where the store reads. A standby then opens as any server does, and a dashboard
+        // on prefer-standby opens while no primary answers.
+        let current = try applied(database)
+        if readOnly || Set(known).isSubset(of: current) {
+            try check(applied: current, database: database, readOnly: readOnly)
+            return
+        }
+        try database.withConnection(forWrite: true) { session in
             // A migration may build an index over the whole log (pg5), and nodes starting together
             // wait for the one migrating (pg_advisory_lock, which lock_timeout bounds too): neither
             // the server's timeouts nor the store's 5 s wait may end that. A day bounds a server
