@@ -68,7 +68,10 @@ import ActionsStore
         let total = try store.eventCount()
         let settled = try await top.waitFor(timeout: 10, "the table caught up with \(total) events") { screen in
             let shown = self.emails(screen)
-            guard let newest = try? store.latestEvents(limit: shown.count).compactMap(\.email), !shown.isEmpty else { return false }
+            // The screen is sorted by time, ties by id; ids follow commit order, which concurrent
+            // clients' decision times need not: the newest rows by time, from a wider stretch by id.
+            guard let recent = try? store.latestEvents(limit: shown.count + 200), !shown.isEmpty else { return false }
+            let newest = recent.sorted { ($0.timeMs, $0.id ?? 0) > ($1.timeMs, $1.id ?? 0) }.prefix(shown.count).compactMap(\.email)
             return Set(shown) == Set(newest)
         }
         let shown = emails(settled)
