@@ -43,7 +43,7 @@ public final class DecisionEngine: Sendable {
                 logger: Logger = Logger(label: "actions.engine")) {
         self.store = store
         self.settings = ReloadableConfig(config)
-        let nodeName = NodeName(config.node ?? Self.defaultNodeName(port: config.port))
+        let nodeName = NodeName(config.node ?? Self.defaultNodeName(port: config.port), known: config.node != nil || config.port != 0)
         self.nodeName = nodeName
         self.metrics = metrics
         self.logger = logger
@@ -83,6 +83,9 @@ public final class DecisionEngine: Sendable {
 
     /// The node name events and heartbeats carry.
     public var node: String { nodeName.value }
+
+    /// Whether `node` is final: heartbeats wait for it, so port 0 leaves no `host:0` row behind.
+    var nodeNameKnown: Bool { nodeName.known }
 
     /// Once the server listens: a default name takes the bound port (port 0 picks one).
     public func listening(on port: Int) {
@@ -340,10 +343,12 @@ public final class DecisionEngine: Sendable {
 
 /// The node's name, shared with the rate sync (which skips this node's own events in the log).
 final class NodeName: Sendable {
-    private let name: Mutex<String>
-    init(_ name: String) { self.name = Mutex(name) }
+    private let name: Mutex<(value: String, known: Bool)>
+    init(_ name: String, known: Bool) { self.name = Mutex((name, known)) }
     var value: String {
-        get { name.withLock { $0 } }
-        set { name.withLock { $0 = newValue } }
+        get { name.withLock { $0.value } }
+        set { name.withLock { $0 = (newValue, true) } }
     }
+    /// False while a default name waits for the port that port 0 picks.
+    var known: Bool { name.withLock { $0.known } }
 }

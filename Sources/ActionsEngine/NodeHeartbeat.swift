@@ -5,8 +5,8 @@ import ActionsStore
 
 /// Reports this node into the store every `NodeStatus.heartbeatMs`: its version, decisions and
 /// rate, event queue and drops, and each circuit. Other nodes' dashboards show it, and mark it
-/// stopped when the reports stop. A failed report is logged once per outage, never retried in a
-/// hurry: the next beat tries again.
+/// silent when the reports stop; the last report of a clean shutdown says it stopped. A failed
+/// report is logged once per outage, never retried in a hurry: the next beat tries again.
 struct NodeHeartbeat: Service {
     let engine: DecisionEngine
     let store: Store
@@ -17,6 +17,9 @@ struct NodeHeartbeat: Service {
     }
 
     private func beat() async {
+        // With port 0 the name takes the port once the server listens: no beat under `host:0`.
+        while !engine.nodeNameKnown && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+        guard engine.nodeNameKnown else { return }
         let startedMs = WallClock.nowMs()
         var last = (ms: startedMs, decisions: 0)
         var failing = false
@@ -34,6 +37,17 @@ struct NodeHeartbeat: Service {
                 failing = true
             }
             try? await Task.sleep(for: .milliseconds(NodeStatus.heartbeatMs))
+        }
+        // The last word of a clean shutdown, so dashboards show this node stopped, not silent. It
+        // runs outside this cancelled task (the blocking pool refuses a cancelled one); the store
+        // is still open, since the services stop in reverse order and this one is the last.
+        var goodbye = engine.nodeStatus(startedMs: startedMs, nowMs: WallClock.nowMs(), since: last)
+        goodbye.stoppedMs = goodbye.updatedMs
+        let store = self.store, final = goodbye
+        do {
+            try await Task { try await BlockingWork.run { try store.heartbeat(final) } }.value
+        } catch {
+            logger.warning("node heartbeat: the last one, saying this node stopped, failed", metadata: ["error": "\(error)"])
         }
     }
 }

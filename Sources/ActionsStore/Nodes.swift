@@ -15,14 +15,17 @@ public struct NodeStatus: Sendable, Equatable {
     public var circuits: [ActionType: CircuitPhase]
     /// The PostgreSQL server the node writes to (`host:port`; it changes on a failover); nil on SQLite.
     public var databaseServer: String?
+    /// Set by the node's last heartbeat when it shut down cleanly.
+    public var stoppedMs: Int64?
 
     /// How often a node reports, and how long without a report marks it stopped.
     public static let heartbeatMs: Int64 = 2000
     public static let staleAfterMs: Int64 = 3 * heartbeatMs + 1000
 
     public init(name: String, version: String, startedMs: Int64, updatedMs: Int64, decisions: Int, decisionsPerSecond: Double,
-                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase], databaseServer: String? = nil) {
+                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase], databaseServer: String? = nil, stoppedMs: Int64? = nil) {
         self.databaseServer = databaseServer
+        self.stoppedMs = stoppedMs
         self.name = name
         self.version = version
         self.startedMs = startedMs
@@ -35,6 +38,20 @@ public struct NodeStatus: Sendable, Equatable {
     }
 
     public func isStale(nowMs: Int64) -> Bool { nowMs - updatedMs > Self.staleAfterMs }
+
+    /// Up; stopped (it said so as it shut down); or silent (its heartbeats stopped without a word:
+    /// killed, crashed, hung or cut off), which is the one that needs an operator.
+    public enum Phase: String, Sendable {
+        case up, stopped, silent
+
+        /// As the dashboard and actionsctl show it: the one to look at in capitals.
+        public var label: String { self == .silent ? "SILENT" : rawValue }
+    }
+
+    public func phase(nowMs: Int64) -> Phase {
+        if stoppedMs != nil { return .stopped }
+        return isStale(nowMs: nowMs) ? .silent : .up
+    }
 
     /// `user_registration=closed authentication=open`, as stored.
     var circuitsText: String {
@@ -63,15 +80,15 @@ extension Store {
     public func heartbeat(_ node: NodeStatus) throws(StoreError) {
         try writing { db in
             try db.execute("""
-                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET version = excluded.version, started_ms = excluded.started_ms,
                     updated_ms = excluded.updated_ms, decisions = excluded.decisions, decisions_mps = excluded.decisions_mps,
                     queued = excluded.queued, dropped = excluded.dropped, circuits = excluded.circuits,
-                    database_server = excluded.database_server
+                    database_server = excluded.database_server, stopped_ms = excluded.stopped_ms
                 """, [node.name, node.version, node.startedMs, node.updatedMs, node.decisions,
                       Int64((node.decisionsPerSecond * 1000).rounded()), node.queued, node.dropped, node.circuitsText,
-                      node.databaseServer.map(StoredText.encode)])
+                      node.databaseServer.map(StoredText.encode), node.stoppedMs])
         }
     }
 
@@ -80,13 +97,13 @@ extension Store {
     public func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
         try reading { db in
             try db.rows("""
-                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server
+                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms
                 FROM nodes WHERE updated_ms >= ? ORDER BY name
                 """, [nowMs - withinMs]).map { row in
                 NodeStatus(name: row.string(0), version: row.string(1), startedMs: row.int64(2), updatedMs: row.int64(3),
                            decisions: row.int(4), decisionsPerSecond: Double(row.int64(5)) / 1000, queued: row.int(6),
                            dropped: row.int(7), circuits: NodeStatus.circuits(from: row.string(8)),
-                           databaseServer: StoredText.decode(row.optionalString(9)))
+                           databaseServer: StoredText.decode(row.optionalString(9)), stoppedMs: row.optionalInt64(10))
             }
         }
     }

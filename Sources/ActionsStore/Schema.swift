@@ -16,6 +16,7 @@ enum Schema {
     static let v11 = "v11_search_index_by_column"
     static let v12 = "v12_search_index_in_its_own_file"
     static let v13 = "v13_node_database_server"
+    static let v14 = "v14_node_stopped"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -247,12 +248,17 @@ enum Schema {
                 """)
         }
         migrator.registerMigration(v13) { db in try db.execute(sql: Schema.nodeDatabaseServer) }
+        migrator.registerMigration(v14) { db in try db.execute(sql: Schema.nodeStopped) }
         return migrator
     }
 
     /// The server each node writes to, which a failover changes (the same on both backends;
     /// NULL on SQLite).
     static let nodeDatabaseServer = "ALTER TABLE nodes ADD COLUMN database_server TEXT"
+
+    /// When a node shut down cleanly (its last heartbeat), so a stopped node is told apart from
+    /// one that went silent (the same on both backends).
+    static let nodeStopped = "ALTER TABLE nodes ADD COLUMN stopped_ms BIGINT"
 
     /// Heartbeats: one row per actions-server node (the same statement on both backends).
     static let nodesTable = """
@@ -346,5 +352,5 @@ enum Schema {
         }.joined(separator: ", ")
     }
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13]
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14]
 }

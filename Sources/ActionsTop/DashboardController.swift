@@ -238,8 +238,9 @@ public final class DashboardController {
                 if let lockouts = slow.lockouts, state.screen == .lockouts { state.lockouts = lockouts }
                 state.nodes = slow.nodes
                 state.searchBacklog = slow.searchBacklog
-                for node in state.nodes where node.isStale(nowMs: nowMs) && nowMs - node.updatedMs < 3_600_000 {
-                    warnings.append("node \(TerminalText.escape(node.name)) stopped reporting \((nowMs - node.updatedMs) / 1000)s ago")
+                // A node that said it stopped is no news; one that went silent is.
+                for node in state.nodes where node.phase(nowMs: nowMs) == .silent && nowMs - node.updatedMs < 3_600_000 {
+                    warnings.append("node \(TerminalText.escape(node.name)) went silent \((nowMs - node.updatedMs) / 1000)s ago")
                 }
             case .failure(let error):
                 warnings.append("database unreachable: \(error.description)")
@@ -449,12 +450,13 @@ public final class DashboardController {
             }
         case .previewDeny(let entry):
             // The same replay `actionsctl deny add --preview` runs, over the last 24 hours.
-            // An entry that already denies it (enforcing, not expired) is named instead: a preview
-            // of "would have denied 0" invited a second rule for what rule 1 does.
+            // An entry that already denies it (enforcing, not expired: the same value, a wildcard
+            // or a network around it, not undone by an allow entry) is named instead: a preview of
+            // "would have denied 0" invited a second rule for what rule 1 does.
             write(.read) { store throws(StoreError) -> (existing: Int64?, impact: Replay.RuleImpact?) in
-                let value = try ListEntry.normalize(entry.value, kind: entry.kind)
-                let existing = try store.listEntries(.deny, includeExpired: false, nowMs: nowMs)
-                    .first { $0.kind == entry.kind && $0.value == value && !$0.shadow && ($0.scope == .all || $0.scope == entry.scope) }
+                var normalized = entry
+                normalized.value = try ListEntry.normalize(entry.value, kind: entry.kind)
+                let existing = DenyCoverage.coveringEntry(for: normalized, in: try store.rules(includeExpired: false, nowMs: nowMs), nowMs: nowMs)
                 if let existing, !entry.shadow { return (existing.id, nil) }
                 return (nil, try ImpactPreview.run(store, entry: entry, nowMs: nowMs))
             } then: { [self] result in

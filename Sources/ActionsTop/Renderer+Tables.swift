@@ -3,48 +3,34 @@ import ActionsProtocol
 import ActionsStore
 
 extension Renderer {
-    /// The event table's column widths, sized by what the visible rows hold: an email is shown
-    /// whole whenever it fits. When the terminal is too narrow, columns give way in priority
-    /// order: the reason first, then the node, the IP and the outcome to their usual widths, the
-    /// email to 20 columns, then the type column, and only then the email further.
+    /// The event table's column widths, sized by what the visible rows hold. The reason is the
+    /// most informative column and the last, so it takes what remains; when it is short of what
+    /// the rows' reasons need, other columns give way in this order: DECIDED/OUTCOME, the node and
+    /// the IP to their usual widths; then the reason settles for 24 columns, DECIDED/OUTCOME
+    /// leaves (the reason says who decided) and the email goes to 24; below 12 the email goes to
+    /// 20, the type leaves, and only then the email and IP shrink further.
     struct Columns {
-        var time = 8, node = 0, type = 4, email = 5, ip = 4, verdict = 5, decided = 9, latency = 8, reason = 0
+        var layout: TableLayout
 
         struct Content {
-            var email = 5, ip = 2, decided = 15, node = 4
+            var email = 5, ip = 2, decided = 15, node = 4, reason = 6
         }
 
         /// In `EventSort.Column` order.
-        var widths: [Int] { [time, node, type, email, ip, verdict, decided, latency, reason] }
+        var widths: [Int] { layout.widths }
+        var email: Int { widths[EventSort.Column.email.rawValue] }
+        var reason: Int { widths[EventSort.Column.reason.rawValue] }
 
         init(width: Int, content: Content = Content(), showNode: Bool = false) {
-            // Columns with separators: time, type, verdict and latency always; the others by content.
-            let separators = showNode ? 9 : 8
-            var available = width - 1 - separators - time - type - verdict - latency
-            email = min(max(content.email, 5), 40)
-            ip = min(max(content.ip, 2), 39)
-            decided = min(max(content.decided, 15), 30)
-            node = showNode ? min(max(content.node, 4), 20) : 0
-            available -= email + ip + decided + node
-            if available >= 0 {
-                reason = available
-                return
-            }
-            // Too narrow: take columns down to their minimum, least useful first.
-            func shrink(_ value: inout Int, to minimum: Int) {
-                let give = min(max(0, value - minimum), -available)
-                value -= give
-                available += give
-            }
-            shrink(&node, to: showNode ? 8 : 0)
-            shrink(&ip, to: 15)
-            shrink(&decided, to: 12)
-            shrink(&email, to: 20)
-            if available < 0 { available += type + 1; type = 0 }
-            shrink(&email, to: 10)
-            shrink(&ip, to: 7)
-            shrink(&decided, to: 6)
-            reason = max(0, available)
+            typealias C = EventSort.Column
+            let wants = [8, showNode ? min(max(content.node, 4), 20) : 0, 4, min(max(content.email, 5), 40), min(max(content.ip, 2), 39),
+                         5, min(max(content.decided, 15), 30), 8, max(content.reason, 6)]
+            layout = TableLayout(wants: wants, width: width, steps: [
+                .shrink(C.decided.rawValue, to: 15), .shrink(C.node.rawValue, to: 8), .shrink(C.ip.rawValue, to: 15),
+                .settle(24), .hide(C.decided.rawValue), .shrink(C.email.rawValue, to: 24), .settle(12),
+                .shrink(C.email.rawValue, to: 20), .settle(0), .hide(C.type.rawValue), .shrink(C.email.rawValue, to: 10),
+                .shrink(C.ip.rawValue, to: 7), .shrink(C.node.rawValue, to: 4),
+            ])
         }
 
         /// The widths the rows on screen ask for.
@@ -54,10 +40,14 @@ extension Renderer {
                 content.email = max(content.email, DisplayWidth.of(TerminalText.escape(event.email ?? "-")))
                 content.ip = max(content.ip, DisplayWidth.of(TerminalText.escape(event.ip ?? "-")))
                 content.node = max(content.node, DisplayWidth.of(TerminalText.escape(event.node ?? "-")))
-                let decided = event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
-                content.decided = max(content.decided, decided.count)
+                content.decided = max(content.decided, decided(event).count)
+                content.reason = max(content.reason, DisplayWidth.of(TerminalText.escape(event.reason ?? "")))
             }
             return content
+        }
+
+        static func decided(_ event: Event) -> String {
+            event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
         }
     }
 
@@ -71,13 +61,7 @@ extension Renderer {
 
     /// The column drawn at `x` (for a click on the header row).
     static func eventColumn(atX x: Int, _ state: AppState, width: Int, rows: Int) -> EventSort.Column? {
-        let columns = eventColumns(state, width: width, rows: rows)
-        var start = 1
-        for (column, columnWidth) in zip(EventSort.Column.allCases, columns.widths) where columnWidth > 0 {
-            if x >= start && x < start + columnWidth + 1 { return column }
-            start += columnWidth + 1
-        }
-        return nil
+        eventColumns(state, width: width, rows: rows).layout.column(atX: x).flatMap(EventSort.Column.init(rawValue:))
     }
 
     func drawEvents(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
@@ -98,7 +82,7 @@ extension Renderer {
             let event = state.events[eventIndex]
             let y = top + 1 + index
             let verdictRole: Role = event.verdict == .deny ? .deny : .allow
-            let decided = event.outcome == .ok ? event.decidedBy.rawValue : "\(event.decidedBy.rawValue)/\(event.outcome.rawValue)"
+            let decided = Columns.decided(event)
             drawRow([
                 (clock(event.timeMs), .dim),
                 (TerminalText.escape(event.node ?? "-"), .label),
@@ -181,60 +165,90 @@ extension Renderer {
                      empty: "", rows: rows, selected: -1, top: top, height: height, into: &grid)
             return
         }
-        // id, kind, mode, scope, hits and expiry have fixed widths; the target gets what it needs
-        // (up to two thirds of the rest) and the note the remainder.
-        let flexible = max(24, grid.width - 1 - 4 - 5 - 7 - 4 - 9 - 12 - 7)
-        let longest = state.rules.map { DisplayWidth.of(TerminalText.escape($0.target)) }.max() ?? 0
-        let targetWidth = max(12, min(longest, flexible * 2 / 3))
-        let rows = state.rules.map { rule -> (String, Role) in
+        let rows = state.rules.map { rule -> (cells: [String], role: Role) in
             let active = rule.isActive(nowMs: state.nowMs)
             let expiry = rule.expiresMs.map { (active ? "" : "EXP ") + String(clock($0, withDate: true).dropFirst(5).dropLast(3)) } ?? "never"
             let scope = rule.scope == .all ? "all" : (rule.scope == .authentication ? "auth" : "reg")
             let hits = rule.shadow ? "\(rule.hits.shadow) would" : "\(rule.hits.decided)"
-            let line = [DisplayWidth.fit(String(rule.id), to: 4, alignRight: true), DisplayWidth.fit(rule.kind.rawValue, to: 5),
-                        DisplayWidth.fit(rule.shadow ? "SHADOW" : "enforce", to: 7), DisplayWidth.fit(scope, to: 4),
-                        DisplayWidth.fit(hits, to: 9, alignRight: true),
-                        DisplayWidth.fit(TerminalText.escape(rule.target), to: targetWidth), DisplayWidth.fit(expiry, to: 12),
-                        TerminalText.escape(rule.note) + (rule.createdBy.isEmpty ? "" : " (" + TerminalText.escape(rule.createdBy) + ")")]
-                .joined(separator: " ")
-            return (line, !active ? .dim : (rule.shadow ? .warning : (rule.kind == .allow ? .allow : .normal)))
+            let note = [TerminalText.escape(rule.note), rule.createdBy.isEmpty ? "" : "(" + TerminalText.escape(rule.createdBy) + ")"]
+                .filter { !$0.isEmpty }.joined(separator: " ")
+            return ([String(rule.id), rule.kind.rawValue, rule.shadow ? "SHADOW" : "", scope, hits,
+                     TerminalText.escape(rule.target), expiry, note],
+                    !active ? .dim : (rule.shadow ? .warning : (rule.kind == .allow ? .allow : .normal)))
         }
-        drawList(title: " Rules (\(rows.count))  hits: 24h  a add deny · x delete · P promote · D demote · Esc back",
-                 empty: "no rules; press a to add a deny entry (actionsctl adds allow entries and rate rules)",
-                 rows: rows, selected: state.ruleSelected, top: top, height: height, into: &grid)
+        // The value is what the operator reads a rule by: it stays whole before the note gets a
+        // column, and before the hits and the expiry (in that order) keep theirs. MODE is blank
+        // for an enforcing rule, so a shadow one stands out.
+        drawTable(titles: [" Rules (\(rows.count))  hits: 24h  a add deny · x delete · P promote · D demote · Esc back",
+                           " Rules (\(rows.count)) · hits in 24h · a add · x delete · P/D promote/demote", " Rules (\(rows.count))"],
+                  headers: ["ID", "KIND", "MODE", "SCOPE", "HITS", "VALUE", "EXPIRES", "NOTE (BY)"], alignRight: [0, 4],
+                  caps: [6, 5, 7, 5, 12, 120, 15, 0], steps: [.settle(0), .hide(4), .hide(6), .shrink(5, to: 20)],
+                  empty: "no rules; press a to add a deny entry (actionsctl adds allow entries and rate rules)",
+                  rows: rows, selected: state.ruleSelected, top: top, height: height, into: &grid)
     }
 
     func drawLockouts(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
-        let rows = state.lockouts.map { record -> (String, Role) in
-            let until = record.lockedUntilMs.map { "locked until " + clock($0, withDate: true) } ?? "not locked"
-            let line = [DisplayWidth.fit(TerminalText.escape(record.email), to: 34), DisplayWidth.fit("\(record.failures) failures", to: 12),
-                        DisplayWidth.fit(until, to: 34), "last ip " + TerminalText.escape(record.lastIP ?? "-")].joined(separator: " ")
-            return (" " + line, Role.normal)
+        let rows = state.lockouts.map { record -> (cells: [String], role: Role) in
+            let until = record.lockedUntilMs.map { String(clock($0, withDate: true).dropFirst(5)) } ?? "not locked"
+            return ([TerminalText.escape(record.email), String(record.failures), until, TerminalText.escape(record.lastIP ?? "-")], .normal)
         }
-        drawList(title: " Lockouts (\(rows.count))   u unlock · Esc back", empty: "nobody is locked out",
-                 rows: rows, selected: state.lockoutSelected, top: top, height: height, into: &grid)
+        drawTable(titles: [" Lockouts (\(rows.count))   u unlock · Esc back", " Lockouts (\(rows.count))"],
+                  headers: ["EMAIL", "FAILS", "LOCKED UNTIL", "LAST IP"], alignRight: [1], caps: [254, 6, 14, 0],
+                  steps: [.settle(15), .settle(0), .shrink(0, to: 20)],
+                  empty: "nobody is locked out", rows: rows, selected: state.lockoutSelected, top: top, height: height, into: &grid)
     }
 
     func drawNodes(_ state: AppState, top: Int, height: Int, into grid: inout Grid) {
-        let rows = state.nodes.map { node -> (String, Role) in
-            let stopped = node.isStale(nowMs: state.nowMs)
+        let rows = state.nodes.map { node -> (cells: [String], role: Role) in
+            let phase = node.phase(nowMs: state.nowMs)
             let seen = max(0, state.nowMs - node.updatedMs) / 1000
-            let circuits = ActionType.allCases.map { type in
-                "\(type == .authentication ? "auth" : "reg")=\(node.circuits[type]?.rawValue ?? "-")"
-            }.joined(separator: " ")
-            let fields = [DisplayWidth.fit(TerminalText.escape(node.name), to: 22),
-                        DisplayWidth.fit(TerminalText.escape(node.version), to: 8),
-                        DisplayWidth.fit(stopped ? "STOPPED" : "up", to: 7),
-                        DisplayWidth.fit("seen \(seen)s ago", to: 14),
-                        DisplayWidth.fit(String(format: "%.1f/s", node.decisionsPerSecond), to: 9, alignRight: true),
-                        DisplayWidth.fit("queue \(node.queued) dropped \(node.dropped)", to: 24),
-                        circuits] + (node.databaseServer.map { ["db " + TerminalText.escape($0)] } ?? [])
-            let line = fields.joined(separator: " ")
-            let role: Role = stopped ? .warning : (node.dropped > 0 || node.circuits.values.contains(.open) ? .deny : .normal)
-            return (" " + line, role)
+            let circuits = [ActionType.userRegistration, .authentication].map { node.circuits[$0]?.rawValue ?? "-" }
+            let role: Role = phase == .silent ? .warning
+                : (phase == .stopped ? .dim : (node.dropped > 0 || node.circuits.values.contains(.open) ? .deny : .normal))
+            return ([TerminalText.escape(node.name), phase.label, "\(seen)s ago", String(format: "%.1f", node.decisionsPerSecond),
+                     String(node.queued), String(node.dropped), circuits[0], circuits[1], TerminalText.escape(node.version),
+                     node.databaseServer.map(TerminalText.escape) ?? "-"], role)
         }
-        drawList(title: " Nodes (\(rows.count))   heartbeat every \(NodeStatus.heartbeatMs / 1000)s · STOPPED after \(NodeStatus.staleAfterMs / 1000)s without one · n filters events by node · Esc back",
-                 empty: "no node has reported yet", rows: rows, selected: state.nodeSelected, top: top, height: height, into: &grid)
+        let stale = NodeStatus.staleAfterMs / 1000
+        drawTable(titles: [" Nodes (\(rows.count))   heartbeat every \(NodeStatus.heartbeatMs / 1000)s · SILENT after \(stale)s without one, stopped when shut down · n filters events by node · Esc back",
+                           " Nodes (\(rows.count)) · SILENT: no heartbeat for \(stale)s · stopped: shut down", " Nodes (\(rows.count))"],
+                  headers: ["NODE", "STATE", "SEEN", "DEC/S", "QUEUE", "DROP", "REG", "AUTH", "VERSION", "DATABASE"],
+                  alignRight: [2, 3, 4, 5], caps: [40, 7, 9, 8, 7, 7, 9, 9, 10, 0],
+                  steps: [.settle(21), .shrink(0, to: 20), .hide(8), .settle(0), .shrink(0, to: 12)],
+                  empty: "no node has reported yet", rows: rows, selected: state.nodeSelected, top: top, height: height, into: &grid)
+    }
+
+    /// A titled table with a header row, laid out by `TableLayout` (a cap of 0: as wide as the
+    /// cells), that scrolls to keep the selected row in view. The longest title that fits is shown.
+    private func drawTable(titles: [String], headers: [String], alignRight: Set<Int>, caps: [Int], steps: [TableLayout.Step],
+                           empty: String, rows: [(cells: [String], role: Role)], selected: Int, top: Int, height: Int,
+                           into grid: inout Grid) {
+        grid.fill(x: 0, y: top, width: grid.width, role: .header)
+        grid.put(titles.first { DisplayWidth.of($0) <= grid.width } ?? titles.last ?? "", x: 0, y: top, role: .header, maxWidth: grid.width)
+        guard !rows.isEmpty else {
+            grid.put("  " + empty, x: 0, y: top + 2, role: .dim)
+            return
+        }
+        let wants = headers.indices.map { index in
+            let content = rows.reduce(DisplayWidth.of(headers[index])) { max($0, DisplayWidth.of($1.cells[index])) }
+            return caps[index] > 0 ? min(content, caps[index]) : content
+        }
+        let layout = TableLayout(wants: wants, width: grid.width, steps: steps)
+        func draw(_ cells: [String], y: Int, role: Role) {
+            for (index, (x, width)) in zip(layout.starts, layout.widths).enumerated() where width > 0 && x < grid.width {
+                grid.put(DisplayWidth.fit(cells[index], to: min(width, grid.width - x), alignRight: alignRight.contains(index)),
+                         x: x, y: y, role: role)
+            }
+        }
+        grid.fill(x: 0, y: top + 1, width: grid.width, role: .header)
+        draw(headers, y: top + 1, role: .header)
+        let visible = max(1, height - 2)
+        let first = max(0, selected - visible + 1)
+        for (offset, row) in rows.dropFirst(first).prefix(visible).enumerated() {
+            let y = top + 2 + offset
+            draw(row.cells, y: y, role: row.role)
+            if first + offset == selected { grid.restyle(x: 0, y: y, width: grid.width, role: .selected) }
+        }
     }
 
     /// A titled list that scrolls to keep the selected row in view.
@@ -263,17 +277,33 @@ extension Renderer {
             let text: String
             switch prompt {
             case .confirmMode(let type, let mode):
-                text = " Set \(type.rawValue) to \(mode == .failOpen ? "FAIL-OPEN (allow when the endpoint fails)" : "FAIL-CLOSED (deny when the endpoint fails)")? y = yes · Tab = other action · any key = no"
+                // The longest wording that fits: the question and "y = yes" are never cut.
+                let effect = mode == .failOpen ? "FAIL-OPEN (allow when the endpoint fails)" : "FAIL-CLOSED (deny when the endpoint fails)"
+                let short = mode == .failOpen ? "FAIL-OPEN" : "FAIL-CLOSED"
+                let name = type == .authentication ? "auth" : "reg"
+                text = fitted([" Set \(type.rawValue) to \(effect)? y = yes · Tab = other action · any key = no",
+                               " Set \(type.rawValue) to \(short)? y = yes · Tab = other action · any key = no",
+                               " Set \(type.rawValue) to \(short)? y = yes · Tab = other · else no",
+                               " \(name) → \(short)? y = yes · Tab other · else no"], width: grid.width)
             case .confirmDelete(let rule):
-                text = " Delete rule \(rule.id), \(TerminalText.escape(rule.label))? y = yes · any key = no"
+                let label = TerminalText.escape(rule.label)
+                text = fitted([" Delete rule \(rule.id), \(label)? y = yes · any key = no", " Delete rule \(rule.id), \(label)? y = yes · else no",
+                               " Delete rule \(rule.id)? y = yes · else no · \(label)"], width: grid.width)
             case .confirmShadow(let rule, let shadow):
-                text = shadow ? " Demote rule \(rule.id), \(TerminalText.escape(rule.label)), to shadow (logged, not applied)? y = yes · any key = no"
-                              : " Promote rule \(rule.id), \(TerminalText.escape(rule.label)), to enforcing? y = yes · any key = no"
+                let label = TerminalText.escape(rule.label)
+                text = shadow
+                    ? fitted([" Demote rule \(rule.id), \(label), to shadow (logged, not applied)? y = yes · any key = no",
+                              " Demote rule \(rule.id), \(label), to shadow? y = yes · else no",
+                              " Demote rule \(rule.id) to shadow? y = yes · else no · \(label)"], width: grid.width)
+                    : fitted([" Promote rule \(rule.id), \(label), to enforcing? y = yes · any key = no",
+                              " Promote rule \(rule.id), \(label), to enforcing? y = yes · else no",
+                              " Promote rule \(rule.id) to enforcing? y = yes · else no · \(label)"], width: grid.width)
             case .confirmAdd(_, let preview):
                 // Two rows: the impact here, the question in place of the footer (one row cut both at 80 columns).
                 text = " " + preview
             case .confirmUnlock(let email):
-                text = " Unlock \(TerminalText.escape(email))? y = yes · any key = no"
+                let escaped = TerminalText.escape(email)
+                text = fitted([" Unlock \(escaped)? y = yes · any key = no", " Unlock? y = yes · any key = no · \(escaped)"], width: grid.width)
             case .search(let input):
                 text = editLine([" Search the whole log (email, domain, IP, reason; under 3 characters: the newest \(AppState.searchScanLimit / 1000)k)",
                                  " Search the whole log", " Search"], input: input, hint: "Enter apply · Esc clear", width: grid.width)
@@ -301,6 +331,11 @@ extension Renderer {
         } else if !state.warnings.isEmpty {
             grid.put(" ⚠ " + state.warnings.joined(separator: " · "), x: 0, y: y, role: .warning)
         }
+    }
+
+    /// The first line that fits `width`, else the last (whose end may then be cut).
+    func fitted(_ lines: [String], width: Int) -> String {
+        lines.first { DisplayWidth.of($0) < width } ?? lines.last ?? ""
     }
 
     /// A prompt line whose typed text is always visible, at any width: the longest label that

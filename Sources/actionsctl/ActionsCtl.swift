@@ -321,12 +321,13 @@ struct NodesCommand: ParsableCommand {
             let circuits = ActionType.allCases.map { "\($0.rawValue)=\(node.circuits[$0]?.rawValue ?? "-")" }.joined(separator: " ")
             if json {
                 try printJSONLine(["node": node.name, "version": node.version, "updated_ms": node.updatedMs,
-                                   "stopped": node.isStale(nowMs: nowMs), "decisions": node.decisions,
+                                   "state": node.phase(nowMs: nowMs).rawValue,
+                                   "stopped": node.phase(nowMs: nowMs) != .up, "stopped_ms": node.stoppedMs, "decisions": node.decisions,
                                    "decisions_per_second": node.decisionsPerSecond, "queued": node.queued,
                                    "dropped": node.dropped, "circuits": circuits, "database_server": node.databaseServer])
                 continue
             }
-            printRow(node.name, node.version, node.isStale(nowMs: nowMs) ? "STOPPED" : "up",
+            printRow(node.name, node.version, node.phase(nowMs: nowMs).label,
                      "seen \((nowMs - node.updatedMs) / 1000)s ago", String(format: "%.1f/s", node.decisionsPerSecond),
                      "queued=\(node.queued) dropped=\(node.dropped)", circuits, node.databaseServer.map { "db=\($0)" } ?? "")
         }

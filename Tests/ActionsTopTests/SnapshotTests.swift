@@ -61,7 +61,10 @@ import ActionsPolicy
                        circuits: [.userRegistration: .closed, .authentication: .closed]),
             NodeStatus(name: "web-2:8787", version: "0.6.0", startedMs: Fixtures.now - 600_000, updatedMs: Fixtures.now - 42_000,
                        decisions: 9_876, decisionsPerSecond: 0, queued: 0, dropped: 17,
-                       circuits: [.userRegistration: .open, .authentication: .closed]),
+                       circuits: [.userRegistration: .open, .authentication: .closed], databaseServer: "db-2.internal:5432"),
+            NodeStatus(name: "web-3:8787", version: "0.6.0", startedMs: Fixtures.now - 900_000, updatedMs: Fixtures.now - 300_000,
+                       decisions: 5_000, decisionsPerSecond: 0, queued: 0, dropped: 0,
+                       circuits: [.userRegistration: .closed, .authentication: .closed], stoppedMs: Fixtures.now - 300_000),
         ]
         try assertSnapshot(renderer.render(state, width: width, height: height), named: "cluster-events-\(width)x\(height)")
         _ = state.handle(.char("n"))
@@ -70,7 +73,10 @@ import ActionsPolicy
         #expect(state.screen == .nodes)
         let grid = renderer.render(state, width: width, height: height)
         try assertSnapshot(grid, named: "nodes-\(width)x\(height)")
-        #expect(grid.text.contains("STOPPED"))
+        // Killed or cut off is SILENT; shut down cleanly is stopped. Both are whole at 80 columns.
+        #expect(grid.text.split(separator: "\n").contains { $0.contains("web-2:8787") && $0.contains("SILENT") && $0.contains("open") })
+        #expect(grid.text.split(separator: "\n").contains { $0.contains("web-3:8787") && $0.contains("stopped") })
+        for header in ["NODE", "STATE", "SEEN", "DEC/S", "QUEUE", "DROP", "REG", "AUTH"] { #expect(grid.text.contains(header)) }
     }
 
     @Test func denyListWithPromptAndHelpOverlay() throws {
@@ -170,5 +176,68 @@ import ActionsPolicy
         let selectedRows = (0..<24).filter { grid[x: 2, y: $0].role == .selected }
         #expect(selectedRows.count == 1)
         #expect(selectedRows.first.map { grid.line($0).contains("user30@acme.io") } == true)
+    }
+}
+
+/// Every screen, prompt and confirmation at 80x24 and 132x43, as a snapshot and with what the
+/// operator reads it for checked whole: emails, values, the typed text, the question and its keys.
+@Suite struct KeyInformationTests {
+    let renderer = Renderer(timeZone: TimeZone(identifier: "UTC")!)
+    static let sizes = [(80, 24), (132, 43)]
+
+    static func rules(_ state: inout AppState) {
+        state.rules = RuleRow.rows(RuleSet(
+            entries: [ListEntry(id: 1, kind: .domain, value: "mailinator.com", reason: "disposable", createdBy: "ops"),
+                      ListEntry(id: 2, kind: .ip, value: "2001:db8:ffff:ffff::/64", scope: .authentication, createdBy: "ops",
+                                expiresMs: Fixtures.now + 3_600_000),
+                      ListEntry(id: 3, kind: .email, value: "maria.gonzalez-fernandez@subsidiary.example.com", createdBy: "ops")]),
+            hits: [1: RuleHits(decided: 42)])
+        state.screen = .rules
+    }
+
+    /// (name, how to get there, what must be whole on the screen).
+    static let cases: [(String, @Sendable (inout AppState) -> Void, [String])] = [
+        ("events", { _ in }, ["ana@example.com", "bob@mailinator.com", "carol@acme.io", "山田@例え.jp", "q quit", "? help"]),
+        ("detail", { state in _ = state.handle(.down); _ = state.handle(.enter) },
+         ["bob@mailinator.com", "deny-list domain mailinator.com: disposable", "Esc: back"]),
+        ("rules", { rules(&$0) }, ["domain mailinator.com", "ip 2001:db8:ffff:ffff::/64",
+                                   "email maria.gonzalez-fernandez@subsidiary.example.com", "VALUE"]),
+        ("lockouts", { state in
+            state.screen = .lockouts
+            state.lockouts = [LoginFailures(email: "maria.gonzalez-fernandez@subsidiary.example.com", failures: 12, windowStartMs: 0,
+                                            lockedUntilMs: Fixtures.now + 900_000, lastIP: "2001:db8:ffff:ffff::77", updatedMs: 0)]
+        }, ["maria.gonzalez-fernandez@subsidiary.example.com", "11-18 11:21:40", "LOCKED UNTIL"]),
+        ("charts", { _ = $0.handle(.char("h")) }, ["decisions per second", "latency ("]),
+        ("confirm-mode", { $0.prompt = .confirmMode(.userRegistration, to: .failClosed) }, ["user_registration to FAIL-CLOSED", "y = yes"]),
+        ("confirm-delete", { state in
+            rules(&state)
+            state.prompt = .confirmDelete(state.rules[2])
+        }, ["Delete rule 3", "y = yes", "maria.gonzalez-fernandez@subsidiary.example.com"]),
+        ("confirm-demote", { state in
+            rules(&state)
+            state.prompt = .confirmShadow(state.rules[0], shadow: true)
+        }, ["Demote rule 1", "shadow", "y = yes", "deny domain mailinator.com"]),
+        ("confirm-unlock", { $0.prompt = .confirmUnlock("maria.gonzalez-fernandez@subsidiary.example.com") },
+         ["Unlock", "y = yes", "maria.gonzalez-fernandez@subsidiary.example.com"]),
+        ("prompt-search", { $0.prompt = .search("mallory@evil.example") }, ["mallory@evil.example"]),
+        ("prompt-export", { $0.prompt = .export("/tmp/denied.csv") }, ["/tmp/denied.csv"]),
+        ("prompt-test", { state in rules(&state); state.prompt = .testAction(answers: ["user_registration"], input: "eve@x.example") },
+         ["Test", "2/3", "eve@x.example"]),
+        ("prompt-add", { state in rules(&state); state.prompt = .addDeny(.value, answers: ["domain"], input: "spam.example") },
+         ["spam.example"]),
+    ]
+
+    @Test(arguments: sizes) func everyScreenAndPromptKeepsItsKeyInformationWhole(width: Int, height: Int) throws {
+        var missing: [String] = []
+        for (name, setUp, whole) in Self.cases {
+            var state = Fixtures.state()
+            setUp(&state)
+            let grid = renderer.render(state, width: width, height: height)
+            try SnapshotTests().assertSnapshot(grid, named: "whole-\(name)-\(width)x\(height)")
+            for text in whole where !grid.text.contains(text) { missing.append("\(name) at \(width)x\(height): \(text)") }
+            // At 132 columns a long email leaves room for an IPv6 address too.
+            if name == "lockouts" && width >= 132 && !grid.text.contains("2001:db8:ffff:ffff::77") { missing.append("lockouts: the IP") }
+        }
+        #expect(missing.isEmpty, "\(missing.joined(separator: "\n"))")
     }
 }

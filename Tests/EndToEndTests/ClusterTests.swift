@@ -109,7 +109,7 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// actions-top on the shared database: both nodes' rows in one table, with a node column; a
-    /// domain added from the dashboard is denied by a node; a killed node is marked stopped.
+    /// domain added from the dashboard is denied by a node; a killed node is marked silent.
     @Test func theDashboardShowsBothNodesAndMarksAKilledOne() async throws {
         let cluster = try Cluster()
         for node in 0..<2 { _ = try await cluster.register("u\(node)@example.com", on: node) }
@@ -125,11 +125,11 @@ final class Cluster: @unchecked Sendable {
         cluster.nodes[1].kill()
         try top.send("Escape")
         try top.send("N")
-        let nodes = try await top.waitFor(timeout: 15, "node-b marked stopped") { screen in
-            screen.split(separator: "\n").contains { $0.contains("node-b") && $0.contains("STOPPED") }
+        let nodes = try await top.waitFor(timeout: 15, "node-b marked silent") { screen in
+            screen.split(separator: "\n").contains { $0.contains("node-b") && $0.contains("SILENT") }
         }
         #expect(nodes.split(separator: "\n").contains { $0.contains("node-a") && $0.contains(" up ") }, "\(nodes)")
-        #expect(try cluster.ctl("nodes").contains("STOPPED"))
+        #expect(try cluster.ctl("nodes").contains("SILENT"))
         try top.send("q")
         try await top.waitFor("EXIT=0")
     }

@@ -172,7 +172,9 @@ import ActionsStore
         try await top.waitFor("rule 3  (r: go to the rule)")
         try top.send("r")
         let jumped = try await top.waitFor("Rules (3)")
-        #expect(jumped.contains("enforce"))
+        // Rule 3 is enforcing now: its MODE cell is blank, as only shadow rules are marked.
+        let ruleRow = jumped.split(separator: "\n").first { $0.contains("domain trial.example") && $0.contains("deny") }
+        #expect(ruleRow != nil && ruleRow?.contains("SHADOW") == false, "\(jumped)")
         try top.send("q")
         try await top.waitFor("EXIT=0")
     }

@@ -34,6 +34,10 @@ import ActionsStore
         let eventID = try #require(answer.json["event_id"] as? String)
         let logged = try harness.store().events(after: 0).map(\.uid)
         #expect(logged.contains(eventID), "the in-flight decision's event was not flushed before exit")
+        // Its last heartbeat says it stopped, so dashboards do not show it as gone silent.
+        let nodes = try harness.ctl("nodes")
+        #expect(nodes.contains("\tstopped\t") && !nodes.contains("SILENT"), "\(nodes)")
+        #expect(try harness.store().nodes().allSatisfy { $0.stoppedMs != nil })
     }
 
     /// Secrets rotate without a restart; a change that needs one is named; a broken file is refused.

@@ -142,6 +142,7 @@ enum PostgresSchema {
             DROP INDEX events_search_body
             """),
         ("pg6_node_database_server", Schema.nodeDatabaseServer),
+        ("pg7_node_stopped", Schema.nodeStopped),
     ]
 
     static var known: [String] { migrations.map(\.0) }
