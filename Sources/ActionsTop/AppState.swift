@@ -46,6 +46,8 @@ public struct AppState: Sendable {
         /// The last step of adding an entry: its impact on the last 24 hours, then y.
         case confirmAdd(ListEntry, preview: String)
         case confirmUnlock(String)
+        /// Pick the sort column from those on screen, as htop's `<` `>` list does.
+        case sortBy
         case search(String)
         /// The file the filtered view is exported to (`.csv`: CSV, else JSON Lines).
         case export(String)

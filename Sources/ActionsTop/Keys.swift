@@ -44,7 +44,7 @@ public enum Command: String, Sendable, CaseIterable {
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
     case flipMode, rules, lockouts, addDeny, deleteRule, unlock, cycleTheme, nodes, cycleNode, export
     case promoteRule, demoteRule, jumpToRule, cycleWindow
-    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, copyEvent, charts, chartType, testAction
+    case attacks, filterFromTop, denyFromTop, shadowFromTop, cycleSort, reverseSort, pickSort, copyEvent, charts, chartType, testAction
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
@@ -96,8 +96,10 @@ public struct KeyBindings: Sendable {
         Binding(keys: [.char("f")], scope: .events, command: .toggleFailures, help: "failures only: outcome not ok (toggle)", hint: "failures"),
         Binding(keys: [.char("t")], scope: .events, command: .cycleType, help: "cycle the action-type filter", hint: "type"),
         Binding(keys: [.char("/"), .function(3)], scope: .events, command: .search, help: "search email, domain, IP or reason", hint: "search"),
-        Binding(keys: [.char("s")], scope: .events, command: .cycleSort, help: "sort by the next column (time, node, type, email, ip, verdict, decided, latency, reason)", hint: "sort"),
+        Binding(keys: [.char("s")], scope: .events, command: .cycleSort, help: "sort by the next column on screen (time, node, type, email, ip, verdict, decided, latency, reason)", hint: "sort"),
         Binding(keys: [.char("S")], scope: .events, command: .reverseSort, help: "reverse the sort order"),
+        Binding(keys: [.char("<"), .char(">"), .function(6)], scope: .events, command: .pickSort,
+                help: "pick the sort column from those on screen by its number (the same number again reverses it)"),
         Binding(keys: [.char("p")], scope: .events, command: .pause, help: "pause or resume the live tail", hint: "pause"),
         Binding(keys: [.char("m")], scope: .global, command: .flipMode, help: "flip fail-open / fail-closed (asks y)", mutates: true, hint: "mode"),
         Binding(keys: [.char("l")], scope: .global, command: .rules, help: "rules: deny and allow entries, rate rules, shadow rules", hint: "rules"),

@@ -147,6 +147,8 @@ extension AppState {
             return [.cycleTheme]
         case .testAction:
             prompt = .testAction(answers: [], input: "")
+        case .pickSort:
+            prompt = .sortBy
         case .charts:
             screen = .charts
             chartType = filter.actionType ?? selectedEvent?.actionType ?? chartType
@@ -157,9 +159,10 @@ extension AppState {
             return [.copyEvent(event)]
         case .cycleSort, .reverseSort:
             if command == .cycleSort {
-                // The next column on screen: NODE is shown only when more than one node decided.
-                var next = EventSort.Column(rawValue: sort.column.rawValue + 1) ?? .time
-                if next == .node && Set(events.lazy.compactMap(\.node).prefix(2)).count < 2 { next = .type }
+                // The next column on screen (NODE only with more than one node, DECIDED only when
+                // the terminal is wide enough).
+                let shown = sortableColumns
+                let next = shown.first { $0.rawValue > sort.column.rawValue } ?? shown.first ?? .time
                 applySort(EventSort(naturalFor: next))
             } else {
                 applySort(EventSort(column: sort.column, descending: !sort.descending))
@@ -257,6 +260,13 @@ extension AppState {
         return []
     }
 
+    /// The event table's columns as drawn now, in order: what `s` cycles through and the sort
+    /// picker numbers.
+    var sortableColumns: [EventSort.Column] {
+        let widths = Renderer.eventColumns(self, width: width, rows: pageSize).widths
+        return EventSort.Column.allCases.filter { widths[$0.rawValue] > 0 }
+    }
+
     /// Re-orders the rows on hand, keeping the selection on its event.
     mutating func applySort(_ sort: EventSort) {
         let selectedID = selectedEvent?.id
@@ -337,6 +347,17 @@ extension AppState {
             prompt = nil
             if key == .char("y") || key == .char("Y") { return [.unlock(email)] }
             message = Message(text: "cancelled", isError: false)
+        case .sortBy:
+            prompt = nil
+            let shown = sortableColumns
+            guard case .char(let character) = key, let number = character.wholeNumberValue, shown.indices.contains(number - 1) else {
+                message = Message(text: "sort unchanged", isError: false)
+                return []
+            }
+            let column = shown[number - 1]
+            applySort(column == sort.column ? EventSort(column: column, descending: !sort.descending) : EventSort(naturalFor: column))
+            message = Message(text: "sorted by \(sort.column.name) \(sort.descending ? "descending" : "ascending")"
+                              + (sort.isDefault ? " (following the tail)" : ""), isError: false)
         case .search(let text):
             switch key {
             case .escape:

@@ -301,6 +301,13 @@ extension Renderer {
             case .confirmAdd(_, let preview):
                 // Two rows: the impact here, the question in place of the footer (one row cut both at 80 columns).
                 text = " " + preview
+            case .sortBy:
+                let columns = state.sortableColumns.enumerated().map { index, column in
+                    "\(index + 1) \(column.name)" + (column == state.sort.column ? arrow(up: !state.sort.descending) : "")
+                }
+                text = fitted([" Sort by: " + columns.joined(separator: "  ") + " · the same again reverses · Esc keeps",
+                               " Sort by: " + columns.joined(separator: "  ") + " · Esc keeps", " Sort: " + columns.joined(separator: " ")],
+                              width: grid.width)
             case .confirmUnlock(let email):
                 let escaped = TerminalText.escape(email)
                 text = fitted([" Unlock \(escaped)? y = yes · any key = no", " Unlock? y = yes · any key = no · \(escaped)"], width: grid.width)

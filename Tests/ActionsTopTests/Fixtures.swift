@@ -55,6 +55,8 @@ enum Fixtures {
         state.stats.add(samples)
         state.replaceEvents(events)
         state.pageSize = 10
+        // Wide enough that every column is on screen (DECIDED/OUTCOME leaves narrower tables).
+        state.width = 132
         return state
     }
 }

@@ -247,6 +247,32 @@ import ActionsPolicy
         #expect(cluster.sort.column == .node)
     }
 
+    /// As htop's `<` `>` (and F6): a numbered list of the columns on screen; a number sorts by
+    /// that column, the same again reverses it, the selected row stays in view.
+    @Test func theSortPickerOffersTheColumnsOnScreen() {
+        let renderer = Renderer(timeZone: TimeZone(identifier: "UTC")!)
+        var state = Fixtures.state()
+        state.width = 80
+        for _ in 0..<4 { _ = state.handle(.char("j")) }
+        let selected = state.selectedEvent?.id
+        _ = state.handle(.char("<"))
+        let line = renderer.render(state, width: 80, height: 24).text
+        #expect(line.contains("1 time") && line.contains("4 ip") && line.contains("7 reason"), "\(line)")
+        #expect(!line.contains("decided"), "DECIDED/OUTCOME is not on screen at 80 columns")
+        _ = state.handle(.char("4"))
+        #expect(state.sort == EventSort(column: .ip, descending: false) && state.prompt == nil)
+        #expect(state.selectedEvent?.id == selected && state.selected >= state.scroll && state.selected < state.scroll + state.pageSize)
+        _ = state.handle(.function(6))
+        _ = state.handle(.char("4"))
+        #expect(state.sort == EventSort(column: .ip, descending: true), "the same number again reverses")
+        _ = state.handle(.char(">"))
+        _ = state.handle(.char("9"))
+        #expect(state.sort.column == .ip && state.prompt == nil && state.message?.text == "sort unchanged")
+        state.width = 132
+        _ = state.handle(.char(">"))
+        #expect(renderer.render(state, width: 132, height: 43).text.contains("6 decided"))
+    }
+
     @Test func theSortColumnIsMarked() throws {
         var state = Fixtures.state()
         state.replaceEvents(Fixtures.events)
