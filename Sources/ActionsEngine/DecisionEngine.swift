@@ -77,7 +77,7 @@ public final class DecisionEngine: Sendable {
     public var services: [any Service] {
         [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger,
                                                         lockoutWindowMs: { [settings] in settings.current.lockout.windowMs }),
-         SearchIndexer(store: store, logger: logger), persister,
+         SearchIndexer(store: store, logger: logger, metrics: metrics), persister,
          NodeHeartbeat(engine: self, store: store, logger: logger)]
     }
 

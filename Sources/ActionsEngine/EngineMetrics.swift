@@ -20,6 +20,9 @@ public final class EngineMetrics: Sendable {
     private let rejected: CoreMetrics.Gauge
     private let written: CoreMetrics.Gauge
     private let rateSubjects: CoreMetrics.Gauge
+    private let logStuck: CoreMetrics.Gauge
+    private let searchLagEvents: CoreMetrics.Gauge
+    private let searchLagSeconds: CoreMetrics.Gauge
     private let rateEvicted: CoreMetrics.Gauge
     /// Requests refused before they were decided (a missing token, a bad signature), by route
     /// and reason: counted here and nowhere in the event log, which holds decisions.
@@ -66,6 +69,9 @@ public final class EngineMetrics: Sendable {
         dropped = CoreMetrics.Gauge(label: "actions_events_dropped", factory: factory)
         rejected = CoreMetrics.Gauge(label: "actions_events_rejected", factory: factory)
         written = CoreMetrics.Gauge(label: "actions_events_written", factory: factory)
+        logStuck = CoreMetrics.Gauge(label: "actions_event_log_stuck", factory: factory)
+        searchLagEvents = CoreMetrics.Gauge(label: "actions_search_index_lag_events", factory: factory)
+        searchLagSeconds = CoreMetrics.Gauge(label: "actions_search_index_lag_seconds", factory: factory)
         rateSubjects = CoreMetrics.Gauge(label: "actions_rate_subjects", factory: factory)
         rateEvicted = CoreMetrics.Gauge(label: "actions_rate_subjects_evicted", factory: factory)
         var refusals: [String: CoreMetrics.Counter] = [:]
@@ -82,6 +88,12 @@ public final class EngineMetrics: Sendable {
     func recordRates(subjects: Int, evicted: Int) {
         rateSubjects.record(subjects)
         rateEvicted.record(evicted)
+    }
+
+    /// Events the search index has not reached, and how long the oldest of them has waited.
+    func recordSearchLag(events: Int64, oldestMs: Int64?, nowMs: Int64) {
+        searchLagEvents.record(events)
+        searchLagSeconds.record(Double(max(0, nowMs - (oldestMs ?? nowMs))) / 1000)
     }
 
     func recordRefusal(route: String, reason: String) {
@@ -111,7 +123,10 @@ public final class EngineMetrics: Sendable {
         circuitOpen[Self.index(state.actionType)].record(state.phase == .closed ? 0 : (state.phase == .open ? 1 : 0.5))
     }
 
-    func recordWriter(_ stats: EventWriter.Stats) {
+    func recordWriter(_ stats: EventWriter.Stats, nowMs: Int64 = WallClock.nowMs()) {
+        // 1 while events wait on the log longer than a healthy commit takes (a locked, full or
+        // lost database): what the "log unavailable" alert watches.
+        logStuck.record(stats.isStuck(nowMs: nowMs) ? 1 : 0)
         queueDepth.record(stats.queued)
         dropped.record(stats.dropped)
         rejected.record(stats.rejected)

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import ActionsProtocol
 import ActionsStore
 
 /// Keeps the search index up with the log, in batches of up to 50,000 events, one transaction
@@ -16,6 +17,8 @@ import ActionsStore
 struct SearchIndexer: Service {
     var store: Store
     var logger: Logger
+    /// Where the index's lag is reported (`actions_search_index_lag_events`, `_seconds`).
+    var metrics: EngineMetrics?
     var batch = 20_000
     var maxDelay: Duration = .seconds(10)
 
@@ -25,8 +28,9 @@ struct SearchIndexer: Service {
             var lastRun = ContinuousClock.now
             while !Task.isCancelled {
                 do {
-                    var due = ContinuousClock.now - lastRun >= maxDelay
-                    if !due { due = try await BlockingWork.run({ try store.searchBacklog() }) >= Int64(batch) }
+                    let lag = try await BlockingWork.run { try store.searchLag() }
+                    metrics?.recordSearchLag(events: lag.events, oldestMs: lag.oldestMs, nowMs: WallClock.nowMs())
+                    let due = ContinuousClock.now - lastRun >= maxDelay || lag.events >= Int64(batch)
                     if due {
                         // Catch up without pausing while a backlog remains (a fresh index on an old log).
                         while try await BlockingWork.run({ try store.indexSearch() }) == 50_000, !Task.isCancelled {}

@@ -35,6 +35,17 @@ extension Store {
         }
     }
 
+    /// How far the search index trails the log: events not yet in it, and when the oldest of
+    /// them was decided (nil when none waits). Two reads by primary key, cheap at any size.
+    public func searchLag() throws(StoreError) -> (events: Int64, oldestMs: Int64?) {
+        try reading { db in
+            let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
+            let events = max(0, (try db.int64("SELECT max(id) FROM events") ?? 0) - upTo)
+            guard events > 0 else { return (0, nil) }
+            return (events, try db.int64("SELECT time_ms FROM events WHERE id > ? ORDER BY id LIMIT 1", [upTo]))
+        }
+    }
+
     /// Where the last indexed event id is kept, as SQL after FROM: the index file's own mark on
     /// SQLite (see SearchIndexFile.attach), a row of `meta` on PostgreSQL.
     static func searchMark(_ dialect: SQLDialect) -> String {

@@ -42,6 +42,23 @@ struct InstallTests {
         }
     }
 
+    /// Installed stripped, with the debug information beside them, linked; and the alert rules.
+    @Test func binariesAreStrippedWithTheirDebugInformationLinked() throws {
+        for tool in tools {
+            let sections = try run("/usr/bin/readelf", ["-S", "-W", prefix + "/bin/\(tool)"]).stdout
+            #expect(!sections.contains(".symtab") && !sections.contains(".debug_info"), "\(tool) is not stripped")
+            #expect(sections.contains(".gnu_debuglink"), "\(tool) does not link its debug file")
+            let debug = try run("/usr/bin/readelf", ["-S", "-W", prefix + "/bin/.debug/\(tool).debug"]).stdout
+            #expect(debug.contains(".symtab") && debug.contains(".debug_info"), "\(tool).debug holds no debug information")
+            let installed = try FileManager.default.attributesOfItem(atPath: prefix + "/bin/\(tool)")[.size] as? Int ?? 0
+            let built = try FileManager.default.attributesOfItem(atPath: Paths.binary(tool))[.size] as? Int ?? 0
+            #expect(installed > 0 && installed < built / 2, "\(tool): \(installed) bytes installed, \(built) built")
+        }
+        let version = try run(prefix + "/bin/actions-server", ["--version"])
+        #expect(version.status == 0, "the stripped binary runs: \(version.stderr)")
+        #expect(FileManager.default.fileExists(atPath: prefix + "/share/actions/prometheus/actions.rules.yml"))
+    }
+
     @Test func theInstalledDashboardFindsTheInstalledThemes() throws {
         let themes = try FileManager.default.contentsOfDirectory(atPath: prefix + "/share/actions-top/themes")
         #expect(themes.contains("default.theme") && themes.contains("high-contrast.theme"))
