@@ -59,7 +59,8 @@ public final class Store: Sendable {
     /// - Parameters:
     ///   - busyTimeout: how long a statement waits for another process's lock before failing.
     ///   - readOnly: never write; also forced when the file is not writable by this user.
-    ///   - fileMode: permissions of a new file; 0600 by default so other users cannot read the log.
+    ///   - fileMode: permissions of a new file; 0600 by default so other users cannot read the log
+    ///   (0660 in a directory its group may write to: see `createFile`).
     ///   - syncEveryCommit: `synchronous = FULL`, an fsync per commit, so a commit survives power
     ///   loss (durable events); otherwise NORMAL, which survives a process crash.
     public init(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
@@ -87,6 +88,13 @@ public final class Store: Sendable {
         }
         self.path = path
         _ = Self.sqliteConfigured
+        // Permission first: a user outside the state directory's group cannot even see whether
+        // the file exists, and "does not exist" would send them looking in the wrong place.
+        var info = stat()
+        if stat(path, &info) != 0 ? errno == EACCES : Glibc.access(path, R_OK) != 0 {
+            let group = getgrgid(info.st_gid).map { " (" + String(cString: $0.pointee.gr_name) + ")" } ?? ""
+            throw .cannotOpen(path: path, reason: "permission denied: this user may not read it; operators join its group\(group)")
+        }
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
             if !create || readOnly { throw .missingDatabase(path: path) }
@@ -190,7 +198,18 @@ public final class Store: Sendable {
 
     static func createFile(_ path: String, mode: mode_t, like sibling: String? = nil) throws(StoreError) {
         var model = stat()
-        let copied = sibling.map { stat($0, &model) == 0 } ?? false
+        var copied = sibling.map { stat($0, &model) == 0 } ?? false
+        // A directory whose group may write in it is shared with that group (the service's state
+        // directory, 0770 actions:actions, which operators join): a new database is readable and
+        // writable by the group too, and in its group, so `actions-top` and `actionsctl` work for
+        // them without root. Anywhere else only its owner can read the log.
+        var directory = stat()
+        let parent = (path as NSString).deletingLastPathComponent
+        if !copied, stat(parent.isEmpty ? "." : parent, &directory) == 0, directory.st_mode & 0o070 == 0o070 {
+            model = directory
+            model.st_mode = (mode | 0o060) & 0o770
+            copied = true
+        }
         // Made here or not at all: O_EXCL and O_NOFOLLOW, so that a symlink planted in the
         // database's directory (root running actionsctl) never makes or hands over another file.
         let fd = Glibc.open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, copied ? model.st_mode & 0o777 : mode)

@@ -44,7 +44,8 @@ struct ActionsCtl: ParsableCommand {
 
             EXIT STATUS: 0 success; 64 a usage error (the usage is printed); 65 a value the store refuses, or no such \
             entry; 66 no such database; 69 the database cannot be used (another version's schema, a read-only file); \
-            75 a failure that may pass (locked, unreachable): try again.
+            75 a failure that may pass (locked, unreachable): try again; 77 permission denied (operators join the \
+            database directory's group).
             """,
         version: BuildInfo.version,
         subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, AllowCommand.self, RateCommand.self, RuleCommand.self,
@@ -76,8 +77,8 @@ func parseActions(_ name: String?) throws -> [ActionType] {
 /// Turns a store error into a clean message and a non-zero exit: a runtime failure, not a usage
 /// error, so no usage text, and an exit status from sysexits.h a script can act on (see the
 /// man page's EXIT STATUS): 65 a value the store refuses, 66 no such database, 69 the database
-/// unusable (a schema from another version, a read-only file), 75 a failure that may pass
-/// (locked, unreachable: try again), 64 stays for usage errors.
+/// unusable (a schema from another version, a read-only file), 77 permission denied, 75 a
+/// failure that may pass (locked, unreachable: try again), 64 stays for usage errors.
 func attempt<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as StoreError { throw failure(error.description, status: exitStatus(error)) }
 }
@@ -94,6 +95,7 @@ func exitStatus(_ error: StoreError) -> Int32 {
     switch error {
     case .invalidValue, .notFound: return 65    // EX_DATAERR
     case .missingDatabase: return 66            // EX_NOINPUT
+    case .cannotOpen(_, let reason) where reason.hasPrefix("permission denied"): return 77   // EX_NOPERM
     case .postgres("3D000"?, _, _): return 66   // the database does not exist
     default: return 69                          // EX_UNAVAILABLE
     }

@@ -77,8 +77,8 @@ struct InstallTests {
         let unit = prefix + "/lib/systemd/system/actions-server.service"
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         #expect(text.contains("ExecStart=\(prefix)/bin/actions-server"))
-        for hardening in ["DynamicUser=yes", "StateDirectory=actions-server", "ProtectSystem=strict", "NoNewPrivileges=yes",
-                          "EnvironmentFile=/etc/actions-server/env"] {
+        for hardening in ["User=actions", "Group=actions", "StateDirectory=actions-server", "StateDirectoryMode=0770", "UMask=0007",
+                          "ProtectSystem=strict", "NoNewPrivileges=yes", "EnvironmentFile=/etc/actions-server/env"] {
             #expect(text.contains(hardening), "\(hardening)")
         }
         // MANPATH: the unit's Documentation= names the installed man page, which verify checks.
