@@ -37,6 +37,7 @@ struct Serve: AsyncParsableCommand {
     var durableEvents = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Log lines on stderr: text, or json (one object per line, for log shippers).") var logFormat: LogFormat = .text
+    @Flag(help: .hidden) var manualSections = false
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
@@ -69,6 +70,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if manualSections { return ServerManual.print() }
         switch logFormat {
         case .text: LoggingSystem.bootstrap(StreamLogHandler.standardError)
         case .json: LoggingSystem.bootstrap { JSONLogHandler(label: $0) }

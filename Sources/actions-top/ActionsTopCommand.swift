@@ -11,7 +11,8 @@ struct ActionsTopCommand: AsyncParsableCommand {
         commandName: "actions-top",
         abstract: "Live terminal dashboard for actions-server: verdicts, latency, failures, error modes, deny lists.",
         discussion: """
-            Press ? inside for every key. Themes: themes/ in the repository and $XDG_CONFIG_HOME/actions-top/themes/. \
+            Press ? inside for every key (KEYS below). Themes: $XDG_CONFIG_HOME/actions-top/themes/, then the installed \
+            PREFIX/share/actions-top/themes/ (FILES below). \
             Key bindings: $XDG_CONFIG_HOME/actions-top/keys, lines of `bind KEY COMMAND` or `unbind KEY`; commands: \
             \(Command.allCases.map(\.rawValue).joined(separator: ", ")).
             """)
@@ -24,6 +25,7 @@ struct ActionsTopCommand: AsyncParsableCommand {
     var mouse = false
     @Flag(help: "Run the engine, a flaky example endpoint and synthetic traffic in-process on a temporary database.") var demo = false
     @Option(help: "Demo traffic, requests per second.") var demoRate = 25.0
+    @Flag(help: .hidden) var manualSections = false
 
     func validate() throws {
         guard (50...60_000).contains(refresh) else { throw ValidationError("--refresh must be between 50 and 60000 ms") }
@@ -31,6 +33,11 @@ struct ActionsTopCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The man page's ENVIRONMENT, FILES and KEYS (scripts/install appends them).
+        if manualSections {
+            print(TopManual.sections, terminator: "")
+            return
+        }
         // Fail on a bad theme or key file before the screen is taken over.
         _ = try await BlockingWork.run { try loadTheme() }
         do {

@@ -38,19 +38,35 @@ struct ActionsCtl: ParsableCommand {
         commandName: "actionsctl",
         abstract: "Change actions-server's live settings and read its event log.",
         discussion: """
-            ENVIRONMENT: ACTIONS_DB (the database when --db is not given: a SQLite file, or a postgres:// URL), \
-            PGPASSWORD, PGSSLMODE, PGSSLROOTCERT and PGTARGETSESSIONATTRS (as libpq reads them), ACTIONS_API_TOKEN \
-            and ACTIONS_SERVER (for `test`).
-
-            EXIT STATUS: 0 success; 64 a usage error (the usage is printed); 65 a value the store refuses, or no such \
-            entry; 66 no such database; 69 the database cannot be used (another version's schema, a read-only file); \
-            75 a failure that may pass (locked, unreachable): try again; 77 permission denied (operators join the \
-            database directory's group).
+            Reads ACTIONS_DB (the database when --db is not given), PGPASSWORD and the other PG variables libpq reads, \
+            ACTIONS_API_TOKEN and ACTIONS_SERVER (for `test`). Exit statuses follow sysexits.h: 64 usage, 65 a value \
+            refused or no such entry, 66 no such database, 69 the database unusable, 75 try again, 77 permission \
+            denied. man actionsctl: ENVIRONMENT, FILES and EXIT STATUS in full.
             """,
         version: BuildInfo.version,
         subcommands: [ModeCommand.self, EndpointCommand.self, DenyCommand.self, AllowCommand.self, RateCommand.self, RuleCommand.self,
                       ReplayCommand.self, TestCommand.self, LockoutsCommand.self, EventsCommand.self, AuditCommand.self,
                       CircuitCommand.self, NodesCommand.self, PruneCommand.self, NormalizeCommand.self])
+
+    /// The man page's ENVIRONMENT, FILES and EXIT STATUS, for scripts/install to append (hidden:
+    /// generate-manual lists hidden subcommands, not hidden flags).
+    @Flag(help: .hidden) var manualSections = false
+
+    func run() throws {
+        guard manualSections else { throw CleanExit.helpRequest(self) }
+        print(ManualSections.section("ENVIRONMENT", ManualSections.databaseEnvironment + [
+            ("ACTIONS_API_TOKEN", "The token actionsctl test sends to the server (never a command-line argument)."),
+            ("ACTIONS_SERVER", "The server actionsctl test sends to when --server is not given."),
+        ], tag: .environment)
+        + ManualSections.section("FILES", ManualSections.databaseFiles, tag: .path)
+        + ManualSections.section("EXIT STATUS", [
+            ("0", "Success."), ("64", "A usage error; the usage is printed."),
+            ("65", "A value the store refuses, or no such entry."), ("66", "No such database."),
+            ("69", "The database cannot be used: another version's schema, a read-only file."),
+            ("75", "A failure that may pass (locked, unreachable): try again."),
+            ("77", "Permission denied: operators join the database directory's group."),
+        ], tag: .literal), terminator: "")
+    }
 }
 
 struct DatabaseOptions: ParsableArguments {

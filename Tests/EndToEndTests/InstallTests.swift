@@ -42,6 +42,30 @@ struct InstallTests {
         }
     }
 
+    /// Every page answers what the service needs from its environment and files; actions-top's
+    /// lists its keys from the key table; actionsctl's its exit statuses.
+    @Test func manPagesAnswerTheEnvironmentFilesAndKeys() throws {
+        func page(_ tool: String) throws -> String {
+            let rendered = try run("/usr/bin/env", ["MANWIDTH=200", "man", "-P", "cat", "-l", prefix + "/share/man/man1/\(tool).1"])
+            #expect(rendered.status == 0 && !rendered.stderr.contains("warning"), "\(tool): \(rendered.stderr)")
+            return rendered.stdout
+        }
+        let server = try page("actions-server")
+        for text in ["ENVIRONMENT", "ACTIONS_SECRET", "ACTIONS_API_TOKEN", "ACTIONS_DB", "PGPASSWORD", "FILES", "actions.db-search",
+                     "/etc/actions-server/env", "/var/lib/actions-server/actions.db"] {
+            #expect(server.contains(text), "man actions-server lacks \(text)")
+        }
+        let ctl = try page("actionsctl")
+        for text in ["ENVIRONMENT", "ACTIONS_SERVER", "EXIT STATUS", "77", "Permission denied"] { #expect(ctl.contains(text), "man actionsctl lacks \(text)") }
+        let top = try page("actions-top")
+        for text in ["KEYS", "Anywhere", "On the rules screen", "F10", "F6", "pick the sort column", "ENVIRONMENT", "NO_COLOR",
+                     "actions-top/keys", "FILES"] {
+            #expect(top.contains(text), "man actions-top lacks \(text)")
+        }
+        #expect(!top.contains("in the repository") && !top.contains("actions-top subcommand"), "\(top.prefix(1500))")
+        #expect(!server.contains("manual-sections") && !ctl.contains("manual-sections") && !top.contains("manual-sections"), "the helper flag stays hidden")
+    }
+
     /// Installed stripped, with the debug information beside them, linked; and the alert rules.
     @Test func binariesAreStrippedWithTheirDebugInformationLinked() throws {
         for tool in tools {
