@@ -38,6 +38,7 @@ public final class DecisionEngine: Sendable {
     private let decisionCount = Atomic<Int>(0)
     /// `--node`; `hostname:port` unless set, with the bound port once the server listens.
     private let nodeName: NodeName
+    private let listenURL = Mutex<String?>(nil)
 
     public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
                 logger: Logger = Logger(label: "actions.engine")) {
@@ -87,8 +88,10 @@ public final class DecisionEngine: Sendable {
     /// Whether `node` is final: heartbeats wait for it, so port 0 leaves no `host:0` row behind.
     var nodeNameKnown: Bool { nodeName.known }
 
-    /// Once the server listens: a default name takes the bound port (port 0 picks one).
-    public func listening(on port: Int) {
+    /// Once the server listens: a default name takes the bound port (port 0 picks one), and the
+    /// heartbeats carry `url` (`http://127.0.0.1:8787`), where `actionsctl test` finds a server.
+    public func listening(on port: Int, url: String? = nil) {
+        if let url { listenURL.withLock { $0 = url } }
         guard settings.current.node == nil else { return }
         nodeName.value = Self.defaultNodeName(port: port)
     }
@@ -106,7 +109,8 @@ public final class DecisionEngine: Sendable {
         for type in ActionType.allCases { circuits[type] = circuit.snapshot(type).phase }
         return NodeStatus(name: node, version: BuildInfo.version, startedMs: startedMs, updatedMs: nowMs, decisions: decisions,
                           decisionsPerSecond: Double(decisions - last.decisions) / seconds, queued: stats.queued,
-                          dropped: stats.dropped, circuits: circuits, databaseServer: store.databaseServer)
+                          dropped: stats.dropped, circuits: circuits, databaseServer: store.databaseServer,
+                          url: listenURL.withLock { $0 })
     }
 
     /// The configuration decisions use now (SIGHUP may replace its reloadable part).

@@ -17,13 +17,16 @@ public struct NodeStatus: Sendable, Equatable {
     public var databaseServer: String?
     /// Set by the node's last heartbeat when it shut down cleanly.
     public var stoppedMs: Int64?
+    /// Where the node listens (`https://10.0.0.5:8787`; an unspecified address as bound).
+    public var url: String?
 
     /// How often a node reports, and how long without a report marks it stopped.
     public static let heartbeatMs: Int64 = 2000
     public static let staleAfterMs: Int64 = 3 * heartbeatMs + 1000
 
     public init(name: String, version: String, startedMs: Int64, updatedMs: Int64, decisions: Int, decisionsPerSecond: Double,
-                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase], databaseServer: String? = nil, stoppedMs: Int64? = nil) {
+                queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase], databaseServer: String? = nil, stoppedMs: Int64? = nil, url: String? = nil) {
+        self.url = url
         self.databaseServer = databaseServer
         self.stoppedMs = stoppedMs
         self.name = name
@@ -80,15 +83,15 @@ extension Store {
     public func heartbeat(_ node: NodeStatus) throws(StoreError) {
         try writing { db in
             try db.execute("""
-                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms, url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET version = excluded.version, started_ms = excluded.started_ms,
                     updated_ms = excluded.updated_ms, decisions = excluded.decisions, decisions_mps = excluded.decisions_mps,
                     queued = excluded.queued, dropped = excluded.dropped, circuits = excluded.circuits,
-                    database_server = excluded.database_server, stopped_ms = excluded.stopped_ms
+                    database_server = excluded.database_server, stopped_ms = excluded.stopped_ms, url = excluded.url
                 """, [node.name, node.version, node.startedMs, node.updatedMs, node.decisions,
                       Int64((node.decisionsPerSecond * 1000).rounded()), node.queued, node.dropped, node.circuitsText,
-                      node.databaseServer.map(StoredText.encode), node.stoppedMs])
+                      node.databaseServer.map(StoredText.encode), node.stoppedMs, node.url.map(StoredText.encode)])
         }
     }
 
@@ -97,13 +100,14 @@ extension Store {
     public func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
         try reading { db in
             try db.rows("""
-                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms
+                SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms, url
                 FROM nodes WHERE updated_ms >= ? ORDER BY name
                 """, [nowMs - withinMs]).map { row in
                 NodeStatus(name: row.string(0), version: row.string(1), startedMs: row.int64(2), updatedMs: row.int64(3),
                            decisions: row.int(4), decisionsPerSecond: Double(row.int64(5)) / 1000, queued: row.int(6),
                            dropped: row.int(7), circuits: NodeStatus.circuits(from: row.string(8)),
-                           databaseServer: StoredText.decode(row.optionalString(9)), stoppedMs: row.optionalInt64(10))
+                           databaseServer: StoredText.decode(row.optionalString(9)), stoppedMs: row.optionalInt64(10),
+                           url: StoredText.decode(row.optionalString(11)))
             }
         }
     }

@@ -17,6 +17,7 @@ enum Schema {
     static let v12 = "v12_search_index_in_its_own_file"
     static let v13 = "v13_node_database_server"
     static let v14 = "v14_node_stopped"
+    static let v15 = "v15_node_url"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -249,6 +250,7 @@ enum Schema {
         }
         migrator.registerMigration(v13) { db in try db.execute(sql: Schema.nodeDatabaseServer) }
         migrator.registerMigration(v14) { db in try db.execute(sql: Schema.nodeStopped) }
+        migrator.registerMigration(v15) { db in try db.execute(sql: Schema.nodeURL) }
         return migrator
     }
 
@@ -259,6 +261,9 @@ enum Schema {
     /// When a node shut down cleanly (its last heartbeat), so a stopped node is told apart from
     /// one that went silent (the same on both backends).
     static let nodeStopped = "ALTER TABLE nodes ADD COLUMN stopped_ms BIGINT"
+
+    /// Where each node listens, so `actionsctl test` finds a live server (both backends).
+    static let nodeURL = "ALTER TABLE nodes ADD COLUMN url TEXT"
 
     /// Heartbeats: one row per actions-server node (the same statement on both backends).
     static let nodesTable = """
@@ -352,5 +357,5 @@ enum Schema {
         }.joined(separator: ", ")
     }
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14]
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15]
 }

@@ -104,7 +104,7 @@ struct Serve: AsyncParsableCommand {
         let host = settings.host, scheme = tls == nil ? "http" : "https"
         let shownDB = store.path
         let server = try ActionsServer.application(engine: engine, host: host, port: settings.port, tls: tls, logger: logger) { port in
-            engine.listening(on: port)
+            engine.listening(on: port, url: "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)")
             // One parseable line on stdout, for scripts and tests that start the server on port 0.
             announce("actions-server listening on \(scheme)://\(host):\(port) node=\(engine.node) db=\(shownDB)")
         }

@@ -72,9 +72,14 @@ struct ActionsCtl: ParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(help: "SQLite file, or postgres://user@host:port[,host2:port]/database[?target_session_attrs=...] (default: $ACTIONS_DB, else ./actions.db).") var db: String?
 
+    var path: String { db ?? Store.defaultPath() }
+
+    /// The path for messages: a URL without its password.
+    var shownPath: String { PostgresLocation.isURL(path) ? ((try? PostgresLocation(url: path))?.redacted ?? "a postgres URL") : path }
+
     /// Opens an existing database; a missing one is an error, not a new empty file.
     func open() throws -> Store {
-        try attempt { try Store(path: db ?? Store.defaultPath(), create: false, busyTimeout: 5) }
+        try attempt { try Store(path: path, create: false, busyTimeout: 5) }
     }
 }
 
@@ -342,7 +347,8 @@ struct NodesCommand: ParsableCommand {
                                    "state": node.phase(nowMs: nowMs).rawValue,
                                    "stopped": node.phase(nowMs: nowMs) != .up, "stopped_ms": node.stoppedMs, "decisions": node.decisions,
                                    "decisions_per_second": node.decisionsPerSecond, "queued": node.queued,
-                                   "dropped": node.dropped, "circuits": circuits, "database_server": node.databaseServer])
+                                   "dropped": node.dropped, "circuits": circuits, "database_server": node.databaseServer,
+                                   "url": node.url])
                 continue
             }
             printRow(node.name, node.version, node.phase(nowMs: nowMs).label,

@@ -14,13 +14,14 @@ struct TestCommand: ParsableCommand {
     @Option(help: "The user's email.") var email: String
     @Option(help: "The client's IP address.") var ip: String?
     @Option(help: "The client's user agent.") var userAgent: String?
-    @Option(help: "The server (default: $ACTIONS_SERVER, else http://127.0.0.1:8787).") var server: String?
+    @Option(help: "The server (default: $ACTIONS_SERVER, else a live node from the database's heartbeats, else http://127.0.0.1:8787).")
+    var server: String?
+    @OptionGroup var database: DatabaseOptions
     @Flag(help: "Print the server's JSON answer.") var json = false
 
     func run() throws {
         let type = try parseAction(action)
         let environment = ProcessInfo.processInfo.environment
-        let base = (server ?? environment["ACTIONS_SERVER"] ?? "http://127.0.0.1:8787").trimmingCharacters(in: ["/"])
         let context: ActionContext
         switch type {
         case .userRegistration:
@@ -28,19 +29,36 @@ struct TestCommand: ParsableCommand {
         case .authentication:
             context = .authentication(AuthenticationContext(user: .init(email: email), ipAddress: ip, userAgent: userAgent))
         }
-        var request = try HTTPClient.Request(url: "\(base)/v1/actions/\(type.rawValue)/test", method: .POST)
-        request.headers.add(name: "Content-Type", value: "application/json")
-        // The token from the environment only: an argument would show in `ps`.
-        if let token = environment["ACTIONS_API_TOKEN"], !token.isEmpty {
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        // Where to send it, each with why; the first that answers takes it.
+        let candidates: [(url: String, why: String)]
+        if let explicit = server ?? environment["ACTIONS_SERVER"] {
+            candidates = [(explicit, server != nil ? "--server" : "$ACTIONS_SERVER")]
+        } else {
+            let live = liveNodes()
+            candidates = live.isEmpty ? [("http://127.0.0.1:8787", "the default: no live node in the heartbeats of \(database.shownPath)")] : live
         }
-        request.body = .bytes(context.encoded())
-        let response: HTTPClient.Response
-        do {
-            // A blocking wait on the client's own event loop: this command's main thread is not Swift's cooperative pool.
-            response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(30)).wait()
-        } catch {
-            throw failure("cannot reach \(base): \(error)", status: 75)
+        var tried: [String] = []
+        var response: HTTPClient.Response?
+        var base = ""
+        for candidate in candidates {
+            base = candidate.url.trimmingCharacters(in: ["/"])
+            var request = try HTTPClient.Request(url: "\(base)/v1/actions/\(type.rawValue)/test", method: .POST)
+            request.headers.add(name: "Content-Type", value: "application/json")
+            // The token from the environment only: an argument would show in `ps`.
+            if let token = environment["ACTIONS_API_TOKEN"], !token.isEmpty {
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            }
+            request.body = .bytes(context.encoded())
+            do {
+                // A blocking wait on the client's own event loop: this command's main thread is not Swift's cooperative pool.
+                response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(30)).wait()
+                break
+            } catch {
+                tried.append("\(base) (\(candidate.why)): \(Self.describe(error))")
+            }
+        }
+        guard let response else {
+            throw failure("no server answered; tried " + tried.joined(separator: "; "), status: 75)
         }
         let body = response.body.map { Array($0.readableBytesView) } ?? []
         if json {
@@ -57,5 +75,29 @@ struct TestCommand: ParsableCommand {
         }
         printRow("verdict", answer["verdict"] as? String ?? "?", (answer["rule_id"] as? Int).map { "rule \($0)" } ?? "-",
                  answer["error_message"] as? String ?? "", "event \(answer["event_id"] as? String ?? "?") (logged as a test)")
+    }
+
+    /// The nodes that are up by their heartbeats and say where they listen, newest heartbeat
+    /// first; an unspecified address (0.0.0.0, ::) as the loopback address on this machine.
+    func liveNodes() -> [(url: String, why: String)] {
+        guard let store = try? database.open(), let nodes = try? store.nodes() else { return [] }
+        let nowMs = WallClock.nowMs()
+        return nodes.filter { $0.phase(nowMs: nowMs) == .up && $0.url != nil }
+            .sorted { $0.updatedMs > $1.updatedMs }
+            .map { node in
+                let url = node.url!.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:")
+                    .replacingOccurrences(of: "://[::]:", with: "://[::1]:")
+                return (url, "node \(TerminalText.escape(node.name)), from the heartbeats in \(database.shownPath)")
+            }
+    }
+
+    /// An HTTP client error in words: NIO's "connection reset (error set): Connection refused"
+    /// says neither what nor where.
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "connection refused (nothing listens there)" }
+        if text.contains("connectTimeout") || text.contains("deadlineExceeded") { return "no answer in time" }
+        return text
     }
 }
