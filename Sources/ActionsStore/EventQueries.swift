@@ -174,9 +174,10 @@ extension Store {
         }
     }
 
-    /// The id just before the first event at or after `ms`, to read on from with `events(after:)`.
+    /// An id to read on from with `events(after:)` that misses no event at or after `ms` (see
+    /// `idBound`: it may take in up to `orderSlackMs` before it).
     public func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
-        try reading { db in try Self.firstID(atOrAfter: ms, db) } - 1
+        try reading { db in try Self.idBound(atOrAfter: ms, db) }
     }
 
     /// The newest `limit` ids, newest first (the primary key alone).
@@ -192,8 +193,22 @@ extension Store {
         try reading { Int(try $0.int64("SELECT count(*) FROM events") ?? 0) }
     }
 
-    /// The smallest id at or after a time. Ids grow with time, so a time bound becomes an id bound
-    /// that every index (which all end in rowid) can use.
+    /// An id at or below every event at or after a time: a time bound as an id bound, which every
+    /// index (they all end in rowid) can use. Ids follow commit order and times decision order,
+    /// which differ (nodes' clocks, late commits) by up to `orderSlackMs`: so the bound is the
+    /// newest event by time from before `ms - orderSlackMs`, which every later-committed event
+    /// follows in time. (The oldest event in the window was the bound: events committed just
+    /// before it with later times were dropped, and the attack panel and the header undercounted.)
+    /// 0 when the log holds nothing that old. The exact `ts_ms` test goes beside it.
+    static func idBound(atOrAfter ms: Int64, _ db: any SQLSession) throws -> Int64 {
+        try db.int64("SELECT id FROM events WHERE ts_ms < ? ORDER BY ts_ms DESC LIMIT 1", [ms - orderSlackMs]) ?? 0
+    }
+
+    /// How far commit order may stray from time order and a time bound still find every event.
+    static let orderSlackMs: Int64 = 60_000
+
+    /// The first event at or after a time, by time: where retention cuts the log (it keeps the
+    /// log one contiguous id range).
     static func firstID(atOrAfter ms: Int64, _ db: any SQLSession) throws -> Int64 {
         try db.int64("SELECT id FROM events WHERE ts_ms >= ? ORDER BY ts_ms LIMIT 1", [ms]) ?? Int64.max
     }
@@ -213,7 +228,7 @@ extension Store {
         }
         if let since = filter.sinceMs {
             clauses.append("id >= ?")
-            arguments.append(try firstID(atOrAfter: since, db))
+            arguments.append(try idBound(atOrAfter: since, db))
             clauses.append("ts_ms >= ?")
             arguments.append(since)
         }

@@ -221,18 +221,18 @@ extension Store {
     /// `scanLimit` bounds the scan to the newest this-many events (an interactive reader).
     public func ruleHits(sinceMs: Int64, scanLimit: Int? = nil) throws(StoreError) -> [Int64: RuleHits] {
         try reading { db in
-            var first = try Self.firstID(atOrAfter: sinceMs, db)
+            var first = try Self.idBound(atOrAfter: sinceMs, db)
             if let scanLimit { first = max(first, (try db.int64("SELECT max(id) FROM events") ?? 0) - Int64(scanLimit)) }
             var hits: [Int64: RuleHits] = [:]
             for row in try db.rows("""
-                SELECT rule_id, count(*) FROM events WHERE id >= ? AND rule_id IS NOT NULL AND is_test = 0 GROUP BY rule_id
-                """, [first]) {
+                SELECT rule_id, count(*) FROM events WHERE id >= ? AND ts_ms >= ? AND rule_id IS NOT NULL AND is_test = 0 GROUP BY rule_id
+                """, [first, sinceMs]) {
                 hits[row.int64(0), default: RuleHits()].decided = row.int(1)
             }
             for row in try db.rows("""
-                SELECT shadow_rule_id, count(*) FROM events WHERE shadow_rule_id IS NOT NULL AND id >= ? AND is_test = 0
+                SELECT shadow_rule_id, count(*) FROM events WHERE shadow_rule_id IS NOT NULL AND id >= ? AND ts_ms >= ? AND is_test = 0
                 GROUP BY shadow_rule_id
-                """, [first]) {
+                """, [first, sinceMs]) {
                 hits[row.int64(0), default: RuleHits()].shadow = row.int(1)
             }
             return hits

@@ -160,6 +160,7 @@ public final class DashboardController {
             self.cursor = read.cursor
             lastDataVersion = read.version
             state.stats.add(read.fresh)
+            followOffenders(read.fresh, skipped: read.reloaded != nil, nowMs: state.nowMs)
             if reloadsPending > 0 {
                 tailDuringReload += read.fresh
                 // Bounded: the reload's answer holds the newest rows; older arrivals add nothing to it.
@@ -251,7 +252,7 @@ public final class DashboardController {
 
     /// The open panel's heavier figures, on the query lane when it is free.
     private func refreshPanels(nowMs: Int64) {
-        if state.screen == .top, nowMs - lastTopLoadMs >= 2000, !worker.isBusy(.query) { loadTop(.background) }
+        if state.screen == .top, offenderWindow == nil, !topLoading, !worker.isBusy(.query) { loadTop(.background) }
         // The rules screen's hit counts follow the log (a new rule showed 0 hits while the log had 35).
         if state.screen == .rules, nowMs - lastHitsMs >= 5000, !worker.isBusy(.query) {
             lastHitsMs = nowMs
@@ -300,25 +301,66 @@ public final class DashboardController {
     /// The attack panel reads at most this many of the window's newest denied (and failed)
     /// decisions; the panel says when that cut the window short.
     static let topLoadLimit = 20_000
-    private var lastTopLoadMs: Int64 = 0
+    /// The attack panel's window, kept up to date from the tail once loaded (nil: not on the
+    /// panel, or not loaded yet); arrivals during its load are held and added to it.
+    private var offenderWindow: OffenderWindow?
+    private var topLoading = false
+    private var topArrivals: [Event] = []
+    /// A capped load's figures cover the window once its oldest event has left it.
+    private var topCappedUntilMs: Int64?
 
+    /// Reads the window's denied and failed decisions once; from then on the tail's arrivals
+    /// keep the panel's counts (`followOffenders`), so nothing is re-read while it is open.
     private func loadTop(_ kind: StoreWorker.Kind = .read) {
         let nowMs = state.nowMs, windowMs = state.stats.windowMs, since = nowMs - windowMs
-        lastTopLoadMs = nowMs
+        offenderWindow = nil
+        topLoading = true
+        topArrivals = []
         worker.run(.query, kind) { store in
-            Result { () throws(StoreError) -> TopOffenders in
+            Result { () throws(StoreError) -> (events: [Event], cappedFromMs: Int64?) in
                 let denied = try store.latestEvents(EventFilter(deniedOnly: true, sinceMs: since), limit: Self.topLoadLimit)
                 let failed = try store.latestEvents(EventFilter(failuresOnly: true, sinceMs: since), limit: Self.topLoadLimit)
-                return TopOffenders(denied: denied, failed: failed, nowMs: nowMs, windowMs: windowMs,
-                                    capped: denied.count == Self.topLoadLimit || failed.count == Self.topLoadLimit)
+                let capped = [denied, failed].filter { $0.count == Self.topLoadLimit }.compactMap { $0.map(\.timeMs).min() }.max()
+                return (denied + failed, capped)
             }
         } then: { [self] result in
-            guard let offenders = succeeded(result, warn: false) else { return }
-            let selectedKey = state.topRows.indices.contains(state.topSelected) ? state.topRows[state.topSelected].key : nil
-            state.offenders = offenders
-            state.topSelected = selectedKey.flatMap { key in state.topRows.firstIndex { $0.key == key } }
-                ?? min(state.topSelected, max(0, state.topRows.count - 1))
+            topLoading = false
+            guard state.screen == .top, windowMs == state.stats.windowMs, let loaded = succeeded(result, warn: false) else { return }
+            var window = OffenderWindow(windowMs: windowMs)
+            window.add(loaded.events + topArrivals, nowMs: state.nowMs)
+            topArrivals = []
+            offenderWindow = window
+            topCappedUntilMs = loaded.cappedFromMs.map { $0 + windowMs }
+            showOffenders()
         }
+    }
+
+    /// Arrivals count toward the open panel; a tail that skipped a flood's stretch reloads it.
+    private func followOffenders(_ fresh: [Event], skipped: Bool, nowMs: Int64) {
+        guard state.screen == .top else {
+            offenderWindow = nil
+            return
+        }
+        if topLoading {
+            topArrivals += fresh
+        } else if skipped {
+            loadTop(.background)
+        } else if offenderWindow != nil {
+            offenderWindow?.add(fresh, nowMs: nowMs)
+            showOffenders()
+        }
+    }
+
+    private func showOffenders() {
+        guard var window = offenderWindow else { return }
+        window.advance(nowMs: state.nowMs)
+        offenderWindow = window
+        var offenders = window.snapshot(nowMs: state.nowMs)
+        offenders.capped = topCappedUntilMs.map { state.nowMs < $0 } ?? false
+        let selectedKey = state.topRows.indices.contains(state.topSelected) ? state.topRows[state.topSelected].key : nil
+        state.offenders = offenders
+        state.topSelected = selectedKey.flatMap { key in state.topRows.firstIndex { $0.key == key } }
+            ?? min(state.topSelected, max(0, state.topRows.count - 1))
     }
 
     /// A window's figures are loaded from at most the newest million events; the header says when

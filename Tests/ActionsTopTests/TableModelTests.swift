@@ -295,5 +295,23 @@ struct ModelRun {
         controller.settle()
         #expect(controller.state.prompt == nil)
         #expect(controller.state.message?.text == "spam.example is already denied by rule \(rule.id)")
+
+        // Open, the panel counts arrivals from the tail, without reading the window again, and
+        // lets them go as the window slides past them.
+        try run.insert((6...8).map { n in
+            var event = run.makeEvent(id: Int64(n))
+            event.email = "bot\(n)@spam.example"
+            event.emailDomain = "spam.example"
+            event.verdict = .deny
+            event.decidedBy = .policy
+            event.timeMs = run.nowMs
+            return event
+        })
+        controller.tick(nowMs: run.nowMs + 100)
+        controller.settle()
+        #expect(controller.state.topRows.first { $0.key == "spam.example" }?.count == 8, "\(controller.state.topRows)")
+        controller.tick(nowMs: run.nowMs + 10 * 60_000)
+        controller.settle()
+        #expect(!controller.state.topRows.contains { $0.key == "spam.example" }, "the window slid past them")
     }
 }
