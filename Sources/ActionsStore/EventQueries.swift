@@ -28,6 +28,14 @@ public struct EventFilter: Sendable, Equatable {
     /// With a text filter, look only at the newest this-many events. LIKE cannot use an index, so an
     /// interactive reader bounds the scan (the dashboard: 100,000 rows); nil scans everything.
     public var textScanLimit: Int?
+    /// Set by `searchLatest` for one step of a search: ids in `(above, atMost]`, and whether the
+    /// text is matched by scanning those rows alone or through the index alone.
+    var idWindow: IDWindow?
+    struct IDWindow: Sendable, Equatable {
+        var above: Int64, atMost: Int64
+    }
+    var textBy: TextSource = .indexAndScan
+    enum TextSource: Sendable, Equatable { case indexAndScan, scanOnly, indexOnly }
 
     public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
                 text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil, authMethod: String? = nil,
@@ -283,20 +291,21 @@ extension Store {
                 return ("(\(column) LIKE ? ESCAPE '\\' OR (\(column) GLOB '*[^ -~]*' AND \(folding)))", [pattern, pattern])
             }
             let reasonLike = like("reason")
-            if EventFilter.searchIsIndexed(text) {
+            if let window = filter.idWindow {
+                clauses.append("id > ? AND id <= ?")
+                arguments += [window.above, window.atMost]
+            }
+            if filter.textBy == .indexOnly {
+                clauses.append("id IN (\(Self.searchCandidates(db, reasonLike: reasonLike.0)))")
+                arguments += db.dialect == .postgres ? [pattern] : [EventFilter.trigramQuery(text)] + reasonLike.1
+            } else if filter.textBy == .indexAndScan && EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to its mark (on
                 // SQLite in the index's own file, see SearchIndexFile.attach); the rows after it
                 // (normally under 10 seconds' or 20,000 of them, see SearchIndexer) are scanned.
                 // The per-column test below keeps only true matches (SQLite's index answers "has
                 // every trigram", each in any of its columns; PostgreSQL's indexed text joins the
                 // columns). SQLite keeps reasons apart, once per distinct reason (Schema v10).
-                let candidates = db.dialect == .postgres
-                    ? "SELECT id FROM events_search WHERE actions_lower(body) LIKE ? ESCAPE '\\'"
-                    : """
-                      SELECT rowid FROM events_search WHERE events_search MATCH ?
-                      UNION ALL SELECT event_id FROM search_reason_events
-                      WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(reasonLike.0))
-                      """
+                let candidates = Self.searchCandidates(db, reasonLike: reasonLike.0)
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
                 let mark = "(SELECT value FROM \(Self.searchMark(db.dialect)))"
@@ -313,12 +322,24 @@ extension Store {
             let tests = columns.map(like)
             clauses.append("(" + tests.map(\.0).joined(separator: " OR ") + ")")
             arguments += tests.flatMap(\.1)
-            if let limit = filter.textScanLimit, !EventFilter.searchIsIndexed(text) {
+            if let limit = filter.textScanLimit, !EventFilter.searchIsIndexed(text), filter.textBy == .indexAndScan {
                 clauses.append("id > \(Self.newestRowsBound)")
                 arguments.append(limit)
             }
         }
         return (clauses, arguments)
+    }
+
+    /// The ids the search index holds for a text (its arguments: PostgreSQL the LIKE pattern;
+    /// SQLite the trigram query, then the reason test's).
+    static func searchCandidates(_ db: any SQLSession, reasonLike: String) -> String {
+        db.dialect == .postgres
+            ? "SELECT id FROM events_search WHERE actions_lower(body) LIKE ? ESCAPE '\\'"
+            : """
+              SELECT rowid FROM events_search WHERE events_search MATCH ?
+              UNION ALL SELECT event_id FROM search_reason_events
+              WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(reasonLike))
+              """
     }
 
     /// Shadow hits are few: SQLite, without statistics, would rather walk the table by id than

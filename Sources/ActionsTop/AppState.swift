@@ -116,8 +116,16 @@ public struct AppState: Sendable {
     /// The action type the charts screen shows.
     public var chartType: ActionType = .userRegistration
     public var message: Message?
-    /// A search that runs now, and since when: the message line counts its seconds.
-    public var searching: (text: String, sinceMs: Int64)?
+    /// A search that runs now, since when, and how far it got: the message line shows both.
+    public var searching: Searching?
+    public struct Searching: Sendable, Equatable {
+        public var text: String
+        public var sinceMs: Int64
+        public var progress: SearchProgress?
+    }
+    /// Rows the shown search left unscanned: the index had not reached them and the scan stopped
+    /// at its budget (`filter.textScanLimit`). `/` and Enter on the same text search further.
+    public var searchUnscanned: Int64 = 0
     /// Problems shown in the footer: database unreachable, writer dropping events, schema too new.
     public var warnings: [String] = []
     /// Events the search index has not reached yet (normally under a second's worth).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ActionsProtocol
 import ActionsStore
 import ActionsPolicy
@@ -55,7 +56,24 @@ public final class DashboardController {
 
     /// Applies every result that is ready; true when something changed (the screen needs drawing).
     @discardableResult
-    public func drain() -> Bool { worker.drain() }
+    public func drain() -> Bool {
+        // How far a running search got, for the message line.
+        var changed = false
+        if state.searching != nil, let step = searchControl.progress.withLock({ $0 }), step != state.searching?.progress {
+            state.searching?.progress = step
+            changed = true
+        }
+        return worker.drain() || changed
+    }
+
+    /// A running search's last step, and the flag that stops it (set from the UI thread, read by
+    /// the query lane between steps: on PostgreSQL nothing else stops a search's statements).
+    private let searchControl = SearchControl()
+
+    private final class SearchControl: Sendable {
+        let progress = Mutex<SearchProgress?>(nil)
+        let stop = Mutex(false)
+    }
 
     /// True while work is queued or running (the loop then wakes more often to apply it).
     public var isWorking: Bool { worker.hasPendingWork }
@@ -178,15 +196,30 @@ public final class DashboardController {
     private func reloadEvents() {
         let filter = state.filter
         reloadsPending += 1
-        if !filter.text.isEmpty { state.searching = (filter.text, WallClock.nowMs()) }
+        if !filter.text.isEmpty { state.searching = .init(text: filter.text, sinceMs: WallClock.nowMs()) }
+        // A search runs in steps that report how far they got and stop when Esc is pressed.
+        let control = searchControl
+        control.progress.withLock { $0 = nil }
+        control.stop.withLock { $0 = false }
         worker.run(.query) { store in
-            Result { () throws(StoreError) -> [Event] in try store.latestEvents(filter, limit: AppState.tableLoad) }
+            Result { () throws(StoreError) -> (events: [Event], unscanned: Int64) in
+                var last: SearchProgress?
+                let answer = try store.searchLatest(filter, limit: AppState.tableLoad) { step in
+                    last = step
+                    control.progress.withLock { $0 = step }
+                    return !control.stop.withLock { $0 }
+                }
+                let unscanned = answer.events.count < AppState.tableLoad ? last.map { max(0, $0.unindexed - $0.total) } ?? 0 : 0
+                return (answer.events, unscanned)
+            }
         } then: { [self] result in
             reloadsPending -= 1
             defer { if reloadsPending == 0 { tailDuringReload = [] } }
             if state.searching?.text == filter.text { state.searching = nil }
             // A later filter's reload follows; this answer is for a filter no longer shown.
-            guard state.filter == filter, let events = succeeded(result, warn: false) else { return }
+            guard state.filter == filter, let answer = succeeded(result, warn: false) else { return }
+            let events = answer.events
+            state.searchUnscanned = filter.text.isEmpty ? 0 : answer.unscanned
             shownFilter = filter
             state.replaceEvents(events, limit: AppState.tableLoad)
             // Everything the tail delivered meanwhile, late commits below the snapshot's newest id
@@ -431,6 +464,7 @@ public final class DashboardController {
         // Esc stops a running search or panel load, and does only that: the table still shows
         // the last filter it was read for, and that filter is back in force.
         if key == .escape, state.prompt == nil, !state.showHelp, worker.cancelQueries() {
+            searchControl.stop.withLock { $0 = true }
             reloadsPending = 0
             tailDuringReload = []
             state.filter = shownFilter

@@ -368,6 +368,13 @@ extension AppState {
                 }
             case .enter:
                 prompt = nil
+                // The same search again, when the last stopped at its budget, goes four times as
+                // far back through what the index has not reached; a new one starts at the budget.
+                if text == filter.text && searchUnscanned > 0 {
+                    filter.textScanLimit = (filter.textScanLimit ?? AppState.searchScanLimit) * 4
+                } else {
+                    filter.textScanLimit = AppState.searchScanLimit
+                }
                 filter.text = text
                 return [.reloadEvents]
             default:

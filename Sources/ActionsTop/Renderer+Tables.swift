@@ -332,7 +332,10 @@ extension Renderer {
         }
         if let searching = state.searching {
             let seconds = max(0, (state.nowMs - searching.sinceMs) / 1000)
-            grid.put(" searching for \(TerminalText.escape(searching.text))... \(seconds) s · Esc stops", x: 0, y: y, role: .ok)
+            let progress = searching.progress.map { step in
+                " · scanned \(Self.count(step.scanned)) of \(Self.count(step.total)) rows" + (step.total < step.unindexed ? " (of \(Self.count(step.unindexed)) not indexed)" : "")
+            } ?? ""
+            grid.put(" searching for \(TerminalText.escape(searching.text))...\(progress) · \(seconds) s · Esc stops", x: 0, y: y, role: .ok)
         } else if let message = state.message {
             grid.put(" " + message.text, x: 0, y: y, role: message.isError ? .error : .ok)
         } else if !state.warnings.isEmpty {
@@ -386,10 +389,12 @@ extension Renderer {
             markers.append(("sort " + state.sort.column.name + " " + arrow(up: !state.sort.descending), .filter))
         }
         if !state.filter.text.isEmpty {
-            // A short search has no trigram to look up and scans the newest rows only: the marker says so.
-            let limit = "newest \(AppState.searchScanLimit / 1000)k"
-            let scope = !EventFilter.searchIsIndexed(state.filter.text) ? limit
-                : (state.searchBacklog > Int64(AppState.searchScanLimit) ? "index behind by \(state.searchBacklog): \(limit) of those" : "whole log")
+            // What the search covered: the whole log, or (a short search, or an index far behind)
+            // the newest rows up to its budget, with what it left and how to go on.
+            let budget = Int64(state.filter.textScanLimit ?? AppState.searchScanLimit)
+            let scope = state.searchUnscanned > 0
+                ? "newest \(Self.count(budget)) rows; \(Self.count(state.searchUnscanned)) more unsearched: / Enter goes on"
+                : "whole log"
             markers.append(("/" + TerminalText.escape(state.filter.text) + " (\(scope))", .filter))
         }
         if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }

@@ -148,6 +148,16 @@ public struct Renderer: Sendable {
         }
     }
 
+    /// A row count in few columns: 950, 40k, 3.4M, 120M.
+    static func count(_ n: Int64) -> String {
+        switch n {
+        case ..<1000: return "\(n)"
+        case ..<1_000_000: return "\(n / 1000)k"
+        case ..<10_000_000: return String(format: "%.1fM", Double(n) / 1_000_000)
+        default: return "\(n / 1_000_000)M"
+        }
+    }
+
     static func millis(_ micros: Int64) -> String {
         if micros >= 100_000 { return "\(micros / 1000)ms" }
         return String(format: micros < 1000 ? "%.2fms" : "%.1fms", Double(micros) / 1000)

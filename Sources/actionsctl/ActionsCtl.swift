@@ -2,6 +2,7 @@ import ArgumentParser
 import ActionsProtocol
 import ActionsStore
 import Foundation
+import Synchronization
 
 /// Every live setting, scriptable. Changes are audited with the OS user and SSH_CONNECTION.
 @main
@@ -271,7 +272,29 @@ struct EventsCommand: ParsableCommand {
                                  authMethod: authMethod, organizationId: organization, node: node, ruleId: rule,
                                  shadowHitsOnly: shadow, excludeTests: excludeTests)
         let store = try database.open()
-        let events = try attempt { try store.latestEvents(filter, limit: limit) }
+        // A search goes in steps (the index for what it covers, the rest scanned newest first):
+        // on a terminal stderr shows how far it got, and Ctrl-C stops it with what it found.
+        let progressShown = isatty(STDERR_FILENO) == 1 && !filter.text.isEmpty
+        if !filter.text.isEmpty { SearchInterrupt.install() }
+        var last: SearchProgress?
+        let answer = try attempt {
+            try store.searchLatest(filter, limit: limit) { step in
+                last = step
+                if progressShown {
+                    FileHandle.standardError.write(Data("\rsearching: scanned \(step.scanned) of \(step.total) rows not in the index\u{1B}[K".utf8))
+                }
+                return !SearchInterrupt.requested
+            }
+        }
+        if progressShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let events = answer.events
+        defer {
+            if answer.stopped {
+                let scanned = last.map { "scanned \($0.scanned) of \($0.total) rows not in the index" } ?? "stopped"
+                FileHandle.standardError.write(Data("actionsctl: stopped by Ctrl-C (\(scanned)); above are the newest matches found until then\n".utf8))
+                Foundation.exit(130)
+            }
+        }
         if let format = format ?? (json ? .jsonl : nil) {
             if let header = EventExport.header(format) { print(header) }
             for event in events { print(try EventExport.line(event, format)) }
@@ -289,6 +312,27 @@ struct EventsCommand: ParsableCommand {
 }
 
 extension EventExport.Format: ExpressibleByArgument {}
+
+/// Ctrl-C during `events --search`: the search stops between its steps and prints what it found
+/// (exit 130, as a shell reports an interrupted command), instead of the process dying mid-scan.
+enum SearchInterrupt {
+    private static let flag = Atomic<Bool>(false)
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    /// A second Ctrl-C ends the process at once (a step that does not come back, a dead server).
+    static func install() {
+        signal(SIGINT) { _ in
+            if SearchInterrupt.flag.exchange(true, ordering: .relaxed) { _exit(130) }
+        }
+        // Deliverable even when the parent left SIGINT blocked (a mask is inherited; a test
+        // runner's threads block it, and so may a supervisor's).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+}
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "Every operator change, newest first.")

@@ -272,3 +272,51 @@ import ActionsTestSupport
         #expect(Set(keys).isSubset(of: Set(EventExport.columns)), "\(Set(keys).subtracting(EventExport.columns))")
     }
 }
+
+/// A search in steps (`searchLatest`: the unindexed rows scanned newest first in chunks, then the
+/// index) answers exactly what the one statement (`latestEvents`) answers, whatever the index's
+/// progress, the text, the scan budget, the limit and the chunk; it reports its progress and
+/// stops when asked.
+@Suite struct SearchInStepsTests {
+    @Test(arguments: StoreBackend.allCases) func theSameAnswerAsOneStatementStepByStep(_ backend: StoreBackend) throws {
+        let store = try Store(path: backend.newDatabase())
+        let now = WallClock.nowMs()
+        let names = ["ann", "bob", "Élodie", "zoë", "annabel"]
+        try store.insert((0..<600).map { i in
+            var event = sampleEvent(i, timeMs: now - Int64(600 - i) * 100, verdict: i % 3 == 0 ? .deny : .allow)
+            event.email = "\(names[i % names.count])\(i % 7)@\(["example.com", "mailinator.com", "exämple.de"][i % 3])"
+            event.reason = i % 5 == 0 ? "deny domain mailinator.com (rule \(i % 4))" : "endpoint Allow"
+            return event
+        })
+        // The index's lag, as /metrics reports it: every event, since the first one's time.
+        let lag = try store.searchLag()
+        #expect(lag.events == 600 && lag.oldestMs == now - 60_000, "\(lag)")
+        var random = SeededGenerator(seed: 11)
+        for indexedUpTo in [0, 250, 600] {
+            // The index reaches `indexedUpTo` events (the rest are for the scan).
+            while (try store.searchLag().events) > Int64(600 - indexedUpTo), try store.indexSearch(batch: 50) > 0 {}
+            for text in ["ann", "an", "élodie", "MAILINATOR", "rule 3", "zz", "exämple", "4@"] {
+                for budget in [nil, 10, 130, 5000] as [Int?] {
+                    var filter = EventFilter(text: text, textScanLimit: budget)
+                    filter.deniedOnly = random.next() % 3 == 0
+                    let limit = [5, 40, 1000][Int(random.next() % 3)]
+                    let chunk = Int64([7, 64, 100_000][Int(random.next() % 3)])
+                    let expected = try store.latestEvents(filter, limit: limit).map(\.id)
+                    var steps = 0
+                    let answer = try store.searchLatest(filter, limit: limit, chunk: chunk) { _ in steps += 1; return true }
+                    #expect(answer.events.map(\.id) == expected && !answer.stopped,
+                            "\(backend) indexed \(indexedUpTo) text \(text) budget \(String(describing: budget)) limit \(limit) chunk \(chunk)")
+                }
+            }
+        }
+        #expect(try store.searchLag() == (0, nil), "indexed up to date")
+        // Progress: rows scanned of how many, growing; false stops at once.
+        var seen: [SearchProgress] = []
+        let stopped = try store.searchLatest(EventFilter(text: "qq"), limit: 10, chunk: 100) { step in
+            seen.append(step)
+            return seen.count < 3
+        }
+        #expect(stopped.stopped && seen.count == 3)
+        #expect(seen.map(\.scanned) == [100, 200, 300] && seen.allSatisfy { $0.total == 600 }, "\(seen)")
+    }
+}

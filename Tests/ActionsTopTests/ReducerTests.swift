@@ -372,14 +372,20 @@ import ActionsPolicy
 }
 
 @Suite struct SearchMarkerTests {
-    @Test func theFooterSaysHowMuchOfTheLogASearchCovers() {
+    /// A search covers the whole log, or (an index far behind, a short search) the newest rows up
+    /// to its budget; the footer says which, and `/` Enter on the same text goes four times further.
+    @Test func theFooterSaysHowMuchOfTheLogASearchCoversAndTheSameSearchGoesFurther() {
         var state = Fixtures.state()
         let renderer = Renderer(timeZone: TimeZone(identifier: "UTC")!)
-        state.filter.text = "needle"
-        #expect(renderer.render(state, width: 132, height: 43).text.contains("/needle (whole log)"))
-        state.searchBacklog = 500_000
-        #expect(renderer.render(state, width: 132, height: 43).text.contains("/needle (index behind by 500000: newest 100k of those)"))
-        state.filter.text = "ne"
-        #expect(renderer.render(state, width: 132, height: 43).text.contains("/ne (newest 100k)"))
+        for key in [Key.char("/"), .char("n"), .char("e"), .enter] { _ = state.handle(key) }
+        #expect(state.filter.text == "ne" && state.filter.textScanLimit == AppState.searchScanLimit)
+        #expect(renderer.render(state, width: 132, height: 43).text.contains("/ne (whole log)"))
+        state.searchUnscanned = 3_400_000
+        #expect(renderer.render(state, width: 132, height: 43).text.contains("/ne (newest 100k rows; 3.4M more unsearched: / Enter goes on)"))
+        let effects = [Key.char("/"), .enter].flatMap { state.handle($0) }
+        #expect(effects == [.reloadEvents] && state.filter.textScanLimit == 4 * AppState.searchScanLimit, "the same search goes further")
+        state.searchUnscanned = 0
+        for key in [Key.char("/"), .char("x"), .enter] { _ = state.handle(key) }
+        #expect(state.filter.text == "nex" && state.filter.textScanLimit == AppState.searchScanLimit, "a new search starts at the budget")
     }
 }

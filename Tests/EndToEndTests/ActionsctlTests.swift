@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsStore
 import ActionsTestSupport
 
 /// actionsctl as a person types it, and as a script reads it.
@@ -64,5 +65,46 @@ import ActionsTestSupport
         let disagree = try run(Paths.binary("actionsctl"), ["deny", "add", "domain", "two.example", "--scope", "auth", "--action", "reg"],
                                environment: ["ACTIONS_DB": harness.databasePath])
         #expect(disagree.status != 0 && disagree.stderr.contains("disagree"), "\(disagree.stderr)")
+    }
+}
+
+/// `actionsctl events --search` on a log the index has not reached: it scans in steps, and
+/// Ctrl-C stops it between them with what it found, instead of killing it mid-scan.
+@Suite struct SearchInterruptTests {
+    @Test func ctrlCStopsALongSearchWithWhatItFound() async throws {
+        let directory = Paths.temporaryDirectory()
+        let path = directory.appendingPathComponent("big.db").path
+        _ = try Store(path: path)
+        // 3 million rows, none indexed; the newest names the needle.
+        let fill = try run("/usr/bin/sqlite3", [path, """
+            WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 3000000)
+            INSERT INTO events (uid, ts_ms, action_type, action_id, email, email_domain, ip, verdict, decided_by, reason, outcome,
+                latency_us, error_mode, failed)
+            SELECT 'evt_' || n, 1700000000000 + n, 'user_registration', 'act_' || n, 'user' || n || '@example.com', 'example.com',
+                '198.51.100.' || (n % 250), 'Allow', 'endpoint', CASE n WHEN 3000000 THEN 'needle zq' ELSE 'endpoint Allow' END,
+                'ok', 1000, 'fail-closed', 0 FROM seq;
+            """])
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.binary("actionsctl"))
+        // A two-letter search has no trigram: it scans every row, 100,000 at a time.
+        process.arguments = ["events", "--db", path, "--search", "zz", "--limit", "5"]
+        let errors = directory.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(process.isRunning, "the scan of 3M rows ended within 0.4 s: nothing to interrupt")
+        kill(process.processIdentifier, SIGINT)
+        let start = Date()
+        process.waitUntilExit()
+        let stderr = try String(contentsOf: errors, encoding: .utf8)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason) \(stderr)")
+        #expect(Date().timeIntervalSince(start) < 2, "it stops between steps, not at the end")
+        #expect(stderr.contains("stopped by Ctrl-C (scanned") && stderr.contains("of 3000000 rows not in the index"), "\(stderr)")
+        // Uninterrupted, the same search finds the newest match by scanning from the newest rows.
+        let found = try run(Paths.binary("actionsctl"), ["events", "--db", path, "--search", "zq", "--limit", "1"])
+        #expect(found.status == 0 && found.stdout.contains("needle zq"), "\(found.stdout)\(found.stderr)")
     }
 }
