@@ -38,6 +38,8 @@ struct NodeHeartbeat: Service {
             }
             try? await Task.sleep(for: .milliseconds(NodeStatus.heartbeatMs))
         }
+        // A failed start or a crash is no clean stop: those stay silent.
+        guard Task.isShuttingDownGracefully else { return }
         // The last word of a clean shutdown, so dashboards show this node stopped, not silent. It
         // runs outside this cancelled task (the blocking pool refuses a cancelled one); the store
         // is still open, since the services stop in reverse order and this one is the last.

@@ -28,9 +28,10 @@ struct SearchIndexer: Service {
             var lastRun = ContinuousClock.now
             while !Task.isCancelled {
                 do {
-                    let lag = try await BlockingWork.run { try store.searchLag() }
-                    metrics?.recordSearchLag(events: lag.events, oldestMs: lag.oldestMs, nowMs: WallClock.nowMs())
-                    let due = ContinuousClock.now - lastRun >= maxDelay || lag.events >= Int64(batch)
+                    // The lag decides when a batch is due and is reported; unknown, the batch is due.
+                    let lag = try? await BlockingWork.run { try store.searchLag() }
+                    if let lag { metrics?.recordSearchLag(events: lag.events, oldestMs: lag.oldestMs, nowMs: WallClock.nowMs()) }
+                    let due = ContinuousClock.now - lastRun >= maxDelay || (lag?.events ?? Int64(batch)) >= Int64(batch)
                     if due {
                         // Catch up without pausing while a backlog remains (a fresh index on an old log).
                         while try await BlockingWork.run({ try store.indexSearch() }) == 50_000, !Task.isCancelled {}

@@ -35,11 +35,15 @@ public enum DenyCoverage {
                 usable(candidate, .deny) && other.prefix <= network.prefix && other.contains(network.address)
             }?.0
         case .email, .domain:
-            // The engine's own matching, over entries of this kind alone (an email entry does not
-            // cover a domain), probed with an attempt the new entry would match. A wildcard over a
-            // domain covers it; for a new wildcard, the probe is one label below it, and only
-            // wildcards are asked (an exact entry covers no other subdomain).
-            let sameKind = rules.entries.filter { $0.kind == entry.kind && (!isWildcard(entry.value) || isWildcard($0.value)) }
+            // The engine's own matching, probed with an attempt the new entry would match, over
+            // the entries that cover all of it: for an email, email and domain entries (a domain
+            // deny covers every address at it); for a domain, domain entries (an email entry
+            // covers one address, not the domain); for a new wildcard, wildcards only, with a
+            // probe one label below it (an exact entry covers no other subdomain).
+            let sameKind = rules.entries.filter { candidate in
+                entry.kind == .email ? candidate.kind != .ip
+                    : candidate.kind == .domain && (!isWildcard(entry.value) || isWildcard(candidate.value))
+            }
             let book = RuleBook(RuleSet(entries: sameKind))
             let domain = isWildcard(entry.value) ? "probe-0" + entry.value.dropFirst(1) : entry.value
             let attempt = Attempt(type: type, timeMs: nowMs, email: entry.kind == .email ? entry.value : "probe@" + domain, ip: nil)

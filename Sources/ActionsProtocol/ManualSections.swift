@@ -43,7 +43,7 @@ public enum ManualSections {
 
     /// The files beside a SQLite database.
     public static let databaseFiles: [(String, String)] = [
-        ("actions.db", "The SQLite event log, rules, settings and lockouts (mode 0600; 0660 in a directory its group may write to, such as the service's /var/lib/actions-server)."),
+        ("actions.db", "The SQLite event log, rules, settings and lockouts (mode 0600; 0660 in the group of a setgid directory shared with a group, such as the service's /var/lib/actions-server)."),
         ("actions.db-wal, actions.db-shm", "SQLite's write-ahead log and its index, beside the database, with its mode."),
         ("actions.db-search", "The whole-log search index, a database of its own beside the log, with its mode and owner (rebuilt if deleted)."),
     ]

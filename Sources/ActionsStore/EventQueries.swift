@@ -207,9 +207,12 @@ extension Store {
     /// newest event by time from before `ms - orderSlackMs`, which every later-committed event
     /// follows in time. (The oldest event in the window was the bound: events committed just
     /// before it with later times were dropped, and the attack panel and the header undercounted.)
-    /// 0 when the log holds nothing that old. The exact `ts_ms` test goes beside it.
+    /// 0 when the log holds nothing that old. Never above the first event in the window less
+    /// one, so a node whose clock runs minutes slow (its fresh events dated before the window)
+    /// cannot push the bound up past the others' events. The exact `ts_ms` test goes beside it.
     static func idBound(atOrAfter ms: Int64, _ db: any SQLSession) throws -> Int64 {
-        try db.int64("SELECT id FROM events WHERE ts_ms < ? ORDER BY ts_ms DESC LIMIT 1", [ms - orderSlackMs]) ?? 0
+        let before = try db.int64("SELECT id FROM events WHERE ts_ms < ? ORDER BY ts_ms DESC LIMIT 1", [ms - orderSlackMs]) ?? 0
+        return min(before, try firstID(atOrAfter: ms, db) - 1)
     }
 
     /// How far commit order may stray from time order and a time bound still find every event.

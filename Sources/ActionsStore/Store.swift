@@ -92,7 +92,9 @@ public final class Store: Sendable {
         // the file exists, and "does not exist" would send them looking in the wrong place.
         var info = stat()
         if stat(path, &info) != 0 ? errno == EACCES : Glibc.access(path, R_OK) != 0 {
-            let group = getgrgid(info.st_gid).map { " (" + String(cString: $0.pointee.gr_name) + ")" } ?? ""
+            // The group to join: the file's, or when it cannot even be seen, its directory's.
+            if Glibc.access(path, F_OK) != 0 { _ = stat(Self.directory(of: path), &info) }
+            let group = info.st_gid == 0 ? "" : getgrgid(info.st_gid).map { " (" + String(cString: $0.pointee.gr_name) + ")" } ?? ""
             throw .cannotOpen(path: path, reason: "permission denied: this user may not read it; operators join its group\(group)")
         }
         let exists = FileManager.default.fileExists(atPath: path)
@@ -199,13 +201,14 @@ public final class Store: Sendable {
     static func createFile(_ path: String, mode: mode_t, like sibling: String? = nil) throws(StoreError) {
         var model = stat()
         var copied = sibling.map { stat($0, &model) == 0 } ?? false
-        // A directory whose group may write in it is shared with that group (the service's state
-        // directory, 0770 actions:actions, which operators join): a new database is readable and
-        // writable by the group too, and in its group, so `actions-top` and `actionsctl` work for
-        // them without root. Anywhere else only its owner can read the log.
+        // A directory shared with a group (the service's state directory: setgid, group rwx, no
+        // access for others, 2770 actions:actions, which operators join): a new database is
+        // readable and writable by the group too, and in its group, so `actions-top` and
+        // `actionsctl` work for them without root, whoever made it. SQLite's -wal and -shm take
+        // the directory's group from the setgid bit. Anywhere else (a world-writable /tmp
+        // included) only its owner can read the log.
         var directory = stat()
-        let parent = (path as NSString).deletingLastPathComponent
-        if !copied, stat(parent.isEmpty ? "." : parent, &directory) == 0, directory.st_mode & 0o070 == 0o070 {
+        if !copied, stat(Self.directory(of: path), &directory) == 0, Self.isSharedWithGroup(directory) {
             model = directory
             model.st_mode = (mode | 0o060) & 0o770
             copied = true
@@ -219,8 +222,20 @@ public final class Store: Sendable {
             throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         fchmod(fd, copied ? model.st_mode & 0o777 : mode)
-        if copied && geteuid() == 0 { _ = fchown(fd, model.st_uid, model.st_gid) }
+        // Root hands the file to the model's owner and group; anyone else can give it the group
+        // (as a member of it), so a file an operator made is still the service's to open.
+        if copied { _ = geteuid() == 0 ? fchown(fd, model.st_uid, model.st_gid) : fchown(fd, uid_t.max, model.st_gid) }
         Glibc.close(fd)
+    }
+
+    static func directory(of path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "." : parent
+    }
+
+    /// Setgid, its group may enter and write, others may not: a directory meant for a group.
+    static func isSharedWithGroup(_ directory: stat) -> Bool {
+        directory.st_mode & S_ISGID != 0 && directory.st_mode & 0o070 == 0o070 && directory.st_mode & 0o007 == 0
     }
 
     private static func openError(_ error: any Error, path: String) -> StoreError {

@@ -375,7 +375,9 @@ public final class DashboardController {
             return
         }
         if topLoading {
-            topArrivals += fresh
+            // Only what the panel counts, and bounded: a load that outlasts a flood reloads anyway.
+            topArrivals += fresh.filter { $0.verdict == .deny || $0.outcome != .ok }
+            if topArrivals.count > OffenderWindow.maxEntries { topArrivals.removeFirst(topArrivals.count - OffenderWindow.maxEntries) }
         } else if skipped {
             loadTop(.background)
         } else if offenderWindow != nil {
@@ -389,7 +391,7 @@ public final class DashboardController {
         window.advance(nowMs: state.nowMs)
         offenderWindow = window
         var offenders = window.snapshot(nowMs: state.nowMs)
-        offenders.capped = topCappedUntilMs.map { state.nowMs < $0 } ?? false
+        offenders.capped = offenders.capped || topCappedUntilMs.map { state.nowMs < $0 } ?? false
         let selectedKey = state.topRows.indices.contains(state.topSelected) ? state.topRows[state.topSelected].key : nil
         state.offenders = offenders
         state.topSelected = selectedKey.flatMap { key in state.topRows.firstIndex { $0.key == key } }
@@ -465,6 +467,9 @@ public final class DashboardController {
         // the last filter it was read for, and that filter is back in force.
         if key == .escape, state.prompt == nil, !state.showHelp, worker.cancelQueries() {
             searchControl.stop.withLock { $0 = true }
+            // A panel load stopped with it: the panel loads again on its next refresh.
+            topLoading = false
+            topArrivals = []
             reloadsPending = 0
             tailDuringReload = []
             state.filter = shownFilter

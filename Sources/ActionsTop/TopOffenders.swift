@@ -163,24 +163,49 @@ public struct OffenderWindow: Sendable {
     /// Events held: those in the window (its memory is bounded by the window, not the session).
     var tracked: (entries: Int, ids: Int) { (entries.count - head, ids.count) }
 
-    /// Counts what arrived (each event once, whatever the order of arrival).
+    /// At most this many events are held (a day's window under an attack would hold millions):
+    /// past it the oldest go, and the figures say they cover less than the window.
+    public static let maxEntries = 200_000
+    /// Until when the figures miss events the cap let go (nil: they cover the whole window).
+    public private(set) var cappedUntilMs: Int64?
+
+    /// Counts what arrived (each event once, whatever the order of arrival). A batch is put in
+    /// time order first, so a newest-first load appends; a late commit finds its place by binary
+    /// search.
     public mutating func add(_ events: [Event], nowMs: Int64) {
         advance(nowMs: nowMs)
         let startMs = nowMs - windowMs
-        for event in events where event.timeMs >= startMs && (event.verdict == .deny || event.outcome != .ok) {
+        let counted = events.filter { $0.timeMs >= startMs && ($0.verdict == .deny || $0.outcome != .ok) }.sorted { $0.timeMs < $1.timeMs }
+        for event in counted {
             if let id = event.id, !ids.insert(id).inserted { continue }
             let entry = Entry(id: event.id, timeMs: event.timeMs, keys: TopOffenders.keys(of: event), denied: event.verdict == .deny,
                               failed: event.outcome != .ok)
-            // Nearly always the newest; a late commit (PostgreSQL) takes its place in time.
             var index = entries.endIndex
             if let last = entries.last, last.timeMs > entry.timeMs {
-                index = entries[head...].firstIndex { $0.timeMs > entry.timeMs } ?? entries.endIndex
+                var low = head, high = entries.endIndex
+                while low < high {
+                    let mid = (low + high) / 2
+                    if entries[mid].timeMs > entry.timeMs { high = mid } else { low = mid + 1 }
+                }
+                index = low
             }
             entries.insert(entry, at: index)
             // Older than the second half: it lands before its first entry.
             if entry.timeMs < middleMs { middle += 1 }
             count(entry, all: 1, recent: entry.timeMs >= middleMs ? 1 : 0)
         }
+        // Over the cap: the oldest go, and the figures say until when they are short.
+        while entries.count - head > Self.maxEntries {
+            cappedUntilMs = max(cappedUntilMs ?? 0, entries[head].timeMs + windowMs)
+            drop()
+        }
+    }
+
+    private mutating func drop() {
+        count(entries[head], all: -1, recent: head >= middle ? -1 : 0)
+        if let id = entries[head].id { ids.remove(id) }
+        head += 1
+        middle = max(middle, head)
     }
 
     /// Lets the window slide to `nowMs`: what left it is uncounted, what left its second half
@@ -192,12 +217,8 @@ public struct OffenderWindow: Sendable {
             count(entries[middle], all: 0, recent: -1)
             middle += 1
         }
-        while head < entries.endIndex && entries[head].timeMs < startMs {
-            count(entries[head], all: -1, recent: head >= middle ? -1 : 0)
-            if let id = entries[head].id { ids.remove(id) }
-            head += 1
-        }
-        middle = max(middle, head)
+        while head < entries.endIndex && entries[head].timeMs < startMs { drop() }
+        if let until = cappedUntilMs, nowMs >= until { cappedUntilMs = nil }
         // Compact now and then, not on every step.
         if head > 4096 && head * 2 > entries.count {
             entries.removeFirst(head)
@@ -224,6 +245,7 @@ public struct OffenderWindow: Sendable {
         var top = TopOffenders()
         top.denied = denied
         top.failed = failed
+        top.capped = cappedUntilMs != nil
         for (group, keys) in counts {
             var best: [TopOffenders.Row] = []
             for (key, value) in keys {

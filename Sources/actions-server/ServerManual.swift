@@ -10,7 +10,7 @@ enum ServerManual {
             ("ACTIONS_API_TOKEN", "When set, the engine API (/v1/actions/*) and /v1/events require Authorization: Bearer TOKEN. Set it whenever anything but the identity service can reach the port."),
         ] + ManualSections.databaseEnvironment, tag: .environment)
         + ManualSections.section("FILES", ManualSections.databaseFiles + [
-            ("/var/lib/actions-server/actions.db", "The database of the systemd unit (StateDirectory, group actions, mode 0770): operators in the group read and change it."),
+            ("/var/lib/actions-server/actions.db", "The database of the systemd unit: mode 0660 in group actions, in a state directory of mode 2770. Operators in the group read and change it."),
             ("/etc/actions-server/env", "The unit's EnvironmentFile: ACTIONS_SECRET and ACTIONS_API_TOKEN (mode 0600)."),
             ("actions.toml", "The --config file (see actions.example.toml); SIGHUP re-reads it, and names the keys that need a restart."),
             ("--tls-cert, --tls-key files", "PEM certificate chain and key for HTTPS; SIGHUP re-reads them."),

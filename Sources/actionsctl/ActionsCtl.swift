@@ -389,7 +389,7 @@ struct NodesCommand: ParsableCommand {
             if json {
                 try printJSONLine(["node": node.name, "version": node.version, "updated_ms": node.updatedMs,
                                    "state": node.phase(nowMs: nowMs).rawValue,
-                                   "stopped": node.phase(nowMs: nowMs) != .up, "stopped_ms": node.stoppedMs, "decisions": node.decisions,
+                                   "stopped": node.phase(nowMs: nowMs) == .stopped, "stopped_ms": node.stoppedMs, "decisions": node.decisions,
                                    "decisions_per_second": node.decisionsPerSecond, "queued": node.queued,
                                    "dropped": node.dropped, "circuits": circuits, "database_server": node.databaseServer,
                                    "url": node.url])

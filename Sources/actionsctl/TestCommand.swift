@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import ActionsProtocol
+import ActionsStore
 import Foundation
 import NIOCore
 
@@ -77,18 +78,32 @@ struct TestCommand: ParsableCommand {
                  answer["error_message"] as? String ?? "", "event \(answer["event_id"] as? String ?? "?") (logged as a test)")
     }
 
-    /// The nodes that are up by their heartbeats and say where they listen, newest heartbeat
-    /// first; an unspecified address (0.0.0.0, ::) as the loopback address on this machine.
+    /// The nodes of this machine that are up by their heartbeats, newest heartbeat first, at the
+    /// loopback address (an unspecified bind, 0.0.0.0 or ::, as 127.0.0.1 or ::1). Only this
+    /// machine's: a heartbeat is anyone's to write who can write the log, and the API token is
+    /// not sent where a row says. A node is this machine's when its name is the default one
+    /// (`hostname:port`) and it listens on loopback or everywhere. The store is opened read-only:
+    /// a test never migrates a cluster's schema.
     func liveNodes() -> [(url: String, why: String)] {
-        guard let store = try? database.open(), let nodes = try? store.nodes() else { return [] }
-        let nowMs = WallClock.nowMs()
-        return nodes.filter { $0.phase(nowMs: nowMs) == .up && $0.url != nil }
+        guard let store = try? Store(path: database.path, create: false, readOnly: true, busyTimeout: 2),
+              let nodes = try? store.nodes() else { return [] }
+        let nowMs = WallClock.nowMs(), host = ProcessInfo.processInfo.hostName
+        return nodes.filter { $0.phase(nowMs: nowMs) == .up && $0.name.hasPrefix(host + ":") }
             .sorted { $0.updatedMs > $1.updatedMs }
-            .map { node in
-                let url = node.url!.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:")
-                    .replacingOccurrences(of: "://[::]:", with: "://[::1]:")
-                return (url, "node \(TerminalText.escape(node.name)), from the heartbeats in \(database.shownPath)")
+            .compactMap { node in
+                guard let url = node.url.flatMap(Self.loopback) else { return nil }
+                return (url, "node \(TerminalText.escape(node.name)), this machine's, from the heartbeats in \(database.shownPath)")
             }
+    }
+
+    /// A listening URL as this machine reaches it, when it is a loopback or unspecified address.
+    static func loopback(_ url: String) -> String? {
+        for (bound, local) in [("0.0.0.0", "127.0.0.1"), ("[::]", "[::1]"), ("127.0.0.1", "127.0.0.1"), ("[::1]", "[::1]"), ("localhost", "localhost")] {
+            for scheme in ["http://", "https://"] where url.hasPrefix(scheme + bound + ":") {
+                return scheme + local + url.dropFirst(scheme.count + bound.count)
+            }
+        }
+        return nil
     }
 
     /// An HTTP client error in words: NIO's "connection reset (error set): Connection refused"

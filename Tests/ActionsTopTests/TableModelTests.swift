@@ -217,7 +217,7 @@ struct ModelRun {
         let url = try StoreBackend.postgres.newDatabase()
         let store = try Store(path: url, busyTimeout: 0.5), query = try Store(path: url, busyTimeout: 8), writer = try Store(path: url)
         defer { store.close(); query.close(); writer.close() }
-        var run = ModelRun(seed: 1, store: store, writer: writer)
+        let run = ModelRun(seed: 1, store: store, writer: writer)
         try run.insert((1...20).map { run.makeEvent(id: Int64($0)) })
         let controller = DashboardController(store: store, queryStore: query, theme: .builtinDefault,
                                              catalog: ThemeCatalog(directories: []), noColor: true, readOnly: false,

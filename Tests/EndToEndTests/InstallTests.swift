@@ -101,7 +101,7 @@ struct InstallTests {
         let unit = prefix + "/lib/systemd/system/actions-server.service"
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         #expect(text.contains("ExecStart=\(prefix)/bin/actions-server"))
-        for hardening in ["User=actions", "Group=actions", "StateDirectory=actions-server", "StateDirectoryMode=0770", "UMask=0007",
+        for hardening in ["User=actions", "Group=actions", "StateDirectory=actions-server", "StateDirectoryMode=2770", "UMask=0007",
                           "ProtectSystem=strict", "NoNewPrivileges=yes", "EnvironmentFile=/etc/actions-server/env"] {
             #expect(text.contains(hardening), "\(hardening)")
         }

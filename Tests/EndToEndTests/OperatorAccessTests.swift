@@ -2,7 +2,7 @@ import Testing
 import Foundation
 import ActionsStore
 
-/// The installed layout's access rule: the service's state directory belongs to a group (0770);
+/// The installed layout's access rule: the service's state directory belongs to a group (2770);
 /// the database made in it is 0660 in that group, with its -wal, -shm and -search files; an
 /// operator in the group runs actions-top and actionsctl on it, and anyone else cannot read it.
 /// Needs root to make the users and the group (CI runs as root).
@@ -19,13 +19,15 @@ struct OperatorAccessTests {
         try #require(try run("/usr/sbin/useradd", ["-M", "-s", "/bin/sh", outside]).status == 0)
         defer { _ = try? run("/usr/sbin/userdel", [outside]) }
 
-        // The unit's state directory: the group's, 0770 (systemd makes it so from the unit).
+        // The unit's state directory: the group's, 2770 (systemd makes it so from the unit).
         let state = Paths.temporaryDirectory().appendingPathComponent("state").path
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         #expect(try run("/bin/chown", ["root:\(group)", state]).status == 0)
-        #expect(chmod(state, 0o770) == 0)
+        #expect(chmod(state, 0o2770) == 0)
         let database = state + "/actions.db"
-        let server = try ServiceProcess(Paths.binary("actions-server"), ["--db", database, "--port", "0"],
+        // Made by the operator, not root: the file still goes to the group (the setgid directory
+        // and the store's chown to it), so the service's user can open it too.
+        let server = try ServiceProcess("/usr/sbin/runuser", ["-u", inside, "--", Paths.binary("actions-server"), "--db", database, "--port", "0"],
                                         environment: ["ACTIONS_SECRET": ServerHarness.secret])
         defer { _ = server.stop() }
         let answer = try await post(server.baseURL + "/v1/actions/user_registration",
@@ -49,7 +51,8 @@ struct OperatorAccessTests {
         #expect(added.status == 0, "an operator edits the deny list: \(added.stderr)")
         let refused = try ctl(as: outside, "events")
         #expect(refused.status == 77 && !refused.stdout.contains("seen@example.com"), "\(refused.status) \(refused.stdout)")
-        #expect(refused.stderr.lowercased().contains("permission denied"), "\(refused.stderr)")
+        #expect(refused.stderr.lowercased().contains("permission denied") && refused.stderr.contains("join its group (\(group))"),
+                "the message names the group to join: \(refused.stderr)")
 
         // The dashboard, as the operator, in a terminal.
         let top = try TmuxSession("/usr/sbin/runuser -u \(inside) -- \(Paths.binary("actions-top")) --db \(database)", width: 132, height: 40,
