@@ -363,11 +363,18 @@ public final class Store: Sendable {
     }
 
     /// Stops the statement running on this store now, from another thread: SQLite's
-    /// `sqlite3_interrupt` (it fails with SQLITE_INTERRUPT). On PostgreSQL the caller stops
-    /// waiting instead, and the server's statement_timeout ends the statement.
-    public func interrupt() {
-        if case .sqlite(let db) = backend { db.interrupt() }
+    /// `sqlite3_interrupt` (it fails with SQLITE_INTERRUPT); on PostgreSQL, whose pool serves
+    /// every thread, the statement the thread `thread` (`Store.currentThread` there) runs now,
+    /// by a cancel request (it fails with 57014).
+    public func interrupt(thread: UInt? = nil) {
+        switch backend {
+        case .sqlite(let db): db.interrupt()
+        case .postgres(let database): if let thread { database.cancel(onThread: thread) }
+        }
     }
+
+    /// The calling thread, as `interrupt(thread:)` names it.
+    public static var currentThread: UInt { PostgresDatabase.currentThread }
 
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
     public func checkpoint() {

@@ -26,6 +26,8 @@ final class StoreWorker {
         private var done: [(id: Int, result: any Sendable)] = []
         /// The job running now, if any.
         private(set) var running: Int?
+        /// The lane's thread, as the store names it (a PostgreSQL statement is cancelled by it).
+        private var thread: UInt?
         private var stopped = false
 
         init(store: Store, name: String) {
@@ -47,7 +49,7 @@ final class StoreWorker {
         func interrupt(ifRunning ids: Set<Int>) {
             condition.lock()
             defer { condition.unlock() }
-            if let running, ids.contains(running) { store.interrupt() }
+            if let running, ids.contains(running) { store.interrupt(thread: thread) }
         }
 
         func isRunning(any ids: Set<Int>) -> Bool {
@@ -92,6 +94,9 @@ final class StoreWorker {
         }
 
         private func loop() {
+            condition.lock()
+            thread = Store.currentThread
+            condition.unlock()
             while true {
                 condition.lock()
                 while jobs.isEmpty && !stopped { condition.wait() }

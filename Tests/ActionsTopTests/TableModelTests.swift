@@ -262,8 +262,22 @@ struct ModelRun {
         controller.drain()
         let line = Renderer().render(controller.state, width: 100, height: 30).text
         #expect(line.contains("searching for ann...") && (line.contains(" 1 s · Esc stops") || line.contains(" 2 s · Esc stops")), "\(line)")
+        // Our statement waits on the lock in the server until Esc sends the cancel request.
+        func waitingOnTheLock() -> Int {
+            Int(TestPostgres.command("/usr/bin/psql", [url, "-qAt", "-c", """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                """]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        #expect(waitingOnTheLock() == 1, "the search's statement is not waiting on the lock")
         controller.press(.escape)
         #expect(controller.state.searching == nil && controller.state.filter.text.isEmpty && controller.state.message?.text == "stopped")
+        var cancelled = false
+        for _ in 0..<20 where !cancelled {
+            try await Task.sleep(for: .milliseconds(50))
+            cancelled = waitingOnTheLock() == 0
+        }
+        #expect(cancelled, "Esc left the statement waiting in the server (no cancel request)")
+        #expect(!searchHolder.isFinished, "the lock was still held: the cancel, not its release, ended the wait")
         while !searchHolder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
     }
 }

@@ -39,6 +39,10 @@ final class PostgresDatabase: Sendable {
         var lastNs: UInt64?
     }
     private let state: Mutex<State>
+    /// Each connection's server process (asked once per connection), and the one running each
+    /// thread's statement now: what `cancel(onThread:)` asks the server to stop.
+    private let backendPIDs = Mutex<[PostgresConnection.ID: Int32]>([:])
+    private let runningOnThread = Mutex<[UInt: (pid: Int32, client: PostgresClient)]>([:])
     private static let logger = Logger(label: "actions.postgres")
 
     /// - Parameter lockWaitMs: how long a statement waits for a lock another transaction holds
@@ -162,6 +166,33 @@ final class PostgresDatabase: Sendable {
         return state.hasPrefix("08") || state.hasPrefix("57P0") || state == "25006"
     }
 
+    // MARK: Cancelling a statement
+
+    static var currentThread: UInt { UInt(pthread_self()) }
+
+    /// The connection's server process id, asked once (one round trip per connection).
+    private func backendPID(of connection: PostgresConnection, on endpoint: PostgresEndpoint) -> Int32? {
+        if let pid = backendPIDs.withLock({ $0[connection.id] }) { return pid }
+        let pid = try? wait(timeoutMs: 2000, on: endpoint, "pg_backend_pid()") {
+            try await connection.query("SELECT pg_backend_pid()", logger: PostgresSession.logger).collect().first?.decode(Int32.self)
+        }
+        guard let found = pid ?? nil else { return nil }
+        backendPIDs.withLock { $0[connection.id] = found }
+        return found
+    }
+
+    /// Asks the server to cancel the statement `thread` is running now, as libpq's cancel request
+    /// does (`pg_cancel_backend`, over another connection of the pool): the statement fails with
+    /// 57014 and the thread's wait ends at once, instead of when a lock is freed or the statement
+    /// timeout passes. Nothing running: nothing to do.
+    func cancel(onThread thread: UInt) {
+        guard let running = runningOnThread.withLock({ $0[thread] }) else { return }
+        let client = running.client, pid = running.pid
+        Task(executorPreference: BridgeExecutor.shared) {
+            _ = try? await client.query("SELECT pg_cancel_backend(\(pid))", logger: PostgresSession.logger).collect()
+        }
+    }
+
     // MARK: Waiting on async work from a blocking thread
 
     /// Runs `operation` in a task and waits for it on this (non-cooperative) thread, at most
@@ -249,6 +280,12 @@ final class PostgresDatabase: Sendable {
                             transient: true)
         }
         defer { lease.giveBack() }
+        // Known by its thread while it runs, so that another thread can have it cancelled.
+        let thread = Self.currentThread
+        if let pid = backendPID(of: connection, on: endpoint) {
+            runningOnThread.withLock { $0[thread] = (pid, endpoint.client) }
+        }
+        defer { runningOnThread.withLock { $0[thread] = nil } }
         do {
             return try body(connection)
         } catch let error as StoreError {
