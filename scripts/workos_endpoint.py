@@ -4,7 +4,8 @@
 Denies registrations from the domains in DENY_DOMAINS with a non-ASCII message, allows the rest.
 Prints "listening on PORT" once ready. Usage: workos_endpoint.py SECRET [PORT]
 With RECORD_FILE set, appends every body it verified, hex-encoded, one per line (tests compare
-what arrived with what the identity service sent, byte for byte).
+what arrived with what the identity service sent, byte for byte); with RECORD_TRACES set, the
+traceparent header of each (or "-").
 """
 import json
 import os
@@ -32,6 +33,9 @@ class Handler(BaseHTTPRequestHandler):
         if os.environ.get("RECORD_FILE"):
             with open(os.environ["RECORD_FILE"], "a") as record:
                 record.write(body.hex() + "\n")
+        if os.environ.get("RECORD_TRACES"):
+            with open(os.environ["RECORD_TRACES"], "a") as record:
+                record.write(self.headers.get("traceparent", "-") + "\n")
         if context["object"] == "user_registration_action_context":
             action_type, email = "user_registration", context["user_data"]["email"]
         else:

@@ -151,8 +151,10 @@ public final class DecisionEngine: Sendable {
     /// endpoint unchanged (nil: the context is encoded from its fields, for in-process callers).
     /// `test`: a synthetic decision (`actionsctl test`): traced, marked as a test in the log, and
     /// not counted in the rate windows.
+    /// `trace`: the request's W3C trace context: the event keeps its trace id, and the endpoint
+    /// call carries the trace on with a span of its own.
     public func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
-                       consultEndpoint: Bool = true, test: Bool = false) async -> Decision {
+                       consultEndpoint: Bool = true, test: Bool = false, trace traceParent: TraceParent? = nil) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
         let snapshot = policy.current
@@ -164,7 +166,7 @@ public final class DecisionEngine: Sendable {
                           email: context.email, emailDomain: attempt.domain, ip: context.ipAddress, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
                           authMethod: context.authenticationMethod, organizationId: context.organizationId,
-                          deviceFingerprint: context.deviceFingerprint, node: node, isTest: test)
+                          deviceFingerprint: context.deviceFingerprint, node: node, isTest: test, traceId: traceParent?.traceID)
         decisionCount.add(1, ordering: .relaxed)
 
         let lockout = type == .authentication && !snapshot.lockouts.isEmpty
@@ -182,7 +184,7 @@ public final class DecisionEngine: Sendable {
             if test { trace.append(TraceStep("endpoint", "not called: local policy denied")) }
         } else if consultEndpoint, let url = settings.activeEndpoint {
             await callEndpoint(url: url, context: context, received: received, actionID: actionID, settings: settings,
-                               test: test, event: &event)
+                               test: test, trace: traceParent?.child(), event: &event)
             if let reason = local.reason { event.reason = (event.reason.map { $0 + "; " } ?? "") + reason }
             if test {
                 let status = event.httpStatus.map { "HTTP \($0)" } ?? event.outcome.rawValue
@@ -240,7 +242,7 @@ public final class DecisionEngine: Sendable {
     /// `test`: a test action sees the circuit as it is and changes nothing: an open circuit
     /// answers it as it would real traffic, but its calls never open, probe or close the circuit.
     private func callEndpoint(url: String, context: ActionContext, received: [UInt8]?, actionID: String,
-                              settings: ActionSettings, test: Bool, event: inout Event) async {
+                              settings: ActionSettings, test: Bool, trace: TraceParent?, event: inout Event) async {
         let type = context.type
         let permit = test ? (circuit.snapshot(type).phase == .open ? .reject : .call) : circuit.permit(type)
         if permit == .reject {
@@ -254,7 +256,7 @@ public final class DecisionEngine: Sendable {
         let secrets = config.secrets(for: type)
         let body = ActionContext.forwardedBody(received ?? context.encoded(), id: actionID)
         let result = await client.call(url: url, type: type, body: body, signer: RequestSigner(secret: secrets.first ?? ""),
-                                       verifier: ResponseVerifier(secrets: secrets), timeoutMs: settings.timeoutMs)
+                                       verifier: ResponseVerifier(secrets: secrets), timeoutMs: settings.timeoutMs, trace: trace)
         event.httpStatus = result.httpStatus
         event.endpointLatencyUs = result.latencyUs
         event.detail = result.detail

@@ -50,13 +50,14 @@ public final class EndpointClient: Service, Sendable {
     }
 
     public func call(url: String, type: ActionType, body: [UInt8], signer: RequestSigner, verifier: ResponseVerifier,
-                     timeoutMs: Int) async -> EndpointResult {
+                     timeoutMs: Int, trace: TraceParent? = nil) async -> EndpointResult {
         let start = MonotonicClock.nowNs()
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "actions-server")
         request.headers.add(name: SignatureHeader.name, value: signer.header(for: body))
+        if let trace { request.headers.add(name: "traceparent", value: trace.header) }
         request.body = .bytes(ByteBuffer(bytes: body))
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMs))
         let exchange: (status: Int, body: [UInt8])?

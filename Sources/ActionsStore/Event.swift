@@ -63,6 +63,8 @@ public struct Event: Sendable, Equatable, Codable {
     public var shadowRuleId: Int64?
     /// A synthetic decision (`actionsctl test`); stats can leave these out.
     public var isTest: Bool
+    /// The W3C trace the identity service's request belonged to (`traceparent`), 32 hex digits.
+    public var traceId: String?
 
     public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: ActionType,
                 actionId: String, userId: String? = nil, email: String? = nil, emailDomain: String? = nil,
@@ -71,7 +73,8 @@ public struct Event: Sendable, Equatable, Codable {
                 latencyUs: Int64 = 0, endpointLatencyUs: Int64? = nil, errorMode: ErrorMode = .failClosed,
                 detail: String? = nil, authMethod: String? = nil, organizationId: String? = nil,
                 deviceFingerprint: String? = nil, node: String? = nil, ruleId: Int64? = nil, shadowRuleId: Int64? = nil,
-                isTest: Bool = false) {
+                isTest: Bool = false, traceId: String? = nil) {
+        self.traceId = traceId
         self.node = node
         self.ruleId = ruleId
         self.shadowRuleId = shadowRuleId
@@ -144,13 +147,13 @@ public struct Event: Sendable, Equatable, Codable {
         return z ^ (z >> 31)
     }
 
-    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node, rule_id, shadow_rule_id, is_test"
+    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node, rule_id, shadow_rule_id, is_test, trace_id"
 
     /// The columns `insertSQL` fills, in order (PostgreSQL's COPY names them).
     static let insertColumns = ["uid", "ts_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
                                 "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
                                 "endpoint_latency_us", "error_mode", "detail", "failed", "auth_method", "organization_id",
-                                "device_fingerprint", "node", "rule_id", "shadow_rule_id", "is_test"]
+                                "device_fingerprint", "node", "rule_id", "shadow_rule_id", "is_test", "trace_id"]
 
     /// An INSERT of `rows` rows.
     static func insertSQL(rows: Int) -> String {
@@ -197,6 +200,7 @@ public struct Event: Sendable, Equatable, Codable {
         row.integer(ruleId)
         row.integer(shadowRuleId)
         row.integer(isTest ? 1 : 0)
+        row.text(traceId)
     }
 
     /// Reads a row of `columns`; texts as written (see `StoredText`).
@@ -216,7 +220,7 @@ public struct Event: Sendable, Equatable, Codable {
             errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: text(19),
             authMethod: text(20), organizationId: text(21), deviceFingerprint: text(22),
             node: text(23), ruleId: row.optionalInt64(24), shadowRuleId: row.optionalInt64(25),
-            isTest: row.bool(26))
+            isTest: row.bool(26), traceId: text(27))
     }
 }
 

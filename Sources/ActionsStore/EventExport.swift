@@ -21,7 +21,7 @@ public enum EventExport {
     static let columns = ["id", "uid", "time_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
                           "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
                           "endpoint_latency_us", "error_mode", "detail", "auth_method", "organization_id", "device_fingerprint", "node",
-                          "rule_id", "shadow_rule_id", "is_test"]
+                          "rule_id", "shadow_rule_id", "is_test", "trace_id"]
 
     /// `time_ms`, `action_type`, ...: the names of `columns`, which the HTTP API shares.
     static var jsonEncoder: JSONEncoder {
@@ -53,7 +53,7 @@ public enum EventExport {
                 event.reason, event.errorMessage, event.outcome.rawValue, event.httpStatus.map(String.init), String(event.latencyUs),
                 event.endpointLatencyUs.map(String.init), event.errorMode.rawValue, event.detail, event.authMethod,
                 event.organizationId, event.deviceFingerprint, event.node, event.ruleId.map(String.init),
-                event.shadowRuleId.map(String.init), event.isTest ? "1" : "0",
+                event.shadowRuleId.map(String.init), event.isTest ? "1" : "0", event.traceId,
             ]
             return fields.map { quoted($0 ?? "") }.joined(separator: ",")
         }

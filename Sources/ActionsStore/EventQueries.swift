@@ -17,6 +17,8 @@ public struct EventFilter: Sendable, Equatable {
     public var ruleId: Int64?
     /// Only events with a shadow hit.
     public var shadowHitsOnly = false
+    /// Only the decisions of this W3C trace (32 hex digits, as `traceparent` carried it).
+    public var traceId: String?
     /// Only this outcome.
     public var outcome: Outcome?
     /// Leave out test decisions (`actionsctl test`).
@@ -59,6 +61,7 @@ public struct EventFilter: Sendable, Equatable {
     public var isEmpty: Bool {
         !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil
             && organizationId == nil && node == nil && ruleId == nil && !shadowHitsOnly && !excludeTests && outcome == nil
+            && traceId == nil
     }
 }
 
@@ -106,6 +109,7 @@ extension EventFilter {
         if shadowHitsOnly && event.shadowRuleId == nil { return false }
         if excludeTests && event.isTest { return false }
         if let outcome, event.outcome != outcome { return false }
+        if let traceId, event.traceId != traceId.lowercased() { return false }
         let needle = Self.foldCase(text.trimmingCharacters(in: .whitespaces))
         if !needle.isEmpty {
             let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
@@ -259,6 +263,10 @@ extension Store {
         if let rule = filter.ruleId {
             clauses.append("(rule_id = ? OR shadow_rule_id = ?)")
             arguments += [rule, rule]
+        }
+        if let trace = filter.traceId {
+            clauses.append("trace_id = ?")
+            arguments.append(trace.lowercased())
         }
         if filter.shadowHitsOnly {
             // Rule ids are positive: a range the partial index serves (IS NOT NULL alone would

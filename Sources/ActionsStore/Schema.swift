@@ -18,6 +18,7 @@ enum Schema {
     static let v13 = "v13_node_database_server"
     static let v14 = "v14_node_stopped"
     static let v15 = "v15_node_url"
+    static let v16 = "v16_event_trace_id"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -251,6 +252,7 @@ enum Schema {
         migrator.registerMigration(v13) { db in try db.execute(sql: Schema.nodeDatabaseServer) }
         migrator.registerMigration(v14) { db in try db.execute(sql: Schema.nodeStopped) }
         migrator.registerMigration(v15) { db in try db.execute(sql: Schema.nodeURL) }
+        migrator.registerMigration(v16) { db in try db.execute(sql: Schema.eventTraceID) }
         return migrator
     }
 
@@ -264,6 +266,10 @@ enum Schema {
 
     /// Where each node listens, so `actionsctl test` finds a live server (both backends).
     static let nodeURL = "ALTER TABLE nodes ADD COLUMN url TEXT"
+
+    /// The W3C trace a decision belonged to (both backends). No index: `--trace` is a rare
+    /// lookup; with a time bound it reads that stretch only.
+    static let eventTraceID = "ALTER TABLE events ADD COLUMN trace_id TEXT"
 
     /// Heartbeats: one row per actions-server node (the same statement on both backends).
     static let nodesTable = """
@@ -357,5 +363,5 @@ enum Schema {
         }.joined(separator: ", ")
     }
 
-    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15]
+    static let known = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16]
 }

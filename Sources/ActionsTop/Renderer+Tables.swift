@@ -127,6 +127,7 @@ extension Renderer {
             ("rule", [event.ruleId.map { "rule \($0)" }, event.shadowRuleId.map { "shadow hit: rule \($0)" }]
                 .compactMap { $0 }.joined(separator: "  ").nonEmpty.map { $0 + "  (r: go to the rule)" } ?? "-"),
         ] + (event.isTest ? [("test", "a test decision (actionsctl test)")] : [])
+            + (event.traceId.map { [("trace", "\($0)  (actionsctl events --trace \($0))")] } ?? [])
         var y = top + 1
         let labelWidth = 15
         for (label, value) in fields where y < top + height {

@@ -262,15 +262,22 @@ struct EventsCommand: ParsableCommand {
     @Option(help: "Only decisions this rule decided, or hit in shadow mode.") var rule: Int64?
     @Flag(help: "Only decisions with a shadow rule hit.") var shadow = false
     @Flag(help: "Leave out test decisions (actionsctl test).") var excludeTests = false
+    @Option(help: "Only the decisions of this W3C trace (the trace id of the identity service's traceparent header).") var trace: String?
     @Option(help: "How many.") var limit = 50
     @Flag(help: "Print JSON lines (the same as --format jsonl).") var json = false
     @Option(help: "jsonl or csv, for files and other programs; the default is a table for people.") var format: EventExport.Format?
 
     func run() throws {
-        let filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
+        var filter = EventFilter(deniedOnly: denied, failuresOnly: failures, actionType: try action.map(parseAction),
                                  text: search ?? "", sinceMs: try since.map { WallClock.nowMs() - (try parseDuration($0)) },
                                  authMethod: authMethod, organizationId: organization, node: node, ruleId: rule,
                                  shadowHitsOnly: shadow, excludeTests: excludeTests)
+        if let trace {
+            guard trace.count == 32, trace.allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--trace takes a trace id: 32 hex digits (the second field of a traceparent header)")
+            }
+            filter.traceId = trace.lowercased()
+        }
         let store = try database.open()
         // A search goes in steps (the index for what it covers, the rest scanned newest first):
         // on a terminal stderr shows how far it got, and Ctrl-C stops it with what it found.

@@ -71,3 +71,23 @@ import Testing
         }
     }
 }
+
+/// W3C Trace Context's traceparent, as the specification's test cases take and refuse it.
+@Suite struct TraceParentTests {
+    @Test func takesVersion00AndRefusesWhatTheSpecificationRefuses() {
+        let good = TraceParent(header: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(good?.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && good?.spanID == "00f067aa0ba902b7" && good?.flags == "01")
+        #expect(good?.header == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        for bad in ["", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "xx-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] {
+            #expect(TraceParent(header: bad) == nil, "\(bad)")
+        }
+        // A later version: its first four fields are read, what follows is left.
+        #expect(TraceParent(header: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes")?.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+        let child = good!.child()
+        #expect(child.traceID == good!.traceID && child.spanID != good!.spanID && child.spanID.count == 16 && child.flags == "01")
+        #expect(TraceParent(header: child.header) == child)
+    }
+}

@@ -33,7 +33,7 @@ import ActionsTestSupport
                 let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
                 #expect(object != nil, "\(listing): \(line)")
                 // One style for scripts: snake_case keys everywhere, as the HTTP API.
-                for key in object.map { Array($0.keys) } ?? [] where key != key.lowercased() {
+                for key in object.map({ Array($0.keys) }) ?? [] where key != key.lowercased() {
                     Issue.record("\(listing): key \(key) is not snake_case")
                 }
             }
@@ -90,7 +90,7 @@ import ActionsTestSupport
         // A two-letter search has no trigram: it scans every row, 100,000 at a time.
         process.arguments = ["events", "--db", path, "--search", "zz", "--limit", "5"]
         let errors = directory.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: errors)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -51,6 +51,40 @@ import ActionsStore
         #expect(try harness.ctl("events", "--search", "fp_88").contains("bo@example.com"))
     }
 
+    /// W3C Trace Context: the identity service's traceparent goes on to the endpoint in the same
+    /// trace with a new span, and the event keeps the trace id (`events --trace`, JSON, CSV).
+    /// A malformed header is no trace, and no error.
+    @Test func theTraceGoesOnToTheEndpointAndIntoTheEvent() async throws {
+        let harness = try ServerHarness()
+        let traces = harness.directory.appendingPathComponent("traces").path
+        let endpoint = try ServiceProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/workos_endpoint.py").path,
+                                                           ServerHarness.secret], environment: ["RECORD_TRACES": traces])
+        defer { endpoint.kill() }
+        try harness.ctl("endpoint", "set", "user_registration", endpoint.baseURL + "/actions/user-registration")
+        try await harness.settingsApplied()
+        let traceID = "4bf92f3577b34da6a3ce929d0e0e4736", parent = "00f067aa0ba902b7"
+        let context = #"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"traced@example.com"}}"#
+        let traced = try await post(harness.url + "/v1/actions/user_registration", context,
+                                    headers: ["traceparent": "00-\(traceID)-\(parent)-01"])
+        #expect(traced.json["decided_by"] as? String == "endpoint", "\(traced.text)")
+        let untraced = try await post(harness.url + "/v1/actions/user_registration", context,
+                                      headers: ["traceparent": "00-\(traceID.uppercased())-\(parent)-01"])
+        #expect(untraced.status == 200 && untraced.json["decided_by"] as? String == "endpoint", "a bad header is no error")
+
+        let received = try String(contentsOfFile: traces, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(received.count == 2)
+        let forwarded = try #require(received.first.flatMap(TraceParent.init(header:)), "\(received)")
+        #expect(forwarded.traceID == traceID && forwarded.spanID != parent && forwarded.flags == "01", "same trace, a span of its own")
+        #expect(received.last == "-", "no trace context where none valid came in")
+
+        let events = try await harness.waitForEvents(2)
+        #expect(events.filter { $0.traceId == traceID }.count == 1 && events.filter { $0.traceId == nil }.count == 1)
+        let found = try harness.ctl("events", "--trace", traceID.uppercased(), "--json")
+        #expect(found.split(separator: "\n").count == 1 && found.contains(#""trace_id":"\#(traceID)""#), "\(found)")
+        #expect(try harness.ctl("events", "--format", "csv").contains(traceID))
+        #expect(throws: (any Error).self) { try harness.ctl("events", "--trace", "not-a-trace") }
+    }
+
     static func unhex(_ text: Substring) -> [UInt8] {
         var bytes: [UInt8] = []
         var index = text.startIndex

@@ -95,6 +95,9 @@ public struct ActionsController: Sendable {
     }
 
     /// `test`: `actionsctl test`'s synthetic decision, answered with its trace.
+    /// W3C Trace Context: the identity service's trace, carried on to the endpoint and logged.
+    static let traceparent = HTTPField.Name("traceparent")!
+
     func decide(_ type: ActionType, request: Request, test: Bool = false, peer: String? = nil) async throws -> Response {
         let start = MonotonicClock.nowNs()
         // One read of the reloadable configuration per request.
@@ -120,7 +123,8 @@ public struct ActionsController: Sendable {
             throw APIError(status: .badRequest, code: error.code, message: error.description,
                            extra: ["verdict": "Deny", "event_id": event.uid])
         }
-        let decision = await engine.decide(context, received: body, startNs: start, test: test)
+        let trace = request.headers[Self.traceparent].flatMap(TraceParent.init(header:))
+        let decision = await engine.decide(context, received: body, startNs: start, test: test, trace: trace)
         return JSONBody.response(.ok, bytes: DecisionAnswer.bytes(decision))
     }
 
@@ -158,7 +162,8 @@ public struct ActionsController: Sendable {
             engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
             throw APIError(status: .badRequest, code: error.code, message: error.description)
         }
-        let decision = await engine.decide(context, received: body, startNs: start, consultEndpoint: false)
+        let trace = request.headers[Self.traceparent].flatMap(TraceParent.init(header:))
+        let decision = await engine.decide(context, received: body, startNs: start, consultEndpoint: false, trace: trace)
         let signed = ResponseSigner(secret: signingSecret).body(for: type, verdict: decision.verdict, errorMessage: decision.errorMessage)
         return JSONBody.response(.ok, bytes: signed)
     }

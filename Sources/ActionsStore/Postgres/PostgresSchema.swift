@@ -144,6 +144,7 @@ enum PostgresSchema {
         ("pg6_node_database_server", Schema.nodeDatabaseServer),
         ("pg7_node_stopped", Schema.nodeStopped),
         ("pg8_node_url", Schema.nodeURL),
+        ("pg9_event_trace_id", Schema.eventTraceID),
     ]
 
     static var known: [String] { migrations.map(\.0) }
