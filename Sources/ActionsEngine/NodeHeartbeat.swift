@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import ServiceLifecycle
 import ActionsProtocol
 import ActionsStore
@@ -45,11 +46,24 @@ struct NodeHeartbeat: Service {
         // is still open, since the services stop in reverse order and this one is the last.
         var goodbye = engine.nodeStatus(startedMs: startedMs, nowMs: WallClock.nowMs(), since: last)
         goodbye.stoppedMs = goodbye.updatedMs
-        let store = self.store, final = goodbye
-        do {
-            try await Task { try await BlockingWork.run { try store.heartbeat(final) } }.value
-        } catch {
-            logger.warning("node heartbeat: the last one, saying this node stopped, failed", metadata: ["error": "\(error)"])
+        // At most half a second: a locked database must not hold up the shutdown (its grace
+        // belongs to the event writer's flush), so the write is left to finish or not.
+        // (This task is cancelled, so the wait runs in one of its own: its sleeps must sleep.)
+        let store = self.store, final = goodbye, written = Flag()
+        Task {
+            _ = try? await BlockingWork.run { try store.heartbeat(final) }
+            written.set()
         }
+        await Task {
+            for _ in 0..<25 where !written.isSet { try? await Task.sleep(for: .milliseconds(20)) }
+        }.value
+        if !written.isSet { logger.notice("node heartbeat: the last one, saying this node stopped, was not written within 500 ms") }
     }
+}
+
+/// A one-way flag another task sets.
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
