@@ -5,7 +5,9 @@ import PackageDescription
 //   ActionsProtocol (pure) <- ActionsStore (SQLite or PostgreSQL) <- ActionsPolicy (rules, rate windows, replay)
 //   ActionsPolicy <- ActionsEngine (server logic) <- executables
 //   ActionsPolicy <- ActionsTop (dashboard) <- actions-top
-//   ActionsEngine + ActionsTop <- ActionsDemo (example endpoint, demo traffic, actions-top --demo)
+//   ActionsEngine <- ActionsDemo (example endpoint, demo traffic, demo setup) <- actions-server, actions-top
+//   ActionsTop + ActionsDemo <- actions-top (its --demo runs the dashboard over them), so that
+//   actions-server links nothing of the dashboard (no ncurses: `ldd`, checked by InstallTests)
 let package = Package(
     name: "Actions",
     // Linux only: the store, the dashboard and the tests call Glibc directly (open, poll,
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "ActionsDemo",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop",
+                "ActionsProtocol", "ActionsStore", "ActionsEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,8 +112,9 @@ let package = Package(
         .executableTarget(
             name: "actions-top",
             dependencies: [
-                "ActionsTop", "ActionsDemo", "ActionsStore",
+                "ActionsTop", "ActionsDemo", "ActionsStore", "ActionsEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

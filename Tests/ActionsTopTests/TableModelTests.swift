@@ -290,15 +290,18 @@ struct ModelRun {
         let rule = try writer.addListEntry(ListEntry(kind: .domain, value: "spam.example"), by: Operator(user: "test"))
         var run = ModelRun(seed: 2, store: store, writer: writer)
         run.nowMs = WallClock.nowMs()
-        try run.insert((1...5).map { n in
+        /// A denial of bot N at spam.example by the rule, decided at `timeMs` (default: the model's).
+        func denial(_ n: Int, timeMs: Int64? = nil) -> Event {
             var event = run.makeEvent(id: Int64(n))
             event.email = "bot\(n)@spam.example"
             event.emailDomain = "spam.example"
             event.verdict = .deny
             event.decidedBy = .policy
             event.reason = "deny-list domain spam.example (rule \(rule.id))"
+            event.timeMs = timeMs ?? event.timeMs
             return event
-        })
+        }
+        try run.insert((1...5).map { denial($0) })
         let controller = DashboardController(store: store, theme: .builtinDefault, catalog: ThemeCatalog(directories: []),
                                              noColor: true, readOnly: false, actor: Operator(user: "test"))
         controller.load()
@@ -314,15 +317,7 @@ struct ModelRun {
 
         // Open, the panel counts arrivals from the tail, without reading the window again, and
         // lets them go as the window slides past them.
-        try run.insert((6...8).map { n in
-            var event = run.makeEvent(id: Int64(n))
-            event.email = "bot\(n)@spam.example"
-            event.emailDomain = "spam.example"
-            event.verdict = .deny
-            event.decidedBy = .policy
-            event.timeMs = run.nowMs
-            return event
-        })
+        try run.insert((6...8).map { denial($0, timeMs: run.nowMs) })
         controller.tick(nowMs: run.nowMs + 100)
         controller.settle()
         #expect(controller.state.topRows.first { $0.key == "spam.example" }?.count == 8, "\(controller.state.topRows)")

@@ -78,6 +78,11 @@ struct InstallTests {
             let built = try FileManager.default.attributesOfItem(atPath: Paths.binary(tool))[.size] as? Int ?? 0
             #expect(installed > 0 && installed < built / 2, "\(tool): \(installed) bytes installed, \(built) built")
         }
+        // The production server links nothing of the dashboard: no ncurses (actions-top --demo
+        // runs the dashboard over the demo, not the server).
+        let linked = try run("/usr/bin/ldd", [prefix + "/bin/actions-server"]).stdout
+        #expect(!linked.contains("ncurses") && !linked.contains("libtinfo"), "\(linked)")
+        #expect(try run("/usr/bin/ldd", [prefix + "/bin/actions-top"]).stdout.contains("ncurses"), "the check would see it")
         let version = try run(prefix + "/bin/actions-server", ["--version"])
         #expect(version.status == 0, "the stripped binary runs: \(version.stderr)")
         #expect(FileManager.default.fileExists(atPath: prefix + "/share/actions/prometheus/actions.rules.yml"))

@@ -4,13 +4,14 @@ import ServiceLifecycle
 import ActionsEngine
 import ActionsStore
 import ActionsTop
+import ActionsDemo
 
 /// `actions-top --demo`: a temporary database, the engine on a loopback port, the flaky example
 /// endpoint, synthetic traffic and the dashboard, as one `ServiceGroup`. The dashboard ends the
 /// group when the operator quits; the group then shuts down in reverse order: traffic stops, the
 /// endpoint's sleeping answers end, the server finishes what is in flight, the log is flushed.
-public enum DemoMode {
-    public static func run(options: TopApp.Options, rate: Double) async throws {
+enum DemoMode {
+    static func run(options: TopApp.Options, rate: Double) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-top-demo-\(getpid())")
         try await BlockingWork.run { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         defer { try? FileManager.default.removeItem(at: directory) }
