@@ -128,6 +128,12 @@ public final class DecisionEngine: Sendable {
     /// The event log's queue, writes and drops.
     public var eventLog: EventWriter.Stats { writer.stats }
 
+    /// How far the search index trails the log, as the indexer last saw it.
+    public var searchIndexLag: (events: Int64, seconds: Double) { metrics.searchLag }
+
+    /// Past this, /healthz says the index is behind (as the ActionsSearchIndexBehind alert does).
+    public static let searchLagProblemSeconds: Double = 300
+
     /// The PostgreSQL server events go to now, `host:port`; nil on SQLite.
     public var databaseServer: String? { store.databaseServer }
 

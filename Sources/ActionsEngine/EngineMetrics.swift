@@ -1,6 +1,7 @@
 import CoreMetrics
 import Metrics
 import Prometheus
+import Synchronization
 import ActionsProtocol
 import ActionsStore
 
@@ -92,9 +93,15 @@ public final class EngineMetrics: Sendable {
 
     /// Events the search index has not reached, and how long the oldest of them has waited.
     func recordSearchLag(events: Int64, oldestMs: Int64?, nowMs: Int64) {
+        let seconds = Double(max(0, nowMs - (oldestMs ?? nowMs))) / 1000
         searchLagEvents.record(events)
-        searchLagSeconds.record(Double(max(0, nowMs - (oldestMs ?? nowMs))) / 1000)
+        searchLagSeconds.record(seconds)
+        searchLagLast.withLock { $0 = (events, seconds) }
     }
+
+    /// The index's lag as last reported: /healthz names it past a threshold.
+    var searchLag: (events: Int64, seconds: Double) { searchLagLast.withLock { $0 } }
+    private let searchLagLast = Mutex<(events: Int64, seconds: Double)>((0, 0))
 
     func recordRefusal(route: String, reason: String) {
         refusals[route + " " + reason]?.increment()

@@ -130,6 +130,8 @@ public struct AppState: Sendable {
     public var warnings: [String] = []
     /// Events the search index has not reached yet (normally under a second's worth).
     public var searchBacklog: Int64 = 0
+    /// Past this many unindexed events the footer says the index is behind.
+    public static let indexBehindMarker: Int64 = 100_000
     public var themeName = "default"
     /// Rows available for the table; set by the renderer's layout for paging.
     public var pageSize = 10

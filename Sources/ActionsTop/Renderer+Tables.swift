@@ -398,6 +398,10 @@ extension Renderer {
                 : "whole log"
             markers.append(("/" + TerminalText.escape(state.filter.text) + " (\(scope))", .filter))
         }
+        // An index far behind makes searches scan: said before anyone wonders why they are slow.
+        if state.searchBacklog > AppState.indexBehindMarker {
+            markers.append(("index \(Self.count(state.searchBacklog)) behind", .warning))
+        }
         if state.readOnly { markers.append(("READ-ONLY", .readOnly)) }
         if !state.warnings.isEmpty { markers.append(("⚠ \(state.warnings.count)", .warning)) }
         let markerWidth = markers.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 }

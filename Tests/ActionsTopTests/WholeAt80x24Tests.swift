@@ -82,4 +82,12 @@ import ActionsStore
         _ = state.handle(.char("j"))
         #expect(!renderer.render(state, width: 132, height: 43).text.contains("not following"), "nothing new yet: nothing to say")
     }
+
+    /// An index far behind shows in the footer (searches then scan), and nothing when it keeps up.
+    @Test func anIndexFarBehindShowsInTheFooter() {
+        var state = Fixtures.state()
+        #expect(!renderer.render(state, width: 80, height: 24).text.contains("behind"))
+        state.searchBacklog = 3_400_000
+        #expect(renderer.render(state, width: 80, height: 24).text.contains("index 3.4M behind"))
+    }
 }

@@ -1,5 +1,7 @@
 import Testing
 import Foundation
+import ActionsProtocol
+import ActionsStore
 
 /// The Prometheus alerting rules shipped in packaging/prometheus: valid (`promtool check rules`),
 /// firing on what should page and quiet otherwise (`promtool test rules`, the unit tests beside
@@ -46,5 +48,32 @@ import Foundation
             #expect(metrics.split(separator: "\n").contains { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }, "\(name) is not exported")
         }
         #expect(harness.server.stop() == 0)
+    }
+}
+
+/// /healthz says when the search index is far behind (searches still answer, slower), and stops
+/// saying it once the indexer caught up.
+@Suite struct SearchLagHealthTests {
+    @Test func healthNamesAnIndexFarBehindUntilItCatchesUp() async throws {
+        let harness = try ServerHarness()
+        // Events decided ten minutes ago, written by another process: the index has not seen them.
+        let old = WallClock.nowMs() - 600_000
+        try harness.store().insert((0..<5).map { n in
+            Event(timeMs: old + Int64(n), actionType: .userRegistration, actionId: "old_\(n)", email: "old\(n)@example.com",
+                  verdict: .allow, decidedBy: .allowDefault)
+        })
+        var problems: [String] = []
+        let behind = await eventually(timeout: 5) {
+            problems = (try? await http("GET", harness.url + "/healthz").json["problems"] as? [String]) ?? []
+            return problems.contains { $0.hasPrefix("search index") && $0.contains("5 events") }
+        }
+        #expect(behind != nil, "\(problems)")
+        // The indexer takes a batch within 10 s: then the problem goes.
+        let caughtUp = await eventually(timeout: 20) {
+            (try? await http("GET", harness.url + "/healthz").json["status"] as? String) == "ok"
+        }
+        #expect(caughtUp != nil)
+        let metrics = try await http("GET", harness.url + "/metrics").text
+        #expect(metrics.contains("actions_search_index_lag_events 0"), "\(metrics.split(separator: "\n").filter { $0.contains("lag") })")
     }
 }

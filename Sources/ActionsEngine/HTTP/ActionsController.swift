@@ -59,6 +59,11 @@ public struct ActionsController: Sendable {
             problems.append("the database refused \(stats.rejected) events, each written alone and logged nowhere else"
                             + (stats.lastError.map { "; last error: \($0)" } ?? ""))
         }
+        // Searches still answer, scanning what the index has not reached: slower, not wrong.
+        let lag = engine.searchIndexLag
+        if lag.seconds > DecisionEngine.searchLagProblemSeconds {
+            problems.append("search index \(Int(lag.seconds)) s behind the log (\(lag.events) events): searches scan those")
+        }
         return JSONBody.response(.ok, HealthAnswer(status: problems.isEmpty ? "ok" : "degraded", problems: problems,
                                                    eventsQueued: stats.queued, eventsDropped: stats.dropped,
                                                    eventsRejected: stats.rejected,
