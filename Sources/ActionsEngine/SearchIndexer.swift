@@ -34,7 +34,8 @@ struct SearchIndexer: Service {
                     let due = ContinuousClock.now - lastRun >= maxDelay || (lag?.events ?? Int64(batch)) >= Int64(batch)
                     if due {
                         // Catch up without pausing while a backlog remains (a fresh index on an old log).
-                        while try await BlockingWork.run({ try store.indexSearch() }) == 50_000, !Task.isCancelled {}
+                        // At idle CPU priority: indexing never takes a core that decisions need.
+                        while try await BlockingWork.runWhenIdle({ try store.indexSearch() }) == 50_000, !Task.isCancelled {}
                         lastRun = .now
                     }
                 } catch {

@@ -1,4 +1,7 @@
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where work that can block (SQLite calls that may wait on another process's lock, file I/O)
 /// runs when an async caller needs it: a small pool of dedicated threads, never Swift's
@@ -18,6 +21,42 @@ public enum BlockingWork {
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
     }
+
+    /// One more thread of the same kind, at the lowest CPU priority Linux has (`SCHED_IDLE`), for
+    /// work that must never take CPU from decisions: the search indexer. The kernel runs it only
+    /// when a core would otherwise idle, so under saturation the index falls behind, and it
+    /// catches up when the load falls. (On PostgreSQL the indexing CPU is the database server's.)
+    private static let idlePool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        return pool
+    }()
+
+    /// Runs `body` on the idle-priority thread; see `run`.
+    public static func runWhenIdle<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await idlePool.runIfActive {
+            IdlePriority.adopt()
+            return try body()
+        }
+    }
+}
+
+/// The calling thread's CPU policy set to `SCHED_IDLE` (no privilege needed to lower it).
+public enum IdlePriority {
+    /// Linux's value (uapi sched.h); glibc declares it only under _GNU_SOURCE, which Swift's
+    /// Glibc module does not import.
+    static let schedIdle: Int32 = 5
+
+    /// Idempotent, one cheap system call; a refusal (a seccomp filter, say) leaves the thread at
+    /// normal priority, which is what it had.
+    public static func adopt() {
+        var parameters = sched_param()
+        parameters.sched_priority = 0
+        _ = sched_setscheduler(0, schedIdle, &parameters)
+    }
+
+    /// Whether the calling thread runs under `SCHED_IDLE`.
+    public static var isCurrent: Bool { sched_getscheduler(0) == schedIdle }
 }
 
 extension Store {

@@ -390,6 +390,10 @@ struct NodesCommand: ParsableCommand {
         let store = try database.open()
         let nowMs = WallClock.nowMs()
         let nodes = try attempt { try store.nodes(nowMs: nowMs) }
+        // One index for the whole log, whichever nodes keep it: its lag goes on every JSON line,
+        // and under the table (on stderr, so scripts reading the rows see only nodes).
+        let lag = try? store.searchLag()
+        let lagSeconds = lag?.oldestMs.map { max(0, Double(nowMs - $0) / 1000) } ?? 0
         if nodes.isEmpty && !json { printEmpty("no node has reported") }
         for node in nodes {
             let circuits = ActionType.allCases.map { "\($0.rawValue)=\(node.circuits[$0]?.rawValue ?? "-")" }.joined(separator: " ")
@@ -399,12 +403,18 @@ struct NodesCommand: ParsableCommand {
                                    "stopped": node.phase(nowMs: nowMs) == .stopped, "stopped_ms": node.stoppedMs, "decisions": node.decisions,
                                    "decisions_per_second": node.decisionsPerSecond, "queued": node.queued,
                                    "dropped": node.dropped, "circuits": circuits, "database_server": node.databaseServer,
-                                   "url": node.url])
+                                   "url": node.url, "search_index_lag_events": lag?.events,
+                                   "search_index_lag_seconds": lag.map { _ in (lagSeconds * 10).rounded() / 10 }])
                 continue
             }
             printRow(node.name, node.version, node.phase(nowMs: nowMs).label,
                      "seen \((nowMs - node.updatedMs) / 1000)s ago", String(format: "%.1f/s", node.decisionsPerSecond),
                      "queued=\(node.queued) dropped=\(node.dropped)", circuits, node.databaseServer.map { "db=\($0)" } ?? "")
+        }
+        if !json, let lag {
+            let state = lag.events == 0 ? "up to date"
+                : "\(lag.events) event\(lag.events == 1 ? "" : "s") behind the log (the oldest unindexed \(Int(lagSeconds)) s ago)"
+            FileHandle.standardError.write(Data("search index: \(state)\n".utf8))
         }
     }
 }

@@ -37,6 +37,11 @@ import ActionsStore
         // Its last heartbeat says it stopped, so dashboards do not show it as gone silent.
         let nodes = try harness.ctl("nodes")
         #expect(nodes.contains("\tstopped\t") && !nodes.contains("SILENT"), "\(nodes)")
+        // The search index had not reached the decision (it waits for 20,000 events or 10 s): said under the table.
+        let listed = try run(Paths.binary("actionsctl"), ["nodes"], environment: ["ACTIONS_DB": harness.databasePath])
+        #expect(listed.stderr.contains("search index: 1 event behind the log"), "\(listed.stderr)")
+        let json = try harness.ctl("nodes", "--json")
+        #expect(json.contains(#""search_index_lag_events":1"#), "\(json)")
         #expect(try harness.store().nodes().allSatisfy { $0.stoppedMs != nil })
     }
 
