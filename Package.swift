@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        // Spans over OTLP/HTTP only: the gRPC exporter would bring grpc-swift and minutes of build.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
@@ -82,6 +85,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // HTTPRequestPart, for the request read timeout's channel handler.
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                // Decision spans, for whichever tracer the server is given.
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         .target(
@@ -103,6 +108,9 @@ let package = Package(
             name: "actions-server",
             dependencies: [
                 "ActionsEngine", "ActionsStore", "ActionsDemo",
+                // The OTLP span exporter, when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -6,6 +6,7 @@ import Logging
 import ActionsEngine
 
 /// The comparison point: a bare Hummingbird POST handler that reads the body and answers a fixed verdict.
+/// It doubles as a span sink (`/v1/traces`) for the rounds with OTLP export on.
 struct BaselineServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "baseline", abstract: "A minimal Hummingbird POST handler.")
     @Option var port = 0
@@ -16,6 +17,12 @@ struct BaselineServer: AsyncParsableCommand {
         router.post("v1/actions/:type") { request, _ -> Response in
             _ = try await request.body.collect(upTo: 65536)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
+        }
+        // Also an OTLP/HTTP collector that takes every batch and keeps nothing (an empty
+        // ExportTraceServiceResponse is zero bytes), for the server's spans-on rounds.
+        router.post("v1/traces") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 64 << 20)
+            return Response(status: .ok, headers: [.contentType: "application/x-protobuf"], body: .init(byteBuffer: ByteBuffer()))
         }
         var logger = Logger(label: "baseline")
         logger.logLevel = .warning

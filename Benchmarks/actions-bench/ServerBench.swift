@@ -161,11 +161,18 @@ struct ServerBench: AsyncParsableCommand {
             var name: String
             var flags: [String]
             var db: String
+            var environment: [String: String] = [:]
             var rates: [Double] = [], cpu: [Double] = [], ratios: [Double] = [], p99: [Double] = []
             var answered = 0
         }
         var modes = [Mode(name: "background", flags: [], db: directory.appendingPathComponent("background.db").path),
                      Mode(name: "durable", flags: ["--durable-events"], db: directory.appendingPathComponent("durable.db").path)]
+        // Span export on (a span per decision, batched to a sink that keeps nothing): what tracing
+        // costs beside background mode, where it is off and costs nothing.
+        let sink = try Child(binary("actions-bench"), ["baseline"])
+        defer { sink.stop() }
+        modes.insert(Mode(name: "background + OTLP spans", flags: [], db: directory.appendingPathComponent("spans.db").path,
+                          environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": sink.url]), at: 1)
         if let postgres {
             modes.append(Mode(name: "postgres", flags: [], db: postgres))
             modes.append(Mode(name: "postgres durable", flags: ["--durable-events"], db: try freshDatabase(on: postgres)))
@@ -193,7 +200,7 @@ struct ServerBench: AsyncParsableCommand {
             var line = String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req, p99 %.1f ms)", round, base.rate, baseMicros, base.p99Ms)
             for index in modes.indices {
                 let server = try Child(binary("actions-server"), ["--db", modes[index].db, "--port", "0", "--log-level", "error"] + modes[index].flags,
-                                       environment: ["ACTIONS_SECRET": Self.secret])
+                                       environment: ["ACTIONS_SECRET": Self.secret].merging(modes[index].environment) { $1 })
                 let (engine, micros) = try measure(server, "/v1/actions/user_registration")
                 modes[index].answered += engine.requests
                 modes[index].rates.append(engine.rate)

@@ -5,6 +5,7 @@ import Synchronization
 import ActionsProtocol
 import ActionsStore
 import ActionsPolicy
+import Tracing
 
 /// A verdict and how it was reached.
 public struct Decision: Sendable {
@@ -32,6 +33,7 @@ public final class DecisionEngine: Sendable {
     private let metrics: EngineMetrics
     private let settings: ReloadableConfig
     private let client: EndpointClient
+    private let spans: DecisionSpans
     private let logger: Logger
     private let refusalLog = Mutex<(lastMs: Int64, suppressed: Int)>((0, 0))
     /// Decisions made (and requests refused) since start, for the heartbeat's rate.
@@ -40,9 +42,12 @@ public final class DecisionEngine: Sendable {
     private let nodeName: NodeName
     private let listenURL = Mutex<String?>(nil)
 
+    /// `tracer`: where decision spans go (OTLP, built by actions-server from the `OTEL_*`
+    /// variables); nil, the default, is no spans at all.
     public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
-                logger: Logger = Logger(label: "actions.engine")) {
+                logger: Logger = Logger(label: "actions.engine"), tracer: (any Tracer)? = nil) {
         self.store = store
+        self.spans = DecisionSpans(tracer: tracer)
         self.settings = ReloadableConfig(config)
         let nodeName = NodeName(config.node ?? Self.defaultNodeName(port: config.port), known: config.node != nil || config.port != 0)
         self.nodeName = nodeName
@@ -166,13 +171,15 @@ public final class DecisionEngine: Sendable {
         let snapshot = policy.current
         let settings = snapshot.settings(for: type)
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
+        let span = spans.decision(type, parent: traceParent)
         // Matching uses the normalized spelling; the event keeps the email as it was sent.
         let attempt = Attempt(type: type, timeMs: nowMs, email: context.email, ip: context.ipAddress)
         var event = Event(timeMs: nowMs, actionType: type, actionId: actionID, userId: context.userId,
                           email: context.email, emailDomain: attempt.domain, ip: context.ipAddress, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
                           authMethod: context.authenticationMethod, organizationId: context.organizationId,
-                          deviceFingerprint: context.deviceFingerprint, node: node, isTest: test, traceId: traceParent?.traceID)
+                          deviceFingerprint: context.deviceFingerprint, node: node, isTest: test,
+                          traceId: span?.traceParent?.traceID ?? traceParent?.traceID)
         decisionCount.add(1, ordering: .relaxed)
 
         let lockout = type == .authentication && !snapshot.lockouts.isEmpty
@@ -190,7 +197,7 @@ public final class DecisionEngine: Sendable {
             if test { trace.append(TraceStep("endpoint", "not called: local policy denied")) }
         } else if consultEndpoint, let url = settings.activeEndpoint {
             await callEndpoint(url: url, context: context, received: received, actionID: actionID, settings: settings,
-                               test: test, trace: traceParent?.child(), event: &event)
+                               test: test, trace: traceParent, span: span, event: &event)
             if let reason = local.reason { event.reason = (event.reason.map { $0 + "; " } ?? "") + reason }
             if test {
                 let status = event.httpStatus.map { "HTTP \($0)" } ?? event.outcome.rawValue
@@ -212,6 +219,7 @@ public final class DecisionEngine: Sendable {
             decision = Decision(verdict: event.verdict, errorMessage: event.errorMessage, event: event)
         }
         decision.trace = trace
+        span?.endDecision(decision.event)
         return decision
     }
 
@@ -248,7 +256,8 @@ public final class DecisionEngine: Sendable {
     /// `test`: a test action sees the circuit as it is and changes nothing: an open circuit
     /// answers it as it would real traffic, but its calls never open, probe or close the circuit.
     private func callEndpoint(url: String, context: ActionContext, received: [UInt8]?, actionID: String,
-                              settings: ActionSettings, test: Bool, trace: TraceParent?, event: inout Event) async {
+                              settings: ActionSettings, test: Bool, trace: TraceParent?, span: DecisionSpan?,
+                              event: inout Event) async {
         let type = context.type
         let permit = test ? (circuit.snapshot(type).phase == .open ? .reject : .call) : circuit.permit(type)
         if permit == .reject {
@@ -261,8 +270,13 @@ public final class DecisionEngine: Sendable {
         }
         let secrets = config.secrets(for: type)
         let body = ActionContext.forwardedBody(received ?? context.encoded(), id: actionID)
+        // The call carries the trace on with a span of its own: the exported client span's when
+        // tracing is on, a new span id otherwise.
+        let callSpan = span?.endpointCall(url: url)
         let result = await client.call(url: url, type: type, body: body, signer: RequestSigner(secret: secrets.first ?? ""),
-                                       verifier: ResponseVerifier(secrets: secrets), timeoutMs: settings.timeoutMs, trace: trace)
+                                       verifier: ResponseVerifier(secrets: secrets), timeoutMs: settings.timeoutMs,
+                                       trace: callSpan?.traceParent ?? trace?.child())
+        callSpan?.endCall(result)
         event.httpStatus = result.httpStatus
         event.endpointLatencyUs = result.latencyUs
         event.detail = result.detail

@@ -122,54 +122,16 @@ public struct EngineConfig: Sendable {
     }
 
     mutating func apply(_ values: [String: TOMLSubset.Value], file: String) throws {
-        func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
-            guard let value = values[key] else { return nil }
-            guard case .integer(let number) = value, range.contains(number) else {
-                throw Problem(description: "\(file): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return number
+        func isActionSecret(_ name: String) -> Bool {
+            ActionType.allCases.contains { name == "actions.\($0.rawValue).secret" || name == "actions.\($0.rawValue).secrets" }
         }
-        func string(_ key: String) throws -> String? {
-            guard let value = values[key] else { return nil }
-            guard case .string(let text) = value else { throw Problem(description: "\(file): \(key) must be a string") }
-            return text
+        for name in values.keys.sorted() where ConfigKey.byName[name] == nil && !isActionSecret(name) {
+            throw Problem(description: "\(file): unknown key \(name)")
         }
-        let known: Set<String> = [
-            "server.host", "server.port", "server.db", "server.max_body_bytes", "server.node",
-            "lockout.threshold", "lockout.window_seconds", "lockout.lockout_seconds",
-            "circuit.failure_threshold", "circuit.cooldown_seconds",
-            "retention.max_age_days", "retention.max_rows", "events.queue_capacity",
-            "server.idle_timeout_ms", "server.read_timeout_ms", "events.durable", "events.durable_wait_ms", "store.busy_timeout_ms", "store.lockout_write_wait_ms",
-            "rate.max_subjects",
-        ]
-        for key in values.keys where !known.contains(key) {
-            let isActionSecret = ActionType.allCases.contains { key == "actions.\($0.rawValue).secret" || key == "actions.\($0.rawValue).secrets" }
-            if !isActionSecret { throw Problem(description: "\(file): unknown key \(key)") }
+        for key in ConfigKey.all {
+            guard let value = values[key.name] else { continue }
+            guard key.read(value, &self) else { throw Problem(description: "\(file): \(key.name) must be \(key.expected)") }
         }
-        host = try string("server.host") ?? host
-        port = try int("server.port", in: 0...65535) ?? port
-        databasePath = try string("server.db") ?? databasePath
-        node = try string("server.node") ?? node
-        maxBodyBytes = try int("server.max_body_bytes", in: 1024...(16 << 20)) ?? maxBodyBytes
-        lockout.threshold = try int("lockout.threshold", in: 1...1000) ?? lockout.threshold
-        lockout.windowMs = Int64(try int("lockout.window_seconds", in: 1...86_400 * 30) ?? Int(lockout.windowMs / 1000)) * 1000
-        lockout.lockoutMs = Int64(try int("lockout.lockout_seconds", in: 1...86_400 * 365) ?? Int(lockout.lockoutMs / 1000)) * 1000
-        circuit.threshold = try int("circuit.failure_threshold", in: 1...10_000) ?? circuit.threshold
-        circuit.cooldownMs = Int64(try int("circuit.cooldown_seconds", in: 1...86_400) ?? Int(circuit.cooldownMs / 1000)) * 1000
-        retentionMaxAgeDays = try int("retention.max_age_days", in: 1...36_500) ?? retentionMaxAgeDays
-        retentionMaxRows = try int("retention.max_rows", in: 1000...Int.max) ?? retentionMaxRows
-        eventQueueCapacity = try int("events.queue_capacity", in: 100...10_000_000) ?? eventQueueCapacity
-        durableWaitMs = try int("events.durable_wait_ms", in: 1...60_000) ?? durableWaitMs
-        switch values["events.durable"] {
-        case .boolean(let on)?: durableEvents = on
-        case nil: break
-        default: throw Problem(description: "\(file): events.durable must be true or false")
-        }
-        idleTimeoutMs = try int("server.idle_timeout_ms", in: 100...3_600_000) ?? idleTimeoutMs
-        readTimeoutMs = try int("server.read_timeout_ms", in: 100...3_600_000) ?? readTimeoutMs
-        busyTimeoutMs = try int("store.busy_timeout_ms", in: 10...60_000) ?? busyTimeoutMs
-        lockoutWriteWaitMs = try int("store.lockout_write_wait_ms", in: 10...60_000) ?? lockoutWriteWaitMs
-        rateMaxSubjects = try int("rate.max_subjects", in: 1000...10_000_000) ?? rateMaxSubjects
         for type in ActionType.allCases {
             let key = "actions.\(type.rawValue).secret"
             switch values[key + "s"] ?? values[key] {

@@ -116,6 +116,21 @@ public enum TOMLSubset {
         return parts
     }
 
+    /// A basic string as this parser reads it back: quoted, with the four escapes it knows.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for char in text {
+            switch char {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default: out.append(char)
+            }
+        }
+        return out + "\""
+    }
+
     private static func parseString(_ text: String) -> String? {
         guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else { return nil }
         var out = "", escaped = false

@@ -4,6 +4,7 @@ import ActionsStore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Tracing
 
 /// Started with the main thread parked, so valgrind can count its instructions
 /// (see `runWithMainThreadParked`).
@@ -38,6 +39,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @Option(help: "Log lines on stderr: text, or json (one object per line, for log shippers).") var logFormat: LogFormat = .text
     @Flag(help: .hidden) var manualSections = false
+    @Flag(help: "Print a config file with every key at its default, each with what it does, and exit (the file actions.example.toml is).")
+    var printExampleConfig = false
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
@@ -71,6 +74,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         if manualSections { return ServerManual.print() }
+        if printExampleConfig { return print(ConfigKey.exampleFile(), terminator: "") }
         switch logFormat {
         case .text: LoggingSystem.bootstrap(StreamLogHandler.standardError)
         case .json: LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
@@ -100,7 +104,16 @@ struct Serve: AsyncParsableCommand {
         }
         for warning in settings.weakSecretWarnings { logger.warning("\(warning)") }
         // The engine reads its first policy snapshot from the store: off the cooperative pool.
-        let engine = try await BlockingWork.run { [settings, logger] in DecisionEngine(store: store, config: settings, logger: logger) }
+        let spans: (tracer: any Tracer, service: any Service)?
+        do {
+            spans = try SpanExport.make(environment: ProcessInfo.processInfo.environment, logger: logger)
+        } catch {
+            throw ValidationError("OTLP span export: \(error)")
+        }
+        if spans != nil { logger.info("exporting decision spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)") }
+        let engine = try await BlockingWork.run { [settings, logger] in
+            DecisionEngine(store: store, config: settings, logger: logger, tracer: spans?.tracer)
+        }
         let host = settings.host, scheme = tls == nil ? "http" : "https"
         let shownDB = store.path
         let server = try ActionsServer.application(engine: engine, host: host, port: settings.port, tls: tls, logger: logger) { port in
@@ -112,7 +125,9 @@ struct Serve: AsyncParsableCommand {
         // Start order is shutdown order reversed: on SIGTERM the server stops accepting and
         // finishes the requests in flight first, then the engine's services stop, the event
         // writer last, once everything that submits events has stopped.
-        let group = ServiceGroup(configuration: .init(services: engine.services + [server, reloader],
+        // The span exporter starts first and so stops last, flushing the spans of the last requests.
+        let exporter: [any Service] = spans.map { [$0.service] } ?? []
+        let group = ServiceGroup(configuration: .init(services: exporter + engine.services + [server, reloader],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         let stats = engine.eventLog
