@@ -44,6 +44,7 @@ struct ServerBench: AsyncParsableCommand {
         let pair = postgres != nil && syncStandby && !latencyOnly ? try StandbyPair(directory: directory) : nil
         defer { pair?.stop() }
         if !latencyOnly { try throughput(directory, postgres: postgresDatabase, syncStandby: try pair.map { try freshDatabase(on: $0.url) }) }
+        if !latencyOnly { try indexLag(directory) }
         if let postgres { try twoNodes(directory, database: try freshDatabase(on: postgres)) }
         try await overhead(directory)
     }

@@ -66,11 +66,16 @@ extension ConfigKey {
                         "prune the oldest events past this many; unset keeps them"),
     ]
 
-    static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+    /// By name; a name listed twice keeps its first entry (ConfigKeysTests checks there is none).
+    static let byName: [String: ConfigKey] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+
+    static func expected(_ range: ClosedRange<Int>) -> String {
+        range.upperBound == Int.max ? "an integer of at least \(range.lowerBound)" : "an integer in \(range.lowerBound)...\(range.upperBound)"
+    }
 
     static func integer(_ name: String, _ path: WritableKeyPath<EngineConfig, Int> & Sendable, in range: ClosedRange<Int>,
                         reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: "an integer in \(range.lowerBound)...\(range.upperBound)", reloadable: reloadable, doc: doc,
+        ConfigKey(name: name, expected: expected(range), reloadable: reloadable, doc: doc,
                   example: nil,
                   read: { value, config in
                       guard case .integer(let number) = value, range.contains(number) else { return false }
@@ -83,7 +88,7 @@ extension ConfigKey {
 
     static func optionalInteger(_ name: String, _ path: WritableKeyPath<EngineConfig, Int?> & Sendable, in range: ClosedRange<Int>,
                                 example: String, reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: "an integer in \(range.lowerBound)...\(range.upperBound)", reloadable: reloadable, doc: doc,
+        ConfigKey(name: name, expected: expected(range), reloadable: reloadable, doc: doc,
                   example: example,
                   read: { value, config in
                       guard case .integer(let number) = value, range.contains(number) else { return false }
@@ -97,7 +102,7 @@ extension ConfigKey {
     /// Seconds in the file, milliseconds in the configuration.
     static func seconds(_ name: String, _ path: WritableKeyPath<EngineConfig, Int64> & Sendable, in range: ClosedRange<Int>,
                         reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: "an integer in \(range.lowerBound)...\(range.upperBound)", reloadable: reloadable, doc: doc,
+        ConfigKey(name: name, expected: expected(range), reloadable: reloadable, doc: doc,
                   example: nil,
                   read: { value, config in
                       guard case .integer(let number) = value, range.contains(number) else { return false }

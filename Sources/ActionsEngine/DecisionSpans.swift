@@ -1,3 +1,4 @@
+import Foundation
 import ActionsProtocol
 import ActionsStore
 import Tracing
@@ -40,8 +41,20 @@ struct DecisionSpan: Sendable {
     func endpointCall(url: String) -> DecisionSpan {
         let child = tracer.startAnySpan("POST", context: span.context, ofKind: .client)
         child.attributes["http.request.method"] = "POST"
-        child.attributes["url.full"] = url
+        child.attributes["url.full"] = Self.redacted(url)
         return DecisionSpan(span: child, tracer: tracer)
+    }
+
+    /// The URL as the semantic conventions want it recorded: no user and password, and no query
+    /// (where tokens travel), since the collector is another party.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unparsable URL)" }
+        if components.user != nil || components.password != nil {
+            components.user = "REDACTED"
+            components.password = components.password == nil ? nil : "REDACTED"
+        }
+        if components.query != nil { components.query = "REDACTED" }
+        return components.string ?? "(unparsable URL)"
     }
 
     /// Ends an endpoint call's span with what came back.

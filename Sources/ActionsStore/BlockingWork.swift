@@ -22,10 +22,11 @@ public enum BlockingWork {
         try await pool.runIfActive(body)
     }
 
-    /// One more thread of the same kind, at the lowest CPU priority Linux has (`SCHED_IDLE`), for
-    /// work that must never take CPU from decisions: the search indexer. The kernel runs it only
-    /// when a core would otherwise idle, so under saturation the index falls behind, and it
-    /// catches up when the load falls. (On PostgreSQL the indexing CPU is the database server's.)
+    /// One more thread of the same kind, at the lowest CPU priority Linux has (`SCHED_IDLE`: a
+    /// weight of 3 against a normal thread's 1024), for work that must never take CPU from
+    /// decisions: the search indexer on SQLite. Under saturation it gets a fraction of a percent
+    /// of a core, so the index falls behind, and it catches up when the load falls. Whatever it
+    /// holds (a transaction, a lock) is held that much longer: keep its units of work small.
     private static let idlePool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()

@@ -92,6 +92,18 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+        // Before the store opens (and migrates): a setting the exporter cannot serve stops here.
+        let spans: (tracer: any Tracer, service: any Service)?
+        do {
+            spans = try await BlockingWork.run { [logger] in
+                try SpanExport.make(environment: ProcessInfo.processInfo.environment, logLevel: logger.logLevel, logger: logger)
+            }
+        } catch {
+            // A setting, not a usage error: no usage text, and sysexits' EX_CONFIG.
+            FileHandle.standardError.write(Data("actions-server: OTLP span export: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        if spans != nil { logger.info("exporting decision spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)") }
         let store: Store
         do {
             store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000,
@@ -104,13 +116,6 @@ struct Serve: AsyncParsableCommand {
         }
         for warning in settings.weakSecretWarnings { logger.warning("\(warning)") }
         // The engine reads its first policy snapshot from the store: off the cooperative pool.
-        let spans: (tracer: any Tracer, service: any Service)?
-        do {
-            spans = try SpanExport.make(environment: ProcessInfo.processInfo.environment, logger: logger)
-        } catch {
-            throw ValidationError("OTLP span export: \(error)")
-        }
-        if spans != nil { logger.info("exporting decision spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)") }
         let engine = try await BlockingWork.run { [settings, logger] in
             DecisionEngine(store: store, config: settings, logger: logger, tracer: spans?.tracer)
         }

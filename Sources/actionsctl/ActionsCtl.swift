@@ -392,7 +392,8 @@ struct NodesCommand: ParsableCommand {
         let nodes = try attempt { try store.nodes(nowMs: nowMs) }
         // One index for the whole log, whichever nodes keep it: its lag goes on every JSON line,
         // and under the table (on stderr, so scripts reading the rows see only nodes).
-        let lag = try? store.searchLag()
+        let lagRead = Result { () throws(StoreError) in try store.searchLag() }
+        let lag = try? lagRead.get()
         let lagSeconds = lag?.oldestMs.map { max(0, Double(nowMs - $0) / 1000) } ?? 0
         if nodes.isEmpty && !json { printEmpty("no node has reported") }
         for node in nodes {
@@ -410,6 +411,9 @@ struct NodesCommand: ParsableCommand {
             printRow(node.name, node.version, node.phase(nowMs: nowMs).label,
                      "seen \((nowMs - node.updatedMs) / 1000)s ago", String(format: "%.1f/s", node.decisionsPerSecond),
                      "queued=\(node.queued) dropped=\(node.dropped)", circuits, node.databaseServer.map { "db=\($0)" } ?? "")
+        }
+        if !json, case .failure(let error) = lagRead {
+            FileHandle.standardError.write(Data("search index: lag unknown (\(error))\n".utf8))
         }
         if !json, let lag {
             let state = lag.events == 0 ? "up to date"

@@ -14,6 +14,11 @@ import Foundation
         #expect(file == ConfigKey.exampleFile())
     }
 
+    @Test func everyKeyIsNamedOnceInTwoParts() {
+        #expect(Set(ConfigKey.all.map(\.name)).count == ConfigKey.all.count)
+        #expect(ConfigKey.all.allSatisfy { $0.name.split(separator: ".").count == 2 })
+    }
+
     /// The example, read back, is the defaults; its commented-out examples, uncommented, are valid.
     @Test func theExampleReadsBackAsTheDefaults() throws {
         let example = ConfigKey.exampleFile()
@@ -42,8 +47,10 @@ import Foundation
             } catch {
                 #expect("\(error)" == "t.toml: \(key.name) must be \(key.expected)")
             }
-            guard key.expected.hasPrefix("an integer in ") else { continue }
-            let bounds = key.expected.dropFirst("an integer in ".count).components(separatedBy: "...").compactMap { Int($0) }
+            guard key.expected.hasPrefix("an integer") else { continue }
+            let bounds = key.expected.hasPrefix("an integer of at least ")
+                ? [Int(key.expected.dropFirst("an integer of at least ".count))!, Int.max]
+                : key.expected.dropFirst("an integer in ".count).components(separatedBy: "...").compactMap { Int($0) }
             try #require(bounds.count == 2)
             if bounds[0] > Int.min {
                 #expect(throws: EngineConfig.Problem.self) { try config.apply([key.name: .integer(bounds[0] - 1)], file: "t.toml") }
@@ -66,7 +73,7 @@ import Foundation
             case "true or false": value = .boolean(true)
             default:
                 // The lowest value taken, or the next when that is the default.
-                let lower = key.expected.dropFirst("an integer in ".count).components(separatedBy: "...").compactMap { Int($0) }[0]
+                let lower = Int(key.expected.split(separator: " ").last!.split(separator: ".").first!)!
                 value = .integer(key.render(EngineConfig()) == String(lower) ? lower + 1 : lower)
             }
             try changed.apply([key.name: value], file: "t.toml")

@@ -14,9 +14,7 @@ final class ServiceProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
+        process.environment = childEnvironment(environment)
         process.standardOutput = output
         process.standardError = errors
         try process.run()
@@ -26,7 +24,9 @@ final class ServiceProcess: @unchecked Sendable {
             let data = output.fileHandleForReading.availableData
             if data.isEmpty { break }
             seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.contains("listening on") }) {
+            // Whole lines only: a line read in two parts would give a port cut short.
+            let lines = seen.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            if let line = lines.first(where: { $0.contains("listening on") }) {
                 // "listening on http://127.0.0.1:PORT ..." or "listening on PORT"
                 let address = line.components(separatedBy: "listening on ").last?.split(separator: " ").first ?? ""
                 port = Int(address.split(separator: ":").last ?? "") ?? 0

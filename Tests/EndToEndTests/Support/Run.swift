@@ -37,9 +37,7 @@ func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = [], envir
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { $1 }
-    process.environment = env
+    process.environment = childEnvironment(environment)
     let input = Pipe(), output = Pipe(), error = Pipe()
     process.standardInput = input
     process.standardOutput = output
@@ -56,4 +54,13 @@ func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = [], envir
 
 func python(_ arguments: [String], stdin: [UInt8] = []) throws -> RunResult {
     try run("python3", [Paths.interopScript] + arguments, stdin: stdin)
+}
+
+/// The environment a child under test gets: this process's, without the `OTEL_*` variables a
+/// developer's shell or a CI machine may set (they would turn span export on in every server
+/// and change what the tests see), with `extra` over it.
+func childEnvironment(_ extra: [String: String]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OTEL_") }
+    environment.merge(extra) { $1 }
+    return environment
 }
