@@ -87,7 +87,9 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 // Decision spans, for whichever tracer the server is given.
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-            ]
+            ],
+            // The OpenAPI document, compiled into the binary (no bundle to install beside it).
+            resources: [.embedInCode("HTTP/openapi.json")]
         ),
         .target(
             name: "ActionsTop",

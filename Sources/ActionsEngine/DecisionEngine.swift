@@ -179,7 +179,8 @@ public final class DecisionEngine: Sendable {
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,
                           authMethod: context.authenticationMethod, organizationId: context.organizationId,
                           deviceFingerprint: context.deviceFingerprint, node: node, isTest: test,
-                          traceId: span?.traceParent?.traceID ?? traceParent?.traceID)
+                          // The request's trace, or (tracing on, none came in) the one the span started.
+                          traceId: traceParent?.traceID ?? span?.traceParent?.traceID)
         decisionCount.add(1, ordering: .relaxed)
 
         let lockout = type == .authentication && !snapshot.lockouts.isEmpty

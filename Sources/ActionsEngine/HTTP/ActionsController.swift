@@ -41,7 +41,7 @@ public struct ActionsController: Sendable {
         case .healthHead: return Response(status: .ok)
         case .metrics:
             return JSONBody.response(.ok, bytes: engine.metricsExposition(), contentType: "text/plain; version=0.0.4")
-        case .openAPI: return JSONBody.response(.ok, bytes: Array(OpenAPIDocument.json.utf8))
+        case .openAPI: return JSONBody.response(.ok, bytes: OpenAPIDocument.bytes)
         }
     }
 
