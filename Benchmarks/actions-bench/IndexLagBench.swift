@@ -35,10 +35,13 @@ extension ServerBench {
         // then waits `delay` ms), with enough connections for the target rate.
         let target = saturated.rate * 0.7
         let delayMs = 10
-        let paced = max(1, Int((target * Double(delayMs) / 1000).rounded(.up)))
         let pacedScript = directory.appendingPathComponent("paced.lua").path
         try (try String(contentsOfFile: script, encoding: .utf8) + "\ndelay = function() return \(delayMs) end\n")
             .write(toFile: pacedScript, atomically: true, encoding: .utf8)
+        // A first guess counts only the delay; a 3 s run calibrates it for the answer's own time.
+        var paced = max(1, Int((target * Double(delayMs) / 1000).rounded(.up)))
+        let trial = parse(try capture("wrk", ["-t2", "-c\(paced)", "-d3s", "-s", pacedScript, url]))
+        if trial.rate > 0 { paced = max(1, Int((Double(paced) * target / trial.rate).rounded())) }
         let steady = LagSampler(store: reader)
         let result = parse(try capture("wrk", ["-t2", "-c\(paced)", "-d\(duration * 2)s", "--latency", "-s", pacedScript, url]))
         steady.stop()

@@ -73,80 +73,70 @@ extension ConfigKey {
         range.upperBound == Int.max ? "an integer of at least \(range.lowerBound)" : "an integer in \(range.lowerBound)...\(range.upperBound)"
     }
 
-    static func integer(_ name: String, _ path: WritableKeyPath<EngineConfig, Int> & Sendable, in range: ClosedRange<Int>,
-                        reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: expected(range), reloadable: reloadable, doc: doc,
-                  example: nil,
+    /// A key stored at `path`: `parse` takes a file's value to the stored one (nil: refused),
+    /// `show` the stored one back to TOML (nil: unset).
+    static func key<Value>(_ name: String, _ path: WritableKeyPath<EngineConfig, Value> & Sendable, expected: String,
+                           example: String? = nil, reloadable: Bool, _ doc: String,
+                           parse: @escaping @Sendable (TOMLSubset.Value) -> Value?,
+                           show: @escaping @Sendable (Value) -> String?) -> ConfigKey {
+        ConfigKey(name: name, expected: expected, reloadable: reloadable, doc: doc, example: example,
                   read: { value, config in
-                      guard case .integer(let number) = value, range.contains(number) else { return false }
-                      config[keyPath: path] = number
+                      guard let parsed = parse(value) else { return false }
+                      config[keyPath: path] = parsed
                       return true
                   },
-                  render: { String($0[keyPath: path]) },
+                  render: { show($0[keyPath: path]) },
                   copy: { $0[keyPath: path] = $1[keyPath: path] })
+    }
+
+    static func number(_ value: TOMLSubset.Value, in range: ClosedRange<Int>) -> Int? {
+        guard case .integer(let number) = value, range.contains(number) else { return nil }
+        return number
+    }
+
+    static func text(_ value: TOMLSubset.Value) -> String? {
+        guard case .string(let text) = value else { return nil }
+        return text
+    }
+
+    static func integer(_ name: String, _ path: WritableKeyPath<EngineConfig, Int> & Sendable, in range: ClosedRange<Int>,
+                        reloadable: Bool, _ doc: String) -> ConfigKey {
+        key(name, path, expected: expected(range), reloadable: reloadable, doc,
+            parse: { number($0, in: range) }, show: { String($0) })
     }
 
     static func optionalInteger(_ name: String, _ path: WritableKeyPath<EngineConfig, Int?> & Sendable, in range: ClosedRange<Int>,
                                 example: String, reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: expected(range), reloadable: reloadable, doc: doc,
-                  example: example,
-                  read: { value, config in
-                      guard case .integer(let number) = value, range.contains(number) else { return false }
-                      config[keyPath: path] = number
-                      return true
-                  },
-                  render: { $0[keyPath: path].map(String.init) },
-                  copy: { $0[keyPath: path] = $1[keyPath: path] })
+        key(name, path, expected: expected(range), example: example, reloadable: reloadable, doc,
+            parse: { number($0, in: range).map { Optional($0) } }, show: { $0.map(String.init) })
     }
 
     /// Seconds in the file, milliseconds in the configuration.
     static func seconds(_ name: String, _ path: WritableKeyPath<EngineConfig, Int64> & Sendable, in range: ClosedRange<Int>,
                         reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: expected(range), reloadable: reloadable, doc: doc,
-                  example: nil,
-                  read: { value, config in
-                      guard case .integer(let number) = value, range.contains(number) else { return false }
-                      config[keyPath: path] = Int64(number) * 1000
-                      return true
-                  },
-                  render: { String($0[keyPath: path] / 1000) },
-                  copy: { $0[keyPath: path] = $1[keyPath: path] })
+        key(name, path, expected: expected(range), reloadable: reloadable, doc,
+            parse: { number($0, in: range).map { Int64($0) * 1000 } }, show: { String($0 / 1000) })
     }
 
     static func string(_ name: String, _ path: WritableKeyPath<EngineConfig, String> & Sendable,
                        reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: "a string", reloadable: reloadable, doc: doc, example: nil,
-                  read: { value, config in
-                      guard case .string(let text) = value else { return false }
-                      config[keyPath: path] = text
-                      return true
-                  },
-                  render: { TOMLSubset.quoted($0[keyPath: path]) },
-                  copy: { $0[keyPath: path] = $1[keyPath: path] })
+        key(name, path, expected: "a string", reloadable: reloadable, doc, parse: { text($0) }, show: { TOMLSubset.quoted($0) })
     }
 
     static func optionalString(_ name: String, _ path: WritableKeyPath<EngineConfig, String?> & Sendable, example: String,
                                reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: "a string", reloadable: reloadable, doc: doc, example: TOMLSubset.quoted(example),
-                  read: { value, config in
-                      guard case .string(let text) = value else { return false }
-                      config[keyPath: path] = text
-                      return true
-                  },
-                  render: { $0[keyPath: path].map(TOMLSubset.quoted) },
-                  copy: { $0[keyPath: path] = $1[keyPath: path] })
+        key(name, path, expected: "a string", example: TOMLSubset.quoted(example), reloadable: reloadable, doc,
+            parse: { text($0).map { Optional($0) } }, show: { $0.map(TOMLSubset.quoted) })
     }
 
     static func boolean(_ name: String, _ path: WritableKeyPath<EngineConfig, Bool> & Sendable,
                         reloadable: Bool, _ doc: String) -> ConfigKey {
-        ConfigKey(name: name, expected: "true or false", reloadable: reloadable, doc: doc, example: nil,
-                  read: { value, config in
-                      guard case .boolean(let on) = value else { return false }
-                      config[keyPath: path] = on
-                      return true
-                  },
-                  render: { String($0[keyPath: path]) },
-                  copy: { $0[keyPath: path] = $1[keyPath: path] })
+        key(name, path, expected: "true or false", reloadable: reloadable, doc,
+            parse: { value in
+                guard case .boolean(let on) = value else { return nil }
+                return on
+            },
+            show: { String($0) })
     }
 }
 

@@ -43,6 +43,11 @@ public enum Verdict: String, Codable, Sendable, Hashable, CaseIterable {
 
     /// Case-insensitive: `allow`, `ALLOW` and `Allow` are all Allow.
     public init?(lenient text: String) {
+        // The stored spelling first: every event read goes through here, and lowercasing costs.
+        if let exact = Verdict(rawValue: text) {
+            self = exact
+            return
+        }
         switch text.lowercased() {
         case "allow": self = .allow
         case "deny": self = .deny
@@ -63,6 +68,12 @@ public enum ErrorMode: String, Codable, Sendable, Hashable, CaseIterable {
 
     /// Accepts `fail-open`, `fail_open`, `open`, and the closed equivalents.
     public init?(name: String) {
+        // The stored spelling first: every event read goes through here, and Foundation's
+        // replacing costs microseconds.
+        if let exact = ErrorMode(rawValue: name) {
+            self = exact
+            return
+        }
         switch name.lowercased().replacingOccurrences(of: "_", with: "-") {
         case "fail-open", "open", "allow": self = .failOpen
         case "fail-closed", "closed", "deny": self = .failClosed

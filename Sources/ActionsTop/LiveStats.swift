@@ -35,7 +35,8 @@ public struct LiveStats: Sendable, Equatable {
 
     /// Test decisions (`actionsctl test`) are left out: they are not traffic.
     public mutating func add(_ events: [Event]) {
-        add(events.filter { !$0.isTest }.map(StatSample.init))
+        // compactMap, not filter then map: a filtered copy retained every field of every event.
+        add(events.compactMap { $0.isTest ? nil : StatSample($0) })
     }
 
     public mutating func add(_ new: [StatSample]) {

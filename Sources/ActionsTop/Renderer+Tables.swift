@@ -53,8 +53,16 @@ extension Renderer {
 
     /// The event table's columns for the rows on screen: drawing and mouse clicks use the same.
     static func eventColumns(_ state: AppState, width: Int, rows: Int) -> Columns {
-        // The node column appears once more than one node wrote the rows on hand.
-        let nodes = Set(state.events.lazy.compactMap(\.node).prefix(64))
+        // The node column appears once more than one node wrote the newest rows. Only those are
+        // looked at, by index: a lazy scan for names went through all 10,000 rows on every draw
+        // when no event carried a node.
+        let events = state.events
+        var nodes = Set<String>()
+        for index in events.indices.prefix(256) {
+            guard let node = events[index].node else { continue }
+            nodes.insert(node)
+            if nodes.count > 1 { break }
+        }
         let visible = state.events.dropFirst(state.scroll).prefix(max(0, rows))
         return Columns(width: width, content: Columns.content(of: visible), showNode: nodes.count > 1)
     }
