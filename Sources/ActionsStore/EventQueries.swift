@@ -98,6 +98,19 @@ extension EventFilter {
 
     /// The same test `whereClauses` applies in SQL, for events a reader already holds (the tail).
     public func matches(_ event: Event) -> Bool {
+        matcher()(event)
+    }
+
+    /// `matches`, with the search text folded once for all the events it is applied to (a
+    /// dashboard refresh tests a thousand), and nothing at all done when nothing narrows.
+    public func matcher() -> (Event) -> Bool {
+        if isEmpty { return { _ in true } }
+        let needle = Self.foldCase(text.trimmingCharacters(in: .whitespaces))
+        let traceId = traceId?.lowercased()
+        return { event in self.matches(event, needle: needle, traceId: traceId) }
+    }
+
+    private func matches(_ event: Event, needle: String, traceId: String?) -> Bool {
         if deniedOnly && event.verdict != .deny { return false }
         if failuresOnly && event.outcome == .ok { return false }
         if let actionType, event.actionType != actionType { return false }
@@ -109,8 +122,7 @@ extension EventFilter {
         if shadowHitsOnly && event.shadowRuleId == nil { return false }
         if excludeTests && event.isTest { return false }
         if let outcome, event.outcome != outcome { return false }
-        if let traceId, event.traceId != traceId.lowercased() { return false }
-        let needle = Self.foldCase(text.trimmingCharacters(in: .whitespaces))
+        if let traceId, event.traceId != traceId { return false }
         if !needle.isEmpty {
             let haystacks = [event.email, event.emailDomain, event.ip, event.reason, event.authMethod, event.organizationId,
                              event.deviceFingerprint].compactMap { $0.map(Self.foldCase) }

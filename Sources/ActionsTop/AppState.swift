@@ -155,7 +155,9 @@ public struct AppState: Sendable {
     /// screen while rows arrive around it.
     /// `matching`: the filter the table's rows were read for, when a reload for another is under way.
     public mutating func receive(_ newEvents: [Event], matching shown: EventFilter? = nil) {
-        let matching = newEvents.filter((shown ?? filter).matches)
+        // Unfiltered, the batch is taken as it is: a filtered copy retained every event's fields.
+        let shown = shown ?? filter
+        let matching = shown.isEmpty ? newEvents : newEvents.filter(shown.matcher())
         guard !matching.isEmpty else { return }
         let selectedID = selectedEvent?.id
         let line = selected - scroll

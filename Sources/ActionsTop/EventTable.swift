@@ -76,7 +76,8 @@ public struct EventTable: Sendable, Equatable {
         }
         if rows.count > capacity {
             // The oldest rows go: the capacity-th newest id is the cut.
-            let cut = rows.compactMap(\.id).sorted(by: >).dropFirst(capacity - 1).first ?? .min
+            // From the id set, not the rows: reading each row's id through a key path copied the row.
+            let cut = ids.sorted(by: >).dropFirst(capacity - 1).first ?? .min
             rows.removeAll { event in
                 guard let id = event.id, id < cut else { return false }
                 ids.remove(id)
