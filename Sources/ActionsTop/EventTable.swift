@@ -38,7 +38,8 @@ public struct EventTable: Sendable, Equatable {
     /// Returns the number of events taken in (a full table drops as many of its oldest).
     @discardableResult
     public mutating func merge(_ events: [Event]) -> Int {
-        let oldest = complete ? nil : rows.lazy.compactMap(\.id).min()
+        // From the id set: a key path over the rows copied each of them, on every refresh.
+        let oldest = complete ? nil : ids.min()
         return insert(events) { id in oldest.map { id > $0 } ?? true }
     }
 
@@ -52,8 +53,8 @@ public struct EventTable: Sendable, Equatable {
         for index in rows.indices { transform(&rows[index]) }
     }
 
-    @discardableResult
     /// `keeping`: which new ids belong (a merge into an incomplete table takes none older than it holds).
+    @discardableResult
     private mutating func insert(_ events: [Event], keeping: (Int64) -> Bool = { _ in true }) -> Int {
         var fresh: [Event] = []
         for event in events {
