@@ -2,8 +2,8 @@ import ActionsProtocol
 import ActionsStore
 
 /// Seeds a demo database: deny lists, endpoints pointing at the flaky example endpoint, error modes.
-public enum DemoSetup {
-    public static func seed(_ store: Store, endpointBaseURL: String) throws {
+package enum DemoSetup {
+    package static func seed(_ store: Store, endpointBaseURL: String) throws {
         let demo = Operator(user: "demo")
         for domain in ["mailinator.com", "tempmail.dev", "*.spam.example"] {
             try store.addListEntry(ListEntry(kind: .domain, value: domain, reason: "disposable email"), by: demo)

@@ -8,7 +8,7 @@ import ActionsStore
 /// Realistic traffic for the demo and the benchmark: a mix of ordinary and deny-listed domains,
 /// addresses inside a denied block, a brute-force attacker who trips the lockout, and now and then
 /// a hostile string that a careless terminal would obey.
-public final class DemoTraffic: Sendable {
+package final class DemoTraffic: Sendable {
     let baseURL: String
     private let client = HTTPClient(eventLoopGroupProvider: .singleton)
     /// Decisions answered (`/v1/actions/*`, any HTTP status: each one is logged) and requests that
@@ -16,14 +16,14 @@ public final class DemoTraffic: Sendable {
     private let answered = Atomic<Int>(0)
     private let unanswered = Atomic<Int>(0)
 
-    public var decisionsAnswered: Int { answered.load(ordering: .relaxed) }
-    public var requestsUnanswered: Int { unanswered.load(ordering: .relaxed) }
+    package var decisionsAnswered: Int { answered.load(ordering: .relaxed) }
+    package var requestsUnanswered: Int { unanswered.load(ordering: .relaxed) }
 
-    public init(baseURL: String) {
+    package init(baseURL: String) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
     }
 
-    public func shutdown() async { try? await client.shutdown() }
+    package func shutdown() async { try? await client.shutdown() }
 
     static let names = ["ana", "bo", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo", "kim", "lea", "mo", "noor", "olu", "pia"]
     static let goodDomains = ["example.com", "acme.io", "globex.com", "initech.dev", "umbrella.org", "gmail.com"]
@@ -43,12 +43,12 @@ public final class DemoTraffic: Sendable {
     ]
 
     /// One synthetic request: which route, and its JSON body.
-    public struct Request: Sendable {
-        public var path: String
-        public var body: [UInt8]
+    package struct Request: Sendable {
+        package var path: String
+        package var body: [UInt8]
     }
 
-    public static func nextRequest(counter: Int) -> Request {
+    package static func nextRequest(counter: Int) -> Request {
         // Rarest first: each check shadows the ones below it. (In the other order every login
         // attempt of the attacker fell on a failed-password turn, and the lockout never showed.)
         if counter % 97 == 50 {
@@ -88,7 +88,7 @@ public final class DemoTraffic: Sendable {
 
     /// Sends requests at `rate` per second on a fixed schedule (each one started on time, not after
     /// the previous answer), until `count` or cancellation.
-    public func run(rate: Double, count: Int? = nil) async throws {
+    package func run(rate: Double, count: Int? = nil) async throws {
         let interval = Duration.nanoseconds(Int64(1_000_000_000 / max(rate, 0.1)))
         let clock = ContinuousClock()
         var next = clock.now

@@ -9,8 +9,8 @@ import ActionsEngine
 
 /// A customer's Actions endpoint, as the WorkOS docs write it, with faults on demand.
 /// Tests, the benchmark and the demo point action types at its routes.
-public struct ExampleEndpoint: Sendable {
-    public static let routesHelp = """
+package struct ExampleEndpoint: Sendable {
+    package static let routesHelp = """
         POST /hook/<behaviour>[?latency_ms=N] where behaviour is:
           ok            verify the signature; Deny emails at deny.example or containing "blocked", else Allow
           allow | deny  always that verdict (signed)
@@ -24,7 +24,7 @@ public struct ExampleEndpoint: Sendable {
           flaky         mostly ok, sometimes slow, 500, garbage or a bad signature (the demo)
         """
 
-    public enum Behaviour: String, Sendable, CaseIterable {
+    package enum Behaviour: String, Sendable, CaseIterable {
         case ok, allow, deny, timeout
         case stallBody = "stall-body"
         case status500 = "500"
@@ -35,11 +35,11 @@ public struct ExampleEndpoint: Sendable {
         case flaky
     }
 
-    public let secret: String
+    package let secret: String
 
-    public init(secret: String) { self.secret = secret }
+    package init(secret: String) { self.secret = secret }
 
-    public func router() -> Router<BasicRequestContext> {
+    package func router() -> Router<BasicRequestContext> {
         let router = Router()
         let secret = self.secret
         router.post("hook/:behaviour") { request, context -> Response in
@@ -132,7 +132,7 @@ public struct ExampleEndpoint: Sendable {
     }
 
     /// The endpoint as a Hummingbird `Application` (a `Service`): run it in a `ServiceGroup`.
-    public func application(host: String, port: Int, logger: Logger,
+    package func application(host: String, port: Int, logger: Logger,
                             onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
         Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "example-endpoint"),
                     onServerRunning: { onRunning($0.localAddress?.port ?? port) }, logger: logger)

@@ -6,18 +6,18 @@ import ActionsStore
 /// decisions use the error mode at once (outcome `circuit_open`) for `cooldownMs`; then one probe
 /// goes through: success closes the circuit, failure opens it for another cool-down.
 /// Defaults follow Envoy's outlier detection: 5 consecutive failures, 30 s.
-public final class CircuitBreaker: Sendable {
-    public struct Config: Sendable, Equatable {
-        public var threshold: Int
-        public var cooldownMs: Int64
+package final class CircuitBreaker: Sendable {
+    package struct Config: Sendable, Equatable {
+        package var threshold: Int
+        package var cooldownMs: Int64
 
-        public init(threshold: Int = 5, cooldownMs: Int64 = 30_000) {
+        package init(threshold: Int = 5, cooldownMs: Int64 = 30_000) {
             self.threshold = threshold
             self.cooldownMs = cooldownMs
         }
     }
 
-    public enum Permit: Sendable, Equatable {
+    package enum Permit: Sendable, Equatable {
         case call
         /// The one call allowed through while half-open.
         case probe
@@ -34,21 +34,21 @@ public final class CircuitBreaker: Sendable {
 
     private let settings: Mutex<Config>
     /// Thresholds now; a configuration reload may change them, effective from the next failure.
-    public var config: Config { settings.withLock { $0 } }
+    package var config: Config { settings.withLock { $0 } }
     private let entries: Mutex<[ActionType: Entry]> = Mutex([:])
     /// Receives every state change, to persist it where actions-top can read it.
     private let onTransition: @Sendable (CircuitState) -> Void
 
-    public init(config: Config = Config(), onTransition: @escaping @Sendable (CircuitState) -> Void = { _ in }) {
+    package init(config: Config = Config(), onTransition: @escaping @Sendable (CircuitState) -> Void = { _ in }) {
         self.settings = Mutex(config)
         self.onTransition = onTransition
     }
 
-    public func update(config: Config) {
+    package func update(config: Config) {
         settings.withLock { $0 = config }
     }
 
-    public func permit(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) -> Permit {
+    package func permit(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) -> Permit {
         let (permit, changed) = entries.withLock { entries -> (Permit, CircuitState?) in
             var entry = entries[type] ?? Entry()
             defer { entries[type] = entry }
@@ -70,7 +70,7 @@ public final class CircuitBreaker: Sendable {
         return permit
     }
 
-    public func recordSuccess(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) {
+    package func recordSuccess(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) {
         let changed = entries.withLock { entries -> CircuitState? in
             var entry = entries[type] ?? Entry()
             defer { entries[type] = entry }
@@ -81,7 +81,7 @@ public final class CircuitBreaker: Sendable {
         if let changed { onTransition(changed) }
     }
 
-    public func recordFailure(_ type: ActionType, error: String, nowMs: Int64 = WallClock.nowMs()) {
+    package func recordFailure(_ type: ActionType, error: String, nowMs: Int64 = WallClock.nowMs()) {
         let changed = entries.withLock { entries -> CircuitState? in
             var entry = entries[type] ?? Entry()
             defer { entries[type] = entry }
@@ -104,7 +104,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     /// Back to closed, e.g. when the operator points the action at another endpoint.
-    public func reset(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) {
+    package func reset(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) {
         let changed = entries.withLock { entries -> CircuitState in
             entries[type] = Entry()
             return state(type, Entry(), nowMs)
@@ -112,7 +112,7 @@ public final class CircuitBreaker: Sendable {
         onTransition(changed)
     }
 
-    public func snapshot(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) -> CircuitState {
+    package func snapshot(_ type: ActionType, nowMs: Int64 = WallClock.nowMs()) -> CircuitState {
         entries.withLock { state(type, $0[type] ?? Entry(), nowMs) }
     }
 

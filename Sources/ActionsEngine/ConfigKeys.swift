@@ -4,13 +4,13 @@ import ActionsProtocol
 /// documentation, and where it lives in `EngineConfig` (whose initial values are the defaults).
 /// `ConfigKey.all` is the only list of keys: parsing, validation, reload, `actions.example.toml`
 /// (a test checks the file is what the table prints) and the man page read it.
-public struct ConfigKey: Sendable {
-    public let name: String
+package struct ConfigKey: Sendable {
+    package let name: String
     /// What the key takes, as an error message says it: "an integer in 1...1000".
-    public let expected: String
+    package let expected: String
     /// SIGHUP applies it to the running server; otherwise a change is named as needing a restart.
-    public let reloadable: Bool
-    public let doc: String
+    package let reloadable: Bool
+    package let doc: String
     /// For a key with no default: the value the example file shows, commented out.
     let example: String?
     /// Sets the value from the file; false when it is of the wrong type or out of range.
@@ -26,7 +26,7 @@ public struct ConfigKey: Sendable {
 
 extension ConfigKey {
     /// Every key, in the order the example file and the man page list them.
-    public static let all: [ConfigKey] = [
+    package static let all: [ConfigKey] = [
         string("server.host", \.host, reloadable: false, "the address to listen on (::1, 0.0.0.0, ...)"),
         integer("server.port", \.port, in: 0...65535, reloadable: false, "the port to listen on; 0 picks a free one (printed on stdout)"),
         optionalString("server.db", \.databasePath, example: "./actions.db", reloadable: false,
@@ -143,7 +143,7 @@ extension ConfigKey {
 extension ConfigKey {
     /// `actions.example.toml`: every key with its default (or, with none, an example commented
     /// out) and its line of documentation, grouped by section.
-    public static func exampleFile() -> String {
+    package static func exampleFile() -> String {
         let defaults = EngineConfig()
         var text = """
         # actions-server configuration (pass with --config). Every key is optional; shown are the defaults.
@@ -177,7 +177,7 @@ extension ConfigKey {
     }
 
     /// The man page's CONFIGURATION section: one entry per key.
-    public static var manualEntries: [(String, String)] {
+    package static var manualEntries: [(String, String)] {
         let defaults = EngineConfig()
         return all.map { key in
             let shown = key.render(defaults).map { "default \($0)" } ?? "unset by default"

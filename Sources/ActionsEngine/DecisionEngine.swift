@@ -8,12 +8,12 @@ import ActionsPolicy
 import Tracing
 
 /// A verdict and how it was reached.
-public struct Decision: Sendable {
-    public var verdict: Verdict
-    public var errorMessage: String?
-    public var event: Event
+package struct Decision: Sendable {
+    package var verdict: Verdict
+    package var errorMessage: String?
+    package var event: Event
     /// Each check and what it found; only for test decisions (`actionsctl test`).
-    public var trace: [TraceStep] = []
+    package var trace: [TraceStep] = []
 }
 
 /// Decides: local policy first, then the endpoint (behind the circuit breaker), else Allow.
@@ -23,7 +23,7 @@ public struct Decision: Sendable {
 /// the HTTP server (a group shuts down in reverse order: the server stops first, the event log
 /// is flushed last). Its collaborators are private; the HTTP layer reads what it needs through
 /// the narrow accessors below.
-public final class DecisionEngine: Sendable {
+package final class DecisionEngine: Sendable {
     private let store: Store
     private let writer: EventWriter
     private let policy: LivePolicy
@@ -44,7 +44,7 @@ public final class DecisionEngine: Sendable {
 
     /// `tracer`: where decision spans go (OTLP, built by actions-server from the `OTEL_*`
     /// variables); nil, the default, is no spans at all.
-    public init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
+    package init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
                 logger: Logger = Logger(label: "actions.engine"), tracer: (any Tracer)? = nil) {
         self.store = store
         self.spans = DecisionSpans(tracer: tracer)
@@ -80,7 +80,7 @@ public final class DecisionEngine: Sendable {
     /// last to stop, after everything that submits events), the outbound client (shut down once no
     /// decision can call out), the policy watcher, the rate-window sync, retention, the search
     /// indexer, the circuit persister and the node heartbeat.
-    public var services: [any Service] {
+    package var services: [any Service] {
         [writer, client, policy, rates, RetentionService(store: store, config: settings.current, logger: logger,
                                                         lockoutWindowMs: { [settings] in settings.current.lockout.windowMs }),
          SearchIndexer(store: store, logger: logger, metrics: metrics), persister,
@@ -88,14 +88,14 @@ public final class DecisionEngine: Sendable {
     }
 
     /// The node name events and heartbeats carry.
-    public var node: String { nodeName.value }
+    package var node: String { nodeName.value }
 
     /// Whether `node` is final: heartbeats wait for it, so port 0 leaves no `host:0` row behind.
     var nodeNameKnown: Bool { nodeName.known }
 
     /// Once the server listens: a default name takes the bound port (port 0 picks one), and the
     /// heartbeats carry `url` (`http://127.0.0.1:8787`), where `actionsctl test` finds a server.
-    public func listening(on port: Int, url: String? = nil) {
+    package func listening(on port: Int, url: String? = nil) {
         if let url { listenURL.withLock { $0 = url } }
         guard settings.current.node == nil else { return }
         nodeName.value = Self.defaultNodeName(port: port)
@@ -119,37 +119,37 @@ public final class DecisionEngine: Sendable {
     }
 
     /// The configuration decisions use now (SIGHUP may replace its reloadable part).
-    public var config: EngineConfig { settings.current }
+    package var config: EngineConfig { settings.current }
 
     /// Applies a re-read configuration: what can change at run time takes effect for the next
     /// decision; the rest is returned by name (those need a restart) and left as it was.
     @discardableResult
-    public func reload(_ new: EngineConfig) -> (applied: [String], needsRestart: [String]) {
+    package func reload(_ new: EngineConfig) -> (applied: [String], needsRestart: [String]) {
         let outcome = settings.reload(new)
         circuit.update(config: settings.current.circuit)
         return outcome
     }
 
     /// The event log's queue, writes and drops.
-    public var eventLog: EventWriter.Stats { writer.stats }
+    package var eventLog: EventWriter.Stats { writer.stats }
 
     /// How far the search index trails the log, as the indexer last saw it.
-    public var searchIndexLag: (events: Int64, seconds: Double) { metrics.searchLag }
+    package var searchIndexLag: (events: Int64, seconds: Double) { metrics.searchLag }
 
     /// Past this, /healthz says the index is behind (as the ActionsSearchIndexBehind alert does).
-    public static let searchLagProblemSeconds: Double = 300
+    package static let searchLagProblemSeconds: Double = 300
 
     /// The PostgreSQL server events go to now, `host:port`; nil on SQLite.
-    public var databaseServer: String? { store.databaseServer }
+    package var databaseServer: String? { store.databaseServer }
 
     /// The policy version decisions use (the store's `config_version`).
-    public var policyVersion: Int64 { policy.current.configVersion }
+    package var policyVersion: Int64 { policy.current.configVersion }
 
     /// Re-reads the policy now instead of at the next poll.
-    public func reloadPolicy() { policy.reload(force: true) }
+    package func reloadPolicy() { policy.reload(force: true) }
 
     /// Prometheus text, with the writer's figures brought up to date.
-    public func metricsExposition() -> [UInt8] {
+    package func metricsExposition() -> [UInt8] {
         metrics.recordWriter(writer.stats)
         metrics.recordRates(subjects: rates.counter.subjectCount, evicted: rates.counter.evicted)
         return metrics.exposition()
@@ -164,7 +164,7 @@ public final class DecisionEngine: Sendable {
     /// not counted in the rate windows.
     /// `trace`: the request's W3C trace context: the event keeps its trace id, and the endpoint
     /// call carries the trace on with a span of its own.
-    public func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
+    package func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
                        consultEndpoint: Bool = true, test: Bool = false, trace traceParent: TraceParent? = nil) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
@@ -299,7 +299,7 @@ public final class DecisionEngine: Sendable {
 
     /// Logs a request that could not be decided (bad JSON, bad signature, ...): Deny, with the reason.
     @discardableResult
-    public func logRejected(type: ActionType, outcome: Outcome, reason: String, startNs: UInt64,
+    package func logRejected(type: ActionType, outcome: Outcome, reason: String, startNs: UInt64,
                             email: String? = nil, ip: String? = nil, userAgent: String? = nil) -> Event {
         let nowMs = WallClock.nowMs()
         let domain = email.map { Normalize.emailDomain($0) }
@@ -316,7 +316,7 @@ public final class DecisionEngine: Sendable {
     /// A request refused before it was decided (no or a wrong token, a bad signature): counted
     /// in `actions_requests_refused_total` by route and reason, and logged with the peer's
     /// address at most once a second (a flood of them must not flood the log either).
-    public func refused(_ route: APIRoute, reason: String, peer: String?) {
+    package func refused(_ route: APIRoute, reason: String, peer: String?) {
         metrics.recordRefusal(route: route.path, reason: reason)
         let nowMs = WallClock.nowMs()
         let suppressed: Int? = refusalLog.withLock { state in
@@ -335,7 +335,7 @@ public final class DecisionEngine: Sendable {
 
     // MARK: Failed-login lockout
 
-    public enum LoginEvent: Sendable {
+    package enum LoginEvent: Sendable {
         case failed(email: String, userId: String?, ip: String?)
         case succeeded(email: String)
     }
@@ -345,7 +345,7 @@ public final class DecisionEngine: Sendable {
     /// The write runs on the blocking pool and gives up (SQLITE_BUSY) if it cannot start within
     /// `config.lockoutWriteWaitMs`, so the caller gets an answer it can retry instead of waiting on
     /// another process's lock.
-    public func record(_ loginEvent: LoginEvent) async throws -> LoginFailures? {
+    package func record(_ loginEvent: LoginEvent) async throws -> LoginFailures? {
         let store = self.store, lockoutPolicy = config.lockout
         let deadline = MonotonicClock.nowNs() + UInt64(config.lockoutWriteWaitMs) * 1_000_000
         switch loginEvent {

@@ -8,25 +8,25 @@ import ActionsProtocol
 import ActionsStore
 
 /// What came of one call to a customer's endpoint.
-public struct EndpointResult: Sendable {
-    public var outcome: Outcome
-    public var payload: ActionResponsePayload?
-    public var httpStatus: Int?
-    public var latencyUs: Int64
+package struct EndpointResult: Sendable {
+    package var outcome: Outcome
+    package var payload: ActionResponsePayload?
+    package var httpStatus: Int?
+    package var latencyUs: Int64
     /// What went wrong, or an excerpt of the answer, for the event's detail.
-    public var detail: String?
+    package var detail: String?
 
-    public var succeeded: Bool { outcome == .ok && payload != nil }
+    package var succeeded: Bool { outcome == .ok && payload != nil }
 }
 
 /// POSTs signed contexts to the endpoint and verifies its signed answers. As a `Service` it
 /// waits for its group's shutdown and then closes its connections.
-public final class EndpointClient: Service, Sendable {
-    public static let maxResponseBytes = 64 * 1024
+package final class EndpointClient: Service, Sendable {
+    package static let maxResponseBytes = 64 * 1024
     private let client: HTTPClient
     private let shutDown = Atomic<Bool>(false)
 
-    public init() {
+    package init() {
         var configuration = HTTPClient.Configuration()
         // Fail a refused connection at once instead of retrying until the deadline: the error mode
         // (and the circuit breaker) should decide, not a login left waiting.
@@ -37,7 +37,7 @@ public final class EndpointClient: Service, Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    public func run() async {
+    package func run() async {
         try? await gracefulShutdown()
         try? await client.shutdown()
         shutDown.store(true, ordering: .releasing)
@@ -49,7 +49,7 @@ public final class EndpointClient: Service, Sendable {
         if !shutDown.load(ordering: .acquiring) { client.shutdown { _ in } }
     }
 
-    public func call(url: String, type: ActionType, body: [UInt8], signer: RequestSigner, verifier: ResponseVerifier,
+    package func call(url: String, type: ActionType, body: [UInt8], signer: RequestSigner, verifier: ResponseVerifier,
                      timeoutMs: Int, trace: TraceParent? = nil) async -> EndpointResult {
         let start = MonotonicClock.nowNs()
         var request = HTTPClientRequest(url: url)

@@ -5,59 +5,59 @@ import ActionsStore
 
 /// The server's startup configuration: secrets from the environment, the rest from the optional
 /// TOML file (see `actions.example.toml`). Live settings (modes, endpoints, deny lists) are in the store.
-public struct EngineConfig: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8787
-    public var databasePath: String?
+package struct EngineConfig: Sendable {
+    package var host = "127.0.0.1"
+    package var port = 8787
+    package var databasePath: String?
     /// This node's name in events and heartbeats (`--node`, `server.node`); `hostname:port` by default.
-    public var node: String?
+    package var node: String?
     /// Shared secrets, first one signs; every one is accepted (rotation).
-    public var secrets: [String] = []
-    public var actionSecrets: [ActionType: [String]] = [:]
+    package var secrets: [String] = []
+    package var actionSecrets: [ActionType: [String]] = [:]
     /// When set, the engine API and `/v1/events` require `Authorization: Bearer <token>`.
-    public var apiToken: String?
-    public var lockout = LockoutPolicy()
-    public var circuit = CircuitBreaker.Config()
-    public var maxBodyBytes = 64 * 1024
-    public var eventQueueCapacity = 100_000
-    public var retentionMaxAgeDays: Int?
-    public var retentionMaxRows: Int?
+    package var apiToken: String?
+    package var lockout = LockoutPolicy()
+    package var circuit = CircuitBreaker.Config()
+    package var maxBodyBytes = 64 * 1024
+    package var eventQueueCapacity = 100_000
+    package var retentionMaxAgeDays: Int?
+    package var retentionMaxRows: Int?
     /// Durable events: a decision is answered only after its event is committed (fsync'd).
-    public var durableEvents = false
+    package var durableEvents = false
     /// Durable mode's bound on that wait; past it the error mode answers (`log_unavailable`).
-    public var durableWaitMs = 2000
+    package var durableWaitMs = 2000
     /// How long `POST /v1/events` waits to start its lockout write before answering 503 (retry).
-    public var lockoutWriteWaitMs = 2000
+    package var lockoutWriteWaitMs = 2000
     /// How long the server's SQLite connections wait for another process's lock.
-    public var busyTimeoutMs = 2000
+    package var busyTimeoutMs = 2000
     /// `rate.max_subjects`: most subjects (addresses, networks, domains, accounts) the rate
     /// windows track at once; the least recently seen go first past it.
-    public var rateMaxSubjects = RateCounter.defaultMaxSubjects
+    package var rateMaxSubjects = RateCounter.defaultMaxSubjects
     /// A connection with no request in progress, or whose request head has not arrived, is closed
     /// after this long (keep-alive idle, and a header timeout against slowloris).
-    public var idleTimeoutMs = 30_000
+    package var idleTimeoutMs = 30_000
     /// A request body must arrive whole within this long, or the answer is 408.
-    public var readTimeoutMs = 10_000
+    package var readTimeoutMs = 10_000
 
-    public init() {}
+    package init() {}
 
-    public func secrets(for type: ActionType) -> [String] {
+    package func secrets(for type: ActionType) -> [String] {
         actionSecrets[type] ?? secrets
     }
 
-    public struct Problem: Error, CustomStringConvertible {
-        public var description: String
+    package struct Problem: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Values that are examples, not secrets (`packaging/actions-server.env.example` has the first).
     static let placeholderSecrets: Set<String> = ["change-me", "changeme", "secret", "your-secret-here"]
 
     /// Secrets shorter than this are accepted with a warning at start (`weakSecretWarnings`).
-    public static let minimumSecretBytes = 16
+    package static let minimumSecretBytes = 16
 
     /// One line per secret too short to resist guessing (ACTIONS_SECRET's and the config file's
     /// per-action ones), naming where it is, never its value.
-    public var weakSecretWarnings: [String] {
+    package var weakSecretWarnings: [String] {
         let named = [("ACTIONS_SECRET", secrets)] + ActionType.allCases.compactMap { type in
             actionSecrets[type].map { ("actions.\(type.rawValue).secrets", $0) }
         }
@@ -72,7 +72,7 @@ public struct EngineConfig: Sendable {
     /// Reads `ACTIONS_SECRET` (comma-separated), `ACTIONS_API_TOKEN` and, if given, the config file.
     /// An empty secret or token is refused: requests signed with an empty key would be answered
     /// with a signed Allow, and an empty token would protect nothing.
-    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EngineConfig {
+    package static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> EngineConfig {
         var config = EngineConfig()
         if let secret = environment["ACTIONS_SECRET"] {
             config.secrets = secret.split(separator: ",", omittingEmptySubsequences: false)
@@ -103,7 +103,7 @@ public struct EngineConfig: Sendable {
     }
 
     /// A config file's text over the defaults, with no environment: what `load` does after reading the file.
-    public static func parse(_ text: String, file: String) throws -> EngineConfig {
+    package static func parse(_ text: String, file: String) throws -> EngineConfig {
         var config = EngineConfig()
         try config.apply(text: text, file: file)
         return config

@@ -7,8 +7,8 @@ import ActionsStore
 
 /// The server's Prometheus metrics, through swift-metrics. Every labelled series is created once
 /// up front, so recording a decision is an array index and an atomic add.
-public final class EngineMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+package final class EngineMetrics: Sendable {
+    package let registry = PrometheusCollectorRegistry()
     /// Labelled series in flat arrays, found by the labels' case positions (`slot`): hashing a
     /// dictionary key per decision cost more than the atomic add it found (callgrind).
     private let decisions: [CoreMetrics.Counter?]
@@ -31,7 +31,7 @@ public final class EngineMetrics: Sendable {
     static let refusalReasons = ["missing_token", "wrong_token", "missing_signature", "malformed_signature", "stale_timestamp",
                                  "future_timestamp", "signature_mismatch", "no_secret", "unreadable_body"]
 
-    public init() {
+    package init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
@@ -140,7 +140,7 @@ public final class EngineMetrics: Sendable {
         written.record(stats.written)
     }
 
-    public func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         registry.emitToBuffer()
     }
 }

@@ -6,31 +6,31 @@ import ActionsProtocol
 /// journald with `jq`): `{"ts":"…Z","level":"info","label":"…","message":"…", <metadata>…}`.
 /// Metadata keys are top-level members, after the fixed ones; nested values become JSON arrays
 /// and objects. Strings are escaped, so a hostile email cannot forge a log line.
-public struct JSONLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
-    public var metadataProvider: Logger.MetadataProvider?
+package struct JSONLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
+    package var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let write: @Sendable ([UInt8]) -> Void
 
     /// Writes to standard error unless told otherwise (tests capture the lines).
-    public init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = JSONLogHandler.standardError) {
+    package init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = JSONLogHandler.standardError) {
         self.label = label
         self.write = write
     }
 
     /// One write(2) per line, so lines from concurrent requests never interleave. A log that
     /// cannot be written (a closed pipe) loses the line; it must not stop the server.
-    public static let standardError: @Sendable ([UInt8]) -> Void = { line in
+    package static let standardError: @Sendable ([UInt8]) -> Void = { line in
         try? FileHandle.standardError.write(contentsOf: line)
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }

@@ -8,16 +8,16 @@ import ActionsPolicy
 
 /// Everything a decision reads, in memory: settings, the compiled rules and the active
 /// lockouts. Decisions never touch the database, so a locked file cannot hold one up.
-public struct PolicySnapshot: Sendable {
-    public var settings: [ActionType: ActionSettings]
-    public var rules: RuleBook
+package struct PolicySnapshot: Sendable {
+    package var settings: [ActionType: ActionSettings]
+    package var rules: RuleBook
     /// Keyed by `Normalize.accountKey`.
-    public var lockouts: [String: LoginFailures]
-    public var configVersion: Int64
+    package var lockouts: [String: LoginFailures]
+    package var configVersion: Int64
     /// The store's switch for folding sub-addresses in lockout and rate keys.
-    public var foldAddresses: Bool
+    package var foldAddresses: Bool
 
-    public init(settings: [ActionType: ActionSettings] = [:], rules: RuleBook = RuleBook(),
+    package init(settings: [ActionType: ActionSettings] = [:], rules: RuleBook = RuleBook(),
                 lockouts: [String: LoginFailures] = [:], configVersion: Int64 = -1, foldAddresses: Bool = false) {
         self.foldAddresses = foldAddresses
         self.settings = settings
@@ -26,7 +26,7 @@ public struct PolicySnapshot: Sendable {
         self.configVersion = configVersion
     }
 
-    public func settings(for type: ActionType) -> ActionSettings {
+    package func settings(for type: ActionType) -> ActionSettings {
         settings[type] ?? ActionSettings(actionType: type)
     }
 }
@@ -34,28 +34,28 @@ public struct PolicySnapshot: Sendable {
 /// Keeps a `PolicySnapshot` current: polls the store's config version (one row) and reloads when
 /// another process (actionsctl, actions-top) changed something. As a `Service`, it polls until
 /// its group shuts down.
-public final class LivePolicy: Service, Sendable {
+package final class LivePolicy: Service, Sendable {
     private let store: Store
     private let state: Mutex<PolicySnapshot>
     private let logger: Logger
     /// Called after a reload with the old and new snapshots (the engine resets circuits on endpoint changes).
     private let onChange: Mutex<(@Sendable (PolicySnapshot, PolicySnapshot) -> Void)?> = Mutex(nil)
 
-    public init(store: Store, logger: Logger = Logger(label: "actions.settings")) {
+    package init(store: Store, logger: Logger = Logger(label: "actions.settings")) {
         self.store = store
         self.logger = logger
         self.state = Mutex(PolicySnapshot())
         reload(force: true)
     }
 
-    public var current: PolicySnapshot { state.withLock { $0 } }
+    package var current: PolicySnapshot { state.withLock { $0 } }
 
-    public func onChange(_ handler: @escaping @Sendable (PolicySnapshot, PolicySnapshot) -> Void) {
+    package func onChange(_ handler: @escaping @Sendable (PolicySnapshot, PolicySnapshot) -> Void) {
         onChange.withLock { $0 = handler }
     }
 
     /// Reloads when the config version moved (or always, with `force`). Errors keep the last snapshot.
-    public func reload(force: Bool = false) {
+    package func reload(force: Bool = false) {
         do {
             let version = try store.configVersion()
             let old = current
@@ -77,7 +77,7 @@ public final class LivePolicy: Service, Sendable {
     }
 
     /// Applies a lockout at once, before the next poll.
-    public func noteLockout(_ record: LoginFailures) {
+    package func noteLockout(_ record: LoginFailures) {
         state.withLock { $0.lockouts[record.email] = record }
     }
 
@@ -87,7 +87,7 @@ public final class LivePolicy: Service, Sendable {
     /// - PostgreSQL: LISTENs for the notice every change sends on commit, and reloads at once; a
     ///   version check runs every 2 s besides, and after every reconnect, so that a notice lost
     ///   while the connection was down still arrives.
-    public func run() async {
+    package func run() async {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if self.store.isPostgres {

@@ -4,26 +4,26 @@ import ActionsProtocol
 /// with strings, integers, booleans and arrays of strings, and `#` comments. Anything else is a
 /// clear error with its line number. (TOMLKit, the Swift TOML library, is not installable here:
 /// it depends on a package outside our registry.)
-public enum TOMLSubset {
-    public enum Value: Equatable, Sendable {
+package enum TOMLSubset {
+    package enum Value: Equatable, Sendable {
         case string(String)
         case integer(Int)
         case boolean(Bool)
         case strings([String])
     }
 
-    public struct ParseError: Error, Equatable, CustomStringConvertible {
-        public var line: Int
-        public var message: String
-        public var description: String { "line \(line): \(message)" }
+    package struct ParseError: Error, Equatable, CustomStringConvertible {
+        package var line: Int
+        package var message: String
+        package var description: String { "line \(line): \(message)" }
     }
 
     /// Keys are flattened with their table: `[circuit]` + `cooldown_seconds` is `circuit.cooldown_seconds`.
-    public static func parse(_ text: String) throws(ParseError) -> [String: Value] { try parse(Array(text.utf8)) }
+    package static func parse(_ text: String) throws(ParseError) -> [String: Value] { try parse(Array(text.utf8)) }
 
     /// The file's bytes, read by `TextLines` (LF, CRLF or CR; not UTF-8 is an error). Errors name
     /// the line and what is wrong, never the value: a secret's line must not reach a log.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> [String: Value] {
+    package static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> [String: Value] {
         var result: [String: Value] = [:]
         var table = ""
         for textLine in TextLines.lines(bytes) {

@@ -3,28 +3,28 @@ import ActionsStore
 
 /// One sign-up or login attempt, in the normalized spelling every rule compares in
 /// (`Normalize`): what a live decision, a replayed event and a preview all evaluate.
-public struct Attempt: Sendable {
-    public var type: ActionType
-    public var timeMs: Int64
+package struct Attempt: Sendable {
+    package var type: ActionType
+    package var timeMs: Int64
     /// Normalized; empty when the context had none.
-    public var email: String
-    public var domain: String
-    public var address: IPAddress?
+    package var email: String
+    package var domain: String
+    package var address: IPAddress?
 
-    public init(type: ActionType, timeMs: Int64, email: String?, ip: String?) {
+    package init(type: ActionType, timeMs: Int64, email: String?, ip: String?) {
         self.type = type
         self.timeMs = timeMs
         (self.email, self.domain) = email.map { Normalize.emailAndDomain($0) } ?? ("", "")
         self.address = ip.flatMap { IPAddress($0) }
     }
 
-    public init(_ event: Event) {
+    package init(_ event: Event) {
         self.init(type: event.actionType, timeMs: event.timeMs, email: event.email, ip: event.ip)
     }
 }
 
 /// An address as two integers: hashed and masked without allocating, for CIDR lookups and rate keys.
-public struct AddressBits: Hashable, Sendable {
+package struct AddressBits: Hashable, Sendable {
     var high: UInt64
     var low: UInt64
     var isIPv4: Bool

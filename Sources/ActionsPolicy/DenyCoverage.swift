@@ -6,9 +6,9 @@ import ActionsStore
 /// network around the address or the network), with no allow entry of the same kind that lets
 /// some of them through. The dashboard says "already denied by rule N" instead of offering a
 /// second rule for what rule N does.
-public enum DenyCoverage {
+package enum DenyCoverage {
     /// The covering entry, if every action type the new entry's scope names is covered.
-    public static func coveringEntry(for entry: ListEntry, in rules: RuleSet, nowMs: Int64) -> ListEntry? {
+    package static func coveringEntry(for entry: ListEntry, in rules: RuleSet, nowMs: Int64) -> ListEntry? {
         let types: [ActionType] = ActionType.allCases.filter { entry.scope.covers($0) }
         var found: ListEntry?
         for type in types {

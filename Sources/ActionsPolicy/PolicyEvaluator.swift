@@ -2,31 +2,31 @@ import ActionsProtocol
 import ActionsStore
 
 /// One line of a decision trace: what was checked and what it found.
-public struct TraceStep: Sendable, Equatable, Codable {
-    public var check: String
-    public var result: String
+package struct TraceStep: Sendable, Equatable, Codable {
+    package var check: String
+    package var result: String
 
-    public init(_ check: String, _ result: String) {
+    package init(_ check: String, _ result: String) {
         self.check = check
         self.result = result
     }
 }
 
 /// What local policy says about an attempt, before any endpoint is called.
-public struct LocalVerdict: Sendable {
+package struct LocalVerdict: Sendable {
     /// Deny now (a deny entry, a rate rule or a lockout); otherwise the endpoint or the default decides.
-    public var denied = false
+    package var denied = false
     /// The rule that decided: the deny entry or rate rule that denied, or the allow entry that
     /// overrode one. Nil for a lockout and when no rule applied.
-    public var rule: Int64?
-    public var reason: String?
+    package var rule: Int64?
+    package var reason: String?
     /// Shown to the denied user.
-    public var message: String?
+    package var message: String?
     /// A shadow rule that would have changed this verdict (and changed nothing).
-    public var shadowRule: Int64?
-    public var shadowReason: String?
+    package var shadowRule: Int64?
+    package var shadowReason: String?
     /// Filled only when asked for (`actionsctl test`).
-    public var trace: [TraceStep] = []
+    package var trace: [TraceStep] = []
 }
 
 /// Local policy, in one place for live decisions, replay and previews.
@@ -40,21 +40,21 @@ public struct LocalVerdict: Sendable {
 /// Shadow rules take part in none of this: a shadow deny entry or rate rule that would have
 /// denied an attempt that is not denied, or a shadow allow entry that would have allowed one
 /// denied by a rule, is recorded as the attempt's shadow hit.
-public enum PolicyEvaluator {
-    public struct Options: Sendable {
+package enum PolicyEvaluator {
+    package struct Options: Sendable {
         /// Count the attempt in the rate windows (not for tests and previews).
-        public var record: Bool
-        public var trace: Bool
-        public var foldAddresses: Bool
+        package var record: Bool
+        package var trace: Bool
+        package var foldAddresses: Bool
 
-        public init(record: Bool = true, trace: Bool = false, foldAddresses: Bool = false) {
+        package init(record: Bool = true, trace: Bool = false, foldAddresses: Bool = false) {
             self.record = record
             self.trace = trace
             self.foldAddresses = foldAddresses
         }
     }
 
-    public static func evaluate(_ attempt: Attempt, book: RuleBook, counter: RateCounter?, lockout: LoginFailures? = nil,
+    package static func evaluate(_ attempt: Attempt, book: RuleBook, counter: RateCounter?, lockout: LoginFailures? = nil,
                                 options: Options = Options()) -> LocalVerdict {
         var verdict = LocalVerdict()
         let now = attempt.timeMs
@@ -132,7 +132,7 @@ public enum PolicyEvaluator {
     }
 
     /// What a user denied by an entry without a message of its own is told.
-    public static func defaultMessage(_ kind: EntryKind) -> String {
+    package static func defaultMessage(_ kind: EntryKind) -> String {
         switch kind {
         case .domain: return "Sign-ups and sign-ins from this email domain are not allowed."
         case .email: return "This account is not allowed to continue."

@@ -4,25 +4,25 @@ import ActionsStore
 extension Event {
     /// A real attempt: what rate rules count and replay re-evaluates. Not a test action, nor a
     /// request too malformed to decide.
-    public var isAttempt: Bool { !isTest && decidedBy != .invalid }
+    package var isAttempt: Bool { !isTest && decidedBy != .invalid }
 }
 
 extension Attempt {
-    public init(_ logged: LoggedAttempt) {
+    package init(_ logged: LoggedAttempt) {
         self.init(type: logged.actionType, timeMs: logged.timeMs, email: logged.email, ip: logged.ip)
     }
 }
 
 extension RateCounter {
     /// Counts a logged attempt in the windows (`Store.forEachAttempt` reads only real attempts).
-    public func count(logged attempt: LoggedAttempt, rules: [RateRule], foldAddresses: Bool) {
+    package func count(logged attempt: LoggedAttempt, rules: [RateRule], foldAddresses: Bool) {
         _ = admit(Attempt(attempt), rules: rules, foldAddresses: foldAddresses)
     }
 
     /// Fills the windows of `rules` from the log: the events inside the longest window (at most
     /// `maxSpanMs` back), the newest `maxEvents` of them when there are more, streamed a page of
     /// narrow rows at a time. Returns how many were read and the last id read, to read on from.
-    public func rebuild(from store: Store, rules: [RateRule], foldAddresses: Bool, nowMs: Int64,
+    package func rebuild(from store: Store, rules: [RateRule], foldAddresses: Bool, nowMs: Int64,
                         maxSpanMs: Int64 = 86_400_000, maxEvents: Int) throws(StoreError) -> (read: Int, lastID: Int64) {
         guard let longest = rules.map(\.windowMs).max() else { return (0, try store.maxEventID()) }
         let start = max(try store.firstEventID(atOrAfterMs: nowMs - min(longest, maxSpanMs)), try store.maxEventID() - Int64(maxEvents))

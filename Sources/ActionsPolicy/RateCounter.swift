@@ -3,13 +3,13 @@ import ActionsProtocol
 import ActionsStore
 
 /// What a rate rule counts one attempt under: an address, a network, a domain or an account.
-public enum RateSubject: Hashable, Sendable {
+package enum RateSubject: Hashable, Sendable {
     case network(AddressBits)
     case text(String)
 
     /// The subject this attempt counts under for `key`; nil when the attempt has none (no IP,
     /// no email), and then the rule does not apply.
-    public static func of(_ attempt: Attempt, key: RateKey, foldAddresses: Bool) -> RateSubject? {
+    package static func of(_ attempt: Attempt, key: RateKey, foldAddresses: Bool) -> RateSubject? {
         switch key {
         case .ip: return attempt.address.map { .network(AddressBits($0)) }
         case .ipPrefix:
@@ -34,34 +34,34 @@ public enum RateSubject: Hashable, Sendable {
 /// times). Past that, the subjects seen least recently are forgotten first, an eighth of the
 /// bound at a time, and counted (`evicted`): a flood of distinct emails cannot grow memory
 /// without end, and what it pushes out are the subjects idle longest.
-public final class RateCounter: Sendable {
+package final class RateCounter: Sendable {
     private struct State {
         var windows: [Int64: [RateSubject: [Int64]]] = [:]
         var subjects = 0
         var evicted = 0
     }
     private let state = Mutex(State())
-    public let maxSubjects: Int
+    package let maxSubjects: Int
 
-    public static let defaultMaxSubjects = 200_000
+    package static let defaultMaxSubjects = 200_000
 
-    public init(maxSubjects: Int = RateCounter.defaultMaxSubjects) {
+    package init(maxSubjects: Int = RateCounter.defaultMaxSubjects) {
         self.maxSubjects = max(1, maxSubjects)
     }
 
     /// Subjects forgotten to stay within `maxSubjects`, since the start.
-    public var evicted: Int { state.withLock { $0.evicted } }
+    package var evicted: Int { state.withLock { $0.evicted } }
 
-    public struct Count: Sendable {
-        public var rule: RateRule
+    package struct Count: Sendable {
+        package var rule: RateRule
         /// Attempts inside the window before this one (at most the limit).
-        public var before: Int
-        public var isOver: Bool { before >= rule.limit }
+        package var before: Int
+        package var isOver: Bool { before >= rule.limit }
     }
 
     /// Counts the attempt under every active rule in scope (unless `record` is false: a test or
     /// a preview only looks) and returns each rule's count before it.
-    public func admit(_ attempt: Attempt, rules: [RateRule], foldAddresses: Bool, record: Bool = true) -> [Count] {
+    package func admit(_ attempt: Attempt, rules: [RateRule], foldAddresses: Bool, record: Bool = true) -> [Count] {
         var counts: [Count] = []
         let now = attempt.timeMs
         let maxSubjects = self.maxSubjects
@@ -109,7 +109,7 @@ public final class RateCounter: Sendable {
     }
 
     /// Forgets rules no longer in `rules`, and subjects whose newest attempt left the window.
-    public func prune(rules: [RateRule], nowMs: Int64) {
+    package func prune(rules: [RateRule], nowMs: Int64) {
         let windowByID = Dictionary(rules.map { ($0.id, $0.windowMs) }, uniquingKeysWith: { a, _ in a })
         state.withLock { state in
             for (id, subjects) in state.windows {
@@ -121,7 +121,7 @@ public final class RateCounter: Sendable {
     }
 
     /// Forgets everything (before counts are rebuilt from the log).
-    public func reset() {
+    package func reset() {
         state.withLock { state in
             state.windows = [:]
             state.subjects = 0
@@ -129,5 +129,5 @@ public final class RateCounter: Sendable {
     }
 
     /// Subjects tracked, over all rules (for metrics and tests).
-    public var subjectCount: Int { state.withLock { $0.subjects } }
+    package var subjectCount: Int { state.withLock { $0.subjects } }
 }

@@ -4,31 +4,31 @@ import ActionsStore
 /// Re-evaluates logged decisions against local policy (no endpoint calls), in log order, with
 /// rate windows rebuilt from the same events: what `actionsctl replay` prints, and the impact
 /// preview of a rule before it is added.
-public struct Replay {
-    public struct RuleImpact: Sendable, Equatable {
+package struct Replay {
+    package struct RuleImpact: Sendable, Equatable {
         /// Allowed attempts the rule would deny.
-        public var newlyDenied = 0
+        package var newlyDenied = 0
         /// Attempts a rule denied that would no longer be denied by local policy.
-        public var noLongerDenied = 0
+        package var noLongerDenied = 0
         /// Distinct people (normalized emails, else addresses) among the newly denied.
-        public var users: Set<String> = []
+        package var users: Set<String> = []
     }
 
-    public let book: RuleBook
-    public let foldAddresses: Bool
+    package let book: RuleBook
+    package let foldAddresses: Bool
     private let counter = RateCounter()
-    public private(set) var examined = 0
-    public private(set) var changed = 0
+    package private(set) var examined = 0
+    package private(set) var changed = 0
     /// By the rule that changes the verdict.
-    public private(set) var impact: [Int64: RuleImpact] = [:]
+    package private(set) var impact: [Int64: RuleImpact] = [:]
 
-    public init(book: RuleBook, foldAddresses: Bool = false) {
+    package init(book: RuleBook, foldAddresses: Bool = false) {
         self.book = book
         self.foldAddresses = foldAddresses
     }
 
     /// Takes the next logged decision. Test decisions and invalid requests are not replayed.
-    public mutating func add(_ event: Event) {
+    package mutating func add(_ event: Event) {
         guard event.isAttempt else { return }
         examined += 1
         let attempt = Attempt(event)
@@ -46,10 +46,10 @@ public struct Replay {
     }
 
     /// The id a previewed rule takes: it is not in the store.
-    public static let candidateID: Int64 = -1
+    package static let candidateID: Int64 = -1
 
     /// The book with a candidate rule added, for a preview.
-    public static func withCandidate(_ rules: RuleSet, entry: ListEntry? = nil, rate: RateRule? = nil) -> RuleBook {
+    package static func withCandidate(_ rules: RuleSet, entry: ListEntry? = nil, rate: RateRule? = nil) -> RuleBook {
         var rules = rules
         if var entry {
             entry.id = candidateID
@@ -67,17 +67,17 @@ public struct Replay {
 
 extension Store {
     /// Replays the decisions logged since `sinceMs` through `replay`, a page at a time.
-    public func replay(_ replay: inout Replay, sinceMs: Int64) throws(StoreError) {
+    package func replay(_ replay: inout Replay, sinceMs: Int64) throws(StoreError) {
         try forEachEvent(after: 0, EventFilter(sinceMs: sinceMs)) { replay.add($0) }
     }
 }
 
 /// "would have denied N of the last 24 h's allowed attempts (M distinct users)", for
 /// `deny add --preview`, `rate add --preview` and the dashboard.
-public enum ImpactPreview {
-    public static let windowMs: Int64 = 24 * 3_600_000
+package enum ImpactPreview {
+    package static let windowMs: Int64 = 24 * 3_600_000
 
-    public static func run(_ store: Store, entry: ListEntry? = nil, rate: RateRule? = nil,
+    package static func run(_ store: Store, entry: ListEntry? = nil, rate: RateRule? = nil,
                            nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Replay.RuleImpact {
         // Entries compare in the normalized spelling, as they will be stored.
         var entry = entry
@@ -88,7 +88,7 @@ public enum ImpactPreview {
         return replay.impact[Replay.candidateID] ?? Replay.RuleImpact()
     }
 
-    public static func sentence(_ impact: Replay.RuleImpact) -> String {
+    package static func sentence(_ impact: Replay.RuleImpact) -> String {
         let n = impact.newlyDenied, m = impact.users.count
         return "would have denied \(n) of the last 24 h's allowed attempts (\(m) distinct user\(m == 1 ? "" : "s"))"
     }

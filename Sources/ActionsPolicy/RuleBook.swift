@@ -5,14 +5,14 @@ import ActionsStore
 /// domains, a map of parent domains for `*.domain`, and per prefix length a map of masked
 /// addresses for IPs and CIDRs. A lookup costs a few hash probes however many entries there are
 /// (100k domains and 10k CIDRs: see `actions-bench engine`).
-public struct RuleBook: Sendable {
-    public let rules: RuleSet
+package struct RuleBook: Sendable {
+    package let rules: RuleSet
     /// Indexed by `slot(effect, shadow)`.
     private var indexes: [EntryIndex]
     /// Active rate rules, enforcing and shadow.
-    public let rates: [RateRule]
+    package let rates: [RateRule]
 
-    public init(_ rules: RuleSet = RuleSet()) {
+    package init(_ rules: RuleSet = RuleSet()) {
         self.rules = rules
         var indexes = Array(repeating: EntryIndex(), count: 4)
         // Most entries are deny entries; sizing their tables once saves rehashing as they grow.
@@ -23,7 +23,7 @@ public struct RuleBook: Sendable {
         self.rates = rules.rates
     }
 
-    public var isEmpty: Bool { rules.entries.isEmpty && rates.isEmpty }
+    package var isEmpty: Bool { rules.entries.isEmpty && rates.isEmpty }
 
     private static func slot(_ effect: ListEffect, _ shadow: Bool) -> Int {
         (effect == .deny ? 0 : 2) + (shadow ? 1 : 0)
@@ -31,7 +31,7 @@ public struct RuleBook: Sendable {
 
     /// The first active entry of this effect (enforcing, or shadow) in scope that matches: email,
     /// then domain, then IP (the most specific network first).
-    public func match(_ effect: ListEffect, shadow: Bool = false, _ attempt: Attempt, nowMs: Int64) -> ListEntry? {
+    package func match(_ effect: ListEffect, shadow: Bool = false, _ attempt: Attempt, nowMs: Int64) -> ListEntry? {
         let index = indexes[Self.slot(effect, shadow)]
         guard !index.isEmpty else { return nil }
         return index.match(attempt, in: rules.entries, nowMs: nowMs)

@@ -1,12 +1,12 @@
 import Foundation
 
 /// `user_registration_action_context`, as WorkOS sends it. Unknown fields are ignored.
-public struct UserRegistrationContext: Codable, Sendable, Equatable {
-    public struct UserData: Codable, Sendable, Equatable {
-        public var object: String?
-        public var email: String
-        public var firstName: String?
-        public var lastName: String?
+package struct UserRegistrationContext: Codable, Sendable, Equatable {
+    package struct UserData: Codable, Sendable, Equatable {
+        package var object: String?
+        package var email: String
+        package var firstName: String?
+        package var lastName: String?
 
         enum CodingKeys: String, CodingKey {
             case object, email
@@ -14,7 +14,7 @@ public struct UserRegistrationContext: Codable, Sendable, Equatable {
             case lastName = "last_name"
         }
 
-        public init(email: String, firstName: String? = nil, lastName: String? = nil) {
+        package init(email: String, firstName: String? = nil, lastName: String? = nil) {
             self.object = "user_data"
             self.email = email
             self.firstName = firstName
@@ -22,12 +22,12 @@ public struct UserRegistrationContext: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Invitation: Codable, Sendable, Equatable {
-        public var object: String?
-        public var id: String?
-        public var email: String?
-        public var organizationId: String?
-        public var inviterUserId: String?
+    package struct Invitation: Codable, Sendable, Equatable {
+        package var object: String?
+        package var id: String?
+        package var email: String?
+        package var organizationId: String?
+        package var inviterUserId: String?
 
         enum CodingKeys: String, CodingKey {
             case object, id, email
@@ -36,13 +36,13 @@ public struct UserRegistrationContext: Codable, Sendable, Equatable {
         }
     }
 
-    public var id: String?
-    public var object: String?
-    public var userData: UserData
-    public var invitation: Invitation?
-    public var ipAddress: String?
-    public var userAgent: String?
-    public var deviceFingerprint: String?
+    package var id: String?
+    package var object: String?
+    package var userData: UserData
+    package var invitation: Invitation?
+    package var ipAddress: String?
+    package var userAgent: String?
+    package var deviceFingerprint: String?
 
     enum CodingKeys: String, CodingKey {
         case id, object, invitation
@@ -52,7 +52,7 @@ public struct UserRegistrationContext: Codable, Sendable, Equatable {
         case deviceFingerprint = "device_fingerprint"
     }
 
-    public init(id: String? = nil, userData: UserData, ipAddress: String? = nil, userAgent: String? = nil,
+    package init(id: String? = nil, userData: UserData, ipAddress: String? = nil, userAgent: String? = nil,
                 deviceFingerprint: String? = nil) {
         self.id = id
         self.object = ActionType.userRegistration.contextObject
@@ -64,14 +64,14 @@ public struct UserRegistrationContext: Codable, Sendable, Equatable {
 }
 
 /// `authentication_action_context`, as WorkOS sends it. Unknown fields are ignored.
-public struct AuthenticationContext: Codable, Sendable, Equatable {
-    public struct User: Codable, Sendable, Equatable {
-        public var object: String?
-        public var id: String?
-        public var email: String
-        public var firstName: String?
-        public var lastName: String?
-        public var emailVerified: Bool?
+package struct AuthenticationContext: Codable, Sendable, Equatable {
+    package struct User: Codable, Sendable, Equatable {
+        package var object: String?
+        package var id: String?
+        package var email: String
+        package var firstName: String?
+        package var lastName: String?
+        package var emailVerified: Bool?
 
         enum CodingKeys: String, CodingKey {
             case object, id, email
@@ -80,7 +80,7 @@ public struct AuthenticationContext: Codable, Sendable, Equatable {
             case emailVerified = "email_verified"
         }
 
-        public init(id: String? = nil, email: String, firstName: String? = nil, lastName: String? = nil,
+        package init(id: String? = nil, email: String, firstName: String? = nil, lastName: String? = nil,
                     emailVerified: Bool? = nil) {
             self.object = "user"
             self.id = id
@@ -91,18 +91,18 @@ public struct AuthenticationContext: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Organization: Codable, Sendable, Equatable {
-        public var object: String?
-        public var id: String?
-        public var name: String?
+    package struct Organization: Codable, Sendable, Equatable {
+        package var object: String?
+        package var id: String?
+        package var name: String?
     }
 
-    public struct OrganizationMembership: Codable, Sendable, Equatable {
-        public var object: String?
-        public var id: String?
-        public var userId: String?
-        public var organizationId: String?
-        public var status: String?
+    package struct OrganizationMembership: Codable, Sendable, Equatable {
+        package var object: String?
+        package var id: String?
+        package var userId: String?
+        package var organizationId: String?
+        package var status: String?
 
         enum CodingKeys: String, CodingKey {
             case object, id, status
@@ -111,17 +111,17 @@ public struct AuthenticationContext: Codable, Sendable, Equatable {
         }
     }
 
-    public var id: String?
-    public var object: String?
-    public var user: User
-    public var organization: Organization?
-    public var organizationMembership: OrganizationMembership?
-    public var ipAddress: String?
-    public var userAgent: String?
-    public var deviceFingerprint: String?
-    public var issuer: String?
+    package var id: String?
+    package var object: String?
+    package var user: User
+    package var organization: Organization?
+    package var organizationMembership: OrganizationMembership?
+    package var ipAddress: String?
+    package var userAgent: String?
+    package var deviceFingerprint: String?
+    package var issuer: String?
     /// `Password`, `GoogleOAuth`, `MagicAuth`, ... (workos-rust models it; the others pass it through).
-    public var authenticationMethod: String?
+    package var authenticationMethod: String?
 
     enum CodingKeys: String, CodingKey {
         case id, object, user, organization, issuer
@@ -132,7 +132,7 @@ public struct AuthenticationContext: Codable, Sendable, Equatable {
         case deviceFingerprint = "device_fingerprint"
     }
 
-    public init(id: String? = nil, user: User, ipAddress: String? = nil, userAgent: String? = nil,
+    package init(id: String? = nil, user: User, ipAddress: String? = nil, userAgent: String? = nil,
                 deviceFingerprint: String? = nil, issuer: String? = nil) {
         self.id = id
         self.object = ActionType.authentication.contextObject
@@ -145,7 +145,7 @@ public struct AuthenticationContext: Codable, Sendable, Equatable {
 }
 
 /// Why a context could not be decoded. Names the field so the caller can fix its request.
-public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedJSON(String)
     case missingField(String)
     case wrongType(String)
@@ -154,7 +154,7 @@ public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
     /// refused by UTS #46, an `ip_address` that is not an IP address.
     case invalidField(String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformedJSON(let why): return "body is not valid JSON: \(why)"
         case .missingField(let path): return "missing required field \(path)"
@@ -164,7 +164,7 @@ public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var code: String {
+    package var code: String {
         switch self {
         case .malformedJSON: return "malformed_json"
         case .missingField: return "missing_field"
@@ -176,44 +176,44 @@ public enum ContextError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Either kind of context, with the fields policy needs in one place.
-public enum ActionContext: Sendable, Equatable {
+package enum ActionContext: Sendable, Equatable {
     case userRegistration(UserRegistrationContext)
     case authentication(AuthenticationContext)
 
-    public var type: ActionType {
+    package var type: ActionType {
         switch self {
         case .userRegistration: return .userRegistration
         case .authentication: return .authentication
         }
     }
 
-    public var id: String? {
+    package var id: String? {
         switch self {
         case .userRegistration(let c): return c.id
         case .authentication(let c): return c.id
         }
     }
 
-    public var email: String {
+    package var email: String {
         switch self {
         case .userRegistration(let c): return c.userData.email
         case .authentication(let c): return c.user.email
         }
     }
 
-    public var userId: String? {
+    package var userId: String? {
         if case .authentication(let c) = self { return c.user.id }
         return nil
     }
 
-    public var ipAddress: String? {
+    package var ipAddress: String? {
         switch self {
         case .userRegistration(let c): return c.ipAddress
         case .authentication(let c): return c.ipAddress
         }
     }
 
-    public var userAgent: String? {
+    package var userAgent: String? {
         switch self {
         case .userRegistration(let c): return c.userAgent
         case .authentication(let c): return c.userAgent
@@ -221,11 +221,11 @@ public enum ActionContext: Sendable, Equatable {
     }
 
     /// The domain part of the email, normalized (`Normalize.domain`); empty when there is no `@`.
-    public var emailDomain: String { Normalize.emailDomain(email) }
+    package var emailDomain: String { Normalize.emailDomain(email) }
 
     /// Decodes a body of the given type. The `object` member, when present, must match.
     /// Unknown members are ignored, as WorkOS adds fields over time.
-    public static func decode(_ type: ActionType, from body: [UInt8]) throws(ContextError) -> ActionContext {
+    package static func decode(_ type: ActionType, from body: [UInt8]) throws(ContextError) -> ActionContext {
         let root: ContextFields
         do {
             root = ContextFields(object: try JSON.object(body), path: "")
@@ -260,7 +260,7 @@ public enum ActionContext: Sendable, Equatable {
         }
     }
 
-    public var deviceFingerprint: String? {
+    package var deviceFingerprint: String? {
         switch self {
         case .userRegistration(let c): return c.deviceFingerprint
         case .authentication(let c): return c.deviceFingerprint
@@ -269,14 +269,14 @@ public enum ActionContext: Sendable, Equatable {
 
     /// The organization the attempt is for: the authentication's organization (or its membership's),
     /// or the organization a registration's invitation is to.
-    public var organizationId: String? {
+    package var organizationId: String? {
         switch self {
         case .userRegistration(let c): return c.invitation?.organizationId
         case .authentication(let c): return c.organization?.id ?? c.organizationMembership?.organizationId
         }
     }
 
-    public var authenticationMethod: String? {
+    package var authenticationMethod: String? {
         if case .authentication(let c) = self { return c.authenticationMethod }
         return nil
     }
@@ -285,7 +285,7 @@ public enum ActionContext: Sendable, Equatable {
     /// so that every member reaches it, modelled or not, nested or not, including members WorkOS
     /// adds later. Only `id` is added, and only when the context has none (the engine API accepts
     /// contexts without one). The signature is computed over exactly these bytes.
-    public static func forwardedBody(_ received: [UInt8], id: String) -> [UInt8] {
+    package static func forwardedBody(_ received: [UInt8], id: String) -> [UInt8] {
         guard let object = try? JSON.object(received), object["id"] == nil,
               let open = received.firstIndex(of: UInt8(ascii: "{")) else { return received }
         var member: [UInt8] = Array(#""id":"#.utf8)
@@ -296,7 +296,7 @@ public enum ActionContext: Sendable, Equatable {
         return out
     }
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let data: Data?

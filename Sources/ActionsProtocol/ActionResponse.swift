@@ -1,14 +1,14 @@
 import Foundation
 
 /// The signed part of an Actions response.
-public struct ActionResponsePayload: Equatable, Sendable {
-    public var timestampMs: Int64
-    public var verdict: Verdict
-    public var errorMessage: String?
+package struct ActionResponsePayload: Equatable, Sendable {
+    package var timestampMs: Int64
+    package var verdict: Verdict
+    package var errorMessage: String?
 
-    public static let maxErrorMessageLength = 500
+    package static let maxErrorMessageLength = 500
 
-    public init(timestampMs: Int64, verdict: Verdict, errorMessage: String? = nil) {
+    package init(timestampMs: Int64, verdict: Verdict, errorMessage: String? = nil) {
         self.timestampMs = timestampMs
         self.verdict = verdict
         self.errorMessage = errorMessage
@@ -16,7 +16,7 @@ public struct ActionResponsePayload: Equatable, Sendable {
 
     /// The payload exactly as `JSON.stringify` writes it: compact, keys timestamp, verdict,
     /// error_message (only when present), raw UTF-8, `/` unescaped.
-    public func canonicalJSON(escaping: JSONWriter.Escaping = .javaScript) -> [UInt8] {
+    package func canonicalJSON(escaping: JSONWriter.Escaping = .javaScript) -> [UInt8] {
         Self.serialize(timestampMs: timestampMs, verdict: verdict.rawValue, errorMessage: errorMessage.map { .some($0) },
                        escaping: escaping)
     }
@@ -39,7 +39,7 @@ public struct ActionResponsePayload: Equatable, Sendable {
 }
 
 /// Why a signed response was refused.
-public enum ResponseError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ResponseError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedJSON
     case missingField(String)
     case wrongObject(expected: String, got: String)
@@ -49,7 +49,7 @@ public enum ResponseError: Error, Equatable, Sendable, CustomStringConvertible {
     case staleTimestamp(ageMs: Int64)
     case futureTimestamp(aheadMs: Int64)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformedJSON: return "response is not a JSON object"
         case .missingField(let name): return "response is missing \(name)"
@@ -63,7 +63,7 @@ public enum ResponseError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Signature and timestamp problems are the endpoint's `bad_signature` outcome; the rest are `invalid_response`.
-    public var isSignatureProblem: Bool {
+    package var isSignatureProblem: Bool {
         switch self {
         case .badSignature, .staleTimestamp, .futureTimestamp: return true
         default: return false
@@ -72,12 +72,12 @@ public enum ResponseError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Builds the signed `{object, payload, signature}` body an endpoint answers with.
-public struct ResponseSigner: Sendable {
-    public var secret: String
+package struct ResponseSigner: Sendable {
+    package var secret: String
 
-    public init(secret: String) { self.secret = secret }
+    package init(secret: String) { self.secret = secret }
 
-    public func body(for type: ActionType, payload: ActionResponsePayload) -> [UInt8] {
+    package func body(for type: ActionType, payload: ActionResponsePayload) -> [UInt8] {
         let payloadJSON = payload.canonicalJSON()
         let signature = Hex.encode(ActionsHMAC.mac(secret: secret, timestampMs: payload.timestampMs, body: payloadJSON))
         var out = Array("{\"object\":\"\(type.responseObject)\",\"payload\":".utf8)
@@ -86,7 +86,7 @@ public struct ResponseSigner: Sendable {
         return out
     }
 
-    public func body(for type: ActionType, verdict: Verdict, errorMessage: String? = nil,
+    package func body(for type: ActionType, verdict: Verdict, errorMessage: String? = nil,
                      timestampMs: Int64 = WallClock.nowMs()) -> [UInt8] {
         body(for: type, payload: ActionResponsePayload(timestampMs: timestampMs, verdict: verdict, errorMessage: errorMessage))
     }
@@ -95,16 +95,16 @@ public struct ResponseSigner: Sendable {
 /// Verifies a response from a customer's endpoint. Real endpoints serialize the payload in
 /// different ways (Node: raw UTF-8; Python: `\uXXXX`; Flask: sorted keys; pretty printers: spaces),
 /// so a signature is accepted over the payload's bytes as received or over its canonical forms.
-public struct ResponseVerifier: Sendable {
-    public var secrets: [String]
-    public var toleranceMs: Int64
+package struct ResponseVerifier: Sendable {
+    package var secrets: [String]
+    package var toleranceMs: Int64
 
-    public init(secrets: [String], toleranceMs: Int64 = RequestVerifier.defaultToleranceMs) {
+    package init(secrets: [String], toleranceMs: Int64 = RequestVerifier.defaultToleranceMs) {
         self.secrets = secrets
         self.toleranceMs = toleranceMs
     }
 
-    public func verify(body: [UInt8], expecting type: ActionType, nowMs: Int64 = WallClock.nowMs()) throws(ResponseError) -> ActionResponsePayload {
+    package func verify(body: [UInt8], expecting type: ActionType, nowMs: Int64 = WallClock.nowMs()) throws(ResponseError) -> ActionResponsePayload {
         guard let envelope = try? JSON.object(body) else { throw .malformedJSON }
         guard let object = envelope["object"].flatMap(envelope.string) else { throw .missingField("object") }
         guard object == type.responseObject else { throw .wrongObject(expected: type.responseObject, got: object) }

@@ -1,11 +1,11 @@
 /// The two kinds of Actions WorkOS runs before it completes a flow.
-public enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
+package enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
     case userRegistration = "user_registration"
     case authentication = "authentication"
 
     /// The `object` of the context WorkOS sends. Literals, not interpolation: every decision
     /// checks it, and building the string cost 1,500 instructions a time (callgrind).
-    public var contextObject: String {
+    package var contextObject: String {
         switch self {
         case .userRegistration: "user_registration_action_context"
         case .authentication: "authentication_action_context"
@@ -13,7 +13,7 @@ public enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
     }
 
     /// The `object` the signed response must carry.
-    public var responseObject: String {
+    package var responseObject: String {
         switch self {
         case .userRegistration: "user_registration_action_response"
         case .authentication: "authentication_action_response"
@@ -21,12 +21,12 @@ public enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
     }
 
     /// The path segment WorkOS's examples use (`/actions/user-registration`).
-    public var pathSlug: String { rawValue.replacingOccurrences(of: "_", with: "-") }
+    package var pathSlug: String { rawValue.replacingOccurrences(of: "_", with: "-") }
 
     /// Accepts `user_registration`, `user-registration` and `authentication`, any case.
     /// The raw value in any case, with `-` for `_`, or the short names the dashboard shows
     /// (`reg`, `auth`).
-    public init?(name: String) {
+    package init?(name: String) {
         let normal = name.lowercased().replacingOccurrences(of: "-", with: "_")
         switch normal {
         case "reg", "registration": self = .userRegistration
@@ -37,12 +37,12 @@ public enum ActionType: String, CaseIterable, Codable, Sendable, Hashable {
 }
 
 /// Allow or Deny. WorkOS writes them capitalised; endpoints in the wild vary the case.
-public enum Verdict: String, Codable, Sendable, Hashable, CaseIterable {
+package enum Verdict: String, Codable, Sendable, Hashable, CaseIterable {
     case allow = "Allow"
     case deny = "Deny"
 
     /// Case-insensitive: `allow`, `ALLOW` and `Allow` are all Allow.
-    public init?(lenient text: String) {
+    package init?(lenient text: String) {
         // The stored spelling first: every event read goes through here, and lowercasing costs.
         if let exact = Verdict(rawValue: text) {
             self = exact
@@ -57,17 +57,17 @@ public enum Verdict: String, Codable, Sendable, Hashable, CaseIterable {
 }
 
 /// What the action type does when its endpoint can't give a valid verdict.
-public enum ErrorMode: String, Codable, Sendable, Hashable, CaseIterable {
+package enum ErrorMode: String, Codable, Sendable, Hashable, CaseIterable {
     case failOpen = "fail-open"
     case failClosed = "fail-closed"
 
     /// The verdict this mode gives when the endpoint fails.
-    public var verdict: Verdict { self == .failOpen ? .allow : .deny }
+    package var verdict: Verdict { self == .failOpen ? .allow : .deny }
 
-    public var flipped: ErrorMode { self == .failOpen ? .failClosed : .failOpen }
+    package var flipped: ErrorMode { self == .failOpen ? .failClosed : .failOpen }
 
     /// Accepts `fail-open`, `fail_open`, `open`, and the closed equivalents.
-    public init?(name: String) {
+    package init?(name: String) {
         // The stored spelling first: every event read goes through here, and Foundation's
         // replacing costs microseconds.
         if let exact = ErrorMode(rawValue: name) {

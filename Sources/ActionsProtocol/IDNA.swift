@@ -1,11 +1,11 @@
 import CIDN2
 
 /// Why a string is not an identity the engine judges. Never echoes more than a bounded excerpt.
-public enum IdentityError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum IdentityError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLong(what: String, octets: Int, limit: Int)
     case invalidDomain(String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .tooLong(let what, let octets, let limit):
             return "\(what) is \(octets) octets long; at most \(limit) (RFC 5321, RFC 1035)"

@@ -5,8 +5,8 @@ import Glibc
 /// Whether text is an IP address as the engine reads one (the store's `IPAddress` parses the
 /// same forms): IPv4 dotted quad or IPv6 as inet_pton takes them, optionally in brackets or
 /// padded with spaces. Bounded: longer than any address is not one.
-public enum IPText {
-    public static func isAddress(_ text: String) -> Bool {
+package enum IPText {
+    package static func isAddress(_ text: String) -> Bool {
         guard text.utf8.count <= 64 else { return false }
         var text = Substring(text)
         while text.first == " " || text.first == "\t" { text = text.dropFirst() }

@@ -9,38 +9,38 @@ import Darwin
 ///
 /// Why not JSONDecoder: on the decision path it cost about 8 µs of a 46 µs request, more than the
 /// policy itself. And signature checks need the exact bytes the sender wrote, which a decoder discards.
-public enum JSON {
-    public enum Kind: Sendable, Equatable { case object, array, string, number, bool, null }
+package enum JSON {
+    package enum Kind: Sendable, Equatable { case object, array, string, number, bool, null }
 
     /// One value: what it is and where its bytes are.
-    public struct Value: Sendable, Equatable {
-        public var kind: Kind
-        public var range: Range<Int>
+    package struct Value: Sendable, Equatable {
+        package var kind: Kind
+        package var range: Range<Int>
     }
 
     /// An object member: where its key is (quotes included) and its value's place. Keys stay
     /// bytes: a lookup compares them in place, and making a String of every key of every body
     /// cost more than the lookups (callgrind).
-    public struct Member: Sendable {
-        public var keyRange: Range<Int>
+    package struct Member: Sendable {
+        package var keyRange: Range<Int>
         /// The key holds an escape, so its bytes are not its text.
-        public var keyIsEscaped: Bool
-        public var value: Value
+        package var keyIsEscaped: Bool
+        package var value: Value
         /// An object value's own members, when they were read with these (see `Cursor.members`).
         var nested: [Member]? = nil
     }
 
-    public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
-        public var offset: Int
-        public var reason: String
-        public var description: String { "\(reason) at byte \(offset)" }
+    package struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+        package var offset: Int
+        package var reason: String
+        package var description: String { "\(reason) at byte \(offset)" }
     }
 
     /// Deeper nesting is refused instead of risking the stack (JSONDecoder stops at 512 too).
     static let maxDepth = 512
 
     /// Validates a whole document whose top level must be an object, and lists that object's members.
-    public static func object(_ bytes: [UInt8]) throws(SyntaxError) -> Object {
+    package static func object(_ bytes: [UInt8]) throws(SyntaxError) -> Object {
         let members = try bytes.withUnsafeBufferPointer { buffer throws(SyntaxError) in
             var cursor = Cursor(bytes: buffer)
             // RFC 8259 §8.1: a parser may ignore a UTF-8 byte order mark, and some clients send one.
@@ -56,17 +56,17 @@ public enum JSON {
     }
 
     /// An object's members in document order; a repeated key resolves to its last value.
-    public struct Object: Sendable {
-        public let bytes: [UInt8]
-        public let members: [Member]
+    package struct Object: Sendable {
+        package let bytes: [UInt8]
+        package let members: [Member]
 
-        public subscript(key: String) -> Value? {
+        package subscript(key: String) -> Value? {
             var key = key
             return key.withUTF8 { member(named: $0) }
         }
 
         /// The same, for the names a decoder knows when it is compiled: no String to make.
-        public subscript(key: StaticString) -> Value? {
+        package subscript(key: StaticString) -> Value? {
             member(named: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         }
 
@@ -92,13 +92,13 @@ public enum JSON {
         }
 
         /// A member's key, decoded.
-        public func key(of member: Member) -> String {
+        package func key(of member: Member) -> String {
             bytes.withUnsafeBufferPointer { JSON.decodeString(UnsafeBufferPointer(rebasing: $0[member.keyRange])) }
         }
 
         /// The members of a nested object value (already validated by `JSON.object`): those read
         /// with the document when it is a member's value here, else read again.
-        public func object(_ value: Value) -> Object {
+        package func object(_ value: Value) -> Object {
             if let nested = members.last(where: { $0.value.range == value.range })?.nested {
                 return Object(bytes: bytes, members: nested)
             }
@@ -110,18 +110,18 @@ public enum JSON {
             return Object(bytes: bytes, members: members)
         }
 
-        public func string(_ value: Value) -> String? {
+        package func string(_ value: Value) -> String? {
             guard value.kind == .string else { return nil }
             return bytes.withUnsafeBufferPointer { JSON.decodeString(UnsafeBufferPointer(rebasing: $0[value.range])) }
         }
 
         /// A number without fraction or exponent that fits Int64.
-        public func integer(_ value: Value) -> Int64? {
+        package func integer(_ value: Value) -> Int64? {
             guard value.kind == .number else { return nil }
             return Int64(String(decoding: bytes[value.range], as: UTF8.self))
         }
 
-        public func bool(_ value: Value) -> Bool? {
+        package func bool(_ value: Value) -> Bool? {
             guard value.kind == .bool else { return nil }
             return bytes[value.range.lowerBound] == UInt8(ascii: "t")
         }

@@ -1,6 +1,6 @@
 /// Writes JSON strings byte for byte as the two reference serializers do.
-public enum JSONWriter {
-    public enum Escaping: Sendable {
+package enum JSONWriter {
+    package enum Escaping: Sendable {
         /// JavaScript's `JSON.stringify` (the Node SDK): raw UTF-8, only `"`, `\` and C0 controls escaped.
         case javaScript
         /// Python's `json.dumps` default `ensure_ascii=True` (the Python SDK): everything outside
@@ -8,7 +8,7 @@ public enum JSONWriter {
         case pythonASCII
     }
 
-    public static func appendQuoted(_ text: String, to out: inout [UInt8], escaping: Escaping) {
+    package static func appendQuoted(_ text: String, to out: inout [UInt8], escaping: Escaping) {
         out.append(UInt8(ascii: "\""))
         // Byte by byte: every decision's answer goes through here, and walking Unicode scalars
         // cost a microsecond an answer. Only Python's ASCII escaping of DEL and non-ASCII needs scalars.

@@ -2,10 +2,10 @@
 /// command's discussion as DESCRIPTION): ENVIRONMENT, FILES, KEYS, EXIT STATUS. Each tool prints
 /// its own with the hidden `--manual-sections` flag, in mdoc, and `scripts/install` appends them
 /// to the generated page, so the text lives beside the code that reads the variables and files.
-public enum ManualSections {
+package enum ManualSections {
     /// One `.Sh` section of tagged paragraphs; `environment` marks the tags as variables (`.Ev`),
     /// otherwise as paths (`.Pa`), or as plain text when `literal`.
-    public static func section(_ title: String, _ items: [(String, String)], tag: Tag) -> String {
+    package static func section(_ title: String, _ items: [(String, String)], tag: Tag) -> String {
         var lines = [".Sh \(title)", ".Bl -tag -width Ds"]
         for (name, text) in items {
             lines.append(".It \(tag.macro)\(escape(name))")
@@ -15,7 +15,7 @@ public enum ManualSections {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public enum Tag {
+    package enum Tag {
         case environment, path, literal
         var macro: String {
             switch self {
@@ -33,7 +33,7 @@ public enum ManualSections {
     }
 
     /// Variables every tool that opens the database reads.
-    public static let databaseEnvironment: [(String, String)] = [
+    package static let databaseEnvironment: [(String, String)] = [
         ("ACTIONS_DB", "The event log and rules when --db is not given: a SQLite file, or a postgres:// URL (several host:port pairs for a primary and its standbys; target_session_attrs=read-write, prefer-standby, ...). Default ./actions.db."),
         ("PGPASSWORD", "The PostgreSQL password, when the URL has none (it is never shown in errors)."),
         ("PGUSER", "The PostgreSQL user, when the URL names none (else $USER)."),
@@ -42,7 +42,7 @@ public enum ManualSections {
     ]
 
     /// The files beside a SQLite database.
-    public static let databaseFiles: [(String, String)] = [
+    package static let databaseFiles: [(String, String)] = [
         ("actions.db", "The SQLite event log, rules, settings and lockouts (mode 0600; 0660 in the group of a setgid directory shared with a group, such as the service's /var/lib/actions-server)."),
         ("actions.db-wal, actions.db-shm", "SQLite's write-ahead log and its index, beside the database, with its mode."),
         ("actions.db-search", "The whole-log search index, a database of its own beside the log, with its mode and owner (rebuilt if deleted)."),

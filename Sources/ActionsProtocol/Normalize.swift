@@ -19,19 +19,19 @@ import Foundation
 /// Each function takes a `String` or a `Substring`, not `some StringProtocol`: a generic one is not
 /// specialized across modules, and unspecialized it cost the policy module about 20,000
 /// instructions per decision in witness calls and metadata lookups (callgrind).
-public enum Normalize {
+package enum Normalize {
     /// RFC 5321 and RFC 1035 sizes, in octets of UTF-8: checked before any other work on an
     /// identity, so a hostile size costs nothing.
-    public static let maxEmailOctets = 254, maxLocalPartOctets = 64, maxDomainOctets = 253, maxLabelOctets = 63
+    package static let maxEmailOctets = 254, maxLocalPartOctets = 64, maxDomainOctets = 253, maxLabelOctets = 63
 
     /// A domain: UTS #46 (IDNA2008, non-transitional) through libidn2: case and compatibility
     /// forms mapped, the other full stops read as dots, ignored code points (the soft hyphen, zero
     /// widths) dropped, and every non-ASCII label in punycode. No trailing dot. A leading `*.` (a
     /// wildcard entry) is kept. What UTS #46 refuses comes back as found, lower-cased: callers that
     /// take untrusted input check it first with `checkedDomain`.
-    public static func domain(_ text: String) -> String { domain(text[...]) }
+    package static func domain(_ text: String) -> String { domain(text[...]) }
 
-    public static func domain(_ text: Substring) -> String {
+    package static func domain(_ text: Substring) -> String {
         if let ascii = asciiLowercased(text), !hasACELabel(ascii) { return dropTrailingDot(ascii) }
         return (try? checkedDomain(text)) ?? dropTrailingDot(String(text).lowercased())
     }
@@ -39,11 +39,11 @@ public enum Normalize {
     /// The domain as `domain(_:)` gives it, or why it is not one: too long (checked first), a
     /// control character, or refused by UTS #46. `hostname`: also STD3's rules (letters, digits
     /// and inner hyphens only), for deny and allow entries.
-    public static func checkedDomain(_ text: String, hostname: Bool = false) throws(IdentityError) -> String {
+    package static func checkedDomain(_ text: String, hostname: Bool = false) throws(IdentityError) -> String {
         try checkedDomain(text[...], hostname: hostname)
     }
 
-    public static func checkedDomain(_ text: Substring, hostname: Bool = false) throws(IdentityError) -> String {
+    package static func checkedDomain(_ text: Substring, hostname: Bool = false) throws(IdentityError) -> String {
         // One trailing dot, as a byte: `dropLast()` takes a whole character, and a dot can end one
         // (U+0600 joins the dot after it).
         let trimmed = text.utf8.count > 1 && text.utf8.last == UInt8(ascii: ".")
@@ -83,7 +83,7 @@ public enum Normalize {
     /// The email as `email(_:)` gives it and its domain, or why it is not an address to judge:
     /// sizes first (the address, its local part, its domain and labels), then the domain by UTS #46.
     /// Without an `@` there is no domain to check.
-    public static func checkedEmailAndDomain(_ text: String) throws(IdentityError) -> (email: String, domain: String) {
+    package static func checkedEmailAndDomain(_ text: String) throws(IdentityError) -> (email: String, domain: String) {
         let octets = text.utf8.count
         guard octets <= maxEmailOctets else { throw .tooLong(what: "email", octets: octets, limit: maxEmailOctets) }
         // No address holds a control character (RFC 5321's qtext has none), and NUL would not
@@ -130,14 +130,14 @@ public enum Normalize {
     }
 
     /// An email: the local part lower-cased (and NFKC), the domain as `domain(_:)`.
-    public static func email(_ text: String) -> String { emailAndDomain(text[...]).email }
+    package static func email(_ text: String) -> String { emailAndDomain(text[...]).email }
 
-    public static func email(_ text: Substring) -> String { emailAndDomain(text).email }
+    package static func email(_ text: Substring) -> String { emailAndDomain(text).email }
 
     /// The normalized email and its domain together, the domain normalized once (a decision needs both).
-    public static func emailAndDomain(_ text: String) -> (email: String, domain: String) { emailAndDomain(text[...]) }
+    package static func emailAndDomain(_ text: String) -> (email: String, domain: String) { emailAndDomain(text[...]) }
 
-    public static func emailAndDomain(_ text: Substring) -> (email: String, domain: String) {
+    package static func emailAndDomain(_ text: Substring) -> (email: String, domain: String) {
         if let ascii = asciiEmailAndDomain(text), !hasACELabel(ascii.domain) { return ascii }
         guard let at = lastAt(text) else { return (domainless(text), "") }
         let domain = domain(text[text.index(after: at)...])
@@ -145,7 +145,7 @@ public enum Normalize {
     }
 
     /// The key a person's failed logins and rate counts are kept under.
-    public static func accountKey(_ email: String, foldAddresses: Bool) -> String {
+    package static func accountKey(_ email: String, foldAddresses: Bool) -> String {
         let normalized = self.email(email)
         guard foldAddresses, let at = lastAt(normalized[...]) else { return normalized }
         var local = normalized[..<at]
@@ -157,7 +157,7 @@ public enum Normalize {
     }
 
     /// The domain part of an email, normalized; empty when there is no `@`.
-    public static func emailDomain(_ email: String) -> String {
+    package static func emailDomain(_ email: String) -> String {
         guard let at = lastAt(email[...]) else { return "" }
         return domain(email[email.index(after: at)...])
     }

@@ -1,14 +1,14 @@
 import Crypto
 
 /// Why a `WorkOS-Signature` header was refused. Each case names what is wrong.
-public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingHeader
     case malformedHeader(String)
     case staleTimestamp(ageMs: Int64, toleranceMs: Int64)
     case futureTimestamp(aheadMs: Int64, toleranceMs: Int64)
     case mismatch
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingHeader: return "missing WorkOS-Signature header"
         case .malformedHeader(let why): return "malformed WorkOS-Signature header: \(why)"
@@ -19,7 +19,7 @@ public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     /// A short machine-readable code for logs and JSON errors.
-    public var code: String {
+    package var code: String {
         switch self {
         case .missingHeader: return "missing_signature"
         case .malformedHeader: return "malformed_signature"
@@ -31,16 +31,16 @@ public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible 
 }
 
 /// The parsed `t=<ms>, v1=<hex>[, v1=<hex>...]` header.
-public struct SignatureHeader: Equatable, Sendable {
-    public var timestampMs: Int64
+package struct SignatureHeader: Equatable, Sendable {
+    package var timestampMs: Int64
     /// Every `v1=` value, decoded from hex. Several allow a sender to sign with old and new secrets.
-    public var signatures: [[UInt8]]
+    package var signatures: [[UInt8]]
 
-    public static let name = "WorkOS-Signature"
-    public static let maxSignatures = 8
+    package static let name = "WorkOS-Signature"
+    package static let maxSignatures = 8
 
     /// Lenient about spaces after commas (the SDKs write `", "`), strict about content.
-    public init(parsing header: String) throws(SignatureError) {
+    package init(parsing header: String) throws(SignatureError) {
         var timestamp: Int64?
         var signatures: [[UInt8]] = []
         for rawPart in header.split(separator: ",") {
@@ -70,20 +70,20 @@ public struct SignatureHeader: Equatable, Sendable {
         self.signatures = signatures
     }
 
-    public init(timestampMs: Int64, signatures: [[UInt8]]) {
+    package init(timestampMs: Int64, signatures: [[UInt8]]) {
         self.timestampMs = timestampMs
         self.signatures = signatures
     }
 
     /// `t=<ms>, v1=<hex>` exactly as the SDKs write it (the Python SDK splits on `", "`).
-    public var headerValue: String {
+    package var headerValue: String {
         (["t=\(timestampMs)"] + signatures.map { "v1=" + Hex.encode($0) }).joined(separator: ", ")
     }
 }
 
 /// HMAC-SHA256 over `"<t>.<bytes>"`, keyed with the secret's UTF-8.
-public enum ActionsHMAC {
-    public static func mac<Body: Sequence>(secret: String, timestampMs: Int64, body: Body) -> [UInt8]
+package enum ActionsHMAC {
+    package static func mac<Body: Sequence>(secret: String, timestampMs: Int64, body: Body) -> [UInt8]
     where Body.Element == UInt8 {
         var hmac = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
         hmac.update(data: Array("\(timestampMs).".utf8))
@@ -92,7 +92,7 @@ public enum ActionsHMAC {
     }
 
     /// Compares two MACs in time that depends only on their length, never on where they differ.
-    public static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    package static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }
@@ -101,12 +101,12 @@ public enum ActionsHMAC {
 }
 
 /// Signs outgoing requests the way WorkOS signs the ones it sends.
-public struct RequestSigner: Sendable {
-    public var secret: String
+package struct RequestSigner: Sendable {
+    package var secret: String
 
-    public init(secret: String) { self.secret = secret }
+    package init(secret: String) { self.secret = secret }
 
-    public func header(for body: [UInt8], timestampMs: Int64 = WallClock.nowMs()) -> String {
+    package func header(for body: [UInt8], timestampMs: Int64 = WallClock.nowMs()) -> String {
         SignatureHeader(
             timestampMs: timestampMs,
             signatures: [ActionsHMAC.mac(secret: secret, timestampMs: timestampMs, body: body)]
@@ -115,14 +115,14 @@ public struct RequestSigner: Sendable {
 }
 
 /// Verifies `WorkOS-Signature` over the raw body bytes as received.
-public struct RequestVerifier: Sendable {
+package struct RequestVerifier: Sendable {
     /// Every secret currently accepted; more than one while a secret is rotated.
-    public var secrets: [String]
-    public var toleranceMs: Int64
+    package var secrets: [String]
+    package var toleranceMs: Int64
 
-    public static let defaultToleranceMs: Int64 = 30_000
+    package static let defaultToleranceMs: Int64 = 30_000
 
-    public init(secrets: [String], toleranceMs: Int64 = RequestVerifier.defaultToleranceMs) {
+    package init(secrets: [String], toleranceMs: Int64 = RequestVerifier.defaultToleranceMs) {
         self.secrets = secrets
         self.toleranceMs = toleranceMs
     }
@@ -130,7 +130,7 @@ public struct RequestVerifier: Sendable {
     /// Returns the signed timestamp. Checks the window in both directions: the SDKs only refuse
     /// old timestamps, but a timestamp far in the future is as suspicious as a replay.
     @discardableResult
-    public func verify(header: String?, body: [UInt8], nowMs: Int64 = WallClock.nowMs()) throws(SignatureError) -> Int64 {
+    package func verify(header: String?, body: [UInt8], nowMs: Int64 = WallClock.nowMs()) throws(SignatureError) -> Int64 {
         guard let header, !header.isEmpty else { throw .missingHeader }
         let parsed = try SignatureHeader(parsing: header)
         let age = TimestampWindow.ageMs(of: parsed.timestampMs, nowMs: nowMs)

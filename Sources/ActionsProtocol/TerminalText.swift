@@ -5,8 +5,8 @@
 /// character (bidi overrides and isolates, zero-width characters) becomes a visible escape, so a
 /// crafted email cannot retitle the terminal, clear the screen, fake a row or reorder what the
 /// operator reads. A backslash is doubled so an escape shown cannot be confused with literal text.
-public enum TerminalText {
-    public static func escape(_ text: String) -> String {
+package enum TerminalText {
+    package static func escape(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count + 8)
@@ -29,7 +29,7 @@ public enum TerminalText {
     }
 
     /// True for every character `escape` rewrites.
-    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    package static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
         if value < 0x20 || value == 0x7f || value == 0x5c { return true }
         if value < 0x80 { return false }

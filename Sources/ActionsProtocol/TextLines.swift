@@ -5,15 +5,15 @@
 ///
 /// Swift's own `split(separator: "\n")` on a String does not do this: "\r\n" is one Character,
 /// so a CRLF file came back as a single line.
-public enum TextLines {
-    public struct Line: Sendable, Equatable {
+package enum TextLines {
+    package struct Line: Sendable, Equatable {
         /// 1-based.
-        public var number: Int
+        package var number: Int
         /// The line's text; nil when its bytes are not UTF-8.
-        public var text: String?
+        package var text: String?
     }
 
-    public static func lines(_ bytes: some Collection<UInt8>) -> [Line] {
+    package static func lines(_ bytes: some Collection<UInt8>) -> [Line] {
         var bytes = Array(bytes)[...]
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         var lines: [Line] = []
@@ -42,5 +42,5 @@ public enum TextLines {
     }
 
     /// Why a file could not be read as text: the first line that is not UTF-8 (no line is echoed).
-    public static func firstInvalidLine(_ lines: [Line]) -> Int? { lines.first { $0.text == nil }?.number }
+    package static func firstInvalidLine(_ lines: [Line]) -> Int? { lines.first { $0.text == nil }?.number }
 }

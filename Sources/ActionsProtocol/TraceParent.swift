@@ -4,18 +4,18 @@ import Foundation
 /// The identity service's request may carry one; the call to the customer's endpoint carries the
 /// same trace with a span of its own, and the event keeps the trace id, so an operator finds a
 /// decision from a trace (`actionsctl events --trace ID`, the dashboard's details).
-public struct TraceParent: Sendable, Equatable {
+package struct TraceParent: Sendable, Equatable {
     /// 32 lowercase hex digits, not all zero.
-    public let traceID: String
+    package let traceID: String
     /// 16 lowercase hex digits, not all zero.
-    public let spanID: String
+    package let spanID: String
     /// Two hex digits (01: sampled).
-    public let flags: String
+    package let flags: String
 
     /// Parses a header as the specification's processing model says: version 00 exactly (a later
     /// version's first four fields, when the header is longer), lowercase hex, no all-zero ids.
     /// Anything else is no trace context (nil), never an error for the decision.
-    public init?(header: String) {
+    package init?(header: String) {
         let text = header.trimmingCharacters(in: [" ", "\t"])
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, Self.isHex(parts[0]), parts[0] != "ff",
@@ -27,14 +27,14 @@ public struct TraceParent: Sendable, Equatable {
         self.init(traceID: String(parts[1]), spanID: String(parts[2]), flags: String(parts[3]))
     }
 
-    public init(traceID: String, spanID: String, flags: String) {
+    package init(traceID: String, spanID: String, flags: String) {
         self.traceID = traceID
         self.spanID = spanID
         self.flags = flags
     }
 
     /// The same trace, with a new span id: what the endpoint call carries.
-    public func child() -> TraceParent {
+    package func child() -> TraceParent {
         var generator = SystemRandomNumberGenerator()
         var span = ""
         repeat {
@@ -43,7 +43,7 @@ public struct TraceParent: Sendable, Equatable {
         return TraceParent(traceID: traceID, spanID: String(repeating: "0", count: 16 - span.count) + span, flags: flags)
     }
 
-    public var header: String { "00-\(traceID)-\(spanID)-\(flags)" }
+    package var header: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
     static func isHex(_ text: Substring) -> Bool {
         text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }

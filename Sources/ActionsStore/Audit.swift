@@ -6,17 +6,17 @@ import Glibc
 #endif
 
 /// Who made an operator change: the OS user, and where they came from over SSH.
-public struct Operator: Sendable, Equatable {
-    public var user: String
-    public var sshConnection: String?
+package struct Operator: Sendable, Equatable {
+    package var user: String
+    package var sshConnection: String?
 
-    public init(user: String, sshConnection: String? = nil) {
+    package init(user: String, sshConnection: String? = nil) {
         self.user = user
         self.sshConnection = sshConnection
     }
 
     /// The effective OS user (not `$USER`, which the caller controls) and `SSH_CONNECTION`.
-    public static func current(environment: [String: String] = ProcessInfo.processInfo.environment) -> Operator {
+    package static func current(environment: [String: String] = ProcessInfo.processInfo.environment) -> Operator {
         var name = environment["USER"] ?? "unknown"
         if let entry = getpwuid(geteuid()), let cName = entry.pointee.pw_name {
             name = String(cString: cName)
@@ -26,15 +26,15 @@ public struct Operator: Sendable, Equatable {
     }
 }
 
-public struct AuditEntry: Sendable, Equatable {
-    public var id: Int64
-    public var timeMs: Int64
-    public var actor: String
-    public var sshConnection: String?
-    public var action: String
-    public var target: String
-    public var oldValue: String?
-    public var newValue: String?
+package struct AuditEntry: Sendable, Equatable {
+    package var id: Int64
+    package var timeMs: Int64
+    package var actor: String
+    package var sshConnection: String?
+    package var action: String
+    package var target: String
+    package var oldValue: String?
+    package var newValue: String?
 }
 
 extension Store {
@@ -45,7 +45,7 @@ extension Store {
             """, [WallClock.nowMs(), actor.user, actor.sshConnection, action, target, old, new])
     }
 
-    public func auditLog(limit: Int = 100) throws(StoreError) -> [AuditEntry] {
+    package func auditLog(limit: Int = 100) throws(StoreError) -> [AuditEntry] {
         try reading { db in
             try db.rows("""
                 SELECT id, ts_ms, actor, ssh_connection, action, target, old_value, new_value

@@ -7,7 +7,7 @@ import Glibc
 /// runs when an async caller needs it: a small pool of dedicated threads, never Swift's
 /// cooperative pool. That pool has one thread per core (two on our machines), so one SQLite call
 /// waiting out a busy timeout there stalled every request in the process.
-public enum BlockingWork {
+package enum BlockingWork {
     /// Eight threads: enough that a few writes stuck on a lock leave room for reads (settings
     /// reloads, retention), and still cheap. Started on first use.
     private static let pool: NIOThreadPool = {
@@ -18,7 +18,7 @@ public enum BlockingWork {
 
     /// Runs `body` on the blocking pool and returns its result to the awaiting task. Throws what
     /// `body` throws, or CancellationError when the task was cancelled before the work started.
-    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
     }
 
@@ -34,7 +34,7 @@ public enum BlockingWork {
     }()
 
     /// Runs `body` on the idle-priority thread; see `run`.
-    public static func runWhenIdle<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package static func runWhenIdle<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await idlePool.runIfActive {
             IdlePriority.adopt()
             return try body()
@@ -43,27 +43,27 @@ public enum BlockingWork {
 }
 
 /// The calling thread's CPU policy set to `SCHED_IDLE` (no privilege needed to lower it).
-public enum IdlePriority {
+package enum IdlePriority {
     /// Linux's value (uapi sched.h); glibc declares it only under _GNU_SOURCE, which Swift's
     /// Glibc module does not import.
     static let schedIdle: Int32 = 5
 
     /// Idempotent, one cheap system call; a refusal (a seccomp filter, say) leaves the thread at
     /// normal priority, which is what it had.
-    public static func adopt() {
+    package static func adopt() {
         var parameters = sched_param()
         parameters.sched_priority = 0
         _ = sched_setscheduler(0, schedIdle, &parameters)
     }
 
     /// Whether the calling thread runs under `SCHED_IDLE`.
-    public static var isCurrent: Bool { sched_getscheduler(0) == schedIdle }
+    package static var isCurrent: Bool { sched_getscheduler(0) == schedIdle }
 }
 
 extension Store {
     /// Opens a store from async code without blocking the cooperative pool (opening may migrate,
     /// and a migration waits for other processes' locks).
-    public static func open(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
+    package static func open(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
                             busyTimeout: Double = 5, syncEveryCommit: Bool = false) async throws(StoreError) -> Store {
         do {
             return try await BlockingWork.run {

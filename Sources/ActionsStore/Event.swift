@@ -4,7 +4,7 @@ import GRDBSQLite
 import Synchronization
 
 /// Who or what gave the verdict.
-public enum DecidedBy: String, Sendable, CaseIterable, Codable {
+package enum DecidedBy: String, Sendable, CaseIterable, Codable {
     case policy          // a deny-list entry or a lockout
     case endpoint        // the customer's endpoint answered with a valid signed verdict
     case errorMode = "error_mode" // the endpoint failed; the action type's error mode decided
@@ -14,7 +14,7 @@ public enum DecidedBy: String, Sendable, CaseIterable, Codable {
 }
 
 /// How the decision went, from the endpoint's point of view; `ok` unless something failed.
-public enum Outcome: String, Sendable, CaseIterable, Codable {
+package enum Outcome: String, Sendable, CaseIterable, Codable {
     case ok
     case timeout
     case connectError = "connect_error"
@@ -29,44 +29,44 @@ public enum Outcome: String, Sendable, CaseIterable, Codable {
 }
 
 /// One decision, as logged.
-public struct Event: Sendable, Equatable, Codable {
-    public var id: Int64?
-    public var uid: String
-    public var timeMs: Int64
-    public var actionType: ActionType
-    public var actionId: String
-    public var userId: String?
-    public var email: String?
-    public var emailDomain: String?
-    public var ip: String?
-    public var userAgent: String?
-    public var verdict: Verdict
-    public var decidedBy: DecidedBy
-    public var reason: String?
-    public var errorMessage: String?
-    public var outcome: Outcome
-    public var httpStatus: Int?
-    public var latencyUs: Int64
-    public var endpointLatencyUs: Int64?
-    public var errorMode: ErrorMode
+package struct Event: Sendable, Equatable, Codable {
+    package var id: Int64?
+    package var uid: String
+    package var timeMs: Int64
+    package var actionType: ActionType
+    package var actionId: String
+    package var userId: String?
+    package var email: String?
+    package var emailDomain: String?
+    package var ip: String?
+    package var userAgent: String?
+    package var verdict: Verdict
+    package var decidedBy: DecidedBy
+    package var reason: String?
+    package var errorMessage: String?
+    package var outcome: Outcome
+    package var httpStatus: Int?
+    package var latencyUs: Int64
+    package var endpointLatencyUs: Int64?
+    package var errorMode: ErrorMode
     /// The endpoint's error or an excerpt of what it answered.
-    public var detail: String?
+    package var detail: String?
     /// From the context when present: `Password`, `GoogleOAuth`, ...
-    public var authMethod: String?
-    public var organizationId: String?
-    public var deviceFingerprint: String?
+    package var authMethod: String?
+    package var organizationId: String?
+    package var deviceFingerprint: String?
     /// The actions-server node that decided (`--node`; `hostname:port` by default).
-    public var node: String?
+    package var node: String?
     /// The rule that decided (a deny or allow entry, a rate rule), when one did.
-    public var ruleId: Int64?
+    package var ruleId: Int64?
     /// A shadow rule that would have changed the verdict, and changed nothing.
-    public var shadowRuleId: Int64?
+    package var shadowRuleId: Int64?
     /// A synthetic decision (`actionsctl test`); stats can leave these out.
-    public var isTest: Bool
+    package var isTest: Bool
     /// The W3C trace the identity service's request belonged to (`traceparent`), 32 hex digits.
-    public var traceId: String?
+    package var traceId: String?
 
-    public init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: ActionType,
+    package init(id: Int64? = nil, uid: String = Event.newUID(), timeMs: Int64 = WallClock.nowMs(), actionType: ActionType,
                 actionId: String, userId: String? = nil, email: String? = nil, emailDomain: String? = nil,
                 ip: String? = nil, userAgent: String? = nil, verdict: Verdict, decidedBy: DecidedBy,
                 reason: String? = nil, errorMessage: String? = nil, outcome: Outcome = .ok, httpStatus: Int? = nil,
@@ -106,13 +106,13 @@ public struct Event: Sendable, Equatable, Codable {
 
     /// `evt_` + 12 hex digits of milliseconds + 10 random hex digits: unique and time-ordered,
     /// known before the row is written, so a decision can return it without waiting for the disk.
-    public static func newUID(nowMs: Int64 = WallClock.nowMs()) -> String {
+    package static func newUID(nowMs: Int64 = WallClock.nowMs()) -> String {
         newID(prefix: "evt_", nowMs: nowMs)
     }
 
     /// `prefix` + 12 hex digits of time + 10 random hex digits, written into one buffer (this runs
     /// twice per decision, and string concatenation showed up in profiles).
-    public static func newID(prefix: StaticString, nowMs: Int64) -> String {
+    package static func newID(prefix: StaticString, nowMs: Int64) -> String {
         let digits: StaticString = "0123456789abcdef"
         let time = UInt64(bitPattern: nowMs) & 0xffff_ffff_ffff
         let random = nextIDBits() & 0xff_ffff_ffff
@@ -226,7 +226,7 @@ public struct Event: Sendable, Equatable, Codable {
 
 extension Store {
     /// Writes events at once in one transaction. The server goes through `EventWriter` instead.
-    public func insert(_ events: [Event]) throws(StoreError) {
+    package func insert(_ events: [Event]) throws(StoreError) {
         try append(events, status: nil)
     }
 

@@ -8,12 +8,12 @@ import Glibc
 /// snake_case as the CSV columns and the HTTP API name them) or CSV (RFC 4180:
 /// every field quoted, quotes doubled; cells that a spreadsheet would run as a formula are
 /// prefixed with a quote). One format for `actionsctl events --format` and the dashboard's export.
-public enum EventExport {
-    public enum Format: String, CaseIterable, Sendable {
+package enum EventExport {
+    package enum Format: String, CaseIterable, Sendable {
         case jsonl, csv
 
         /// By a file name's extension: `.csv` is CSV, anything else JSON Lines.
-        public init(fileName: String) {
+        package init(fileName: String) {
             self = fileName.lowercased().hasSuffix(".csv") ? .csv : .jsonl
         }
     }
@@ -32,17 +32,17 @@ public enum EventExport {
     }
 
     /// Reads a line `line(_:.jsonl)` wrote.
-    public static func event(fromJSONLine line: String) throws -> Event {
+    package static func event(fromJSONLine line: String) throws -> Event {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(Event.self, from: Data(line.utf8))
     }
 
-    public static func header(_ format: Format) -> String? {
+    package static func header(_ format: Format) -> String? {
         format == .csv ? columns.map(quoted).joined(separator: ",") : nil
     }
 
-    public static func line(_ event: Event, _ format: Format) throws -> String {
+    package static func line(_ event: Event, _ format: Format) throws -> String {
         switch format {
         case .jsonl:
             return String(decoding: try jsonEncoder.encode(event), as: UTF8.self)
@@ -61,7 +61,7 @@ public enum EventExport {
 
     /// Writes events to a file (created mode 0600: the log holds personal data); returns the count.
     @discardableResult
-    public static func write(_ events: [Event], to path: String, format: Format) throws -> Int {
+    package static func write(_ events: [Event], to path: String, format: Format) throws -> Int {
         var text = header(format).map { $0 + "\n" } ?? ""
         for event in events { text += try line(event, format) + "\n" }
         try writePrivateFile(path, Array(text.utf8))
@@ -70,7 +70,7 @@ public enum EventExport {
 
     /// Writes a file only its owner can read (0600, also when it existed with a wider mode): every
     /// file the tools write holds personal data from the log.
-    public static func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
+    package static func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
         // Never through a symlink: the write would land, and the mode change, on its target.
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError.invalidValue("cannot write \(path): \(String(cString: strerror(errno)))") }

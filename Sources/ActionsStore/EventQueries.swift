@@ -2,34 +2,34 @@ import Foundation
 import ActionsProtocol
 
 /// What the dashboard and `actionsctl events` filter on. Every field narrows the result.
-public struct EventFilter: Sendable, Equatable {
-    public var deniedOnly = false
+package struct EventFilter: Sendable, Equatable {
+    package var deniedOnly = false
     /// Any outcome other than `ok`.
-    public var failuresOnly = false
-    public var actionType: ActionType?
+    package var failuresOnly = false
+    package var actionType: ActionType?
     /// Exactly this authentication method (`Password`, `GoogleOAuth`, ...), as the context gave it.
-    public var authMethod: String?
+    package var authMethod: String?
     /// Exactly this organization id.
-    public var organizationId: String?
+    package var organizationId: String?
     /// Decided by exactly this actions-server node.
-    public var node: String?
+    package var node: String?
     /// Decided by this rule, or hit by it in shadow mode.
-    public var ruleId: Int64?
+    package var ruleId: Int64?
     /// Only events with a shadow hit.
-    public var shadowHitsOnly = false
+    package var shadowHitsOnly = false
     /// Only the decisions of this W3C trace (32 hex digits, as `traceparent` carried it).
-    public var traceId: String?
+    package var traceId: String?
     /// Only this outcome.
-    public var outcome: Outcome?
+    package var outcome: Outcome?
     /// Leave out test decisions (`actionsctl test`).
-    public var excludeTests = false
+    package var excludeTests = false
     /// Case-insensitive substring of email, domain, IP, reason, authentication method,
     /// organization id or device fingerprint.
-    public var text = ""
-    public var sinceMs: Int64?
+    package var text = ""
+    package var sinceMs: Int64?
     /// With a text filter, look only at the newest this-many events. LIKE cannot use an index, so an
     /// interactive reader bounds the scan (the dashboard: 100,000 rows); nil scans everything.
-    public var textScanLimit: Int?
+    package var textScanLimit: Int?
     /// Set by `searchLatest` for one step of a search: ids in `(above, atMost]`, and whether the
     /// text is matched by scanning those rows alone or through the index alone.
     var idWindow: IDWindow?
@@ -39,7 +39,7 @@ public struct EventFilter: Sendable, Equatable {
     var textBy: TextSource = .indexAndScan
     enum TextSource: Sendable, Equatable { case indexAndScan, scanOnly, indexOnly }
 
-    public init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
+    package init(deniedOnly: Bool = false, failuresOnly: Bool = false, actionType: ActionType? = nil,
                 text: String = "", sinceMs: Int64? = nil, textScanLimit: Int? = nil, authMethod: String? = nil,
                 organizationId: String? = nil, node: String? = nil, ruleId: Int64? = nil, shadowHitsOnly: Bool = false,
                 excludeTests: Bool = false) {
@@ -58,7 +58,7 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     /// True when nothing narrows the result (the scan bound alone does not).
-    public var isEmpty: Bool {
+    package var isEmpty: Bool {
         !deniedOnly && !failuresOnly && actionType == nil && text.isEmpty && sinceMs == nil && authMethod == nil
             && organizationId == nil && node == nil && ruleId == nil && !shadowHitsOnly && !excludeTests && outcome == nil
             && traceId == nil
@@ -68,7 +68,7 @@ public struct EventFilter: Sendable, Equatable {
 extension EventFilter {
     /// Searches of three characters or more go through the trigram index and cover the whole log;
     /// shorter ones have no trigram to look up, and scan (bounded by `textScanLimit`).
-    public static func searchIsIndexed(_ text: String) -> Bool {
+    package static func searchIsIndexed(_ text: String) -> Bool {
         text.trimmingCharacters(in: .whitespaces).unicodeScalars.count >= 3
     }
 
@@ -76,7 +76,7 @@ extension EventFilter {
     /// other sigma (lowercasing writes `ς` or `σ` by position, so `ΣΊΣΥΦΟΣ.GR` lowers to
     /// `σίσυφοσ.gr` and would miss a search for `σίσυφος`). The same on both backends:
     /// `actions_lower` in SQL (`Store.lowerFunction`, PostgreSQL's pg5).
-    public static func foldCase(_ text: String) -> String {
+    package static func foldCase(_ text: String) -> String {
         let lower = text.lowercased()
         // ς is CF 82 in UTF-8: most texts never hold a CF byte and return as they are.
         return lower.utf8.contains(0xCF) ? String(lower.map { $0 == "ς" ? "σ" : $0 }) : lower
@@ -97,13 +97,13 @@ extension EventFilter {
     }
 
     /// The same test `whereClauses` applies in SQL, for events a reader already holds (the tail).
-    public func matches(_ event: Event) -> Bool {
+    package func matches(_ event: Event) -> Bool {
         matcher()(event)
     }
 
     /// `matches`, with the search text folded once for all the events it is applied to (a
     /// dashboard refresh tests a thousand), and nothing at all done when nothing narrows.
-    public func matcher() -> (Event) -> Bool {
+    package func matcher() -> (Event) -> Bool {
         if isEmpty { return { _ in true } }
         let needle = Self.foldCase(text.trimmingCharacters(in: .whitespaces))
         let traceId = traceId?.lowercased()
@@ -135,12 +135,12 @@ extension EventFilter {
 
 extension Store {
     /// When the oldest event still in the log was decided; nil for an empty log.
-    public func firstEventTimeMs() throws(StoreError) -> Int64? {
+    package func firstEventTimeMs() throws(StoreError) -> Int64? {
         try reading { try $0.int64("SELECT ts_ms FROM events ORDER BY id LIMIT 1") }
     }
 
     /// The newest `limit` events matching the filter, newest first; `beforeID` pages further back.
-    public func latestEvents(_ filter: EventFilter = EventFilter(), limit: Int = 100, beforeID: Int64? = nil) throws(StoreError) -> [Event] {
+    package func latestEvents(_ filter: EventFilter = EventFilter(), limit: Int = 100, beforeID: Int64? = nil) throws(StoreError) -> [Event] {
         try reading { db in
             var (clauses, arguments) = try Self.whereClauses(filter, db)
             if let beforeID {
@@ -154,7 +154,7 @@ extension Store {
     }
 
     /// Events newer than `afterID`, oldest first: the tail.
-    public func events(after afterID: Int64, _ filter: EventFilter = EventFilter(), limit: Int = 1000) throws(StoreError) -> [Event] {
+    package func events(after afterID: Int64, _ filter: EventFilter = EventFilter(), limit: Int = 1000) throws(StoreError) -> [Event] {
         try reading { db in
             var (clauses, arguments) = try Self.whereClauses(filter, db)
             clauses.append("id > ?")
@@ -167,7 +167,7 @@ extension Store {
 
     /// The events whose ids fall in any of these ranges, oldest first: the holes a tail left
     /// behind, asked for again in case a late commit filled them.
-    public func events(inIDRanges ranges: [ClosedRange<Int64>], limit: Int = 10_000) throws(StoreError) -> [Event] {
+    package func events(inIDRanges ranges: [ClosedRange<Int64>], limit: Int = 10_000) throws(StoreError) -> [Event] {
         guard !ranges.isEmpty else { return [] }
         return try reading { db in
             let clauses = ranges.map { _ in "(id BETWEEN ? AND ?)" }.joined(separator: " OR ")
@@ -177,7 +177,7 @@ extension Store {
         }
     }
 
-    public func event(id: Int64) throws(StoreError) -> Event? {
+    package func event(id: Int64) throws(StoreError) -> Event? {
         try reading { db in
             try db.row("SELECT \(Event.columns) FROM events WHERE id = ?", [id]).map(Event.init(row:))
         }
@@ -187,7 +187,7 @@ extension Store {
     /// page at a time (a day of a busy log does not fit in memory at once). Returns the last id
     /// read, `afterID` when there was none.
     @discardableResult
-    public func forEachEvent(after afterID: Int64, _ filter: EventFilter = EventFilter(), pageSize: Int = 20_000,
+    package func forEachEvent(after afterID: Int64, _ filter: EventFilter = EventFilter(), pageSize: Int = 20_000,
                              _ body: (Event) -> Void) throws(StoreError) -> Int64 {
         var after = afterID
         while true {
@@ -200,20 +200,20 @@ extension Store {
 
     /// An id to read on from with `events(after:)` that misses no event at or after `ms` (see
     /// `idBound`: it may take in up to `orderSlackMs` before it).
-    public func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
+    package func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
         try reading { db in try Self.idBound(atOrAfter: ms, db) }
     }
 
     /// The newest `limit` ids, newest first (the primary key alone).
-    public func newestEventIDs(limit: Int) throws(StoreError) -> [Int64] {
+    package func newestEventIDs(limit: Int) throws(StoreError) -> [Int64] {
         try reading { try $0.rows("SELECT id FROM events ORDER BY id DESC LIMIT ?", [limit]).map { $0.int64(0) } }
     }
 
-    public func maxEventID() throws(StoreError) -> Int64 {
+    package func maxEventID() throws(StoreError) -> Int64 {
         try reading { try $0.int64("SELECT max(id) FROM events") ?? 0 }
     }
 
-    public func eventCount() throws(StoreError) -> Int {
+    package func eventCount() throws(StoreError) -> Int {
         try reading { Int(try $0.int64("SELECT count(*) FROM events") ?? 0) }
     }
 
@@ -377,31 +377,31 @@ extension Store {
 }
 
 /// Counts and latency percentiles over a time window.
-public struct WindowStats: Sendable, Equatable {
-    public var windowMs: Int64
-    public var total = 0
-    public var allowed = 0
-    public var denied = 0
+package struct WindowStats: Sendable, Equatable {
+    package var windowMs: Int64
+    package var total = 0
+    package var allowed = 0
+    package var denied = 0
     /// Events per outcome other than ok.
-    public var failures: [Outcome: Int] = [:]
-    public var p50Us: Int64 = 0
-    public var p95Us: Int64 = 0
-    public var p99Us: Int64 = 0
+    package var failures: [Outcome: Int] = [:]
+    package var p50Us: Int64 = 0
+    package var p95Us: Int64 = 0
+    package var p99Us: Int64 = 0
 
-    public init(windowMs: Int64) { self.windowMs = windowMs }
+    package init(windowMs: Int64) { self.windowMs = windowMs }
 
     /// How much of the window the figures actually cover: less than `windowMs` while the log is
     /// younger than the window (a server started 8 s ago has 8 s of decisions, not 60).
-    public var coveredMs: Int64?
+    package var coveredMs: Int64?
 
-    public var perSecond: Double {
+    package var perSecond: Double {
         let span = max(min(coveredMs ?? windowMs, windowMs), 1000)
         return windowMs > 0 ? Double(total) * 1000 / Double(span) : 0
     }
-    public var failureCount: Int { failures.values.reduce(0, +) }
+    package var failureCount: Int { failures.values.reduce(0, +) }
 
     /// Builds stats from (verdict, outcome, latency) triples.
-    public init<S: Sequence>(windowMs: Int64, samples: S) where S.Element == (Verdict, Outcome, Int64) {
+    package init<S: Sequence>(windowMs: Int64, samples: S) where S.Element == (Verdict, Outcome, Int64) {
         self.init(windowMs: windowMs)
         var latencies: [Int64] = []
         for (verdict, outcome, latency) in samples {
@@ -417,7 +417,7 @@ public struct WindowStats: Sendable, Equatable {
     }
 
     /// Nearest-rank percentile.
-    public static func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
+    package static func percentile(_ sorted: [Int64], _ p: Double) -> Int64 {
         guard !sorted.isEmpty else { return 0 }
         let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
         return sorted[min(max(rank, 0), sorted.count - 1)]
@@ -426,7 +426,7 @@ public struct WindowStats: Sendable, Equatable {
 
 extension Store {
     /// Stats over `[now - windowMs, now]`, read from the covering time index only.
-    public func stats(windowMs: Int64, nowMs: Int64 = WallClock.nowMs(), actionType: ActionType? = nil) throws(StoreError) -> WindowStats {
+    package func stats(windowMs: Int64, nowMs: Int64 = WallClock.nowMs(), actionType: ActionType? = nil) throws(StoreError) -> WindowStats {
         try reading { db in
             var sql = "SELECT verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ? AND ts_ms <= ?"
             var arguments: [any SQLBindable] = [nowMs - windowMs, nowMs]
@@ -443,14 +443,14 @@ extension Store {
 }
 
 /// The few columns the dashboard's header needs from each recent event.
-public struct StatSample: Sendable, Equatable {
-    public var actionType: ActionType
-    public var timeMs: Int64
-    public var verdict: Verdict
-    public var outcome: Outcome
-    public var latencyUs: Int64
+package struct StatSample: Sendable, Equatable {
+    package var actionType: ActionType
+    package var timeMs: Int64
+    package var verdict: Verdict
+    package var outcome: Outcome
+    package var latencyUs: Int64
 
-    public init(actionType: ActionType, timeMs: Int64, verdict: Verdict, outcome: Outcome, latencyUs: Int64) {
+    package init(actionType: ActionType, timeMs: Int64, verdict: Verdict, outcome: Outcome, latencyUs: Int64) {
         self.actionType = actionType
         self.timeMs = timeMs
         self.verdict = verdict
@@ -458,7 +458,7 @@ public struct StatSample: Sendable, Equatable {
         self.latencyUs = latencyUs
     }
 
-    public init(_ event: Event) {
+    package init(_ event: Event) {
         self.init(actionType: event.actionType, timeMs: event.timeMs, verdict: event.verdict, outcome: event.outcome,
                   latencyUs: event.latencyUs)
     }
@@ -467,7 +467,7 @@ public struct StatSample: Sendable, Equatable {
 extension Store {
     /// Samples since a time, from the covering time index alone (no table reads).
     /// `limit`: at most the newest this-many events (a day of a busy log is millions of rows).
-    public func statSamples(sinceMs: Int64, limit: Int? = nil) throws(StoreError) -> [StatSample] {
+    package func statSamples(sinceMs: Int64, limit: Int? = nil) throws(StoreError) -> [StatSample] {
         try reading { db in
             var sql = "SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ?"
             var arguments: [any SQLBindable] = [sinceMs]
@@ -494,7 +494,7 @@ extension Store {
     }
 
     /// Migration identifiers in the database that this binary does not know (a newer writer upgraded it).
-    public func unknownMigrations() throws(StoreError) -> [String] {
+    package func unknownMigrations() throws(StoreError) -> [String] {
         try appliedMigrations().subtracting(isPostgres ? PostgresSchema.known : Schema.known).sorted()
     }
 }

@@ -12,22 +12,22 @@ import ActionsProtocol
 /// it runs; a graceful shutdown (or cancellation) closes the queue and `run()` returns once what
 /// was queued is written. Events submitted before `run()` starts wait in the queue. All shared
 /// state is guarded by `lock`, which is why the class is `@unchecked Sendable`.
-public final class EventWriter: Service, @unchecked Sendable {
-    public struct Stats: Sendable, Equatable {
-        public var queued: Int
-        public var written: Int
-        public var dropped: Int
-        public var lastError: String?
+package final class EventWriter: Service, @unchecked Sendable {
+    package struct Stats: Sendable, Equatable {
+        package var queued: Int
+        package var written: Int
+        package var dropped: Int
+        package var lastError: String?
         /// Events the database refused one by one (every other row of their batch was written),
         /// and when the last of them was (Unix ms).
-        public var rejected = 0
-        public var lastRejectedMs: Int64?
+        package var rejected = 0
+        package var lastRejectedMs: Int64?
         /// When the oldest event still waiting for the disk was decided (Unix ms), if any waits.
-        public var oldestQueuedMs: Int64?
+        package var oldestQueuedMs: Int64?
 
         /// Events are stuck rather than passing through: the oldest has waited longer than
         /// `stuckAfterMs` (a healthy writer commits within a few milliseconds).
-        public func isStuck(nowMs: Int64, stuckAfterMs: Int64 = 2000) -> Bool {
+        package func isStuck(nowMs: Int64, stuckAfterMs: Int64 = 2000) -> Bool {
             guard let oldest = oldestQueuedMs else { return false }
             return nowMs - oldest > stuckAfterMs
         }
@@ -73,7 +73,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     /// How long the writer waits for more events before a commit: a group-commit window, like
     /// PostgreSQL's commit_delay. Larger batches share a commit's fixed costs (locks, WAL frames,
     /// an fsync in durable mode, wake-ups).
-    public enum Gather: Sendable {
+    package enum Gather: Sendable {
         /// Nothing waits for the commit (background mode): the whole window, unless `gatherUpTo`
         /// events are in first. It delays only when an event becomes visible to readers.
         case window(Duration)
@@ -89,7 +89,7 @@ public final class EventWriter: Service, @unchecked Sendable {
 
     /// - Parameters:
     ///   - gather: the group-commit window (see `Gather`).
-    public init(store: Store, capacity: Int = 100_000, maxBatch: Int = 8192, gather: Gather = .window(.milliseconds(2)),
+    package init(store: Store, capacity: Int = 100_000, maxBatch: Int = 8192, gather: Gather = .window(.milliseconds(2)),
                 shutdownGraceSeconds: Double = 5) {
         self.store = store
         self.capacity = capacity
@@ -115,7 +115,7 @@ public final class EventWriter: Service, @unchecked Sendable {
 
     /// Writes until closed: by a graceful shutdown of its service group, by cancellation, or by
     /// `close()`. Returns when the queue is written (or the shutdown grace has passed).
-    public func run() async {
+    package func run() async {
         markStarted()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
@@ -149,7 +149,7 @@ public final class EventWriter: Service, @unchecked Sendable {
 
     /// Queues an event. Returns its ticket, or nil when the queue is full (the drop is counted).
     @discardableResult
-    public func submit(_ event: Event) -> UInt64? {
+    package func submit(_ event: Event) -> UInt64? {
         lock.lock()
         defer { lock.unlock() }
         guard !closed, buffer.count + inFlight < capacity else {
@@ -166,7 +166,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     /// Waits until the event with this ticket is committed. False if it could not be written, when
     /// `timeout` passes first (checked every 50 ms, off the writer thread, which may itself be
     /// stuck on a lock), or when the waiting task is cancelled.
-    public func durable(_ seq: UInt64, timeout: Duration? = nil) async -> Bool {
+    package func durable(_ seq: UInt64, timeout: Duration? = nil) async -> Bool {
         let deadlineNs = timeout.map { timeout in
             let (seconds, attoseconds) = timeout.components
             return MonotonicClock.nowNs() + UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
@@ -228,12 +228,12 @@ public final class EventWriter: Service, @unchecked Sendable {
     deinit { deadlineSweeper?.cancel() }
 
     /// Queues an event and waits for it to be committed.
-    public func append(_ event: Event) async -> Bool {
+    package func append(_ event: Event) async -> Bool {
         guard let seq = submit(event) else { return false }
         return await durable(seq)
     }
 
-    public var stats: Stats {
+    package var stats: Stats {
         lock.lock()
         defer { lock.unlock() }
         return Stats(queued: buffer.count + inFlight, written: written, dropped: dropped, lastError: lastError,
@@ -242,7 +242,7 @@ public final class EventWriter: Service, @unchecked Sendable {
 
     /// Stops accepting events, and returns once `run()` has written what is queued (giving a stuck
     /// database a grace period). For callers that run the writer outside a service group.
-    public func close() async {
+    package func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             lock.lock()
             if !closed { closingSinceNs = MonotonicClock.nowNs() }
@@ -442,19 +442,19 @@ public final class EventWriter: Service, @unchecked Sendable {
 }
 
 /// What the dashboard shows about every writer that reported recently.
-public struct WriterStatus: Sendable, Equatable {
-    public var pid: Int
-    public var startedMs: Int64 = 0
-    public var updatedMs: Int64
-    public var queued: Int
-    public var written: Int
-    public var dropped: Int
-    public var lastError: String?
+package struct WriterStatus: Sendable, Equatable {
+    package var pid: Int
+    package var startedMs: Int64 = 0
+    package var updatedMs: Int64
+    package var queued: Int
+    package var written: Int
+    package var dropped: Int
+    package var lastError: String?
 }
 
 extension Store {
     /// Writers that reported within `freshMs`.
-    public func writerStatuses(nowMs: Int64 = WallClock.nowMs(), freshMs: Int64 = 10_000) throws(StoreError) -> [WriterStatus] {
+    package func writerStatuses(nowMs: Int64 = WallClock.nowMs(), freshMs: Int64 = 10_000) throws(StoreError) -> [WriterStatus] {
         try reading { db in
             try db.rows("""
                 SELECT pid, updated_ms, queued, written, dropped, last_error, started_ms FROM writer_status

@@ -4,11 +4,11 @@ import Glibc
 #endif
 
 /// An IPv4 or IPv6 address as 16 bytes (IPv4 as ::ffff:a.b.c.d), so one comparison serves both.
-public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
-    public let bytes: [UInt8]
-    public let isIPv4: Bool
+package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+    package let bytes: [UInt8]
+    package let isIPv4: Bool
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         if let value = Self.plainIPv4(text) {
             self.init(ipv4: value)
             return
@@ -78,7 +78,7 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.isIPv4 = isIPv4
     }
 
-    public var description: String {
+    package var description: String {
         if isIPv4 { return bytes[12...].map(String.init).joined(separator: ".") }
         var v6 = in6_addr()
         withUnsafeMutableBytes(of: &v6) { $0.copyBytes(from: bytes) }
@@ -89,12 +89,12 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
-public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
-    public let address: IPAddress
+package struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
+    package let address: IPAddress
     /// Prefix length over the 128-bit form.
-    public let prefix: Int
+    package let prefix: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         guard let first = parts.first, let address = IPAddress(first) else { return nil }
         // An IPv6 literal's prefix counts 128 bits, even for an IPv4-mapped address (::ffff:a.b.c.d/120).
@@ -113,7 +113,7 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
         self.prefix = bits + (address.isIPv4 ? 96 : 0)
     }
 
-    public func contains(_ other: IPAddress) -> Bool {
+    package func contains(_ other: IPAddress) -> Bool {
         guard other.isIPv4 == address.isIPv4 else { return false }
         for index in 0..<16 where index * 8 < prefix {
             let mask = byteMask(index)
@@ -128,10 +128,10 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
         return remaining >= 8 ? 0xff : (remaining <= 0 ? 0 : ~(0xff >> UInt8(remaining)))
     }
 
-    public var description: String { "\(address)/\(prefix - (address.isIPv4 ? 96 : 0))" }
+    package var description: String { "\(address)/\(prefix - (address.isIPv4 ? 96 : 0))" }
 
     /// The same network with its host bits cleared: 203.0.113.77/24 is 203.0.113.0/24.
-    public var canonical: IPNetwork {
+    package var canonical: IPNetwork {
         var bytes = address.bytes
         for index in 0..<16 { bytes[index] &= byteMask(index) }
         return IPNetwork(address: IPAddress(bytes: bytes, isIPv4: address.isIPv4), prefix: prefix)

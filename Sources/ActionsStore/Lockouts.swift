@@ -1,18 +1,18 @@
 import ActionsProtocol
 
 /// Failed logins for one email, and the lockout they caused.
-public struct LoginFailures: Sendable, Equatable {
-    public var email: String
-    public var userId: String?
-    public var failures: Int
-    public var windowStartMs: Int64
-    public var lockedUntilMs: Int64?
-    public var lastIP: String?
-    public var updatedMs: Int64
+package struct LoginFailures: Sendable, Equatable {
+    package var email: String
+    package var userId: String?
+    package var failures: Int
+    package var windowStartMs: Int64
+    package var lockedUntilMs: Int64?
+    package var lastIP: String?
+    package var updatedMs: Int64
     /// When the failures inside the current window happened, oldest first (at most the threshold).
-    public var recentMs: [Int64]
+    package var recentMs: [Int64]
 
-    public init(email: String, userId: String? = nil, failures: Int, windowStartMs: Int64, lockedUntilMs: Int64? = nil,
+    package init(email: String, userId: String? = nil, failures: Int, windowStartMs: Int64, lockedUntilMs: Int64? = nil,
                 lastIP: String? = nil, updatedMs: Int64, recentMs: [Int64] = []) {
         self.recentMs = recentMs
         self.email = email
@@ -24,16 +24,16 @@ public struct LoginFailures: Sendable, Equatable {
         self.updatedMs = updatedMs
     }
 
-    public func isLocked(nowMs: Int64) -> Bool { lockedUntilMs.map { $0 > nowMs } ?? false }
+    package func isLocked(nowMs: Int64) -> Bool { lockedUntilMs.map { $0 > nowMs } ?? false }
 }
 
 /// The lockout rule: PCI-DSS 8.3.4 asks for lockout after no more than 10 attempts, for at least 30 minutes.
-public struct LockoutPolicy: Sendable, Equatable {
-    public var threshold = 10
-    public var windowMs: Int64 = 15 * 60_000
-    public var lockoutMs: Int64 = 30 * 60_000
+package struct LockoutPolicy: Sendable, Equatable {
+    package var threshold = 10
+    package var windowMs: Int64 = 15 * 60_000
+    package var lockoutMs: Int64 = 30 * 60_000
 
-    public init(threshold: Int = 10, windowMs: Int64 = 15 * 60_000, lockoutMs: Int64 = 30 * 60_000) {
+    package init(threshold: Int = 10, windowMs: Int64 = 15 * 60_000, lockoutMs: Int64 = 30 * 60_000) {
         self.threshold = threshold
         self.windowMs = windowMs
         self.lockoutMs = lockoutMs
@@ -77,7 +77,7 @@ extension Store {
     /// Atomic across processes and nodes: SQLite's write lock, or on PostgreSQL a transaction-scoped
     /// advisory lock on the account key, serializes the read-modify-write of one account's record.
     @discardableResult
-    public func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
+    package func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
                                    nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures {
         try writing(deadlineNs: deadlineNs) { db in
             let key = try Self.lockoutKey(email, db)
@@ -102,7 +102,7 @@ extension Store {
     /// A successful login clears the count, unless the user is locked out: then nothing changes
     /// and the lockout is returned, so the caller can say so instead of claiming a reset.
     @discardableResult
-    public func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures? {
+    package func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures? {
         try writing(deadlineNs: deadlineNs) { db in
             let key = try Self.lockoutKey(email, db)
             try Self.lockAccount(key, db)
@@ -114,7 +114,7 @@ extension Store {
 
     /// The lockouts in force (what a decision needs), or with `includeUnlocked` every count too.
     /// Only the rows asked for are read: the table keeps every account that failed a login.
-    public func loginFailures(includeUnlocked: Bool = false, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [LoginFailures] {
+    package func loginFailures(includeUnlocked: Bool = false, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [LoginFailures] {
         try reading { db in
             try db.rows("""
                 SELECT email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms
@@ -126,7 +126,7 @@ extension Store {
     /// Retention for failed-login counts: deletes those not locked and not updated within
     /// `idleMs` (a count older than the lockout window can lock no one). Returns how many went.
     @discardableResult
-    public func pruneLoginFailures(idleMs: Int64, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
+    package func pruneLoginFailures(idleMs: Int64, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
         try writing { db in
             try db.rows("""
                 DELETE FROM login_failures WHERE updated_ms < ? AND (locked_until_ms IS NULL OR locked_until_ms <= ?) RETURNING email
@@ -135,7 +135,7 @@ extension Store {
     }
 
     /// Ends a lockout and clears the count; audited. Throws notFound when the email has none.
-    public func unlock(email: String, by actor: Operator, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) {
+    package func unlock(email: String, by actor: Operator, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) {
         var key = email
         let found: Bool = try writing { db in
             key = try Self.lockoutKey(email, db)

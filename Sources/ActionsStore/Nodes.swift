@@ -1,30 +1,30 @@
 import ActionsProtocol
 
 /// What each actions-server node last reported of itself (every `NodeStatus.heartbeatMs`).
-public struct NodeStatus: Sendable, Equatable {
-    public var name: String
-    public var version: String
-    public var startedMs: Int64
-    public var updatedMs: Int64
+package struct NodeStatus: Sendable, Equatable {
+    package var name: String
+    package var version: String
+    package var startedMs: Int64
+    package var updatedMs: Int64
     /// Decisions since the node started, and per second over its last heartbeat interval.
-    public var decisions: Int
-    public var decisionsPerSecond: Double
-    public var queued: Int
-    public var dropped: Int
+    package var decisions: Int
+    package var decisionsPerSecond: Double
+    package var queued: Int
+    package var dropped: Int
     /// Each action type's circuit on this node (breakers stay per node).
-    public var circuits: [ActionType: CircuitPhase]
+    package var circuits: [ActionType: CircuitPhase]
     /// The PostgreSQL server the node writes to (`host:port`; it changes on a failover); nil on SQLite.
-    public var databaseServer: String?
+    package var databaseServer: String?
     /// Set by the node's last heartbeat when it shut down cleanly.
-    public var stoppedMs: Int64?
+    package var stoppedMs: Int64?
     /// Where the node listens (`https://10.0.0.5:8787`; an unspecified address as bound).
-    public var url: String?
+    package var url: String?
 
     /// How often a node reports, and how long without a report marks it stopped.
-    public static let heartbeatMs: Int64 = 2000
-    public static let staleAfterMs: Int64 = 3 * heartbeatMs + 1000
+    package static let heartbeatMs: Int64 = 2000
+    package static let staleAfterMs: Int64 = 3 * heartbeatMs + 1000
 
-    public init(name: String, version: String, startedMs: Int64, updatedMs: Int64, decisions: Int, decisionsPerSecond: Double,
+    package init(name: String, version: String, startedMs: Int64, updatedMs: Int64, decisions: Int, decisionsPerSecond: Double,
                 queued: Int, dropped: Int, circuits: [ActionType: CircuitPhase], databaseServer: String? = nil, stoppedMs: Int64? = nil, url: String? = nil) {
         self.url = url
         self.databaseServer = databaseServer
@@ -40,18 +40,18 @@ public struct NodeStatus: Sendable, Equatable {
         self.circuits = circuits
     }
 
-    public func isStale(nowMs: Int64) -> Bool { nowMs - updatedMs > Self.staleAfterMs }
+    package func isStale(nowMs: Int64) -> Bool { nowMs - updatedMs > Self.staleAfterMs }
 
     /// Up; stopped (it said so as it shut down); or silent (its heartbeats stopped without a word:
     /// killed, crashed, hung or cut off), which is the one that needs an operator.
-    public enum Phase: String, Sendable {
+    package enum Phase: String, Sendable {
         case up, stopped, silent
 
         /// As the dashboard and actionsctl show it: the one to look at in capitals.
-        public var label: String { self == .silent ? "SILENT" : rawValue }
+        package var label: String { self == .silent ? "SILENT" : rawValue }
     }
 
-    public func phase(nowMs: Int64) -> Phase {
+    package func phase(nowMs: Int64) -> Phase {
         if stoppedMs != nil { return .stopped }
         return isStale(nowMs: nowMs) ? .silent : .up
     }
@@ -74,13 +74,13 @@ public struct NodeStatus: Sendable, Equatable {
 }
 
 /// This build's version, reported in heartbeats and by `--version`.
-public enum BuildInfo {
-    public static let version = "0.6.0"
+package enum BuildInfo {
+    package static let version = "0.6.0"
 }
 
 extension Store {
     /// Records a node's heartbeat (insert or update its row).
-    public func heartbeat(_ node: NodeStatus) throws(StoreError) {
+    package func heartbeat(_ node: NodeStatus) throws(StoreError) {
         try writing { db in
             try db.execute("""
                 INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms, url)
@@ -97,7 +97,7 @@ extension Store {
 
     /// Every node that reported within `withinMs` (a day by default: a stopped node stays listed,
     /// marked, until it has been gone that long), by name.
-    public func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
+    package func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
         try reading { db in
             try db.rows("""
                 SELECT name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms, url

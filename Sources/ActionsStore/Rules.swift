@@ -1,21 +1,21 @@
 import ActionsProtocol
 
 /// What a list entry does when it matches.
-public enum ListEffect: String, Sendable, CaseIterable, Codable {
+package enum ListEffect: String, Sendable, CaseIterable, Codable {
     case deny
     /// An exception: beats deny entries and rate rules (never a lockout).
     case allow
 }
 
 /// What a deny or allow entry names.
-public enum EntryKind: String, Sendable, CaseIterable, Codable {
+package enum EntryKind: String, Sendable, CaseIterable, Codable {
     /// `example.com`, or `*.example.com` for its subdomains.
     case domain
     case email
     /// One address or a CIDR block, IPv4 or IPv6.
     case ip
 
-    public init?(name: String) {
+    package init?(name: String) {
         switch name.lowercased() {
         case "domain", "email-domain", "email_domain": self = .domain
         case "email": self = .email
@@ -26,16 +26,16 @@ public enum EntryKind: String, Sendable, CaseIterable, Codable {
 }
 
 /// Which action types a rule applies to.
-public enum RuleScope: String, Sendable, CaseIterable, Codable {
+package enum RuleScope: String, Sendable, CaseIterable, Codable {
     case all
     case userRegistration = "user_registration"
     case authentication
 
-    public func covers(_ type: ActionType) -> Bool {
+    package func covers(_ type: ActionType) -> Bool {
         self == .all || rawValue == type.rawValue
     }
 
-    public init?(name: String) {
+    package init?(name: String) {
         if name.lowercased() == "all" { self = .all; return }
         guard let type = ActionType(name: name) else { return nil }
         self.init(rawValue: type.rawValue)
@@ -44,24 +44,24 @@ public enum RuleScope: String, Sendable, CaseIterable, Codable {
 
 /// A deny or allow entry. Rules of every kind share one id sequence, so `rule promote ID` and an
 /// event's rule id name exactly one rule.
-public struct ListEntry: Sendable, Equatable, Identifiable {
-    public var id: Int64
-    public var effect: ListEffect
-    public var kind: EntryKind
-    public var value: String
-    public var scope: RuleScope
-    public var reason: String?
+package struct ListEntry: Sendable, Equatable, Identifiable {
+    package var id: Int64
+    package var effect: ListEffect
+    package var kind: EntryKind
+    package var value: String
+    package var scope: RuleScope
+    package var reason: String?
     /// Shown to the user who is denied.
-    public var message: String?
+    package var message: String?
     /// Logged when it would change a verdict, but changes none.
-    public var shadow: Bool
+    package var shadow: Bool
     /// The imported list it came from (`deny import --source`); nil when added by hand.
-    public var source: String?
-    public var createdBy: String
-    public var createdMs: Int64
-    public var expiresMs: Int64?
+    package var source: String?
+    package var createdBy: String
+    package var createdMs: Int64
+    package var expiresMs: Int64?
 
-    public init(id: Int64 = 0, effect: ListEffect = .deny, kind: EntryKind, value: String, scope: RuleScope = .all,
+    package init(id: Int64 = 0, effect: ListEffect = .deny, kind: EntryKind, value: String, scope: RuleScope = .all,
                 reason: String? = nil, message: String? = nil, shadow: Bool = false, source: String? = nil,
                 createdBy: String = "", createdMs: Int64 = 0, expiresMs: Int64? = nil) {
         self.id = id
@@ -78,15 +78,15 @@ public struct ListEntry: Sendable, Equatable, Identifiable {
         self.expiresMs = expiresMs
     }
 
-    public func isActive(nowMs: Int64) -> Bool { expiresMs.map { $0 > nowMs } ?? true }
+    package func isActive(nowMs: Int64) -> Bool { expiresMs.map { $0 > nowMs } ?? true }
 
     /// `deny domain example.com`, for audit lines, reasons and traces.
-    public var label: String { "\(effect.rawValue) \(kind.rawValue) \(value)" }
+    package var label: String { "\(effect.rawValue) \(kind.rawValue) \(value)" }
 
     /// Puts a value in the spelling decisions compare in (`Normalize`: case, compatibility forms,
     /// trailing dot, punycode; IPv4-mapped IPv6 as IPv4) and checks it for its kind; a clear error
     /// when it cannot match anything.
-    public static func normalize(_ value: String, kind: EntryKind) throws(StoreError) -> String {
+    package static func normalize(_ value: String, kind: EntryKind) throws(StoreError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         switch kind {
         case .domain:
@@ -125,7 +125,7 @@ public struct ListEntry: Sendable, Equatable, Identifiable {
 }
 
 /// What a rate rule counts attempts by.
-public enum RateKey: String, Sendable, CaseIterable, Codable {
+package enum RateKey: String, Sendable, CaseIterable, Codable {
     case ip
     /// The IPv4 /24 or IPv6 /64 around the address: one network, however many addresses it rotates through.
     case ipPrefix = "ip-prefix"
@@ -134,7 +134,7 @@ public enum RateKey: String, Sendable, CaseIterable, Codable {
     /// The account (`Normalize.accountKey`, folded when the store's fold-addresses switch is on).
     case email
 
-    public init?(name: String) {
+    package init?(name: String) {
         switch name.lowercased() {
         case "ip": self = .ip
         case "ip-prefix", "ip_prefix", "prefix", "network": self = .ipPrefix
@@ -147,20 +147,20 @@ public enum RateKey: String, Sendable, CaseIterable, Codable {
 
 /// At most `limit` attempts per key within any `windowMs` (a sliding window: exact, no bucket
 /// that resets); the attempt over the limit is denied.
-public struct RateRule: Sendable, Equatable, Identifiable {
-    public var id: Int64
-    public var key: RateKey
-    public var limit: Int
-    public var windowMs: Int64
-    public var scope: RuleScope
-    public var reason: String?
-    public var message: String?
-    public var shadow: Bool
-    public var createdBy: String
-    public var createdMs: Int64
-    public var expiresMs: Int64?
+package struct RateRule: Sendable, Equatable, Identifiable {
+    package var id: Int64
+    package var key: RateKey
+    package var limit: Int
+    package var windowMs: Int64
+    package var scope: RuleScope
+    package var reason: String?
+    package var message: String?
+    package var shadow: Bool
+    package var createdBy: String
+    package var createdMs: Int64
+    package var expiresMs: Int64?
 
-    public init(id: Int64 = 0, key: RateKey, limit: Int, windowMs: Int64, scope: RuleScope = .all, reason: String? = nil,
+    package init(id: Int64 = 0, key: RateKey, limit: Int, windowMs: Int64, scope: RuleScope = .all, reason: String? = nil,
                 message: String? = nil, shadow: Bool = false, createdBy: String = "", createdMs: Int64 = 0, expiresMs: Int64? = nil) {
         self.id = id
         self.key = key
@@ -175,15 +175,15 @@ public struct RateRule: Sendable, Equatable, Identifiable {
         self.expiresMs = expiresMs
     }
 
-    public func isActive(nowMs: Int64) -> Bool { expiresMs.map { $0 > nowMs } ?? true }
+    package func isActive(nowMs: Int64) -> Bool { expiresMs.map { $0 > nowMs } ?? true }
 
     /// `20/10m`: the form `rate add` takes and lists.
-    public var spec: String { "\(limit)/\(DurationText.text(windowMs))" }
+    package var spec: String { "\(limit)/\(DurationText.text(windowMs))" }
 
-    public var label: String { "rate \(key.rawValue) \(spec)" }
+    package var label: String { "rate \(key.rawValue) \(spec)" }
 
     /// Parses `LIMIT/WINDOW` (`20/10m`, `100/1h`) into a limit and a window.
-    public static func parse(_ spec: String) throws(StoreError) -> (limit: Int, windowMs: Int64) {
+    package static func parse(_ spec: String) throws(StoreError) -> (limit: Int, windowMs: Int64) {
         let parts = spec.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let limit = Int(parts[0]), limit > 0, limit <= 1_000_000,
               let window = DurationText.milliseconds(parts[1]), window <= 7 * 86_400_000 else {
@@ -194,17 +194,17 @@ public struct RateRule: Sendable, Equatable, Identifiable {
 }
 
 /// Every rule, as decisions and the dashboard see them.
-public struct RuleSet: Sendable, Equatable {
-    public var entries: [ListEntry]
-    public var rates: [RateRule]
+package struct RuleSet: Sendable, Equatable {
+    package var entries: [ListEntry]
+    package var rates: [RateRule]
 
-    public init(entries: [ListEntry] = [], rates: [RateRule] = []) {
+    package init(entries: [ListEntry] = [], rates: [RateRule] = []) {
         self.entries = entries
         self.rates = rates
     }
 
     /// The rule with this id, described (`deny domain example.com`), for events and traces.
-    public func label(of id: Int64) -> String? {
+    package func label(of id: Int64) -> String? {
         entries.first { $0.id == id }?.label ?? rates.first { $0.id == id }?.label
     }
 }

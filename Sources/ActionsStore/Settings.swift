@@ -1,15 +1,15 @@
 import ActionsProtocol
 
 /// The live settings of one action type.
-public struct ActionSettings: Sendable, Equatable {
-    public var actionType: ActionType
+package struct ActionSettings: Sendable, Equatable {
+    package var actionType: ActionType
     /// Fail-closed unless changed: WorkOS denies when it cannot get a verdict.
-    public var errorMode: ErrorMode = .failClosed
-    public var endpointURL: String?
-    public var timeoutMs: Int = 5000
-    public var enabled = true
+    package var errorMode: ErrorMode = .failClosed
+    package var endpointURL: String?
+    package var timeoutMs: Int = 5000
+    package var enabled = true
 
-    public init(actionType: ActionType, errorMode: ErrorMode = .failClosed, endpointURL: String? = nil,
+    package init(actionType: ActionType, errorMode: ErrorMode = .failClosed, endpointURL: String? = nil,
                 timeoutMs: Int = 5000, enabled: Bool = true) {
         self.actionType = actionType
         self.errorMode = errorMode
@@ -19,24 +19,24 @@ public struct ActionSettings: Sendable, Equatable {
     }
 
     /// The endpoint to call, if one is configured and enabled.
-    public var activeEndpoint: String? { enabled ? endpointURL : nil }
+    package var activeEndpoint: String? { enabled ? endpointURL : nil }
 }
 
-public enum CircuitPhase: String, Sendable, Equatable {
+package enum CircuitPhase: String, Sendable, Equatable {
     case closed, open
     case halfOpen = "half_open"
 }
 
 /// The circuit breaker as the server last stored it, for the dashboard.
-public struct CircuitState: Sendable, Equatable {
-    public var actionType: ActionType
-    public var phase: CircuitPhase
-    public var consecutiveFailures: Int
-    public var openedMs: Int64?
-    public var lastError: String?
-    public var updatedMs: Int64
+package struct CircuitState: Sendable, Equatable {
+    package var actionType: ActionType
+    package var phase: CircuitPhase
+    package var consecutiveFailures: Int
+    package var openedMs: Int64?
+    package var lastError: String?
+    package var updatedMs: Int64
 
-    public init(actionType: ActionType, phase: CircuitPhase = .closed, consecutiveFailures: Int = 0,
+    package init(actionType: ActionType, phase: CircuitPhase = .closed, consecutiveFailures: Int = 0,
                 openedMs: Int64? = nil, lastError: String? = nil, updatedMs: Int64 = 0) {
         self.actionType = actionType
         self.phase = phase
@@ -48,11 +48,11 @@ public struct CircuitState: Sendable, Equatable {
 }
 
 extension Store {
-    public func settings() throws(StoreError) -> [ActionType: ActionSettings] {
+    package func settings() throws(StoreError) -> [ActionType: ActionSettings] {
         try reading { db in try Self.settings(db) }
     }
 
-    public func settings(for type: ActionType) throws(StoreError) -> ActionSettings {
+    package func settings(for type: ActionType) throws(StoreError) -> ActionSettings {
         try settings()[type] ?? ActionSettings(actionType: type)
     }
 
@@ -69,7 +69,7 @@ extension Store {
 
     /// Sets the error mode; audited. Returns the previous mode.
     @discardableResult
-    public func setErrorMode(_ mode: ErrorMode, for type: ActionType, by actor: Operator) throws(StoreError) -> ErrorMode {
+    package func setErrorMode(_ mode: ErrorMode, for type: ActionType, by actor: Operator) throws(StoreError) -> ErrorMode {
         try writing { db in
             let old = try Self.settings(db)[type]?.errorMode ?? .failClosed
             try db.execute("UPDATE action_settings SET error_mode = ?, updated_ms = ? WHERE action_type = ?",
@@ -81,7 +81,7 @@ extension Store {
     }
 
     /// Sets or clears (url nil) the endpoint; audited.
-    public func setEndpoint(_ url: String?, timeoutMs: Int? = nil, enabled: Bool? = nil, for type: ActionType, by actor: Operator) throws(StoreError) {
+    package func setEndpoint(_ url: String?, timeoutMs: Int? = nil, enabled: Bool? = nil, for type: ActionType, by actor: Operator) throws(StoreError) {
         if let url {
             guard let scheme = url.split(separator: ":").first?.lowercased(), scheme == "http" || scheme == "https",
                   url.contains("://") else {
@@ -112,7 +112,7 @@ extension Store {
 
     // MARK: Circuit state (written by the server, read by the dashboard)
 
-    public func saveCircuit(_ state: CircuitState) throws(StoreError) {
+    package func saveCircuit(_ state: CircuitState) throws(StoreError) {
         _ = try writing { db in
             try db.execute("""
                 INSERT INTO circuit_state(action_type, state, consecutive_failures, opened_ms, last_error, updated_ms)
@@ -126,7 +126,7 @@ extension Store {
         }
     }
 
-    public func circuits() throws(StoreError) -> [ActionType: CircuitState] {
+    package func circuits() throws(StoreError) -> [ActionType: CircuitState] {
         try reading { db in
             var result: [ActionType: CircuitState] = [:]
             for row in try db.rows("SELECT action_type, state, consecutive_failures, opened_ms, last_error, updated_ms FROM circuit_state") {
@@ -143,7 +143,7 @@ extension Store {
 extension Store {
     /// Whether lockout and rate keys fold `+tag` sub-addressing and Gmail dots (`Normalize`).
     /// One switch per store, off by default: folding merges what a provider might keep apart.
-    public func foldAddresses() throws(StoreError) -> Bool {
+    package func foldAddresses() throws(StoreError) -> Bool {
         try reading { try Self.foldAddresses($0) }
     }
 
@@ -152,7 +152,7 @@ extension Store {
     }
 
     /// Turns folding on or off; audited. Existing lockout records keep the key they were made under.
-    public func setFoldAddresses(_ on: Bool, by actor: Operator) throws(StoreError) {
+    package func setFoldAddresses(_ on: Bool, by actor: Operator) throws(StoreError) {
         try writing { db in
             let old = try Self.foldAddresses(db)
             try db.execute("INSERT INTO meta(key, value) VALUES ('fold_addresses', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -2,13 +2,13 @@ import ActionsProtocol
 
 /// What a rate window needs of a logged decision, and nothing more: rebuilding the windows reads
 /// up to two million of these at start, and every node reads the others' each second.
-public struct LoggedAttempt: Sendable {
-    public var id: Int64
-    public var timeMs: Int64
-    public var actionType: ActionType
-    public var email: String?
-    public var ip: String?
-    public var node: String?
+package struct LoggedAttempt: Sendable {
+    package var id: Int64
+    package var timeMs: Int64
+    package var actionType: ActionType
+    package var email: String?
+    package var ip: String?
+    package var node: String?
 }
 
 extension Store {
@@ -18,7 +18,7 @@ extension Store {
     /// the last id read, attempt or not (`afterID` when there was none): a log of nothing but
     /// test actions is read past once, not again every time.
     @discardableResult
-    public func forEachAttempt(after afterID: Int64, pageSize: Int = 10_000, _ body: (LoggedAttempt) -> Void) throws(StoreError) -> Int64 {
+    package func forEachAttempt(after afterID: Int64, pageSize: Int = 10_000, _ body: (LoggedAttempt) -> Void) throws(StoreError) -> Int64 {
         var after = afterID
         while true {
             let read: Int = try reading { db in

@@ -5,7 +5,7 @@ extension Store {
     static let ruleColumns = "id, effect, kind, value, scope, reason, message, shadow, source, rate_limit, window_ms, created_by, created_ms, expires_ms"
 
     /// Every rule (deny and allow entries, rate rules), oldest first.
-    public func rules(includeExpired: Bool = true, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> RuleSet {
+    package func rules(includeExpired: Bool = true, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> RuleSet {
         var set = try reading { db in try Self.rules(db) }
         // Expired entries are few: filter only when there are some (a copy of 110,000 entries is not free).
         if !includeExpired, set.entries.contains(where: { !$0.isActive(nowMs: nowMs) }) || set.rates.contains(where: { !$0.isActive(nowMs: nowMs) }) {
@@ -16,7 +16,7 @@ extension Store {
     }
 
     /// The deny and allow entries (of one effect, when given).
-    public func listEntries(_ effect: ListEffect? = nil, includeExpired: Bool = true,
+    package func listEntries(_ effect: ListEffect? = nil, includeExpired: Bool = true,
                             nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [ListEntry] {
         try rules(includeExpired: includeExpired, nowMs: nowMs).entries.filter { effect == nil || $0.effect == effect }
     }
@@ -45,7 +45,7 @@ extension Store {
     /// Adds a deny or allow entry (or replaces the one with the same effect, kind, value, scope and
     /// source); audited.
     @discardableResult
-    public func addListEntry(_ entry: ListEntry, by actor: Operator) throws(StoreError) -> ListEntry {
+    package func addListEntry(_ entry: ListEntry, by actor: Operator) throws(StoreError) -> ListEntry {
         var entry = entry
         entry.value = try ListEntry.normalize(entry.value, kind: entry.kind)
         entry.createdBy = actor.user
@@ -61,7 +61,7 @@ extension Store {
 
     /// Adds a rate rule (or replaces the one with the same key, rate and scope); audited.
     @discardableResult
-    public func addRateRule(_ rule: RateRule, by actor: Operator) throws(StoreError) -> RateRule {
+    package func addRateRule(_ rule: RateRule, by actor: Operator) throws(StoreError) -> RateRule {
         guard rule.limit > 0, rule.windowMs > 0 else { throw .invalidValue("a rate needs a positive limit and window") }
         var rule = rule
         rule.createdBy = actor.user
@@ -97,7 +97,7 @@ extension Store {
 
     /// Removes a rule of any kind by id; audited. Throws notFound when there is none.
     @discardableResult
-    public func removeRule(id: Int64, by actor: Operator) throws(StoreError) -> String {
+    package func removeRule(id: Int64, by actor: Operator) throws(StoreError) -> String {
         let removed: String? = try writing { db in
             guard let old = try Self.rules(db, where: "WHERE id = ?", [id]).label(of: id) else { return nil }
             try db.execute("DELETE FROM rules WHERE id = ?", [id])
@@ -112,7 +112,7 @@ extension Store {
     /// Promotes a shadow rule to enforcing (`shadow: false`) or demotes an enforcing one to shadow;
     /// audited. Returns the rule's description; notFound when there is none.
     @discardableResult
-    public func setShadow(_ shadow: Bool, rule id: Int64, by actor: Operator) throws(StoreError) -> String {
+    package func setShadow(_ shadow: Bool, rule id: Int64, by actor: Operator) throws(StoreError) -> String {
         let label: String? = try writing { db in
             let rules = try Self.rules(db, where: "WHERE id = ?", [id])
             guard let label = rules.label(of: id) else { return nil }
@@ -130,7 +130,7 @@ extension Store {
     /// Replaces an imported list's entries with `values` in one transaction: what the source no
     /// longer names is removed, what is new is added, and nothing else is touched (entries added
     /// by hand, other sources). With `dryRun`, only says what would change.
-    public func importEntries(_ values: [String], source: String, effect: ListEffect = .deny, kind: EntryKind,
+    package func importEntries(_ values: [String], source: String, effect: ListEffect = .deny, kind: EntryKind,
                               scope: RuleScope = .all, reason: String? = nil, shadow: Bool = false, dryRun: Bool = false,
                               by actor: Operator) throws(StoreError) -> ListImport.Result {
         guard !source.isEmpty else { throw .invalidValue("an import needs a source name") }
@@ -174,22 +174,22 @@ extension Store {
 }
 
 /// Bulk lists: one value per line, `#` starts a comment.
-public enum ListImport {
-    public struct Result: Sendable, Equatable {
-        public var added: [String]
-        public var removed: [String]
-        public var unchanged: Int
+package enum ListImport {
+    package struct Result: Sendable, Equatable {
+        package var added: [String]
+        package var removed: [String]
+        package var unchanged: Int
     }
 
     /// One line of a list file: its value, or why it cannot be one.
-    public enum Entry: Sendable, Equatable {
+    package enum Entry: Sendable, Equatable {
         case value(String)
         case notUTF8
     }
 
     /// The values in a list file (LF, CRLF or CR line ends alike, see `TextLines`), with their
     /// line numbers; blank lines and comments skipped.
-    public static func values(in bytes: some Collection<UInt8>) -> [(line: Int, entry: Entry)] {
+    package static func values(in bytes: some Collection<UInt8>) -> [(line: Int, entry: Entry)] {
         TextLines.lines(bytes).compactMap { line in
             guard let text = line.text else { return (line.number, .notUTF8) }
             let content = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -206,11 +206,11 @@ extension Array {
 }
 
 /// How often each rule decided, and was hit in shadow mode, over a period.
-public struct RuleHits: Sendable, Equatable {
-    public var decided = 0
-    public var shadow = 0
+package struct RuleHits: Sendable, Equatable {
+    package var decided = 0
+    package var shadow = 0
 
-    public init(decided: Int = 0, shadow: Int = 0) {
+    package init(decided: Int = 0, shadow: Int = 0) {
         self.decided = decided
         self.shadow = shadow
     }
@@ -219,7 +219,7 @@ public struct RuleHits: Sendable, Equatable {
 extension Store {
     /// Per rule id: the decisions it made and its shadow hits since `sinceMs` (test decisions left out).
     /// `scanLimit` bounds the scan to the newest this-many events (an interactive reader).
-    public func ruleHits(sinceMs: Int64, scanLimit: Int? = nil) throws(StoreError) -> [Int64: RuleHits] {
+    package func ruleHits(sinceMs: Int64, scanLimit: Int? = nil) throws(StoreError) -> [Int64: RuleHits] {
         try reading { db in
             var first = try Self.idBound(atOrAfter: sinceMs, db)
             if let scanLimit { first = max(first, (try db.int64("SELECT max(id) FROM events") ?? 0) - Int64(scanLimit)) }

@@ -7,7 +7,7 @@ extension Store {
     /// On SQLite the index is a file of its own, and this takes only its lock (`SearchIndexFile`).
     /// Several nodes may run it at once: PostgreSQL's row lock on the mark serializes them.
     @discardableResult
-    public func indexSearch(batch: Int = 50_000) throws(StoreError) -> Int {
+    package func indexSearch(batch: Int = 50_000) throws(StoreError) -> Int {
         switch searchIndex {
         case .success(let index)?: return try index.index(batch: batch)
         case .failure(let error)?: throw error
@@ -28,7 +28,7 @@ extension Store {
     }
 
     /// Events not yet in the search index.
-    public func searchBacklog() throws(StoreError) -> Int64 {
+    package func searchBacklog() throws(StoreError) -> Int64 {
         try reading { db in
             let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
             return max(0, (try db.int64("SELECT max(id) FROM events") ?? 0) - upTo)
@@ -37,7 +37,7 @@ extension Store {
 
     /// How far the search index trails the log: events not yet in it, and when the oldest of
     /// them was decided (nil when none waits). Two reads by primary key, cheap at any size.
-    public func searchLag() throws(StoreError) -> (events: Int64, oldestMs: Int64?) {
+    package func searchLag() throws(StoreError) -> (events: Int64, oldestMs: Int64?) {
         try reading { db in
             let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
             let events = max(0, (try db.int64("SELECT max(id) FROM events") ?? 0) - upTo)
@@ -54,13 +54,13 @@ extension Store {
 }
 
 /// How far a search has got: rows of the log's unindexed part scanned, of how many it will scan.
-public struct SearchProgress: Sendable, Equatable {
-    public var scanned: Int64
-    public var total: Int64
+package struct SearchProgress: Sendable, Equatable {
+    package var scanned: Int64
+    package var total: Int64
     /// Rows the index has not reached (what a bounded search leaves unscanned beyond `total`).
-    public var unindexed: Int64
+    package var unindexed: Int64
 
-    public init(scanned: Int64, total: Int64, unindexed: Int64) {
+    package init(scanned: Int64, total: Int64, unindexed: Int64) {
         self.scanned = scanned
         self.total = total
         self.unindexed = unindexed
@@ -75,7 +75,7 @@ extension Store {
     /// is called after each step; returning false stops the search, which returns what it found.
     /// One statement over a whole unindexed log (100M rows) held the dashboard's query lane for
     /// minutes with nothing to show, and only SQLite could stop it.
-    public func searchLatest(_ filter: EventFilter, limit: Int, chunk: Int64 = 100_000,
+    package func searchLatest(_ filter: EventFilter, limit: Int, chunk: Int64 = 100_000,
                              progress: (SearchProgress) -> Bool = { _ in true }) throws(StoreError) -> (events: [Event], stopped: Bool) {
         let text = filter.text.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return (try latestEvents(filter, limit: limit), false) }

@@ -10,12 +10,12 @@ import Glibc
 /// actions-server writes it; actions-top and actionsctl read and edit it. Every operation is
 /// written once, as SQL both backends run (`SQLSession`); the few statements that differ ask the
 /// session's dialect.
-public final class Store: Sendable {
+package final class Store: Sendable {
     enum Backend: Sendable {
         case sqlite(any DatabaseWriter)
         case postgres(PostgresDatabase)
     }
-    public enum Access: Sendable {
+    package enum Access: Sendable {
         /// A pool of connections (WAL lets readers run beside the writer). For the server.
         case pool
         /// One serialized connection. For the dashboard and the CLI; `PRAGMA data_version` needs
@@ -24,19 +24,19 @@ public final class Store: Sendable {
     }
 
     /// The file, or the PostgreSQL URL without its password.
-    public let path: String
+    package let path: String
     let backend: Backend
     /// A writable SQLite store's search index (its own file), or why it could not be opened.
     let searchIndex: Result<SearchIndexFile, StoreError>?
-    public let isReadOnly: Bool
+    package let isReadOnly: Bool
 
     /// The GRDB connection of a SQLite store (tests and benchmarks that inspect the file).
-    public var db: any DatabaseWriter {
+    package var db: any DatabaseWriter {
         guard case .sqlite(let db) = backend else { preconditionFailure("\(path) is not a SQLite store") }
         return db
     }
 
-    public var isPostgres: Bool {
+    package var isPostgres: Bool {
         if case .postgres = backend { return true }
         return false
     }
@@ -50,7 +50,7 @@ public final class Store: Sendable {
     }()
 
     /// `ACTIONS_DB`, else `./actions.db`.
-    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    package static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let path = environment["ACTIONS_DB"], !path.isEmpty { return path }
         return "./actions.db"
     }
@@ -63,7 +63,7 @@ public final class Store: Sendable {
     ///   (0660 in a directory its group may write to: see `createFile`).
     ///   - syncEveryCommit: `synchronous = FULL`, an fsync per commit, so a commit survives power
     ///   loss (durable events); otherwise NORMAL, which survives a process crash.
-    public init(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
+    package init(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
                 busyTimeout: TimeInterval = 5, fileMode: mode_t = 0o600, syncEveryCommit: Bool = false) throws(StoreError) {
         if PostgresLocation.isURL(path) {
             let location = try PostgresLocation(url: path)
@@ -193,7 +193,7 @@ public final class Store: Sendable {
     }
 
     /// The PostgreSQL server this store writes to now, `host:port` (a failover moves it); nil on SQLite.
-    public var databaseServer: String? {
+    package var databaseServer: String? {
         guard case .postgres(let database) = backend else { return nil }
         return database.currentWriteHost
     }
@@ -257,7 +257,7 @@ public final class Store: Sendable {
     }
 
     /// Ends a PostgreSQL store's connection pool (a SQLite store closes with its last reference).
-    public func close() {
+    package func close() {
         if case .postgres(let database) = backend { database.close() }
     }
 
@@ -280,7 +280,7 @@ public final class Store: Sendable {
     ///   started: a caller that has given up by then gets SQLITE_BUSY instead of a write that lands
     ///   after it answered. Writes queue behind each other, so this bounds the queueing; the busy
     ///   timeout bounds the write itself.
-    public func write<T>(deadlineNs: UInt64? = nil, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    package func write<T>(deadlineNs: UInt64? = nil, _ body: (Database) throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
         do {
             return try db.writeWithoutTransaction { db in
@@ -320,7 +320,7 @@ public final class Store: Sendable {
     }
 
     /// A GRDB read on a SQLite store (tests and benchmarks that inspect the file).
-    public func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    package func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try db.read(body)
         } catch let error as StoreError {
@@ -333,7 +333,7 @@ public final class Store: Sendable {
     /// Changes whenever another connection commits; never for this connection's own commits.
     /// Meaningful with `.single` access, where every read uses the same connection. On
     /// PostgreSQL, a value that moves with new events, settings, circuit states and heartbeats.
-    public func dataVersion() throws(StoreError) -> Int {
+    package func dataVersion() throws(StoreError) -> Int {
         switch backend {
         case .sqlite:
             return try read { try Int.fetchOne($0, sql: "PRAGMA data_version") ?? 0 }
@@ -351,7 +351,7 @@ public final class Store: Sendable {
     }
 
     /// Bumped by every change a running server must pick up.
-    public func configVersion() throws(StoreError) -> Int64 {
+    package func configVersion() throws(StoreError) -> Int64 {
         try reading { try $0.int64("SELECT value FROM meta WHERE key = 'config_version'") ?? 0 }
     }
 
@@ -366,7 +366,7 @@ public final class Store: Sendable {
     /// `sqlite3_interrupt` (it fails with SQLITE_INTERRUPT); on PostgreSQL, whose pool serves
     /// every thread, the statement the thread `thread` (`Store.currentThread` there) runs now,
     /// by a cancel request (it fails with 57014).
-    public func interrupt(thread: UInt? = nil) {
+    package func interrupt(thread: UInt? = nil) {
         switch backend {
         case .sqlite(let db): db.interrupt()
         case .postgres(let database): if let thread { database.cancel(onThread: thread) }
@@ -374,10 +374,10 @@ public final class Store: Sendable {
     }
 
     /// The calling thread, as `interrupt(thread:)` names it.
-    public static var currentThread: UInt { PostgresDatabase.currentThread }
+    package static var currentThread: UInt { PostgresDatabase.currentThread }
 
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
-    public func checkpoint() {
+    package func checkpoint() {
         guard case .sqlite(let db) = backend else { return }
         _ = try? db.writeWithoutTransaction { try $0.checkpoint(.truncate) }
     }

@@ -1,5 +1,5 @@
 /// What went wrong with the store, in words an operator can act on.
-public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingDatabase(path: String)
     case cannotOpen(path: String, reason: String)
     case schemaTooNew(path: String, unknown: [String])
@@ -14,7 +14,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// itself (the server unreachable or restarting, a connection lost, a serialization conflict).
     case postgres(sqlState: String?, message: String, transient: Bool)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingDatabase(let path):
             return "database \(path) does not exist (start actions-server, or pass --db / set ACTIONS_DB)"
@@ -38,7 +38,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The SQLite primary result code, when SQLite reported the failure.
-    public var sqliteCode: Int32? {
+    package var sqliteCode: Int32? {
         if case .sqlite(let code, _) = self { return code }
         return nil
     }
@@ -46,7 +46,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A failure that may pass by itself: another process holds the lock (BUSY, LOCKED), the disk is
     /// full or failing for now (FULL, IOERR), or the file cannot be opened yet (CANTOPEN).
     /// Corruption, a read-only file, constraint and schema errors would fail the same way forever.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         if case .postgres(_, _, let transient) = self { return transient }
         guard let code = sqliteCode else { return false }
         return Self.transientCodes.contains(code)
@@ -55,7 +55,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A failure that may be one row's own: PostgreSQL refused a value (SQLSTATE class 22, data
     /// exception, or 23, integrity constraint), or SQLite a row (CONSTRAINT, TOOBIG, MISMATCH).
     /// Written alone, the other rows of its batch may succeed.
-    public var mayBeOneRows: Bool {
+    package var mayBeOneRows: Bool {
         switch self {
         case .postgres(let state?, _, false): return state.hasPrefix("22") || state.hasPrefix("23")
         case .sqlite(let code, _): return [19 /* CONSTRAINT */, 18 /* TOOBIG */, 20 /* MISMATCH */].contains(code & 0xff)

@@ -6,7 +6,7 @@ import Glibc
 /// (SQLSTATE 22021, which failed a whole COPY), so NUL is written as U+E000 followed by `0`, and
 /// U+E000 itself (a private-use code point, so this changes nothing real) as U+E000 twice. Every
 /// other string is stored as it is; reading reverses the mapping exactly.
-public enum StoredText {
+package enum StoredText {
     static let escape: Unicode.Scalar = "\u{E000}"
     /// U+E000 in UTF-8 starts with this byte; a string without it or NUL needs no work.
     static let escapeLead: UInt8 = 0xEE
@@ -18,7 +18,7 @@ public enum StoredText {
         return memchr(base, 0, bytes.count) != nil || memchr(base, Int32(escapeLead), bytes.count) != nil
     }
 
-    public static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         var result = ""
         result.unicodeScalars.reserveCapacity(text.unicodeScalars.count + 2)
         for scalar in text.unicodeScalars {
@@ -31,7 +31,7 @@ public enum StoredText {
         return result
     }
 
-    public static func decode(_ stored: String) -> String {
+    package static func decode(_ stored: String) -> String {
         guard stored.utf8.contains(escapeLead) else { return stored }
         var result = ""
         var scalars = stored.unicodeScalars.makeIterator()
@@ -51,5 +51,5 @@ public enum StoredText {
         return result
     }
 
-    public static func decode(_ stored: String?) -> String? { stored.map(decode) }
+    package static func decode(_ stored: String?) -> String? { stored.map(decode) }
 }

@@ -11,9 +11,9 @@ import ActionsPolicy
 /// calls `drain()`: a query on the biggest log never stops the screen, the clock or the keys,
 /// and `Esc` stops it. Each tick reads only what changed (`PRAGMA data_version`, then rows after
 /// the last id seen), so a 100-million-row log costs the same as an empty one.
-public final class DashboardController {
-    public private(set) var state = AppState()
-    public private(set) var theme: Theme
+package final class DashboardController {
+    package private(set) var state = AppState()
+    package private(set) var theme: Theme
     let store: Store
     let catalog: ThemeCatalog
     let noColor: Bool
@@ -39,7 +39,7 @@ public final class DashboardController {
 
     /// - Parameter queryStore: a second connection for long queries, so that they never hold up
     ///   the tail (SQLite serializes a connection's work); the tail's store when nil.
-    public init(store: Store, queryStore: Store? = nil, theme: Theme, catalog: ThemeCatalog, noColor: Bool, readOnly: Bool,
+    package init(store: Store, queryStore: Store? = nil, theme: Theme, catalog: ThemeCatalog, noColor: Bool, readOnly: Bool,
                 actor: Operator = .current()) {
         self.store = store
         self.catalog = catalog
@@ -56,7 +56,7 @@ public final class DashboardController {
 
     /// Applies every result that is ready; true when something changed (the screen needs drawing).
     @discardableResult
-    public func drain() -> Bool {
+    package func drain() -> Bool {
         // How far a running search got, for the message line.
         var changed = false
         if state.searching != nil, let step = searchControl.progress.withLock({ $0 }), step != state.searching?.progress {
@@ -76,16 +76,16 @@ public final class DashboardController {
     }
 
     /// True while work is queued or running (the loop then wakes more often to apply it).
-    public var isWorking: Bool { worker.hasPendingWork }
+    package var isWorking: Bool { worker.hasPendingWork }
 
     /// Waits until every queued read and write has run and its result is applied (tests, benchmarks).
-    public func settle(timeout: TimeInterval = 60) { worker.settle(timeout: timeout) }
+    package func settle(timeout: TimeInterval = 60) { worker.settle(timeout: timeout) }
 
     /// The header's clock, between ticks.
-    public func showTime(nowMs: Int64 = WallClock.nowMs()) { state.nowMs = nowMs }
+    package func showTime(nowMs: Int64 = WallClock.nowMs()) { state.nowMs = nowMs }
 
     /// A long-lived reader must not keep the WAL growing: truncates it, on the tail's lane.
-    public func checkpoint() {
+    package func checkpoint() {
         worker.run(.tail) { store in store.checkpoint() } then: { _ in }
     }
 
@@ -100,7 +100,7 @@ public final class DashboardController {
     }
 
     /// The first screen: the newest rows, the header's window, settings.
-    public func load(nowMs: Int64 = WallClock.nowMs()) {
+    package func load(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
         let filter = state.filter, since = nowMs - state.stats.windowMs
         // The first tick waits for this: it starts from the cursor the load sets.
@@ -140,7 +140,7 @@ public final class DashboardController {
 
     /// One refresh: the tail, the holes it left, the header, and every second the settings and
     /// warnings. A tick is skipped while the previous one still runs.
-    public func tick(nowMs: Int64 = WallClock.nowMs()) {
+    package func tick(nowMs: Int64 = WallClock.nowMs()) {
         state.nowMs = nowMs
         defer { refreshSlowly(nowMs: nowMs, force: false) }
         guard !tailReadRunning else { return }
@@ -462,7 +462,7 @@ public final class DashboardController {
     // MARK: Keys
 
     /// A key press: reduce, then do what the reducer asked. `Esc` also stops a running query.
-    public func press(_ key: Key) {
+    package func press(_ key: Key) {
         // Esc stops a running search or panel load, and does only that: the table still shows
         // the last filter it was read for, and that filter is back in force.
         if key == .escape, state.prompt == nil, !state.showHelp, worker.cancelQueries() {
@@ -483,25 +483,25 @@ public final class DashboardController {
 
     /// At quit: reads are dropped, writes already confirmed (a deny entry, a mode flip) are
     /// finished, within a few seconds, before the program exits.
-    public func finish() { worker.finish() }
+    package func finish() { worker.finish() }
 
-    public var shouldQuit: Bool { state.quit }
+    package var shouldQuit: Bool { state.quit }
 
-    public func setBindings(_ bindings: KeyBindings) { state.bindings = bindings }
+    package func setBindings(_ bindings: KeyBindings) { state.bindings = bindings }
 
-    public func setSize(width: Int, height: Int) {
+    package func setSize(width: Int, height: Int) {
         state.width = width
         state.height = height
         state.pageSize = Renderer.tableRows(height: height)
     }
 
-    public func setASCII(_ ascii: Bool) { state.asciiOnly = ascii }
+    package func setASCII(_ ascii: Bool) { state.asciiOnly = ascii }
 
     /// Where `y` copies an event: the terminal's clipboard when it takes OSC 52 (set by the app),
     /// else a file in the current directory.
-    public var clipboard: ((String) -> Void)?
+    package var clipboard: ((String) -> Void)?
     /// Why there is no clipboard, for the message that says where the event went instead.
-    public var clipboardMissing = "this terminal takes no clipboard writes"
+    package var clipboardMissing = "this terminal takes no clipboard writes"
 
     /// Runs store work on the query lane (`.write`: never stopped by Esc); `then` reports it on the UI thread.
     private func write<T: Sendable>(_ kind: StoreWorker.Kind = .write, _ work: @escaping @Sendable (Store) throws(StoreError) -> T,

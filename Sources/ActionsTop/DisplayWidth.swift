@@ -1,17 +1,17 @@
 /// Terminal column widths of text, as ncursesw measures them, without depending on the process
 /// locale: wide East Asian characters and emoji take two columns, combining marks and zero-width
 /// characters none.
-public enum DisplayWidth {
+package enum DisplayWidth {
     /// A grapheme cluster takes what ncursesw advances for it: the sum of its scalars' widths
     /// (combining marks, joiners and variation selectors add none).
-    public static func of(_ character: Character) -> Int {
+    package static func of(_ character: Character) -> Int {
         character.unicodeScalars.reduce(0) { $0 + of($1) }
     }
 
     /// The columns ncursesw gives a scalar: the C library's wcwidth, from a table generated out of
     /// it (`DisplayWidthTable.swift`), so the result does not depend on the process's locale.
     /// Controls take none here: untrusted text reaches the screen escaped.
-    public static func of(_ scalar: Unicode.Scalar) -> Int {
+    package static func of(_ scalar: Unicode.Scalar) -> Int {
         let value = scalar.value
         if value < 0x20 || (value >= 0x7f && value < 0xa0) { return 0 }
         if value < 0x300 { return 1 }
@@ -19,7 +19,7 @@ public enum DisplayWidth {
         return contains(doubleWidth, value) ? 2 : 1
     }
 
-    public static func of(_ text: String) -> Int {
+    package static func of(_ text: String) -> Int {
         text.reduce(0) { $0 + of($1) }
     }
 
@@ -40,7 +40,7 @@ public enum DisplayWidth {
     }
 
     /// Cuts text to at most `width` columns, ending with "…" when something was cut.
-    public static func truncate(_ text: String, to width: Int) -> String {
+    package static func truncate(_ text: String, to width: Int) -> String {
         guard width > 0 else { return "" }
         if of(text) <= width { return text }
         var out = ""
@@ -57,7 +57,7 @@ public enum DisplayWidth {
     /// An email shortened in the middle of its local part, keeping the domain (what tells an
     /// operator most), when it does not fit: `averyverylongname@example.com` → `avery…@example.com`.
     /// A domain too long to keep is cut at its end like any text.
-    public static func shortenEmail(_ email: String, to width: Int) -> String {
+    package static func shortenEmail(_ email: String, to width: Int) -> String {
         if of(email) <= width { return email }
         guard let at = email.lastIndex(of: "@") else { return truncate(email, to: width) }
         let domain = String(email[at...])
@@ -67,7 +67,7 @@ public enum DisplayWidth {
     }
 
     /// Truncates or pads with spaces to exactly `width` columns.
-    public static func fit(_ text: String, to width: Int, alignRight: Bool = false) -> String {
+    package static func fit(_ text: String, to width: Int, alignRight: Bool = false) -> String {
         let cut = truncate(text, to: width)
         let padding = String(repeating: " ", count: max(0, width - of(cut)))
         return alignRight ? padding + cut : cut + padding

@@ -2,31 +2,31 @@ import ActionsStore
 
 /// The event table's sort key: any column. Time, newest first, is the default, and then the
 /// table follows the live tail; under another key new rows take their sorted place.
-public struct EventSort: Sendable, Equatable {
-    public enum Column: Int, CaseIterable, Sendable {
+package struct EventSort: Sendable, Equatable {
+    package enum Column: Int, CaseIterable, Sendable {
         case time, node, type, email, ip, verdict, decided, latency, reason
 
-        public var header: String { ["TIME", "NODE", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"][rawValue] }
-        public var name: String { ["time", "node", "type", "email", "ip", "verdict", "decided", "latency", "reason"][rawValue] }
+        package var header: String { ["TIME", "NODE", "TYPE", "EMAIL", "IP", "VERD", "DECIDED/OUTCOME", "LATENCY", "REASON"][rawValue] }
+        package var name: String { ["time", "node", "type", "email", "ip", "verdict", "decided", "latency", "reason"][rawValue] }
     }
 
-    public var column: Column = .time
-    public var descending = true
+    package var column: Column = .time
+    package var descending = true
 
-    public init(column: Column = .time, descending: Bool = true) {
+    package init(column: Column = .time, descending: Bool = true) {
         self.column = column
         self.descending = descending
     }
 
     /// A column in its natural order: time newest first, latency slowest first, text A to Z.
-    public init(naturalFor column: Column) {
+    package init(naturalFor column: Column) {
         self.init(column: column, descending: column == .time || column == .latency)
     }
 
-    public var isDefault: Bool { column == .time && descending }
+    package var isDefault: Bool { column == .time && descending }
 
     /// Ties go newest first, so equal keys keep the log's order.
-    public func ordered(_ a: Event, _ b: Event) -> Bool {
+    package func ordered(_ a: Event, _ b: Event) -> Bool {
         let order = compare(a, b)
         if order != 0 { return descending ? order > 0 : order < 0 }
         return (a.id ?? 0, a.timeMs) > (b.id ?? 0, b.timeMs)

@@ -9,25 +9,25 @@ import ActionsStore
 /// of the log (`complete`), an event older than the oldest row is left out, since the events
 /// between it and the table are not on hand either: the table is always a contiguous newest part
 /// of what the store holds for the filter.
-public struct EventTable: Sendable, Equatable {
-    public private(set) var rows: [Event] = []
-    public let capacity: Int
-    public private(set) var order: EventSort
+package struct EventTable: Sendable, Equatable {
+    package private(set) var rows: [Event] = []
+    package let capacity: Int
+    package private(set) var order: EventSort
     private var ids: Set<Int64> = []
     /// The last load returned everything that matched: older events belong in the table too.
     private var complete = true
 
-    public init(capacity: Int, order: EventSort = EventSort()) {
+    package init(capacity: Int, order: EventSort = EventSort()) {
         self.capacity = capacity
         self.order = order
     }
 
-    public var count: Int { rows.count }
-    public var isEmpty: Bool { rows.isEmpty }
-    public func contains(id: Int64) -> Bool { ids.contains(id) }
+    package var count: Int { rows.count }
+    package var isEmpty: Bool { rows.isEmpty }
+    package func contains(id: Int64) -> Bool { ids.contains(id) }
 
     /// The store's answer for the filter, newest first, read with `limit`: it replaces the rows.
-    public mutating func replace(with newest: [Event], limit: Int) {
+    package mutating func replace(with newest: [Event], limit: Int) {
         rows = []
         ids = []
         complete = newest.count < limit
@@ -37,13 +37,13 @@ public struct EventTable: Sendable, Equatable {
     /// Adds what is not already here (by id), keeps the newest `capacity`, and the order.
     /// Returns the number of events taken in (a full table drops as many of its oldest).
     @discardableResult
-    public mutating func merge(_ events: [Event]) -> Int {
+    package mutating func merge(_ events: [Event]) -> Int {
         // From the id set: a key path over the rows copied each of them, on every refresh.
         let oldest = complete ? nil : ids.min()
         return insert(events) { id in oldest.map { id > $0 } ?? true }
     }
 
-    public mutating func sort(by order: EventSort) {
+    package mutating func sort(by order: EventSort) {
         self.order = order
         rows.sort(by: order.ordered)
     }

@@ -1,5 +1,5 @@
 /// What a cell means; the theme decides how it looks.
-public enum Role: String, CaseIterable, Sendable, Hashable {
+package enum Role: String, CaseIterable, Sendable, Hashable {
     case normal, title, header, label, value, border, dim
     case allow, deny, failOpen = "fail_open", failClosed = "fail_closed"
     case ok, warning, error, selected, footer, key, filter, readOnly = "read_only"
@@ -7,28 +7,28 @@ public enum Role: String, CaseIterable, Sendable, Hashable {
 }
 
 /// One terminal cell. A wide character fills its cell and marks the next as a continuation.
-public struct Cell: Equatable, Sendable {
-    public var text: String
-    public var role: Role
-    public var isContinuation: Bool
+package struct Cell: Equatable, Sendable {
+    package var text: String
+    package var role: Role
+    package var isContinuation: Bool
 
-    public static let blank = Cell(text: " ", role: .normal, isContinuation: false)
+    package static let blank = Cell(text: " ", role: .normal, isContinuation: false)
 }
 
 /// The screen as a plain grid of cells: the renderer writes it, tests read it, and the ncurses
 /// backend draws only the cells that differ from the previous frame.
-public struct Grid: Equatable, Sendable {
-    public let width: Int
-    public let height: Int
-    public private(set) var cells: [Cell]
+package struct Grid: Equatable, Sendable {
+    package let width: Int
+    package let height: Int
+    package private(set) var cells: [Cell]
 
-    public init(width: Int, height: Int) {
+    package init(width: Int, height: Int) {
         self.width = max(0, width)
         self.height = max(0, height)
         cells = Array(repeating: .blank, count: self.width * self.height)
     }
 
-    public subscript(x x: Int, y y: Int) -> Cell {
+    package subscript(x x: Int, y y: Int) -> Cell {
         get { cells[y * width + x] }
         set { cells[y * width + x] = newValue }
     }
@@ -36,7 +36,7 @@ public struct Grid: Equatable, Sendable {
     /// Writes text at (x, y), clipped to `maxWidth` columns and the grid. Returns the columns used.
     /// The text must already be sanitized; this only measures and places it.
     @discardableResult
-    public mutating func put(_ text: String, x: Int, y: Int, role: Role = .normal, maxWidth: Int? = nil) -> Int {
+    package mutating func put(_ text: String, x: Int, y: Int, role: Role = .normal, maxWidth: Int? = nil) -> Int {
         guard y >= 0, y < height, x < width else { return 0 }
         let limit = min(maxWidth ?? width, width - max(x, 0))
         var column = x
@@ -60,7 +60,7 @@ public struct Grid: Equatable, Sendable {
     }
 
     /// Fills a span with one role (a highlighted row, a bar).
-    public mutating func fill(x: Int, y: Int, width span: Int, role: Role, text: String = " ") {
+    package mutating func fill(x: Int, y: Int, width span: Int, role: Role, text: String = " ") {
         guard y >= 0, y < height else { return }
         for column in max(0, x)..<min(width, x + span) {
             self[x: column, y: y] = Cell(text: text, role: role, isContinuation: false)
@@ -68,20 +68,20 @@ public struct Grid: Equatable, Sendable {
     }
 
     /// Changes the role of a span, keeping its text (selection highlight).
-    public mutating func restyle(x: Int, y: Int, width span: Int, role: Role) {
+    package mutating func restyle(x: Int, y: Int, width span: Int, role: Role) {
         guard y >= 0, y < height else { return }
         for column in max(0, x)..<min(width, x + span) { self[x: column, y: y].role = role }
     }
 
     /// Row `y` as plain text, for tests and snapshots.
-    public func line(_ y: Int) -> String {
+    package func line(_ y: Int) -> String {
         var out = ""
         for x in 0..<width where !self[x: x, y: y].isContinuation { out += self[x: x, y: y].text }
         return out
     }
 
     /// The whole screen as text, trailing spaces trimmed.
-    public var text: String {
+    package var text: String {
         (0..<height).map { y -> String in
             var line = self.line(y)
             while line.hasSuffix(" ") { line.removeLast() }

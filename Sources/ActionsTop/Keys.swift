@@ -1,7 +1,7 @@
 import Foundation
 import ActionsProtocol
 /// A key press, decoded from ncurses (or written by a test).
-public enum Key: Hashable, Sendable {
+package enum Key: Hashable, Sendable {
     case char(Character)
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, escape, backspace, tab, delete
@@ -11,9 +11,9 @@ public enum Key: Hashable, Sendable {
     /// With `--mouse`: a click (button 1) or a wheel step at a cell.
     case mouse(MouseAction, x: Int, y: Int)
 
-    public enum MouseAction: Hashable, Sendable { case click, wheelUp, wheelDown }
+    package enum MouseAction: Hashable, Sendable { case click, wheelUp, wheelDown }
 
-    public var label: String {
+    package var label: String {
         switch self {
         case .char(" "): return "Space"
         case .char(let c): return String(c)
@@ -38,7 +38,7 @@ public enum Key: Hashable, Sendable {
 }
 
 /// What a key asks for. The reducer gives each command its meaning.
-public enum Command: String, Sendable, CaseIterable {
+package enum Command: String, Sendable, CaseIterable {
     case quit, help, back
     case moveDown, moveUp, pageDown, pageUp, top, bottom, open
     case toggleDenied, toggleFailures, cycleType, search, clearSearch, pause
@@ -48,8 +48,8 @@ public enum Command: String, Sendable, CaseIterable {
 }
 
 /// One row of the binding table. The table drives the reducer, the footer hints and the help overlay.
-public struct Binding: Sendable {
-    public enum Scope: String, Sendable {
+package struct Binding: Sendable {
+    package enum Scope: String, Sendable {
         case global = "anywhere"
         case events = "event list"
         case detail = "event details"
@@ -60,28 +60,28 @@ public struct Binding: Sendable {
         case charts = "charts"
     }
 
-    public var keys: [Key]
-    public var scope: Scope
-    public var command: Command
-    public var help: String
+    package var keys: [Key]
+    package var scope: Scope
+    package var command: Command
+    package var help: String
     /// Changes the store; hidden and refused in read-only mode.
-    public var mutates = false
+    package var mutates = false
     /// Shown in the footer (the rest only in the `?` overlay).
-    public var hint: String?
+    package var hint: String?
 
-    public var keyLabel: String { keys.map(\.label).joined(separator: " ") }
+    package var keyLabel: String { keys.map(\.label).joined(separator: " ") }
 }
 
 /// Follows htop, k9s and lnav: q quits, ? helps, j/k and arrows move, / searches, Esc goes back.
 /// A user's key file (`KeyFile`) changes this table; the footer and `?` show the keys in effect.
-public struct KeyBindings: Sendable {
-    public var table: [Binding]
+package struct KeyBindings: Sendable {
+    package var table: [Binding]
 
-    public init(table: [Binding] = KeyBindings.standardTable) { self.table = table }
+    package init(table: [Binding] = KeyBindings.standardTable) { self.table = table }
 
-    public static let standard = KeyBindings()
+    package static let standard = KeyBindings()
 
-    public static let standardTable: [Binding] = [
+    package static let standardTable: [Binding] = [
         Binding(keys: [.char("q"), .function(10)], scope: .global, command: .quit, help: "quit (restores the terminal)", hint: "quit"),
         Binding(keys: [.char("?"), .function(1)], scope: .global, command: .help, help: "this help", hint: "help"),
         Binding(keys: [.escape], scope: .global, command: .back, help: "back, close, or clear the search"),
@@ -127,21 +127,21 @@ public struct KeyBindings: Sendable {
     ]
 
     /// The command a key means on a screen: the screen's own bindings first, then global ones.
-    public func command(for key: Key, on scope: Binding.Scope) -> Binding? {
+    package func command(for key: Key, on scope: Binding.Scope) -> Binding? {
         table.first { $0.scope == scope && $0.keys.contains(key) } ?? table.first { $0.scope == .global && $0.keys.contains(key) }
     }
 
-    public func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] {
+    package func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] {
         table.filter { ($0.scope == scope || $0.scope == .global) && $0.hint != nil && !(readOnly && $0.mutates) && !$0.keys.isEmpty }
     }
 
-    public static func command(for key: Key, on scope: Binding.Scope) -> Binding? { standard.command(for: key, on: scope) }
-    public static func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] { standard.hints(for: scope, readOnly: readOnly) }
-    public static var table: [Binding] { standard.table }
+    package static func command(for key: Key, on scope: Binding.Scope) -> Binding? { standard.command(for: key, on: scope) }
+    package static func hints(for scope: Binding.Scope, readOnly: Bool) -> [Binding] { standard.hints(for: scope, readOnly: readOnly) }
+    package static var table: [Binding] { standard.table }
 
     /// Binds `key` to `command` wherever the command is bound (its scopes), taking the key away
     /// from whatever else used it there; the command's other keys stay.
-    public mutating func bind(_ key: Key, to command: Command) {
+    package mutating func bind(_ key: Key, to command: Command) {
         let scopes = Set(table.filter { $0.command == command }.map(\.scope))
         for index in table.indices where table[index].command != command
             && (scopes.contains(table[index].scope) || scopes.contains(.global) || table[index].scope == .global) {
@@ -153,7 +153,7 @@ public struct KeyBindings: Sendable {
     }
 
     /// Takes a key away from every command.
-    public mutating func unbind(_ key: Key) {
+    package mutating func unbind(_ key: Key) {
         for index in table.indices { table[index].keys.removeAll { $0 == key } }
     }
 }
@@ -166,28 +166,28 @@ public struct KeyBindings: Sendable {
 ///
 /// KEY is one character or a name: F1 to F12, Enter, Esc, Tab, Space, Up, Down, Left, Right, PgUp, PgDn,
 /// Home, End, Del, Bksp. COMMAND is one of `Command`'s names (shown by `actions-top --keys`).
-public enum KeyFile {
-    public struct Problem: Error, CustomStringConvertible, Equatable {
-        public var description: String
+package enum KeyFile {
+    package struct Problem: Error, CustomStringConvertible, Equatable {
+        package var description: String
     }
 
-    public static func path(environment: [String: String]) -> String? {
+    package static func path(environment: [String: String]) -> String? {
         configDirectory(environment: environment).map { $0 + "/keys" }
     }
 
     /// The standard table with the file's changes; the standard table when there is no file.
-    public static func load(environment: [String: String]) throws(Problem) -> KeyBindings {
+    package static func load(environment: [String: String]) throws(Problem) -> KeyBindings {
         guard let path = path(environment: environment), FileManager.default.fileExists(atPath: path) else { return .standard }
         guard let data = FileManager.default.contents(atPath: path) else { throw Problem(description: "\(path): cannot be read") }
         return try parse(Array(data), file: path)
     }
 
-    public static func parse(_ text: String, file: String = "keys") throws(Problem) -> KeyBindings {
+    package static func parse(_ text: String, file: String = "keys") throws(Problem) -> KeyBindings {
         try parse(Array(text.utf8), file: file)
     }
 
     /// The file's bytes, read by `TextLines` (LF, CRLF or CR line ends; a line that is not UTF-8 is an error).
-    public static func parse(_ bytes: [UInt8], file: String = "keys") throws(Problem) -> KeyBindings {
+    package static func parse(_ bytes: [UInt8], file: String = "keys") throws(Problem) -> KeyBindings {
         var bindings = KeyBindings.standard
         for textLine in TextLines.lines(bytes) {
             let at = "\(file):\(textLine.number)"

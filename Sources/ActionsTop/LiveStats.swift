@@ -3,12 +3,12 @@ import ActionsProtocol
 import ActionsStore
 
 /// The header's time window, cycled with `w`.
-public enum StatsWindow: Int, CaseIterable, Sendable {
+package enum StatsWindow: Int, CaseIterable, Sendable {
     case oneMinute, fiveMinutes, oneHour, oneDay
 
-    public var ms: Int64 { [60_000, 300_000, 3_600_000, 86_400_000][rawValue] }
-    public var label: String { ["1m", "5m", "1h", "24h"][rawValue] }
-    public var next: StatsWindow { StatsWindow(rawValue: (rawValue + 1) % Self.allCases.count) ?? .oneMinute }
+    package var ms: Int64 { [60_000, 300_000, 3_600_000, 86_400_000][rawValue] }
+    package var label: String { ["1m", "5m", "1h", "24h"][rawValue] }
+    package var next: StatsWindow { StatsWindow(rawValue: (rawValue + 1) % Self.allCases.count) ?? .oneMinute }
 }
 
 /// Header figures kept up to date from the tail instead of re-reading the table each tick, for
@@ -16,30 +16,30 @@ public enum StatsWindow: Int, CaseIterable, Sendable {
 /// last five minutes and one per minute for the last day. A bucket counts decisions, denials and
 /// failures by outcome, and keeps latencies as a log-scale histogram (8 bins per doubling, so a
 /// percentile is within ±4.5 %). About 3 MiB, however busy the server.
-public struct LiveStats: Sendable, Equatable {
-    public var window: StatsWindow = .oneMinute
-    public var windowMs: Int64 { window.ms }
+package struct LiveStats: Sendable, Equatable {
+    package var window: StatsWindow = .oneMinute
+    package var windowMs: Int64 { window.ms }
     /// Sparkline points across the window, oldest first.
-    public let buckets = 60
+    package let buckets = 60
     /// When the log began (its oldest event), so rates are not diluted while it is younger than
     /// the window; nil until known.
-    public var logStartMs: Int64?
+    package var logStartMs: Int64?
     /// The oldest moment the buckets cover when a reload was capped (a busy log's last day); the
     /// header says so, rather than show a shorter period as the whole window.
-    public var coveredSinceMs: Int64?
+    package var coveredSinceMs: Int64?
 
     private var seconds: [ActionType: Ring] = [:]
     private var minutes: [ActionType: Ring] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Test decisions (`actionsctl test`) are left out: they are not traffic.
-    public mutating func add(_ events: [Event]) {
+    package mutating func add(_ events: [Event]) {
         // compactMap, not filter then map: a filtered copy retained every field of every event.
         add(events.compactMap { $0.isTest ? nil : StatSample($0) })
     }
 
-    public mutating func add(_ new: [StatSample]) {
+    package mutating func add(_ new: [StatSample]) {
         if logStartMs == nil, let first = new.map(\.timeMs).min() { logStartMs = first }
         for sample in new {
             seconds[sample.actionType, default: Ring(count: 300, spanMs: 1000)].add(sample)
@@ -48,13 +48,13 @@ public struct LiveStats: Sendable, Equatable {
     }
 
     /// Forgets everything (before a reload for another window).
-    public mutating func reset() {
+    package mutating func reset() {
         seconds = [:]
         minutes = [:]
         coveredSinceMs = nil
     }
 
-    public func window(_ type: ActionType, nowMs: Int64) -> WindowStats {
+    package func window(_ type: ActionType, nowMs: Int64) -> WindowStats {
         let total = ring(type)?.sum(fromMs: nowMs - windowMs + 1, toMs: nowMs, latencies: true) ?? Bucket()
         var stats = WindowStats(windowMs: windowMs)
         stats.total = total.count
@@ -71,7 +71,7 @@ public struct LiveStats: Sendable, Equatable {
 
     /// Decisions and denials per point, `buckets` points across the window, oldest first; each
     /// point is a whole number of buckets, aligned to them.
-    public func sparkline(_ type: ActionType, nowMs: Int64) -> (decisions: [Int], denials: [Int]) {
+    package func sparkline(_ type: ActionType, nowMs: Int64) -> (decisions: [Int], denials: [Int]) {
         guard let ring = ring(type) else { return (Array(repeating: 0, count: buckets), Array(repeating: 0, count: buckets)) }
         let span = ring.spanMs
         let step = max(span, windowMs / Int64(buckets) / span * span)
@@ -87,7 +87,7 @@ public struct LiveStats: Sendable, Equatable {
     }
 
     /// Latencies over the window per doubling, for the histogram pane: (upper bound in µs, count).
-    public func latencyHistogram(_ type: ActionType, nowMs: Int64) -> [(upToUs: Int64, count: Int)] {
+    package func latencyHistogram(_ type: ActionType, nowMs: Int64) -> [(upToUs: Int64, count: Int)] {
         ring(type)?.sum(fromMs: nowMs - windowMs + 1, toMs: nowMs, latencies: true).latency.octaves() ?? []
     }
 

@@ -3,7 +3,7 @@ import ActionsProtocol
 extension KeyBindings {
     /// The man page's KEYS section, from the same table as `?` and the footer: grouped by
     /// screen, each binding's keys and help (the defaults; a key file can change them).
-    public func manualKeysSection() -> String {
+    package func manualKeysSection() -> String {
         var scopes: [Binding.Scope] = []
         for binding in table where !scopes.contains(binding.scope) { scopes.append(binding.scope) }
         var text = ".Sh KEYS\nThe defaults; a key file (see FILES) rebinds them, and ? shows those in effect.\n"
@@ -19,8 +19,8 @@ extension KeyBindings {
 }
 
 /// actions-top's ENVIRONMENT, FILES and KEYS.
-public enum TopManual {
-    public static var sections: String {
+package enum TopManual {
+    package static var sections: String {
         ManualSections.section("ENVIRONMENT", ManualSections.databaseEnvironment + [
             ("ACTIONS_TOP_MOUSE", "1 (or on, true, yes) turns the mouse on, as --mouse does."),
             ("ACTIONS_TOP_THEMES", "A directory of themes searched before the installed ones."),

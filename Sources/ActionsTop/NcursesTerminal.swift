@@ -3,22 +3,22 @@ import Foundation
 
 /// The thin ncurses backend: draws a `Grid` with the theme's colours, only where it changed since
 /// the last frame, and reads keys with a timeout that doubles as the refresh tick.
-public final class NcursesTerminal {
+package final class NcursesTerminal {
     // ncurses attribute bits (NCURSES_BITS(mask, shift) with NCURSES_ATTR_SHIFT = 8); macros do not import.
     static let boldBit: UInt32 = 1 << 21
     static let dimBit: UInt32 = 1 << 20
     static let underlineBit: UInt32 = 1 << 17
     static let reverseBit: UInt32 = 1 << 18
 
-    public private(set) var colors = 0
-    public let asciiOnly: Bool
+    package private(set) var colors = 0
+    package let asciiOnly: Bool
     private var previous: Grid?
     private var pairs: [String: Int16] = [:]
     private var stopped = false
 
     /// `refreshMs`: how long a key read waits before returning for a refresh tick.
     /// `mouse`: report clicks and the wheel (`--mouse`); off, the terminal keeps its own text selection.
-    public init(refreshMs: Int, monochrome: Bool, mouse: Bool = false) {
+    package init(refreshMs: Int, monochrome: Bool, mouse: Bool = false) {
         setlocale(LC_ALL, "")
         // A short ESCDELAY so Esc answers at once instead of after a second.
         setenv("ESCDELAY", "25", 0)
@@ -46,7 +46,7 @@ public final class NcursesTerminal {
         }
     }
 
-    public func stop() {
+    package func stop() {
         guard !stopped else { return }
         stopped = true
         endwin()
@@ -54,18 +54,18 @@ public final class NcursesTerminal {
 
     deinit { stop() }
 
-    public var size: (width: Int, height: Int) { (Int(cn_cols()), Int(cn_lines())) }
+    package var size: (width: Int, height: Int) { (Int(cn_cols()), Int(cn_lines())) }
 
     /// Whether the terminal is one that takes OSC 52 clipboard writes (xterm and its kin, tmux,
     /// screen, kitty, foot, ...); the Linux console and VT-class terminals do not.
-    public static func takesClipboard(term: String) -> Bool {
+    package static func takesClipboard(term: String) -> Bool {
         !(term.isEmpty || term == "dumb" || term == "linux" || term.hasPrefix("vt") || term == "ansi")
     }
 
     /// Puts text on the clipboard with OSC 52 (`ESC ] 52 ; c ; base64 BEL`), written straight to
     /// the terminal between frames: ncurses has no call for it. Over SSH it reaches the local
     /// terminal; inside tmux, tmux takes it (with `set-clipboard on`).
-    public func copyToClipboard(_ text: String) {
+    package func copyToClipboard(_ text: String) {
         let sequence = Array(("\u{1b}]52;c;" + Data(text.utf8).base64EncodedString() + "\u{07}").utf8)
         var written = 0
         while written < sequence.count {
@@ -76,12 +76,12 @@ public final class NcursesTerminal {
     }
 
     /// Forget the last frame (after a resize): everything is drawn again.
-    public func invalidate() {
+    package func invalidate() {
         previous = nil
         clear()
     }
 
-    public func draw(_ grid: Grid, theme: Theme) {
+    package func draw(_ grid: Grid, theme: Theme) {
         let full = previous == nil || previous?.width != grid.width || previous?.height != grid.height
         if full { erase() }
         for y in 0..<grid.height {
@@ -156,14 +156,14 @@ public final class NcursesTerminal {
     }
 
     /// How long `readKey` waits for a key before it returns nil.
-    public func setKeyTimeout(_ ms: Int) {
+    package func setKeyTimeout(_ ms: Int) {
         guard ms != keyTimeoutMs else { return }
         keyTimeoutMs = ms
         timeout(Int32(ms))
     }
     private var keyTimeoutMs = -1
 
-    public func readKey() -> Key? {
+    package func readKey() -> Key? {
         var character: wint_t = 0
         let result = get_wch(&character)
         if result == ERR { return nil }

@@ -3,7 +3,7 @@ import ActionsProtocol
 import ActionsStore
 
 /// Work the reducer asks the controller to do against the store.
-public enum Effect: Equatable, Sendable {
+package enum Effect: Equatable, Sendable {
     case setMode(ActionType, ErrorMode)
     case addDeny(ListEntry)
     /// Work out a new entry's impact on the last 24 hours, then ask to confirm it.
@@ -30,7 +30,7 @@ public enum Effect: Equatable, Sendable {
 
 extension AppState {
     /// A key turns the old state into the new one, plus effects for the controller.
-    public mutating func handle(_ key: Key) -> [Effect] {
+    package mutating func handle(_ key: Key) -> [Effect] {
         if key == .resize { return [] }
         if case .mouse(let action, let x, let y) = key {
             return prompt == nil && !showHelp ? handleMouse(action, x: x, y: y) : []

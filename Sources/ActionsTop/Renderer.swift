@@ -3,13 +3,13 @@ import ActionsProtocol
 import ActionsStore
 
 /// Draws an `AppState` into a `Grid`. Pure: the same state and size give the same cells.
-public struct Renderer: Sendable {
-    public let timeZone: TimeZone
-    public var asciiOnly: Bool
+package struct Renderer: Sendable {
+    package let timeZone: TimeZone
+    package var asciiOnly: Bool
     /// Made once: clock() runs for every visible row of every frame.
     private let calendar: Calendar
 
-    public init(timeZone: TimeZone = .current, asciiOnly: Bool = false) {
+    package init(timeZone: TimeZone = .current, asciiOnly: Bool = false) {
         self.timeZone = timeZone
         self.asciiOnly = asciiOnly
         var calendar = Calendar(identifier: .gregorian)
@@ -20,16 +20,16 @@ public struct Renderer: Sendable {
     /// An up or down arrow: the sort order, a trend.
     func arrow(up: Bool) -> String { up ? (asciiOnly ? "^" : "↑") : (asciiOnly ? "v" : "↓") }
 
-    public static let minimumWidth = 80
-    public static let minimumHeight = 24
+    package static let minimumWidth = 80
+    package static let minimumHeight = 24
     /// Rows above the table: title, two per action type, column headers.
     static let headerRows = 6
     /// Rows below it: message or prompt, footer.
     static let footerRows = 2
 
-    public static func tableRows(height: Int) -> Int { max(1, height - headerRows - footerRows) }
+    package static func tableRows(height: Int) -> Int { max(1, height - headerRows - footerRows) }
 
-    public func render(_ state: AppState, width: Int, height: Int) -> Grid {
+    package func render(_ state: AppState, width: Int, height: Int) -> Grid {
         var grid = Grid(width: width, height: height)
         guard width >= 20, height >= 5 else {
             grid.put("terminal too small", x: 0, y: 0, role: .warning)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A colour as a theme names it. Names map to the 16 ANSI colours; `#rrggbb` to the nearest of 256.
-public enum ThemeColor: Equatable, Sendable {
+package enum ThemeColor: Equatable, Sendable {
     case terminalDefault
     case index(Int)
 
@@ -34,7 +34,7 @@ public enum ThemeColor: Equatable, Sendable {
     }
 
     /// The same colour on a terminal with fewer colours (256 -> 16 -> 8).
-    public func reduced(to colors: Int) -> ThemeColor {
+    package func reduced(to colors: Int) -> ThemeColor {
         guard case .index(let index) = self else { return self }
         if index < colors { return self }
         if index < 16 { return .index(index - 8) }
@@ -47,15 +47,15 @@ public enum ThemeColor: Equatable, Sendable {
     }
 }
 
-public struct ThemeStyle: Equatable, Sendable {
-    public var foreground: ThemeColor = .terminalDefault
-    public var background: ThemeColor = .terminalDefault
-    public var bold = false
-    public var dim = false
-    public var underline = false
-    public var reverse = false
+package struct ThemeStyle: Equatable, Sendable {
+    package var foreground: ThemeColor = .terminalDefault
+    package var background: ThemeColor = .terminalDefault
+    package var bold = false
+    package var dim = false
+    package var underline = false
+    package var reverse = false
 
-    public init(foreground: ThemeColor = .terminalDefault, background: ThemeColor = .terminalDefault,
+    package init(foreground: ThemeColor = .terminalDefault, background: ThemeColor = .terminalDefault,
                 bold: Bool = false, dim: Bool = false, underline: Bool = false, reverse: Bool = false) {
         self.foreground = foreground
         self.background = background
@@ -66,7 +66,7 @@ public struct ThemeStyle: Equatable, Sendable {
     }
 
     /// Attributes only, for monochrome terminals and NO_COLOR.
-    public var withoutColor: ThemeStyle {
+    package var withoutColor: ThemeStyle {
         ThemeStyle(bold: bold, dim: dim, underline: underline, reverse: reverse)
     }
 }
@@ -78,17 +78,17 @@ public struct ThemeStyle: Equatable, Sendable {
 ///
 /// Unknown roles and words are ignored (and reported as warnings); roles a theme leaves out
 /// fall back to the built-in default theme.
-public struct Theme: Equatable, Sendable {
-    public var name: String
-    public var styles: [Role: ThemeStyle]
-    public var warnings: [String] = []
+package struct Theme: Equatable, Sendable {
+    package var name: String
+    package var styles: [Role: ThemeStyle]
+    package var warnings: [String] = []
 
-    public func style(_ role: Role) -> ThemeStyle {
+    package func style(_ role: Role) -> ThemeStyle {
         styles[role] ?? Theme.builtinDefault.styles[role] ?? ThemeStyle()
     }
 
     /// Parses a theme; roles it leaves out keep the built-in default's style.
-    public static func parse(_ text: String, name: String) -> Theme {
+    package static func parse(_ text: String, name: String) -> Theme {
         parse(text, name: name, base: builtinDefault.styles)
     }
 
@@ -136,14 +136,14 @@ public struct Theme: Equatable, Sendable {
         return line
     }
 
-    public var withoutColor: Theme {
+    package var withoutColor: Theme {
         var copy = self
         for (role, style) in styles { copy.styles[role] = style.withoutColor }
         return copy
     }
 
     /// The built-in dark theme; `themes/default.theme` holds the same text.
-    public static let builtinDefaultText = """
+    package static let builtinDefaultText = """
         # actions-top default theme (dark). Format: role = foreground [background] [bold dim underline reverse]
         normal = default default
         title = bright-white blue bold
@@ -170,7 +170,7 @@ public struct Theme: Equatable, Sendable {
         input = bright-white 238
         """
 
-    public static let builtinDefault: Theme = {
+    package static let builtinDefault: Theme = {
         var plain: [Role: ThemeStyle] = [:]
         for role in Role.allCases { plain[role] = ThemeStyle() }
         return parse(builtinDefaultText, name: "default", base: plain)

@@ -3,12 +3,12 @@ import Foundation
 /// Finds themes: the user's own in `$XDG_CONFIG_HOME/actions-top/themes/` (default ~/.config),
 /// then the project's `themes/` folder (found beside the executable, or `$ACTIONS_TOP_THEMES`).
 /// The built-in default is always there, so a missing folder never leaves the dashboard bare.
-public struct ThemeCatalog: Sendable {
-    public var directories: [String]
+package struct ThemeCatalog: Sendable {
+    package var directories: [String]
 
-    public init(directories: [String]) { self.directories = directories }
+    package init(directories: [String]) { self.directories = directories }
 
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
+    package static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
                                 executable: String = CommandLine.arguments.first ?? "") -> ThemeCatalog {
         var directories: [String] = []
         if let config = configDirectory(environment: environment) { directories.append(config + "/themes") }
@@ -32,7 +32,7 @@ public struct ThemeCatalog: Sendable {
     }
 
     /// Every theme name available, default first.
-    public var names: [String] {
+    package var names: [String] {
         var names = ["default"]
         for directory in directories {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -44,12 +44,12 @@ public struct ThemeCatalog: Sendable {
         return names
     }
 
-    public struct LoadError: Error, CustomStringConvertible {
-        public var description: String
+    package struct LoadError: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Loads a theme by name, or from a file path.
-    public func load(_ nameOrPath: String) throws -> Theme {
+    package func load(_ nameOrPath: String) throws -> Theme {
         if nameOrPath.contains("/") {
             guard let data = FileManager.default.contents(atPath: nameOrPath) else {
                 throw LoadError(description: "cannot read theme file \(nameOrPath)")
@@ -67,7 +67,7 @@ public struct ThemeCatalog: Sendable {
     }
 
     /// The theme after `current` in `names`, wrapping around.
-    public func next(after current: String) -> String {
+    package func next(after current: String) -> String {
         let all = names
         guard let index = all.firstIndex(of: current) else { return all.first ?? "default" }
         return all[(index + 1) % all.count]

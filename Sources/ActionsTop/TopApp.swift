@@ -3,16 +3,16 @@ import ActionsProtocol
 import ActionsStore
 
 /// The dashboard's loop: draw, wait for a key or the refresh tick, reduce, repeat.
-public enum TopApp {
-    public struct Options: Sendable {
-        public var refreshMs = 1000
-        public var themeName = "default"
-        public var readOnly = false
+package enum TopApp {
+    package struct Options: Sendable {
+        package var refreshMs = 1000
+        package var themeName = "default"
+        package var readOnly = false
         /// Clicks select rows and sort by a header, the wheel scrolls (`--mouse`; off by default, so
         /// that the terminal's own text selection keeps working).
-        public var mouse = false
+        package var mouse = false
 
-        public init(refreshMs: Int = 1000, themeName: String = "default", readOnly: Bool = false, mouse: Bool = false) {
+        package init(refreshMs: Int = 1000, themeName: String = "default", readOnly: Bool = false, mouse: Bool = false) {
             self.mouse = mouse
             self.refreshMs = refreshMs
             self.themeName = themeName
@@ -22,7 +22,7 @@ public enum TopApp {
 
     /// `run` on a thread of its own: the loop blocks in getch, and must not hold one of the few
     /// cooperative threads that in-process servers (the demo) need.
-    public static func runOnUIThread(store: Store, queryStore: Store? = nil, options: Options) async throws {
+    package static func runOnUIThread(store: Store, queryStore: Store? = nil, options: Options) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let thread = Thread {
                 do {
@@ -39,13 +39,13 @@ public enum TopApp {
     }
 
     /// Asks a running dashboard to quit as if `q` had been pressed (seen within one key timeout).
-    public static func requestStop() {
+    package static func requestStop() {
         StopRequest.signal.store(SIGTERM, ordering: .relaxed)
     }
 
     /// Runs until `q`, SIGINT, SIGTERM or a hang-up. Blocks the calling thread; the terminal is restored on return.
     /// - Parameter queryStore: a second connection for long queries (see `DashboardController`).
-    public static func run(store: Store, queryStore: Store? = nil, options: Options,
+    package static func run(store: Store, queryStore: Store? = nil, options: Options,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let catalog = ThemeCatalog.standard(environment: environment)
         let theme = try catalog.load(options.themeName)

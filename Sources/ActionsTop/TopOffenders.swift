@@ -5,32 +5,32 @@ import ActionsStore
 /// IPv6 /64), emails and deny reasons, and the endpoint's failure outcomes, each with its count and
 /// trend (the window's second half against its first). Computed from the window's denied and
 /// failed decisions; pure, so it is tested without a store.
-public struct TopOffenders: Sendable, Equatable {
-    public enum Group: Int, CaseIterable, Sendable {
+package struct TopOffenders: Sendable, Equatable {
+    package enum Group: Int, CaseIterable, Sendable {
         case domains, networks, emails, reasons, failures
 
-        public var title: String {
+        package var title: String {
             ["denied domains", "denied networks (/24, /64)", "denied emails", "deny reasons", "endpoint failures"][rawValue]
         }
     }
 
-    public struct Row: Sendable, Equatable {
-        public var group: Group
-        public var key: String
-        public var count: Int
+    package struct Row: Sendable, Equatable {
+        package var group: Group
+        package var key: String
+        package var count: Int
         /// In the window's second half and first half.
-        public var recent: Int
-        public var earlier: Int
+        package var recent: Int
+        package var earlier: Int
 
-        public enum Trend: Sendable { case rising, steady, falling }
-        public var trend: Trend {
+        package enum Trend: Sendable { case rising, steady, falling }
+        package var trend: Trend {
             if recent > earlier * 3 / 2 + 1 { return .rising }
             if earlier > recent * 3 / 2 + 1 { return .falling }
             return .steady
         }
 
         /// The entry that would deny this row's key, when it names something a deny entry can.
-        public var denyEntry: ListEntry? {
+        package var denyEntry: ListEntry? {
             switch group {
             case .domains: return ListEntry(kind: .domain, value: key)
             case .networks: return ListEntry(kind: .ip, value: key)
@@ -40,17 +40,17 @@ public struct TopOffenders: Sendable, Equatable {
         }
     }
 
-    public var rows: [Group: [Row]] = [:]
+    package var rows: [Group: [Row]] = [:]
     /// How many denied and failed decisions the figures come from, and whether a cap cut them.
-    public var denied = 0
-    public var failed = 0
-    public var capped = false
+    package var denied = 0
+    package var failed = 0
+    package var capped = false
 
-    public init() {}
+    package init() {}
 
     /// The figures for a window's denied and failed decisions, at once (the tests', and the
     /// same `OffenderWindow` the dashboard keeps up to date arrival by arrival).
-    public init(denied: [Event], failed: [Event], nowMs: Int64, windowMs: Int64, limit: Int = 10, capped: Bool = false) {
+    package init(denied: [Event], failed: [Event], nowMs: Int64, windowMs: Int64, limit: Int = 10, capped: Bool = false) {
         var window = OffenderWindow(windowMs: windowMs)
         var seen = Set<Int64>()
         window.add((denied + failed).filter { event in event.id.map { seen.insert($0).inserted } ?? true }, nowMs: nowMs)
@@ -106,7 +106,7 @@ public struct TopOffenders: Sendable, Equatable {
     }
 
     /// What a row filters the event table to.
-    public static func filter(for row: Row, base: EventFilter) -> EventFilter {
+    package static func filter(for row: Row, base: EventFilter) -> EventFilter {
         var filter = base
         filter.text = ""
         filter.outcome = nil
@@ -140,7 +140,7 @@ public struct TopOffenders: Sendable, Equatable {
 /// denied or failed event's keys are counted once (by id) when it arrives and uncounted when it
 /// leaves the window, and the trend's halves move with the clock. The panel used to re-read and
 /// re-count the whole window every 2 s: at 1,000 events/s that was 2 % of a core.
-public struct OffenderWindow: Sendable {
+package struct OffenderWindow: Sendable {
     struct Entry: Sendable {
         var id: Int64?
         var timeMs: Int64
@@ -149,7 +149,7 @@ public struct OffenderWindow: Sendable {
         var failed: Bool
     }
 
-    public let windowMs: Int64
+    package let windowMs: Int64
     /// In time order; `head` is the first still in the window, `middle` the first in its second half.
     private var entries: [Entry] = []
     private var head = 0, middle = 0
@@ -158,21 +158,21 @@ public struct OffenderWindow: Sendable {
     private var denied = 0, failed = 0
     private var middleMs = Int64.min
 
-    public init(windowMs: Int64) { self.windowMs = windowMs }
+    package init(windowMs: Int64) { self.windowMs = windowMs }
 
     /// Events held: those in the window (its memory is bounded by the window, not the session).
     var tracked: (entries: Int, ids: Int) { (entries.count - head, ids.count) }
 
     /// At most this many events are held (a day's window under an attack would hold millions):
     /// past it the oldest go, and the figures say they cover less than the window.
-    public static let maxEntries = 200_000
+    package static let maxEntries = 200_000
     /// Until when the figures miss events the cap let go (nil: they cover the whole window).
-    public private(set) var cappedUntilMs: Int64?
+    package private(set) var cappedUntilMs: Int64?
 
     /// Counts what arrived (each event once, whatever the order of arrival). A batch is put in
     /// time order first, so a newest-first load appends; a late commit finds its place by binary
     /// search.
-    public mutating func add(_ events: [Event], nowMs: Int64) {
+    package mutating func add(_ events: [Event], nowMs: Int64) {
         advance(nowMs: nowMs)
         let startMs = nowMs - windowMs
         let counted = events.filter { $0.timeMs >= startMs && ($0.verdict == .deny || $0.outcome != .ok) }.sorted { $0.timeMs < $1.timeMs }
@@ -210,7 +210,7 @@ public struct OffenderWindow: Sendable {
 
     /// Lets the window slide to `nowMs`: what left it is uncounted, what left its second half
     /// counts as earlier.
-    public mutating func advance(nowMs: Int64) {
+    package mutating func advance(nowMs: Int64) {
         let startMs = nowMs - windowMs
         middleMs = nowMs - windowMs / 2
         while middle < entries.endIndex && entries[middle].timeMs < middleMs {
@@ -241,7 +241,7 @@ public struct OffenderWindow: Sendable {
     }
 
     /// The panel's rows: each group's `limit` largest counts, without sorting every key.
-    public func snapshot(nowMs: Int64, limit: Int = 10) -> TopOffenders {
+    package func snapshot(nowMs: Int64, limit: Int = 10) -> TopOffenders {
         var top = TopOffenders()
         top.denied = denied
         top.failed = failed

@@ -3,8 +3,8 @@ import ActionsStore
 
 /// The engine API's answer, written straight into bytes: this runs on every decision, and
 /// JSONEncoder cost more than the rest of the answer path together.
-public enum DecisionAnswer {
-    public static func bytes(_ decision: Decision) -> [UInt8] {
+package enum DecisionAnswer {
+    package static func bytes(_ decision: Decision) -> [UInt8] {
         let event = decision.event
         var out = ObjectWriter()
         out.member("verdict", decision.verdict.rawValue)

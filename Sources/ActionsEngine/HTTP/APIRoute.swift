@@ -3,7 +3,7 @@ import ActionsProtocol
 
 /// Every route the server answers, in one list: the controller registers exactly these, the 405
 /// table is built from them, and the OpenAPI test checks each against the document.
-public enum APIRoute: Hashable, Sendable {
+package enum APIRoute: Hashable, Sendable {
     /// `POST /v1/actions/{user_registration|authentication}`: the engine API an identity service calls.
     case decide(ActionType)
     /// `POST /v1/actions/{type}/test`: a synthetic decision, traced and marked as a test (`actionsctl test`).
@@ -14,11 +14,11 @@ public enum APIRoute: Hashable, Sendable {
     case loginEvents
     case health, healthHead, metrics, openAPI
 
-    public static let all: [APIRoute] =
+    package static let all: [APIRoute] =
         ActionType.allCases.flatMap { [APIRoute.decide($0), .testAction($0), .workOSEndpoint($0)] }
         + [.loginEvents, .health, .healthHead, .metrics, .openAPI]
 
-    public var method: HTTPRequest.Method {
+    package var method: HTTPRequest.Method {
         switch self {
         case .decide, .testAction, .workOSEndpoint, .loginEvents: return .post
         case .health, .metrics, .openAPI: return .get
@@ -26,7 +26,7 @@ public enum APIRoute: Hashable, Sendable {
         }
     }
 
-    public var path: String {
+    package var path: String {
         switch self {
         case .decide(let type): return "/v1/actions/\(type.rawValue)"
         case .testAction(let type): return "/v1/actions/\(type.rawValue)/test"

@@ -7,12 +7,12 @@ import ActionsStore
 
 /// The server's HTTP surface: registers every route of `APIRoute.all` and answers them from the
 /// engine. Errors are thrown as `APIError` and written as JSON by `JSONErrorMiddleware`.
-public struct ActionsController: Sendable {
+package struct ActionsController: Sendable {
     let engine: DecisionEngine
 
-    public init(engine: DecisionEngine) { self.engine = engine }
+    package init(engine: DecisionEngine) { self.engine = engine }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
+    package func addRoutes(to router: Router<some RequestContext>) {
         router.add(middleware: Self.errorMiddleware())
         for route in APIRoute.all {
             router.on(RouterPath(route.path), method: route.method) { request, context in

@@ -6,11 +6,11 @@ import NIOCore
 
 /// Builds the server's Hummingbird `Application`: a `Service`, to run in one `ServiceGroup` after
 /// the engine's own services (see `DecisionEngine.services`).
-public enum ActionsServer {
+package enum ActionsServer {
     /// - Parameters:
     ///   - tls: serve HTTPS with this certificate (reloaded on SIGHUP by the caller); nil for HTTP.
     ///   - onRunning: called with the bound port once the server listens (port 0 picks one).
-    public static func application(engine: DecisionEngine, host: String, port: Int, tls: TLSCertificates? = nil,
+    package static func application(engine: DecisionEngine, host: String, port: Int, tls: TLSCertificates? = nil,
                                    logger: Logger, onRunning: @escaping @Sendable (Int) -> Void = { _ in })
         throws -> some ApplicationProtocol
     {

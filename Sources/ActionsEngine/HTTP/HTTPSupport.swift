@@ -20,15 +20,15 @@ struct APIError: Error, HTTPResponseError {
 }
 
 /// A JSON (or other) body with its content type, for handlers that write their own bytes.
-public enum JSONBody {
-    public static func response(_ status: HTTPResponse.Status, _ object: some Encodable) -> Response {
+package enum JSONBody {
+    package static func response(_ status: HTTPResponse.Status, _ object: some Encodable) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         let data = (try? encoder.encode(object)) ?? Data("{}".utf8)
         return response(status, bytes: Array(data))
     }
 
-    public static func response(_ status: HTTPResponse.Status, bytes: [UInt8], contentType: String = "application/json") -> Response {
+    package static func response(_ status: HTTPResponse.Status, bytes: [UInt8], contentType: String = "application/json") -> Response {
         var headers = jsonHeaders
         if contentType != "application/json" { headers[.contentType] = contentType }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -71,6 +71,6 @@ enum RequestBody {
 /// Writes one line to stdout unbuffered, so a parent process reading a pipe sees it at once
 /// (the "listening on" line that scripts and tests wait for). A reader that went away loses the
 /// line; the Foundation call that traps on a closed pipe is not used.
-public func announce(_ line: String) {
+package func announce(_ line: String) {
     try? FileHandle.standardOutput.write(contentsOf: Array((line + "\n").utf8))
 }

@@ -3,9 +3,9 @@
 /// server needs no resource bundle beside it). `OpenAPITests` checks that every route and status
 /// the server answers is listed there, and schemathesis (`scripts/schemathesis`) throws generated
 /// requests at a live server from it.
-public enum OpenAPIDocument {
+package enum OpenAPIDocument {
     /// The document's bytes, as the file holds them.
-    public static let bytes: [UInt8] = PackageResources.openapi_json
+    package static let bytes: [UInt8] = PackageResources.openapi_json
 
-    public static var json: String { String(decoding: bytes, as: UTF8.self) }
+    package static var json: String { String(decoding: bytes, as: UTF8.self) }
 }

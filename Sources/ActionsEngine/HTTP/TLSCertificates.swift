@@ -6,17 +6,17 @@ import Synchronization
 /// (on SIGHUP) without a restart: every TLS handshake picks up the pair current at that moment
 /// through NIOSSL's per-handshake context callback, so connections already open are not dropped
 /// and new ones get the new certificate at once.
-public final class TLSCertificates: Sendable {
-    public let certificatePath: String
-    public let keyPath: String
+package final class TLSCertificates: Sendable {
+    package let certificatePath: String
+    package let keyPath: String
     private let current: Mutex<NIOSSLContextConfigurationOverride>
     private let initial: (chain: [NIOSSLCertificate], key: NIOSSLPrivateKey)
 
-    public struct Problem: Error, CustomStringConvertible {
-        public var description: String
+    package struct Problem: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public init(certificatePath: String, keyPath: String) throws(Problem) {
+    package init(certificatePath: String, keyPath: String) throws(Problem) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         initial = try Self.load(certificatePath: certificatePath, keyPath: keyPath)
@@ -25,7 +25,7 @@ public final class TLSCertificates: Sendable {
 
     /// Reads both files again. A pair that cannot be read (or whose key is not the certificate's)
     /// is refused and the one in use is kept: a half-copied file must not take HTTPS down.
-    public func reload() throws(Problem) {
+    package func reload() throws(Problem) {
         let pair = try Self.load(certificatePath: certificatePath, keyPath: keyPath)
         current.withLock { $0 = Self.override(pair) }
     }

@@ -5,8 +5,8 @@ import ActionsProtocol
 /// `postgres://user[:password]@host[:port][,host2[:port2]...]/database?sslmode=MODE&sslrootcert=FILE&target_session_attrs=ATTRS`.
 /// The password may instead come from `PGPASSWORD`, so that it need not show in `ps`; `PGSSLMODE`,
 /// `PGSSLROOTCERT` and `PGTARGETSESSIONATTRS` give the others when the URL does not, as with libpq.
-public struct PostgresLocation: Sendable, Equatable {
-    public enum SSLMode: String, Sendable {
+package struct PostgresLocation: Sendable, Equatable {
+    package enum SSLMode: String, Sendable {
         case disable, allow, prefer, require
         case verifyCA = "verify-ca"
         case verifyFull = "verify-full"
@@ -14,7 +14,7 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// libpq's `target_session_attrs`: which of the hosts a session may use. The hosts are tried
     /// in order; `prefer-standby` tries them all for a standby first, then takes any.
-    public enum TargetSessionAttrs: String, Sendable, CaseIterable {
+    package enum TargetSessionAttrs: String, Sendable, CaseIterable {
         case any
         case readWrite = "read-write"
         case readOnly = "read-only"
@@ -41,32 +41,32 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// One of the URL's hosts.
-    public struct Host: Sendable, Equatable, CustomStringConvertible {
-        public var name: String
-        public var port: Int
-        public var description: String { name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)" }
+    package struct Host: Sendable, Equatable, CustomStringConvertible {
+        package var name: String
+        package var port: Int
+        package var description: String { name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)" }
     }
 
     /// The hosts, in the order they are tried (one for most URLs).
-    public var hosts: [Host]
-    public var user: String
-    public var password: String?
-    public var database: String
-    public var sslMode: SSLMode
+    package var hosts: [Host]
+    package var user: String
+    package var password: String?
+    package var database: String
+    package var sslMode: SSLMode
     /// The CA certificates a server's certificate is checked against (verify-ca, verify-full, and
     /// require when the file exists): libpq's `sslrootcert`, by default `~/.postgresql/root.crt`;
     /// `system` means the system's trust store.
-    public var sslRootCert: String
-    public var targetSessionAttrs: TargetSessionAttrs
+    package var sslRootCert: String
+    package var targetSessionAttrs: TargetSessionAttrs
 
     /// More hosts than any real cluster lists; a URL with more is refused before any is tried.
     static let maxHosts = 16
 
-    public static func isURL(_ text: String) -> Bool {
+    package static func isURL(_ text: String) -> Bool {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
     }
 
-    public init(url text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
+    package init(url text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
         // A `#` or a second `@` in a password makes URL parsers read part of it as the host, port
         // or fragment: refuse such a URL (percent-encode the password, or use PGPASSWORD), and
         // never name what was parsed from it. Several hosts (`h1:5432,h2:5432`) are taken apart
@@ -149,7 +149,7 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// The URL without its password, for messages and the dashboard's title.
-    public var redacted: String {
+    package var redacted: String {
         let parameters = (sslMode == .prefer ? [] : ["sslmode=\(sslMode.rawValue)"])
             + (targetSessionAttrs == .any ? [] : ["target_session_attrs=\(targetSessionAttrs.rawValue)"])
         return "postgres://\(user)@\(hosts.map(\.description).joined(separator: ","))/\(database)"

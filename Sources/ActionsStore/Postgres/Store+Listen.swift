@@ -8,7 +8,7 @@ extension Store {
     /// was down is lost) before listening again. A SQLite store has no notifications: returns at once.
     /// On the primary (where the store writes): a standby neither receives notifications nor
     /// allows LISTEN. After a failover, the next call listens on the new primary.
-    public func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
+    package func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
         guard case .postgres(let database) = backend else { return }
         let endpoint = try await BlockingWork.run { try database.endpoint(forWrite: true) }
         do {

@@ -1,37 +1,37 @@
 /// A value bound into SQL or read out of it, the same for both backends: the schema uses only
 /// integers (booleans as 0/1) and text, so that one statement text serves SQLite and PostgreSQL.
-public enum SQLValue: Sendable, Equatable {
+package enum SQLValue: Sendable, Equatable {
     case null
     case integer(Int64)
     case text(String)
 }
 
 /// What store code may bind: integers, booleans, text, and their optionals.
-public protocol SQLBindable {
+package protocol SQLBindable {
     var sqlValue: SQLValue { get }
 }
 
-extension Int64: SQLBindable { public var sqlValue: SQLValue { .integer(self) } }
-extension Int: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
-extension Bool: SQLBindable { public var sqlValue: SQLValue { .integer(self ? 1 : 0) } }
-extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
-extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
+extension Int64: SQLBindable { package var sqlValue: SQLValue { .integer(self) } }
+extension Int: SQLBindable { package var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Bool: SQLBindable { package var sqlValue: SQLValue { .integer(self ? 1 : 0) } }
+extension String: SQLBindable { package var sqlValue: SQLValue { .text(self) } }
+extension SQLValue: SQLBindable { package var sqlValue: SQLValue { self } }
 extension Optional: SQLBindable where Wrapped: SQLBindable {
-    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+    package var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
 
 /// One result row, read by column position.
-public struct SQLRow: Sendable {
-    public var values: [SQLValue]
+package struct SQLRow: Sendable {
+    package var values: [SQLValue]
 
-    public init(_ values: [SQLValue]) { self.values = values }
+    package init(_ values: [SQLValue]) { self.values = values }
 
-    public func int64(_ index: Int) -> Int64 { optionalInt64(index) ?? 0 }
-    public func int(_ index: Int) -> Int { Int(int64(index)) }
-    public func bool(_ index: Int) -> Bool { int64(index) != 0 }
-    public func string(_ index: Int) -> String { optionalString(index) ?? "" }
+    package func int64(_ index: Int) -> Int64 { optionalInt64(index) ?? 0 }
+    package func int(_ index: Int) -> Int { Int(int64(index)) }
+    package func bool(_ index: Int) -> Bool { int64(index) != 0 }
+    package func string(_ index: Int) -> String { optionalString(index) ?? "" }
 
-    public func optionalInt64(_ index: Int) -> Int64? {
+    package func optionalInt64(_ index: Int) -> Int64? {
         switch values[index] {
         case .integer(let value): return value
         case .text(let text): return Int64(text)
@@ -39,9 +39,9 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func optionalInt(_ index: Int) -> Int? { optionalInt64(index).map { Int($0) } }
+    package func optionalInt(_ index: Int) -> Int? { optionalInt64(index).map { Int($0) } }
 
-    public func optionalString(_ index: Int) -> String? {
+    package func optionalString(_ index: Int) -> String? {
         switch values[index] {
         case .text(let text): return text
         case .integer(let value): return String(value)
@@ -51,13 +51,13 @@ public struct SQLRow: Sendable {
 }
 
 /// Which SQL a session speaks, for the few statements that differ.
-public enum SQLDialect: Sendable {
+package enum SQLDialect: Sendable {
     case sqlite, postgres
 }
 
 /// A connection inside a transaction (or a read), on which store code runs its statements. SQL
 /// uses `?` placeholders on both backends; PostgreSQL's session numbers them.
-public protocol SQLSession {
+package protocol SQLSession {
     var dialect: SQLDialect { get }
     /// Runs a statement. Returns, on SQLite, the number of rows it changed; on PostgreSQL, the
     /// number of rows it returned (0 without RETURNING): count changes with RETURNING or a query.
@@ -70,20 +70,20 @@ public protocol SQLSession {
 
 extension SQLSession {
     @discardableResult
-    public func execute(_ sql: String) throws -> Int { try execute(sql, []) }
+    package func execute(_ sql: String) throws -> Int { try execute(sql, []) }
 
-    public func row(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> SQLRow? {
+    package func row(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> SQLRow? {
         try rows(sql, arguments).first
     }
 
     /// The first column of the first row, if there is one and it is not NULL.
-    public func int64(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int64? {
+    package func int64(_ sql: String, _ arguments: [any SQLBindable] = []) throws -> Int64? {
         try row(sql, arguments)?.optionalInt64(0)
     }
 
-    public func rows(_ sql: String) throws -> [SQLRow] { try rows(sql, []) }
+    package func rows(_ sql: String) throws -> [SQLRow] { try rows(sql, []) }
 
-    public func forEachRow(_ sql: String, _ arguments: [any SQLBindable], _ body: (SQLRow) throws -> Void) throws {
+    package func forEachRow(_ sql: String, _ arguments: [any SQLBindable], _ body: (SQLRow) throws -> Void) throws {
         for row in try rows(sql, arguments) { try body(row) }
     }
 }
