@@ -117,11 +117,17 @@ struct TopBench: AsyncParsableCommand {
         // Half the run on the event table, half on the attack panel (refreshed every 2 s).
         let cpuStart = cpuSeconds(of: pid), wallStart = Date()
         var tableCPU = (cpu: 0.0, wall: 1.0)
+        // The panel's first read of its window is a key press's cost (budgeted apart, above): its
+        // steady cost is measured from 2 s after the key.
+        var panelLoaded = (cpu: 0.0, wall: 1.0)
         // 1,000 events/s in 10 batches a second, as a busy server would write them.
         for tick in 0..<(seconds * 10) {
             if tick == seconds * 5 {
                 tableCPU = (cpuSeconds(of: pid) - cpuStart, Date().timeIntervalSince(wallStart))
                 _ = try capture("tmux", ["-L", socket, "send-keys", "-t", "bench", "o"])
+            }
+            if tick == seconds * 5 + 20 {
+                panelLoaded = (cpuSeconds(of: pid) - cpuStart, Date().timeIntervalSince(wallStart))
             }
             for i in 0..<(rate / 10) {
                 let n = tick * rate / 10 + i
@@ -136,9 +142,10 @@ struct TopBench: AsyncParsableCommand {
         let wall = Date().timeIntervalSince(wallStart)
         await writer.close()
         let screen = try capture("tmux", ["-L", socket, "capture-pane", "-p", "-t", "bench"])
-        report(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core (event table %.1f %%, attack panel %.1f %%; budget 1 %%)",
+        report(String(format: "actions-top CPU: %.2f s over %.1f s = %.1f %% of one core (event table %.1f %%, attack panel %.1f %%, %.1f %% once loaded; budget 1 %%)",
                       cpu, wall, cpu / wall * 100, tableCPU.cpu / tableCPU.wall * 100,
-                      (cpu - tableCPU.cpu) / max(0.1, wall - tableCPU.wall) * 100))
+                      (cpu - tableCPU.cpu) / max(0.1, wall - tableCPU.wall) * 100,
+                      (cpu - panelLoaded.cpu) / max(0.1, wall - panelLoaded.wall) * 100))
         report("actions-top peak RSS: \(peakRSSKiB(pid) / 1024) MiB; events written meanwhile: \(writer.stats.written)")
         report("screen shows the attack panel at the end: \(screen.contains("Who is attacking") ? "yes" : "no")")
     }

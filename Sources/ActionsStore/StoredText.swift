@@ -32,7 +32,13 @@ package enum StoredText {
     }
 
     package static func decode(_ stored: String) -> String {
-        guard stored.utf8.contains(escapeLead) else { return stored }
+        // memchr over the bytes: the generic contains() walked them one by one, for every text
+        // column of every row read.
+        let plain = stored.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
+            return memchr(base, Int32(escapeLead), bytes.count) == nil
+        } ?? !stored.utf8.contains(escapeLead)
+        guard !plain else { return stored }
         var result = ""
         var scalars = stored.unicodeScalars.makeIterator()
         while let scalar = scalars.next() {

@@ -20,7 +20,13 @@ package enum DisplayWidth {
     }
 
     package static func of(_ text: String) -> Int {
-        text.reduce(0) { $0 + of($1) }
+        // Printable ASCII, most of what is drawn, is one column a byte: no grapheme breaking.
+        if let width = text.utf8.withContiguousStorageIfAvailable({ bytes in
+            bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7f } ? bytes.count : nil
+        }) ?? nil {
+            return width
+        }
+        return text.reduce(0) { $0 + of($1) }
     }
 
     /// Binary search over sorted, disjoint ranges.

@@ -6,15 +6,10 @@ import ActionsStore
 package struct Renderer: Sendable {
     package let timeZone: TimeZone
     package var asciiOnly: Bool
-    /// Made once: clock() runs for every visible row of every frame.
-    private let calendar: Calendar
 
     package init(timeZone: TimeZone = .current, asciiOnly: Bool = false) {
         self.timeZone = timeZone
         self.asciiOnly = asciiOnly
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        self.calendar = calendar
     }
 
     /// An up or down arrow: the sort order, a trend.
@@ -68,10 +63,34 @@ package struct Renderer: Sendable {
 
     // MARK: Title and headers
 
+    /// An event's local time, `HH:MM:SS` (with `YYYY-MM-DD ` before it when `withDate`). It runs
+    /// for every visible row of every frame, so the fields are computed from the zone's offset
+    /// at that instant: Calendar.dateComponents and String(format:) were a tenth of a frame.
     func clock(_ ms: Int64, withDate: Bool = false) -> String {
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(ms) / 1000))
-        let time = String(format: "%02d:%02d:%02d", parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
-        return withDate ? String(format: "%04d-%02d-%02d ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0) + time : time
+        let utcSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let local = utcSeconds + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(utcSeconds))))
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let second = local - days * 86_400
+        let time = Self.twoDigits(second / 3600) + ":" + Self.twoDigits(second / 60 % 60) + ":" + Self.twoDigits(second % 60)
+        guard withDate else { return time }
+        let (year, month, day) = Self.civilDate(daysSince1970: days)
+        let yearText = String(year)
+        return String(repeating: "0", count: max(0, 4 - yearText.count)) + yearText + "-" + Self.twoDigits(month) + "-" + Self.twoDigits(day) + " " + time
+    }
+
+    static func twoDigits(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's civil_from_days).
+    static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     func drawTitle(_ state: AppState, into grid: inout Grid) {
@@ -159,8 +178,15 @@ package struct Renderer: Sendable {
     }
 
     static func millis(_ micros: Int64) -> String {
+        // Integer arithmetic, not String(format:): this runs for every visible row of every frame.
+        if micros < 0 { return "-" + millis(0 - micros) }
         if micros >= 100_000 { return "\(micros / 1000)ms" }
-        return String(format: micros < 1000 ? "%.2fms" : "%.1fms", Double(micros) / 1000)
+        if micros < 1000 {
+            let hundredths = (micros + 5) / 10
+            return "\(hundredths / 100)." + twoDigits(hundredths % 100) + "ms"
+        }
+        let tenths = (micros + 50) / 100
+        return "\(tenths / 10).\(tenths % 10)ms"
     }
 
     static func shortOutcome(_ outcome: Outcome) -> String {

@@ -77,16 +77,32 @@ package enum TopApp {
         var lastClockSecond = WallClock.nowMs() / 1000
         var needsDraw = true
         var drawnTheme = controller.theme
+        // A frame waits this long for the refresh it started, so the clock's second and the tail's
+        // rows are drawn once, not twice (a frame is most of the dashboard's CPU while idle).
+        let refreshWaitNs: UInt64 = 50_000_000
+        var refreshStarted: UInt64?
         while !controller.shouldQuit && !StopRequest.requested {
             // Results of store work (it all runs off this thread) are applied here.
             if controller.drain() { needsDraw = true }
             // The clock ticks on the screen even while a query runs.
             let second = WallClock.nowMs() / 1000
-            if second != lastClockSecond {
+            let clockMoved = second != lastClockSecond
+            if clockMoved {
                 lastClockSecond = second
                 controller.showTime()
                 needsDraw = true
             }
+            // Whole seconds of refresh run as the clock's second turns; others on their own timer.
+            let nowNs = MonotonicClock.nowNs()
+            let due = options.refreshMs >= 1000 && options.refreshMs % 1000 == 0
+                ? clockMoved && nowNs - lastTick >= UInt64(options.refreshMs - 500) * 1_000_000
+                : nowNs - lastTick >= UInt64(options.refreshMs) * 1_000_000
+            if due {
+                lastTick = nowNs
+                controller.tick()
+                refreshStarted = nowNs
+            }
+            if let started = refreshStarted, !controller.isWorking || nowNs - started >= refreshWaitNs { refreshStarted = nil }
             // A new theme repaints every cell: ncurses redraws only what it thinks changed, and a
             // colour change alone left cells in the old theme's colours.
             if controller.theme != drawnTheme {
@@ -94,7 +110,7 @@ package enum TopApp {
                 terminal.invalidate()
                 needsDraw = true
             }
-            if needsDraw {
+            if needsDraw && refreshStarted == nil {
                 let (width, height) = terminal.size
                 controller.setSize(width: width, height: height)
                 terminal.draw(renderer.render(controller.state, width: width, height: height), theme: controller.theme)
@@ -107,14 +123,12 @@ package enum TopApp {
                 if key == .resize || key == .char("\u{0C}") { terminal.invalidate() }
                 controller.press(key)
                 needsDraw = true
+                // What a key changed is drawn at once.
+                refreshStarted = nil
             } else if StopRequest.terminalHungUp() {
                 break
             }
             let now = MonotonicClock.nowNs()
-            if now - lastTick >= UInt64(options.refreshMs) * 1_000_000 {
-                lastTick = now
-                controller.tick()
-            }
             // A long-lived reader must not keep the WAL growing: truncate it now and then.
             if !controller.state.readOnly && now - lastCheckpoint >= 60_000_000_000 {
                 lastCheckpoint = now

@@ -62,6 +62,11 @@ package struct TopOffenders: Sendable, Equatable {
     /// endpoint failures by outcome. A fail-closed answer to a failing endpoint is no verdict on
     /// the domain (gmail.com looked like an attacker): those count under failures.
     static func keys(of event: Event) -> [(Group, String)] {
+        keys(of: event, network: network, reasonKey: reasonKey)
+    }
+
+    /// The same, with the address and reason folds given (the window memoizes them).
+    static func keys(of event: Event, network: (String) -> String?, reasonKey: (String) -> String) -> [(Group, String)] {
         guard !event.isTest else { return [] }
         var keys: [(Group, String)] = []
         func add(_ group: Group, _ key: String?) {
@@ -69,9 +74,9 @@ package struct TopOffenders: Sendable, Equatable {
         }
         if event.verdict == .deny && event.decidedBy != .errorMode && event.decidedBy != .circuit {
             add(.domains, event.emailDomain)
-            add(.networks, event.ip.flatMap(Self.network))
+            add(.networks, event.ip.flatMap(network))
             add(.emails, event.email.map { Normalize.email($0) })
-            add(.reasons, event.reason.map(Self.reasonKey))
+            add(.reasons, event.reason.map(reasonKey))
         }
         if event.outcome != .ok { add(.failures, event.outcome.rawValue) }
         return keys
@@ -175,11 +180,15 @@ package struct OffenderWindow: Sendable {
     package mutating func add(_ events: [Event], nowMs: Int64) {
         advance(nowMs: nowMs)
         let startMs = nowMs - windowMs
-        let counted = events.filter { $0.timeMs >= startMs && ($0.verdict == .deny || $0.outcome != .ok) }.sorted { $0.timeMs < $1.timeMs }
-        for event in counted {
+        // Entries first, then their order: sorting the events themselves copied each one.
+        var arrived: [Entry] = []
+        for event in events where event.timeMs >= startMs && (event.verdict == .deny || event.outcome != .ok) {
             if let id = event.id, !ids.insert(id).inserted { continue }
-            let entry = Entry(id: event.id, timeMs: event.timeMs, keys: TopOffenders.keys(of: event), denied: event.verdict == .deny,
-                              failed: event.outcome != .ok)
+            arrived.append(Entry(id: event.id, timeMs: event.timeMs, keys: keys(of: event), denied: event.verdict == .deny,
+                                 failed: event.outcome != .ok))
+        }
+        if !arrived.isSorted(by: { $0.timeMs < $1.timeMs }) { arrived.sort { $0.timeMs < $1.timeMs } }
+        for entry in arrived {
             var index = entries.endIndex
             if let last = entries.last, last.timeMs > entry.timeMs {
                 var low = head, high = entries.endIndex
@@ -199,6 +208,27 @@ package struct OffenderWindow: Sendable {
             cappedUntilMs = max(cappedUntilMs ?? 0, entries[head].timeMs + windowMs)
             drop()
         }
+    }
+
+    /// Reasons and addresses repeat: each distinct one is folded once (a flood's were 6 % of the
+    /// dashboard's time). Bounded, so a flood of distinct ones cannot grow it without limit.
+    private var reasonKeys: [String: String] = [:]
+    private var networks: [String: String] = [:]
+
+    private mutating func keys(of event: Event) -> [(TopOffenders.Group, String)] {
+        if reasonKeys.count > 4096 { reasonKeys = [:] }
+        if networks.count > 4096 { networks = [:] }
+        return TopOffenders.keys(of: event, network: { ip in
+            if let known = networks[ip] { return known.isEmpty ? nil : known }
+            let network = TopOffenders.network(ip)
+            networks[ip] = network ?? ""
+            return network
+        }, reasonKey: { reason in
+            if let known = reasonKeys[reason] { return known }
+            let key = TopOffenders.reasonKey(reason)
+            reasonKeys[reason] = key
+            return key
+        })
     }
 
     private mutating func drop() {
