@@ -16,6 +16,9 @@ struct TopBench: AsyncParsableCommand {
     @Option var rate = 1000
     @Option(help: "A PostgreSQL server (postgres://user@host:port/db): measure on a 10M-row database there instead.")
     var postgres: String?
+    @Option(help: "Another actions-top binary (an earlier build): the live load alternates between it and this build's, two rounds each.")
+    var compareTop: String?
+    @Flag(help: "Only the live load (CPU and memory while events arrive).") var liveOnly = false
 
     func run() async throws {
         var bench = self
@@ -23,19 +26,40 @@ struct TopBench: AsyncParsableCommand {
             bench.bigDB = try buildBigPostgres(server: postgres, rows: rows)
         } else {
             _ = try buildBigDatabase(path: bigDB, rows: rows)
-            // A reused file without the events an earlier run's live load appended: stamped with
-            // their run's time, they fell in the attack panel's window and slowed the next run's
-            // first screens several times over.
-            let appended = try await DatabaseQueue(path: bigDB).write { db in
-                try db.execute(sql: "DELETE FROM events WHERE id > ?", arguments: [rows])
-                return db.changesCount
-            }
-            if appended > 0 { report("removed \(appended) events an earlier run appended") }
+            try await removeAppended()
         }
         try await bench.measure()
     }
 
+    /// A reused file without the events an earlier run's live load appended: stamped with their
+    /// run's time, they fell in the attack panel's window and slowed the next run's first screens
+    /// several times over.
+    func removeAppended() async throws {
+        guard postgres == nil else { return }
+        let appended = try await DatabaseQueue(path: bigDB).write { db in
+            try db.execute(sql: "DELETE FROM events WHERE id > ?", arguments: [rows])
+            return db.changesCount
+        }
+        if appended > 0 { report("removed \(appended) events an earlier run appended") }
+    }
+
     func measure() async throws {
+        if let compareTop {
+            section("top: first screen of the real binary in tmux, this build and \(compareTop), alternating")
+            for round in 1...2 {
+                for (path, name) in [(binary("actions-top"), "this build"), (compareTop, compareTop)] {
+                    report("\(name), round \(round): \(Summary(values: try realFirstScreen(binary: path)))")
+                }
+            }
+            for round in 1...2 {
+                for (path, name) in [(binary("actions-top"), "this build"), (compareTop, compareTop)] {
+                    try await removeAppended()
+                    try await liveLoad(binary: path, label: "\(name), round \(round)")
+                }
+            }
+            return
+        }
+        if liveOnly { return try await liveLoad() }
         section("top: first screen on \(rows) rows in \(postgres == nil ? "SQLite" : "PostgreSQL") (open, load, render 132x43)")
         report("first screen: \(Summary(values: try firstScreen())) (the first run is the coldest)")
         // The same with the attack panel (o) shown: its window's denied and failed decisions read too.
@@ -46,12 +70,12 @@ struct TopBench: AsyncParsableCommand {
     }
 
     /// The real actions-top, started in tmux, until its table is on the screen; milliseconds.
-    func realFirstScreen() throws -> [Double] {
+    func realFirstScreen(binary path: String? = nil) throws -> [Double] {
         try (0..<5).map { run in
             let socket = "actions-bench-first-\(getpid())-\(run)"
             defer { _ = try? capture("tmux", ["-L", socket, "kill-server"]) }
             let start = Date()
-            guard system("tmux -L \(socket) -f /dev/null new-session -d -s first -x 132 -y 43 'exec env TERM=xterm-256color \(binary("actions-top")) --db \"\(bigDB)\"' </dev/null >/dev/null 2>&1") == 0 else {
+            guard system("tmux -L \(socket) -f /dev/null new-session -d -s first -x 132 -y 43 'exec env TERM=xterm-256color \(path ?? binary("actions-top")) --db \"\(bigDB)\"' </dev/null >/dev/null 2>&1") == 0 else {
                 throw BenchError("could not start tmux")
             }
             while Date().timeIntervalSince(start) < 10 {
@@ -99,10 +123,11 @@ struct TopBench: AsyncParsableCommand {
         }
     }
 
-    func liveLoad() async throws {
-        section("top: the real actions-top in tmux, default refresh, while \(rate) events/s arrive for \(seconds) s (table, then attack panel)")
+    func liveLoad(binary path: String? = nil, label: String = "") async throws {
+        section("top: the real actions-top in tmux, default refresh, while \(rate) events/s arrive for \(seconds) s (table, then attack panel)"
+                + (label.isEmpty ? "" : ": \(label)"))
         let socket = "actions-bench-\(getpid())"
-        let command = "exec env TERM=xterm-256color \(binary("actions-top")) --db \"\(bigDB)\""
+        let command = "exec env TERM=xterm-256color \(path ?? binary("actions-top")) --db \"\(bigDB)\""
         // system(), not Foundation's Process: the tmux server would inherit the descriptor Process waits on.
         guard system("tmux -L \(socket) -f /dev/null new-session -d -s bench -x 132 -y 43 '\(command)' </dev/null >/dev/null 2>&1") == 0 else {
             throw BenchError("could not start tmux")

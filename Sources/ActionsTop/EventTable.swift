@@ -13,7 +13,9 @@ package struct EventTable: Sendable, Equatable {
     package private(set) var rows: [Event] = []
     package let capacity: Int
     package private(set) var order: EventSort
-    private var ids: Set<Int64> = []
+    /// The rows' ids, ascending: membership by binary search, and the oldest are its head (new ids
+    /// are usually the largest, so they are appended).
+    private var ids = SortedIDs()
     /// The last load returned everything that matched: older events belong in the table too.
     private var complete = true
 
@@ -29,7 +31,7 @@ package struct EventTable: Sendable, Equatable {
     /// The store's answer for the filter, newest first, read with `limit`: it replaces the rows.
     package mutating func replace(with newest: [Event], limit: Int) {
         rows = []
-        ids = []
+        ids = SortedIDs()
         complete = newest.count < limit
         insert(newest)
     }
@@ -39,7 +41,7 @@ package struct EventTable: Sendable, Equatable {
     @discardableResult
     package mutating func merge(_ events: [Event]) -> Int {
         // From the id set: a key path over the rows copied each of them, on every refresh.
-        let oldest = complete ? nil : ids.min()
+        let oldest = complete ? nil : ids.first
         return insert(events) { id in oldest.map { id > $0 } ?? true }
     }
 
@@ -57,9 +59,12 @@ package struct EventTable: Sendable, Equatable {
     @discardableResult
     private mutating func insert(_ events: [Event], keeping: (Int64) -> Bool = { _ in true }) -> Int {
         var fresh: [Event] = []
-        for event in events {
-            if let id = event.id, !keeping(id) || !ids.insert(id).inserted { continue }
-            fresh.append(event)
+        // Taken in the table's order when the batch comes the other way round (the tail reads
+        // oldest first, the table shows newest first), so the usual batch needs no reordering.
+        let backwards = events.count > 1 && order.ordered(events[events.count - 1], events[0])
+        for index in backwards ? Array(events.indices.reversed()) : Array(events.indices) {
+            if let id = events[index].id, !keeping(id) || !ids.insert(id) { continue }
+            fresh.append(events[index])
         }
         let added = fresh.count
         guard added > 0 else { return 0 }
@@ -68,10 +73,7 @@ package struct EventTable: Sendable, Equatable {
         // refresh was most of the dashboard's CPU while 1,000 events/s arrived.
         // The tail reads by id, so a batch is usually in the table's order already, or in the
         // reverse of it (newest first): a check and a reverse, not a sort that copies every event.
-        if !fresh.isSorted(by: order.ordered) {
-            fresh.reverse()
-            if !fresh.isSorted(by: order.ordered) { fresh.sort(by: order.ordered) }
-        }
+        if !fresh.isSorted(by: order.ordered) { fresh.sort(by: order.ordered) }
         if let first = rows.first, let last = fresh.last, order.ordered(last, first) {
             rows.insert(contentsOf: fresh, at: 0)
         } else if let last = rows.last, let first = fresh.first, order.ordered(last, first) {
@@ -82,16 +84,54 @@ package struct EventTable: Sendable, Equatable {
         }
         if rows.count > capacity {
             // The oldest rows go: the capacity-th newest id is the cut.
-            // From the id set, not the rows: reading each row's id through a key path copied the row.
-            let cut = ids.sorted(by: >).dropFirst(capacity - 1).first ?? .min
-            rows.removeAll { event in
-                guard let id = event.id, id < cut else { return false }
-                ids.remove(id)
-                return true
-            }
+            // From the sorted ids, not the rows: reading each row's id through a key path copied the row.
+            let cut = ids.dropOldest(keeping: capacity)
+            rows.removeAll { event in event.id.map { $0 < cut } ?? false }
             complete = false
         }
         return added
+    }
+}
+
+/// Ids in ascending order, without duplicates.
+struct SortedIDs: Sendable, Equatable {
+    private var values: [Int64] = []
+
+    var first: Int64? { values.first }
+
+    /// The index of the first id not below `id` (binary search).
+    private func position(of id: Int64) -> Int {
+        var low = 0, high = values.count
+        while low < high {
+            let middle = (low + high) / 2
+            if values[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    func contains(_ id: Int64) -> Bool {
+        let index = position(of: id)
+        return index < values.count && values[index] == id
+    }
+
+    /// Adds `id`; false when it was already here.
+    mutating func insert(_ id: Int64) -> Bool {
+        if let last = values.last, id > last {
+            values.append(id)
+            return true
+        }
+        let index = position(of: id)
+        if index < values.count && values[index] == id { return false }
+        values.insert(id, at: index)
+        return true
+    }
+
+    /// Keeps the `count` largest ids and returns the smallest of them (`Int64.min` when there
+    /// were no more than `count`): rows below it are the ones to drop.
+    mutating func dropOldest(keeping count: Int) -> Int64 {
+        guard values.count > count else { return .min }
+        values.removeFirst(values.count - count)
+        return values.first ?? .min
     }
 }
 

@@ -1,8 +1,35 @@
 import Foundation
+import Synchronization
 
 /// tmux takes an application's OSC 52 only with `set-clipboard on`: `external`, its default, and
 /// `off` drop it.
 enum TmuxClipboard {
+    /// The answer of `isOff()`, asked on a thread of its own: it takes a process start (tens of
+    /// milliseconds, up to a second), which kept the first frame waiting on the UI thread.
+    final class Question: Sendable {
+        private let result = Mutex<Bool?>(nil)
+        private let answered = DispatchSemaphore(value: 0)
+        /// Nil until tmux has answered.
+        var answer: Bool? { result.withLock { $0 } }
+
+        init() {
+            Thread.detachNewThread { [self] in
+                let off = TmuxClipboard.isOff()
+                result.withLock { $0 = off }
+                answered.signal()
+            }
+        }
+
+        /// The answer, waiting for it (at most the second `isOff` allows): for a key pressed in
+        /// the first milliseconds, which may be the copy key.
+        func waitForAnswer() -> Bool {
+            if let answer { return answer }
+            answered.wait()
+            answered.signal()
+            return answer ?? false
+        }
+    }
+
     /// True when the tmux this runs in drops an application's clipboard writes (false when tmux
     /// cannot be asked within a second).
     static func isOff() -> Bool {

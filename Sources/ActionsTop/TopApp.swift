@@ -61,13 +61,19 @@ package enum TopApp {
         let terminal = NcursesTerminal(refreshMs: min(options.refreshMs, 250), monochrome: noColor, mouse: options.mouse)
         defer { terminal.stop() }
         controller.setASCII(terminal.asciiOnly)
-        // Inside tmux, OSC 52 reaches the clipboard only with `set-clipboard` on: asked once, here,
-        // before the loop (a copy claimed while tmux dropped it was the alternative).
-        let tmuxDrops = !(environment["TMUX"] ?? "").isEmpty && TmuxClipboard.isOff()
-        if NcursesTerminal.takesClipboard(term: environment["TERM"] ?? "") && environment["ACTIONS_TOP_CLIPBOARD"] != "file" && !tmuxDrops {
-            controller.clipboard = { [terminal] text in terminal.copyToClipboard(text) }
+        // Inside tmux, OSC 52 reaches the clipboard only with `set-clipboard` on: tmux is asked once
+        // (a copy claimed while tmux dropped it was the alternative), off this thread; until it
+        // answers, a copy goes to a file as in a terminal without a clipboard.
+        let takesClipboard = NcursesTerminal.takesClipboard(term: environment["TERM"] ?? "") && environment["ACTIONS_TOP_CLIPBOARD"] != "file"
+        var tmuxQuestion = (environment["TMUX"] ?? "").isEmpty ? nil : TmuxClipboard.Question()
+        func applyClipboardAnswer(_ tmuxDrops: Bool) {
+            if tmuxDrops {
+                controller.clipboardMissing = "tmux drops clipboard writes: set -g set-clipboard on"
+            } else if takesClipboard {
+                controller.clipboard = { [terminal] text in terminal.copyToClipboard(text) }
+            }
         }
-        if tmuxDrops { controller.clipboardMissing = "tmux drops clipboard writes: set -g set-clipboard on" }
+        if tmuxQuestion == nil { applyClipboardAnswer(false) }
         let renderer = Renderer(asciiOnly: terminal.asciiOnly)
         controller.load()
         // Writes already asked for are finished before the program exits.
@@ -84,6 +90,10 @@ package enum TopApp {
         while !controller.shouldQuit && !StopRequest.requested {
             // Results of store work (it all runs off this thread) are applied here.
             if controller.drain() { needsDraw = true }
+            if let question = tmuxQuestion, let drops = question.answer {
+                tmuxQuestion = nil
+                applyClipboardAnswer(drops)
+            }
             // The clock ticks on the screen even while a query runs.
             let second = WallClock.nowMs() / 1000
             let clockMoved = second != lastClockSecond
@@ -119,6 +129,11 @@ package enum TopApp {
             // While work is out, wake often enough to show its result at once.
             terminal.setKeyTimeout(controller.isWorking ? 20 : min(options.refreshMs, 250))
             if let key = terminal.readKey() {
+                // A key before tmux answered (the first milliseconds) waits for the answer: it may be `y`.
+                if let question = tmuxQuestion {
+                    tmuxQuestion = nil
+                    applyClipboardAnswer(question.waitForAnswer())
+                }
                 // Ctrl-L repaints the whole screen, as in every curses program.
                 if key == .resize || key == .char("\u{0C}") { terminal.invalidate() }
                 controller.press(key)
