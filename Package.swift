@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Module dependencies run one way:
-//   ActionsProtocol (pure) <- ActionsStore (SQLite or PostgreSQL) <- ActionsPolicy (rules, rate windows, replay)
-//   ActionsPolicy <- ActionsEngine (server logic) <- executables
+//   ActionsProtocol (pure) <- ActionsDomain (events, rules, lockouts as values; no I/O)
+//   ActionsDomain <- ActionsStore (SQLite or PostgreSQL)
+//   ActionsDomain <- ActionsPolicy (rules, rate windows, replay; reads the log through `DecisionLog`)
+//   ActionsStore + ActionsPolicy <- ActionsEngine (server logic) <- executables
 //   ActionsPolicy <- ActionsTop (dashboard) <- actions-top
 //   ActionsEngine <- ActionsDemo (example endpoint, demo traffic, demo setup) <- actions-server, actions-top
 //   ActionsTop + ActionsDemo <- actions-top (its --demo runs the dashboard over them), so that
@@ -48,10 +50,12 @@ let package = Package(
             name: "ActionsProtocol",
             dependencies: [.product(name: "Crypto", package: "swift-crypto"), "CIDN2"]
         ),
+        // The domain: events, rules, lockouts, settings and addresses, as values; no I/O, no driver.
+        .target(name: "ActionsDomain", dependencies: ["ActionsProtocol"]),
         .target(
             name: "ActionsStore",
             dependencies: [
-                "ActionsProtocol",
+                "ActionsProtocol", "ActionsDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The raw SQLite API, for binding event rows without GRDB's per-value boxing.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -67,11 +71,11 @@ let package = Package(
             ]
         ),
         // Local policy with no I/O of its own: compiled rules, precedence, rate windows, replay.
-        .target(name: "ActionsPolicy", dependencies: ["ActionsProtocol", "ActionsStore"]),
+        .target(name: "ActionsPolicy", dependencies: ["ActionsProtocol", "ActionsDomain"]),
         .target(
             name: "ActionsEngine",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsPolicy",
+                "ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -93,13 +97,13 @@ let package = Package(
         ),
         .target(
             name: "ActionsTop",
-            dependencies: ["ActionsProtocol", "ActionsStore", "ActionsPolicy", "CNcurses"]
+            dependencies: ["ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsPolicy", "CNcurses"]
         ),
         // What only the demo, the tests and the benchmark run: ActionsEngine holds what production runs.
         .target(
             name: "ActionsDemo",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsEngine",
+                "ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "actions-server",
             dependencies: [
-                "ActionsEngine", "ActionsStore", "ActionsDemo",
+                "ActionsEngine", "ActionsDomain", "ActionsStore", "ActionsDemo",
                 // The OTLP span exporter, when OTEL_EXPORTER_OTLP_ENDPOINT is set.
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -122,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "actions-top",
             dependencies: [
-                "ActionsTop", "ActionsDemo", "ActionsStore", "ActionsEngine",
+                "ActionsTop", "ActionsDemo", "ActionsDomain", "ActionsStore", "ActionsEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -131,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "actionsctl",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsPolicy",
+                "ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsPolicy",
                 // `actionsctl test` sends its synthetic context through the running server.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -140,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "actions-bench",
             dependencies: [
-                "ActionsProtocol", "ActionsStore", "ActionsPolicy", "ActionsEngine", "ActionsTop", "ActionsDemo",
+                "ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsPolicy", "ActionsEngine", "ActionsTop", "ActionsDemo",
                 // TestPostgres.command: runs scripts/pg-cluster as the failover test does.
                 "ActionsTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -154,13 +158,13 @@ let package = Package(
         ),
         // Every untrusted-input parser behind one entry point each: driven by libFuzzer from the
         // separate Fuzz/ package (scripts/fuzz), replayed over the kept corpus by FuzzRegressionTests.
-        .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsStore", "ActionsEngine", "ActionsTop"]),
+        .target(name: "ActionsFuzzHarness", dependencies: ["ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsEngine", "ActionsTop"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["ActionsFuzzHarness"]),
         .testTarget(name: "ActionsProtocolTests", dependencies: ["ActionsProtocol", "ActionsTestSupport"]),
         // Test helpers both store and end-to-end tests use: the two backends, the PostgreSQL cluster.
         .target(name: "ActionsTestSupport", path: "Tests/ActionsTestSupport"),
-        .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsStore", "ActionsTestSupport"]),
-        .testTarget(name: "ActionsPolicyTests", dependencies: ["ActionsPolicy"]),
+        .testTarget(name: "ActionsStoreTests", dependencies: ["ActionsDomain", "ActionsStore", "ActionsTestSupport"]),
+        .testTarget(name: "ActionsPolicyTests", dependencies: ["ActionsPolicy", "ActionsDomain"]),
         .testTarget(
             name: "ActionsEngineTests",
             dependencies: [
@@ -171,12 +175,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ActionsTopTests",
-            dependencies: ["ActionsTop", "ActionsPolicy", "ActionsStore", "ActionsTestSupport"],
+            dependencies: ["ActionsTop", "ActionsPolicy", "ActionsDomain", "ActionsStore", "ActionsTestSupport"],
             exclude: ["__Snapshots__"]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ActionsProtocol", "ActionsStore", "ActionsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ActionsProtocol", "ActionsDomain", "ActionsStore", "ActionsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import ActionsEngine
 import ActionsPolicy
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import Foundation
 import Logging

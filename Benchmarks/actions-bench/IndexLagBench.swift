@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The search index against the load (issue 27 §1): the indexer runs at SCHED_IDLE, so under

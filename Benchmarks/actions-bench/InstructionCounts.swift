@@ -1,3 +1,4 @@
+import ActionsDomain
 import ActionsStore
 import AsyncHTTPClient
 import Foundation

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsTop
 import Foundation
@@ -19,6 +20,10 @@ struct TopBench: AsyncParsableCommand {
     @Option(help: "Another actions-top binary (an earlier build): the live load alternates between it and this build's, two rounds each.")
     var compareTop: String?
     @Flag(help: "Only the live load (CPU and memory while events arrive).") var liveOnly = false
+
+    func validate() throws {
+        guard seconds >= 6 else { throw ValidationError("--seconds must be at least 6 (half on the table, and the attack panel measured from 2 s after it opens)") }
+    }
 
     func run() async throws {
         var bench = self

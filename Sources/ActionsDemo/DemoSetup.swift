@@ -1,4 +1,5 @@
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Seeds a demo database: deny lists, endpoints pointing at the flaky example endpoint, error modes.

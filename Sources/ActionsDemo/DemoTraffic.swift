@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import NIOCore
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Realistic traffic for the demo and the benchmark: a mix of ordinary and deny-listed domains,

@@ -1,5 +1,6 @@
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Stops calling a failing endpoint. After `threshold` consecutive failures the circuit opens and

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Saves circuit transitions in the background, coalesced: newer states replace older ones while

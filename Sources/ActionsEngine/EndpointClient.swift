@@ -5,6 +5,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// What came of one call to a customer's endpoint.

@@ -1,6 +1,7 @@
 import Foundation
 import ActionsProtocol
 import ActionsPolicy
+import ActionsDomain
 import ActionsStore
 
 /// The server's startup configuration: secrets from the environment, the rest from the optional

@@ -3,6 +3,7 @@ import Metrics
 import Prometheus
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The server's Prometheus metrics, through swift-metrics. Every labelled series is created once

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsPolicy
 

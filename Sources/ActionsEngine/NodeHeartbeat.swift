@@ -2,6 +2,7 @@ import Logging
 import Synchronization
 import ServiceLifecycle
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Reports this node into the store every `NodeStatus.heartbeatMs`: its version, decisions and

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsPolicy
 

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import ActionsDomain
 import ActionsStore
 
 /// Prunes old events every minute, as configured (`retention.max_age_days`, `retention.max_rows`);

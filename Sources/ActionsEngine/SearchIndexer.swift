@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Keeps the search index up with the log, in batches of up to 20,000 events, one transaction

@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsEngine
 import ActionsTop

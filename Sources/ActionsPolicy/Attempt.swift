@@ -1,5 +1,5 @@
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 /// One sign-up or login attempt, in the normalized spelling every rule compares in
 /// (`Normalize`): what a live decision, a replayed event and a preview all evaluate.

@@ -1,5 +1,5 @@
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 /// Whether a deny entry about to be added would change anything: an enforcing deny entry that
 /// already covers every attempt it would match (the same value, a wildcard over the domain, a

@@ -1,5 +1,5 @@
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 /// One line of a decision trace: what was checked and what it found.
 package struct TraceStep: Sendable, Equatable, Codable {

@@ -1,5 +1,5 @@
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 extension Event {
     /// A real attempt: what rate rules count and replay re-evaluates. Not a test action, nor a
@@ -22,12 +22,12 @@ extension RateCounter {
     /// Fills the windows of `rules` from the log: the events inside the longest window (at most
     /// `maxSpanMs` back), the newest `maxEvents` of them when there are more, streamed a page of
     /// narrow rows at a time. Returns how many were read and the last id read, to read on from.
-    package func rebuild(from store: Store, rules: [RateRule], foldAddresses: Bool, nowMs: Int64,
-                        maxSpanMs: Int64 = 86_400_000, maxEvents: Int) throws(StoreError) -> (read: Int, lastID: Int64) {
+    package func rebuild<Log: DecisionLog>(from store: Log, rules: [RateRule], foldAddresses: Bool, nowMs: Int64,
+                                          maxSpanMs: Int64 = 86_400_000, maxEvents: Int) throws(Log.Failure) -> (read: Int, lastID: Int64) {
         guard let longest = rules.map(\.windowMs).max() else { return (0, try store.maxEventID()) }
         let start = max(try store.firstEventID(atOrAfterMs: nowMs - min(longest, maxSpanMs)), try store.maxEventID() - Int64(maxEvents))
         var read = 0
-        let last = try store.forEachAttempt(after: start) { attempt in
+        let last = try store.forEachAttempt(after: start, pageSize: 10_000) { attempt in
             read += 1
             count(logged: attempt, rules: rules, foldAddresses: foldAddresses)
         }

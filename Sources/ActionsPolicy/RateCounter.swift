@@ -1,6 +1,6 @@
 import Synchronization
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 /// What a rate rule counts one attempt under: an address, a network, a domain or an account.
 package enum RateSubject: Hashable, Sendable {

@@ -1,5 +1,5 @@
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 /// Re-evaluates logged decisions against local policy (no endpoint calls), in log order, with
 /// rate windows rebuilt from the same events: what `actionsctl replay` prints, and the impact
@@ -65,10 +65,10 @@ package struct Replay {
     }
 }
 
-extension Store {
+extension DecisionLog {
     /// Replays the decisions logged since `sinceMs` through `replay`, a page at a time.
-    package func replay(_ replay: inout Replay, sinceMs: Int64) throws(StoreError) {
-        try forEachEvent(after: 0, EventFilter(sinceMs: sinceMs)) { replay.add($0) }
+    package func replay(_ replay: inout Replay, sinceMs: Int64) throws(Failure) {
+        try forEachEvent(sinceMs: sinceMs) { replay.add($0) }
     }
 }
 
@@ -77,11 +77,10 @@ extension Store {
 package enum ImpactPreview {
     package static let windowMs: Int64 = 24 * 3_600_000
 
-    package static func run(_ store: Store, entry: ListEntry? = nil, rate: RateRule? = nil,
-                           nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Replay.RuleImpact {
-        // Entries compare in the normalized spelling, as they will be stored.
-        var entry = entry
-        if let candidate = entry { entry?.value = try ListEntry.normalize(candidate.value, kind: candidate.kind) }
+    /// Entries are compared in their normalized spelling, as they will be stored: normalize
+    /// `entry` first (`ListEntry.normalize`).
+    package static func run<Log: DecisionLog>(_ store: Log, entry: ListEntry? = nil, rate: RateRule? = nil,
+                                             nowMs: Int64 = WallClock.nowMs()) throws(Log.Failure) -> Replay.RuleImpact {
         let rules = try store.rules(includeExpired: false, nowMs: nowMs)
         var replay = Replay(book: Replay.withCandidate(rules, entry: entry, rate: rate), foldAddresses: try store.foldAddresses())
         try store.replay(&replay, sinceMs: nowMs - windowMs)

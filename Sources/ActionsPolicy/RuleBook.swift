@@ -1,5 +1,5 @@
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 
 /// The rules compiled for lookups, rebuilt on every policy change: hash maps for exact emails and
 /// domains, a map of parent domains for `*.domain`, and per prefix length a map of masked

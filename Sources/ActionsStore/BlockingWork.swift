@@ -1,3 +1,4 @@
+import ActionsDomain
 import NIOPosix
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import ActionsDomain
 import ActionsProtocol
 
 /// What each actions-server node last reported of itself (every `NodeStatus.heartbeatMs`).

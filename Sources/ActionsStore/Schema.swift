@@ -1,3 +1,4 @@
+import ActionsDomain
 import GRDB
 
 /// Versioned migrations. Each identifier is applied once, in order; a database that carries

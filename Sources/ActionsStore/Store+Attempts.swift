@@ -1,15 +1,5 @@
+import ActionsDomain
 import ActionsProtocol
-
-/// What a rate window needs of a logged decision, and nothing more: rebuilding the windows reads
-/// up to two million of these at start, and every node reads the others' each second.
-package struct LoggedAttempt: Sendable {
-    package var id: Int64
-    package var timeMs: Int64
-    package var actionType: ActionType
-    package var email: String?
-    package var ip: String?
-    package var node: String?
-}
 
 extension Store {
     /// Hands every real attempt after `afterID` (no test action, no request too malformed to
@@ -39,5 +29,12 @@ extension Store {
             }
             if read < pageSize { return after }
         }
+    }
+}
+
+/// The store is the log policy reads (`ActionsPolicy` knows it only through `DecisionLog`).
+extension Store: DecisionLog {
+    package func forEachEvent(sinceMs: Int64, _ body: (Event) -> Void) throws(StoreError) {
+        try forEachEvent(after: 0, EventFilter(sinceMs: sinceMs), body)
     }
 }

@@ -1,3 +1,4 @@
+import ActionsDomain
 import Foundation
 import ActionsProtocol
 
@@ -47,7 +48,7 @@ extension Store {
     @discardableResult
     package func addListEntry(_ entry: ListEntry, by actor: Operator) throws(StoreError) -> ListEntry {
         var entry = entry
-        entry.value = try ListEntry.normalize(entry.value, kind: entry.kind)
+        entry.value = try StoreError.checking { () throws(InvalidValue) in try ListEntry.normalize(entry.value, kind: entry.kind) }
         entry.createdBy = actor.user
         entry.createdMs = WallClock.nowMs()
         let saved = entry
@@ -137,7 +138,7 @@ extension Store {
         var wanted: [String] = []
         var seen: Set<String> = []
         for value in values {
-            let normalized = try ListEntry.normalize(value, kind: kind)
+            let normalized = try StoreError.checking { () throws(InvalidValue) in try ListEntry.normalize(value, kind: kind) }
             if seen.insert(normalized).inserted { wanted.append(normalized) }
         }
         let nowMs = WallClock.nowMs()

@@ -1,3 +1,4 @@
+import ActionsDomain
 import ActionsProtocol
 
 extension Store {

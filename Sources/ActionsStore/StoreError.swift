@@ -1,3 +1,5 @@
+import ActionsDomain
+
 /// What went wrong with the store, in words an operator can act on.
 package enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingDatabase(path: String)
@@ -65,4 +67,15 @@ package enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
 
     static let transientCodes: Set<Int32> = [5 /* BUSY */, 6 /* LOCKED */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */,
                                               15 /* PROTOCOL */]
+}
+
+extension StoreError {
+    /// The value of `body`, whose refusal of a value becomes the store's `invalidValue`.
+    package static func checking<T>(_ body: () throws(InvalidValue) -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .invalidValue(error.description)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import ActionsDomain
 import Glibc
 #endif
 

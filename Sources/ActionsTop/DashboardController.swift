@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsPolicy
 
@@ -536,10 +537,10 @@ package final class DashboardController {
             // "would have denied 0" invited a second rule for what rule 1 does.
             write(.read) { store throws(StoreError) -> (existing: Int64?, impact: Replay.RuleImpact?) in
                 var normalized = entry
-                normalized.value = try ListEntry.normalize(entry.value, kind: entry.kind)
+                normalized.value = try StoreError.checking { () throws(InvalidValue) in try ListEntry.normalize(entry.value, kind: entry.kind) }
                 let existing = DenyCoverage.coveringEntry(for: normalized, in: try store.rules(includeExpired: false, nowMs: nowMs), nowMs: nowMs)
                 if let existing, !entry.shadow { return (existing.id, nil) }
-                return (nil, try ImpactPreview.run(store, entry: entry, nowMs: nowMs))
+                return (nil, try ImpactPreview.run(store, entry: normalized, nowMs: nowMs))
             } then: { [self] result in
                 if let rule = result.existing {
                     state.message = .init(text: "\(TerminalText.escape(entry.value)) is already denied by rule \(rule)", isError: false)

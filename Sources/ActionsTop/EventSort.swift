@@ -1,3 +1,4 @@
+import ActionsDomain
 import ActionsStore
 
 /// The event table's sort key: any column. Time, newest first, is the default, and then the

@@ -1,3 +1,4 @@
+import ActionsDomain
 import ActionsStore
 
 /// The event table's rows: one ordered set of events keyed by id. Every source (the first load,

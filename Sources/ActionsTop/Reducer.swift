@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Work the reducer asks the controller to do against the store.

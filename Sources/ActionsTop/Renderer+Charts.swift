@@ -1,4 +1,5 @@
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 extension Renderer {

@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Draws an `AppState` into a `Grid`. Pure: the same state and size give the same cells.
@@ -67,7 +68,8 @@ package struct Renderer: Sendable {
     /// for every visible row of every frame, so the fields are computed from the zone's offset
     /// at that instant: Calendar.dateComponents and String(format:) were a tenth of a frame.
     func clock(_ ms: Int64, withDate: Bool = false) -> String {
-        let utcSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        // Floor division that cannot overflow, even for a corrupt row's Int64.min.
+        let utcSeconds = ms >= 0 ? ms / 1000 : (ms + 1) / 1000 - 1
         let local = utcSeconds + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(utcSeconds))))
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let second = local - days * 86_400
@@ -179,7 +181,7 @@ package struct Renderer: Sendable {
 
     static func millis(_ micros: Int64) -> String {
         // Integer arithmetic, not String(format:): this runs for every visible row of every frame.
-        if micros < 0 { return "-" + millis(0 - micros) }
+        if micros < 0 { return "-" + millis(micros == .min ? .max : -micros) }
         if micros >= 100_000 { return "\(micros / 1000)ms" }
         if micros < 1000 {
             let hundredths = (micros + 5) / 10

@@ -1,4 +1,5 @@
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// One line of the rules screen: a deny or allow entry or a rate rule, with its hits.

@@ -1,4 +1,5 @@
 import Foundation
+import ActionsDomain
 import ActionsStore
 
 /// Runs the dashboard's store work off the UI thread, as k9s's background updater does: the

@@ -40,12 +40,15 @@ enum TmuxClipboard {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return false }
-        let deadline = Date().addingTimeInterval(1)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        // A second at most, on the monotonic clock (a wall clock stepped back stretched it).
+        let deadline = ContinuousClock.now.advanced(by: .seconds(1))
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
         guard !process.isRunning else {
             process.terminate()
             return false
         }
+        // No answer (no tmux on the PATH, a socket this user cannot reach): not known to drop.
+        guard process.terminationStatus == 0 else { return false }
         let value = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return value.trimmingCharacters(in: .whitespacesAndNewlines) != "on"
     }

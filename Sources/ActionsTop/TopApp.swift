@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The dashboard's loop: draw, wait for a key or the refresh tick, reduce, repeat.
@@ -102,15 +103,20 @@ package enum TopApp {
                 controller.showTime()
                 needsDraw = true
             }
-            // Whole seconds of refresh run as the clock's second turns; others on their own timer.
+            // Whole seconds of refresh run as the clock's second turns, and that frame waits for
+            // the refresh; others run on their own timer and hold no frame (a hold renewed every
+            // 50 ms would hold the screen for as long as any read ran). A wall clock that stands
+            // still delays a refresh by half a second at most.
             let nowNs = MonotonicClock.nowNs()
-            let due = options.refreshMs >= 1000 && options.refreshMs % 1000 == 0
-                ? clockMoved && nowNs - lastTick >= UInt64(options.refreshMs - 500) * 1_000_000
-                : nowNs - lastTick >= UInt64(options.refreshMs) * 1_000_000
+            let elapsedNs = nowNs - lastTick
+            let onTheSecond = options.refreshMs >= 1000 && options.refreshMs % 1000 == 0
+            let due = onTheSecond
+                ? (clockMoved && elapsedNs >= UInt64(options.refreshMs - 500) * 1_000_000) || elapsedNs >= UInt64(options.refreshMs + 500) * 1_000_000
+                : elapsedNs >= UInt64(options.refreshMs) * 1_000_000
             if due {
                 lastTick = nowNs
                 controller.tick()
-                refreshStarted = nowNs
+                if onTheSecond { refreshStarted = nowNs }
             }
             if let started = refreshStarted, !controller.isWorking || nowNs - started >= refreshWaitNs { refreshStarted = nil }
             // A new theme repaints every cell: ncurses redraws only what it thinks changed, and a

@@ -1,4 +1,5 @@
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Who is attacking now: over the header's window, the most denied domains, networks (IPv4 /24,

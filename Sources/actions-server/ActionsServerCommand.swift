@@ -1,5 +1,6 @@
 import ArgumentParser
 import ActionsEngine
+import ActionsDomain
 import ActionsStore
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import ActionsEngine
+import ActionsDomain
 import ActionsStore
 import Logging
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ActionsDemo
+import ActionsDomain
 import ActionsStore
 import ActionsTop
 import Foundation

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import ActionsEngine
+import ActionsDomain
 import ActionsStore
 import ActionsTop
 import ActionsDemo

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import Foundation
 import Synchronization

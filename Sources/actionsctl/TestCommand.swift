@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import Foundation
 import NIOCore

@@ -1,5 +1,6 @@
 import Testing
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 @testable import ActionsEngine
 
@@ -94,7 +95,7 @@ import ActionsStore
         #expect(try ListEntry.normalize(" Bücher.DE. ", kind: .domain) == "xn--bcher-kva.de")
         #expect(try ListEntry.normalize("::ffff:10.1.2.3", kind: .ip) == "10.1.2.3")
         #expect(try ListEntry.normalize("::ffff:10.1.2.0/120", kind: .ip) == "10.1.2.0/24")
-        #expect(throws: StoreError.self) { try ListEntry.normalize("exa mple.com", kind: .domain) }
-        #expect(throws: StoreError.self) { try ListEntry.normalize("a..b", kind: .domain) }
+        #expect(throws: InvalidValue.self) { try ListEntry.normalize("exa mple.com", kind: .domain) }
+        #expect(throws: InvalidValue.self) { try ListEntry.normalize("a..b", kind: .domain) }
     }
 }

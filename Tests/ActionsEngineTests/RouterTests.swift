@@ -6,6 +6,7 @@ import NIOCore
 import HTTPTypes
 import Logging
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 @testable import ActionsEngine
 

@@ -1,6 +1,6 @@
 import Testing
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 @testable import ActionsPolicy
 
 /// "Already denied by rule N": a deny entry covers a new one when it denies every attempt the new

@@ -1,6 +1,6 @@
 import Testing
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 @testable import ActionsPolicy
 
 @Suite struct PrecedenceTests {

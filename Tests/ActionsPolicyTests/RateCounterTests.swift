@@ -1,6 +1,6 @@
 import Testing
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 @testable import ActionsPolicy
 
 @Suite struct RateCounterTests {
@@ -66,7 +66,7 @@ import ActionsStore
         #expect(RateRule(key: .ip, limit: 20, windowMs: 600_000).spec == "20/10m")
         #expect(RateRule(key: .ip, limit: 5, windowMs: 90_000).spec == "5/90s")
         for bad in ["20", "0/10m", "20/0m", "x/10m", "20/10", "20/8d", "-1/1m"] {
-            #expect(throws: StoreError.self, "\(bad)") { try RateRule.parse(bad) }
+            #expect(throws: InvalidValue.self, "\(bad)") { try RateRule.parse(bad) }
         }
     }
 }

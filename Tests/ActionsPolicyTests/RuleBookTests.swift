@@ -1,6 +1,6 @@
 import Testing
 import ActionsProtocol
-import ActionsStore
+import ActionsDomain
 @testable import ActionsPolicy
 
 func attempt(_ email: String, ip: String? = nil, type: ActionType = .userRegistration, at timeMs: Int64 = 0) -> Attempt {

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsProtocol
 import GRDB
+import ActionsDomain
 @testable import ActionsStore
 import ActionsTestSupport
 

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 
 /// CSV is for spreadsheets: no control character in any cell, and nothing a spreadsheet runs.

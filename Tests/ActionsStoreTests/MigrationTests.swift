@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import GRDB
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 
 @Suite struct MigrationTests {

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 import ActionsTestSupport
 

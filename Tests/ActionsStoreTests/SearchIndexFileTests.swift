@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 
 /// SQLite's search index lives in a file of its own (`<log>-search`) so that filling it never

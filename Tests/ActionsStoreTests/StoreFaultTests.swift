@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 
 /// A locked file, a corrupt file, and processes racing to create one.

@@ -1,5 +1,6 @@
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 
 func temporaryDatabasePath() -> String {

@@ -46,6 +46,18 @@ import ActionsTestSupport
         }
     }
 
+    /// A corrupt or hostile row's extreme values are drawn, not trapped on.
+    @Test func extremeValuesDoNotCrash() {
+        let renderer = Renderer(timeZone: TimeZone(identifier: "America/New_York")!)
+        for ms in [Int64.min, .min + 1, -1, 0, .max - 1, .max] {
+            #expect(renderer.clock(ms).count == 8)
+            #expect(!renderer.clock(ms, withDate: true).isEmpty)
+        }
+        #expect(Renderer.millis(.min).hasPrefix("-"))
+        #expect(Renderer.millis(.max).hasSuffix("ms"))
+        #expect(Renderer.millis(-110) == "-0.11ms")
+    }
+
     @Test func printableASCIIWidthIsItsLengthAndTheRestGoesByCharacter() {
         #expect(DisplayWidth.of("alice@example.com") == 17)
         #expect(DisplayWidth.of("") == 0)

@@ -1,5 +1,6 @@
 import Testing
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 @testable import ActionsTop
 

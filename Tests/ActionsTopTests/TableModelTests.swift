@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ActionsProtocol
+import ActionsDomain
 @testable import ActionsStore
 import ActionsTestSupport
 @testable import ActionsTop

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 @testable import ActionsTop
 

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsDomain
 import ActionsStore
 import ActionsTestSupport
 

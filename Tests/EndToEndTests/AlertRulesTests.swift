@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The Prometheus alerting rules shipped in packaging/prometheus: valid (`promtool check rules`),

@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsTestSupport
 

@@ -6,6 +6,7 @@ import FoundationNetworking
 import GRDB
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// kill -9 under load, again and again, on one database file.

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsTestSupport
+import ActionsDomain
 import ActionsStore
 
 /// The real actions-top in tmux while live traffic arrives: every key that reloads the table

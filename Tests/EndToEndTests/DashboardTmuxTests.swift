@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// actions-top inside tmux against a real actions-server.

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import GRDB
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The database's disk fills up under a running server, then frees up again.

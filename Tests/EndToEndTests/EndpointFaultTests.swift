@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Every endpoint fault under both error modes, and the circuit breaker, against the real binary.

@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import Synchronization
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsTestSupport
 

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The context reaches the customer's endpoint exactly as the identity service sent it.

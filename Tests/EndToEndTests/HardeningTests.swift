@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Hardening, round 3, against the real binaries: identities as UTS #46 defines them, sizes

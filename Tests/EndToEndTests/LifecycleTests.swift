@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The server's life as an operator sees it: SIGTERM's documented order, and SIGHUP's reload.

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 @Suite(.serialized) struct LivePolicyTests {

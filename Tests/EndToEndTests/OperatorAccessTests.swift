@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsDomain
 import ActionsStore
 
 /// The installed layout's access rule: the service's state directory belongs to a group (2770);

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsTestSupport
+import ActionsDomain
 import ActionsStore
 
 /// A `\u0000` in a context string cost PostgreSQL's COPY its whole batch: other people's events

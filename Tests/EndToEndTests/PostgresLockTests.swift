@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsTestSupport
+import ActionsDomain
 import ActionsStore
 
 /// The README's promise on PostgreSQL too: a failed login whose table another transaction holds

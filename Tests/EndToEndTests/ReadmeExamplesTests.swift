@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsDomain
 import ActionsStore
 
 /// The README's curl line for every route works as printed, against a real server with a token.

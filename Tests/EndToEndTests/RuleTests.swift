@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 import ActionsTestSupport
 

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The real actions-server over loopback: each verdict path.

@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// What breaks auth infrastructure in production, against the real binary: another process

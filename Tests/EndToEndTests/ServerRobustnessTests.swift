@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import GRDB
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// Bad input, stuck parts and shutdown, against the real binary.

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// An hour of operations compressed into a minute: the server under steady traffic, three

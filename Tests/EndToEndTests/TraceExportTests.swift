@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import ActionsTestSupport
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// OTLP span export: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, every decision is a server span

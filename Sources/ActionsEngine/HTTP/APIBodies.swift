@@ -1,4 +1,5 @@
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The engine API's answer, written straight into bytes: this runs on every decision, and

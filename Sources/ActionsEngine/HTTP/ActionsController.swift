@@ -3,6 +3,7 @@ import Hummingbird
 import HTTPTypes
 import Crypto
 import ActionsProtocol
+import ActionsDomain
 import ActionsStore
 
 /// The server's HTTP surface: registers every route of `APIRoute.all` and answers them from the

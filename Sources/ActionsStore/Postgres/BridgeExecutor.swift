@@ -1,3 +1,4 @@
+import ActionsDomain
 import NIOCore
 import NIOPosix
 

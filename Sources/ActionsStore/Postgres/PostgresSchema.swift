@@ -1,3 +1,4 @@
+import ActionsDomain
 import Foundation
 import ActionsProtocol
 

@@ -1,3 +1,4 @@
+import ActionsDomain
 import Logging
 import PostgresNIO
 

@@ -1,3 +1,4 @@
+import ActionsDomain
 import GRDB
 import GRDBSQLite
 

@@ -33,7 +33,7 @@ package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// An IPv4 address, in its IPv4-mapped IPv6 form.
-    init(ipv4 value: UInt32) {
+    package init(ipv4 value: UInt32) {
         var mapped = [UInt8](repeating: 0, count: 16)
         mapped[10] = 0xff
         mapped[11] = 0xff
@@ -48,7 +48,7 @@ package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// else), read from the bytes: what nearly every context carries, and what inet_pton reads the
     /// same way. Anything else is left to the general path (nil). Bridging the text to C and the
     /// trimming checks cost about 2,500 instructions a decision (callgrind).
-    static func plainIPv4(_ text: String) -> UInt32? {
+    package static func plainIPv4(_ text: String) -> UInt32? {
         var text = text
         return text.withUTF8 { bytes -> UInt32? in
             guard bytes.count >= 7 && bytes.count <= 15 else { return nil }
@@ -73,7 +73,7 @@ package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    init(bytes: [UInt8], isIPv4: Bool) {
+    package init(bytes: [UInt8], isIPv4: Bool) {
         self.bytes = bytes
         self.isIPv4 = isIPv4
     }

@@ -86,7 +86,7 @@ package struct ListEntry: Sendable, Equatable, Identifiable {
     /// Puts a value in the spelling decisions compare in (`Normalize`: case, compatibility forms,
     /// trailing dot, punycode; IPv4-mapped IPv6 as IPv4) and checks it for its kind; a clear error
     /// when it cannot match anything.
-    package static func normalize(_ value: String, kind: EntryKind) throws(StoreError) -> String {
+    package static func normalize(_ value: String, kind: EntryKind) throws(InvalidValue) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         switch kind {
         case .domain:
@@ -183,7 +183,7 @@ package struct RateRule: Sendable, Equatable, Identifiable {
     package var label: String { "rate \(key.rawValue) \(spec)" }
 
     /// Parses `LIMIT/WINDOW` (`20/10m`, `100/1h`) into a limit and a window.
-    package static func parse(_ spec: String) throws(StoreError) -> (limit: Int, windowMs: Int64) {
+    package static func parse(_ spec: String) throws(InvalidValue) -> (limit: Int, windowMs: Int64) {
         let parts = spec.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let limit = Int(parts[0]), limit > 0, limit <= 1_000_000,
               let window = DurationText.milliseconds(parts[1]), window <= 7 * 86_400_000 else {
