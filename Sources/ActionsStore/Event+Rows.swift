@@ -5,13 +5,8 @@ import GRDBSQLite
 
 /// How an event is written to and read from the log's rows.
 extension Event {
-    static let columns = "id, uid, ts_ms, action_type, action_id, user_id, email, email_domain, ip, user_agent, verdict, decided_by, reason, error_message, outcome, http_status, latency_us, endpoint_latency_us, error_mode, detail, auth_method, organization_id, device_fingerprint, node, rule_id, shadow_rule_id, is_test, trace_id"
-
     /// The columns `insertSQL` fills, in order (PostgreSQL's COPY names them).
-    static let insertColumns = ["uid", "ts_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
-                                "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
-                                "endpoint_latency_us", "error_mode", "detail", "failed", "auth_method", "organization_id",
-                                "device_fingerprint", "node", "rule_id", "shadow_rule_id", "is_test", "trace_id"]
+    static let insertColumns = EventColumn.inserted.map(\.name)
 
     /// An INSERT of `rows` rows.
     static func insertSQL(rows: Int) -> String {
@@ -31,54 +26,14 @@ extension Event {
     /// Hands the row's fields to `row` in `insertColumns` order: SQLite binds them into its
     /// statement (`RowBinder`), PostgreSQL writes them as a line of COPY text (`CopyRowWriter`).
     func write<Row: EventFieldWriter>(to row: inout Row) {
-        row.text(uid)
-        row.integer(timeMs)
-        row.text(actionType.rawValue)
-        row.text(actionId)
-        row.text(userId)
-        row.text(email)
-        row.text(emailDomain)
-        row.text(ip)
-        row.text(userAgent)
-        row.text(verdict.rawValue)
-        row.text(decidedBy.rawValue)
-        row.text(reason)
-        row.text(errorMessage)
-        row.text(outcome.rawValue)
-        row.integer(httpStatus.map(Int64.init))
-        row.integer(latencyUs)
-        row.integer(endpointLatencyUs)
-        row.text(errorMode.rawValue)
-        row.text(detail)
-        row.integer(outcome == .ok ? 0 : 1)
-        row.text(authMethod)
-        row.text(organizationId)
-        row.text(deviceFingerprint)
-        row.text(node)
-        row.integer(ruleId)
-        row.integer(shadowRuleId)
-        row.integer(isTest ? 1 : 0)
-        row.text(traceId)
+        for column in EventColumn.inserted { write(column, to: &row) }
     }
 
-    /// Reads a row of `columns`; texts as written (see `StoredText`).
+    /// Reads a row of `EventColumn.selectList`.
     init(row: SQLRow) {
-        func text(_ index: Int) -> String? { StoredText.decode(row.optionalString(index)) }
-        self.init(
-            id: row.int64(0), uid: text(1) ?? "", timeMs: row.int64(2),
-            // Only actions-server writes events, always with a known type.
-            actionType: ActionType(rawValue: row.string(3)) ?? .userRegistration, actionId: text(4) ?? "",
-            userId: text(5), email: text(6), emailDomain: text(7),
-            ip: text(8), userAgent: text(9),
-            verdict: Verdict(lenient: row.string(10)) ?? .deny,
-            decidedBy: DecidedBy(rawValue: row.string(11)) ?? .invalid,
-            reason: text(12), errorMessage: text(13),
-            outcome: Outcome(rawValue: row.string(14)) ?? .invalidResponse,
-            httpStatus: row.optionalInt(15), latencyUs: row.int64(16), endpointLatencyUs: row.optionalInt64(17),
-            errorMode: ErrorMode(name: row.string(18)) ?? .failClosed, detail: text(19),
-            authMethod: text(20), organizationId: text(21), deviceFingerprint: text(22),
-            node: text(23), ruleId: row.optionalInt64(24), shadowRuleId: row.optionalInt64(25),
-            isTest: row.bool(26), traceId: text(27))
+        self.init(uid: "", timeMs: 0, actionType: .userRegistration, actionId: "", verdict: .deny, decidedBy: .invalid,
+                  outcome: .invalidResponse, latencyUs: 0, errorMode: .failClosed)
+        for (index, column) in EventColumn.selected.enumerated() { read(column, from: row, at: index) }
     }
 }
 

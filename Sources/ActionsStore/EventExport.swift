@@ -19,10 +19,8 @@ package enum EventExport {
         }
     }
 
-    static let columns = ["id", "uid", "time_ms", "action_type", "action_id", "user_id", "email", "email_domain", "ip", "user_agent",
-                          "verdict", "decided_by", "reason", "error_message", "outcome", "http_status", "latency_us",
-                          "endpoint_latency_us", "error_mode", "detail", "auth_method", "organization_id", "device_fingerprint", "node",
-                          "rule_id", "shadow_rule_id", "is_test", "trace_id"]
+    /// The CSV header's names, which JSON Lines and the HTTP API share (`EventColumn.exportName`).
+    static let columns = EventColumn.exported.compactMap(\.exportName)
 
     /// `time_ms`, `action_type`, ...: the names of `columns`, which the HTTP API shares.
     static var jsonEncoder: JSONEncoder {
@@ -48,14 +46,7 @@ package enum EventExport {
         case .jsonl:
             return String(decoding: try jsonEncoder.encode(event), as: UTF8.self)
         case .csv:
-            let fields: [String?] = [
-                event.id.map(String.init), event.uid, String(event.timeMs), event.actionType.rawValue, event.actionId, event.userId,
-                event.email, event.emailDomain, event.ip, event.userAgent, event.verdict.rawValue, event.decidedBy.rawValue,
-                event.reason, event.errorMessage, event.outcome.rawValue, event.httpStatus.map(String.init), String(event.latencyUs),
-                event.endpointLatencyUs.map(String.init), event.errorMode.rawValue, event.detail, event.authMethod,
-                event.organizationId, event.deviceFingerprint, event.node, event.ruleId.map(String.init),
-                event.shadowRuleId.map(String.init), event.isTest ? "1" : "0", event.traceId,
-            ]
+            let fields = EventColumn.exported.map { event.exportText($0) }
             return fields.map { quoted($0 ?? "") }.joined(separator: ",")
         }
     }

@@ -148,7 +148,7 @@ extension Store {
                 clauses.append("id < ?")
                 arguments.append(beforeID)
             }
-            let sql = "SELECT \(Event.columns) FROM events \(Self.indexHint(filter, db)) \(Self.whereSQL(clauses)) ORDER BY id DESC LIMIT ?"
+            let sql = "SELECT \(EventColumn.selectList) FROM events \(Self.indexHint(filter, db)) \(Self.whereSQL(clauses)) ORDER BY id DESC LIMIT ?"
             arguments.append(limit)
             return try db.rows(sql, arguments).map(Event.init(row:))
         }
@@ -160,7 +160,7 @@ extension Store {
             var (clauses, arguments) = try Self.whereClauses(filter, db)
             clauses.append("id > ?")
             arguments.append(afterID)
-            let sql = "SELECT \(Event.columns) FROM events \(Self.indexHint(filter, db)) \(Self.whereSQL(clauses)) ORDER BY id ASC LIMIT ?"
+            let sql = "SELECT \(EventColumn.selectList) FROM events \(Self.indexHint(filter, db)) \(Self.whereSQL(clauses)) ORDER BY id ASC LIMIT ?"
             arguments.append(limit)
             return try db.rows(sql, arguments).map(Event.init(row:))
         }
@@ -173,14 +173,14 @@ extension Store {
         return try reading { db in
             let clauses = ranges.map { _ in "(id BETWEEN ? AND ?)" }.joined(separator: " OR ")
             let arguments: [any SQLBindable] = ranges.flatMap { [$0.lowerBound, $0.upperBound] } + [limit]
-            return try db.rows("SELECT \(Event.columns) FROM events WHERE \(clauses) ORDER BY id ASC LIMIT ?", arguments)
+            return try db.rows("SELECT \(EventColumn.selectList) FROM events WHERE \(clauses) ORDER BY id ASC LIMIT ?", arguments)
                 .map(Event.init(row:))
         }
     }
 
     package func event(id: Int64) throws(StoreError) -> Event? {
         try reading { db in
-            try db.row("SELECT \(Event.columns) FROM events WHERE id = ?", [id]).map(Event.init(row:))
+            try db.row("SELECT \(EventColumn.selectList) FROM events WHERE id = ?", [id]).map(Event.init(row:))
         }
     }
 
