@@ -31,8 +31,9 @@ package final class Store: Sendable {
     let searchIndex: Result<SearchIndexFile, StoreError>?
     package let isReadOnly: Bool
 
-    /// The GRDB connection of a SQLite store (tests and benchmarks that inspect the file).
-    package var db: any DatabaseWriter {
+    /// The GRDB connection of a SQLite store. Internal: it crashes on PostgreSQL, so nothing outside
+    /// the store reaches it (tests inspect the file with `@testable`, benchmarks with GRDB of their own).
+    var db: any DatabaseWriter {
         guard case .sqlite(let db) = backend else { preconditionFailure("\(path) is not a SQLite store") }
         return db
     }
@@ -281,7 +282,7 @@ package final class Store: Sendable {
     ///   started: a caller that has given up by then gets SQLITE_BUSY instead of a write that lands
     ///   after it answered. Writes queue behind each other, so this bounds the queueing; the busy
     ///   timeout bounds the write itself.
-    package func write<T>(deadlineNs: UInt64? = nil, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    func write<T>(deadlineNs: UInt64? = nil, _ body: (Database) throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
         do {
             return try db.writeWithoutTransaction { db in
@@ -320,8 +321,8 @@ package final class Store: Sendable {
         }
     }
 
-    /// A GRDB read on a SQLite store (tests and benchmarks that inspect the file).
-    package func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    /// A GRDB read on a SQLite store (internal, as `db` is).
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try db.read(body)
         } catch let error as StoreError {

@@ -59,10 +59,12 @@ import ActionsStore
 
     /// Opens the file as the next start would (recovery included), checks it, and returns which answered ids are missing.
     static func missing(_ answers: [Answered], path: String) throws -> [Answered] {
-        let store = try Store(path: path, create: false)
-        let integrity = try store.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+        _ = try Store(path: path, create: false)
+        // The file itself, through GRDB: the store's own connection is not for inspection.
+        let file = try DatabaseQueue(path: path)
+        let integrity = try file.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
         #expect(integrity == "ok")
-        let logged = try store.read { db in Set(try String.fetchAll(db, sql: "SELECT uid FROM events")) }
+        let logged = try file.read { db in Set(try String.fetchAll(db, sql: "SELECT uid FROM events")) }
         return answers.filter { !logged.contains($0.eventID) }
     }
 

@@ -75,7 +75,8 @@ import ActionsStore
         }
         #expect(recovered != nil, "the writer recovered by itself once space returned")
         let store = try Store(path: disk.database, create: false)
-        #expect(try store.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        let integrity = try await DatabaseQueue(path: disk.database).read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+        #expect(integrity == "ok")
         let health2 = try await http("GET", server.baseURL + "/healthz").json
         let dropped = health2["events_dropped"] as? Int ?? -1
         // Everything not counted as dropped is on disk.
