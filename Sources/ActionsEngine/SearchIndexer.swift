@@ -24,6 +24,9 @@ struct SearchIndexer: Service {
     var logger: Logger
     /// Where the index's lag is reported (`actions_search_index_lag_events`, `_seconds`).
     var metrics: EngineMetrics?
+    /// Events per transaction, and the backlog a batch waits for: at idle priority a batch may be
+    /// starved while it holds the index file's write lock (retention's index cleanup waits for
+    /// it), so batches are the size the cost curve above flattens at, not larger.
     var batch = 20_000
     var maxDelay: Duration = .seconds(10)
 
@@ -46,16 +49,11 @@ struct SearchIndexer: Service {
         }
     }
 
-    /// Events per transaction: at idle priority a batch may be starved while it holds the index
-    /// file's write lock (retention's index cleanup waits for it), so batches are the size the
-    /// cost curve above flattens at, not larger.
-    private let batchSize = 20_000
-
     /// One batch. On SQLite the indexing CPU is this process's, so it runs at idle priority; on
     /// PostgreSQL it is the database server's, and a starved thread here would only hold a
     /// transaction (and its row lock on the index's mark) open longer.
     private func indexBatch(_ store: Store) async throws -> Int {
-        let batchSize = self.batchSize
+        let batchSize = batch
         return store.isPostgres
             ? try await BlockingWork.run { try store.indexSearch(batch: batchSize) }
             : try await BlockingWork.runWhenIdle { try store.indexSearch(batch: batchSize) }
@@ -71,7 +69,7 @@ struct SearchIndexer: Service {
                 let due = ContinuousClock.now - lastRun >= maxDelay || (lag?.events ?? Int64(batch)) >= Int64(batch)
                 if due {
                     // Catch up without pausing while a backlog remains (a fresh index on an old log).
-                    while try await indexBatch(store) == batchSize, !Task.isCancelled {}
+                    while try await indexBatch(store) == batch, !Task.isCancelled {}
                     lastRun = .now
                 }
             } catch {

@@ -104,7 +104,8 @@ import Testing
         #expect(throws: IdentityError.tooLong(what: "email", octets: 63_004, limit: 254)) { try Normalize.checkedEmailAndDomain("eve@" + cjk) }
         #expect(throws: IdentityError.self) { try Normalize.checkedDomain(cjk) }
         _ = Normalize.domain(cjk)
-        #expect(ContinuousClock.now - start < .milliseconds(200))
+        // A second of CPU in a release build before sizes were checked first; now microseconds.
+        #expect(ContinuousClock.now - start < .seconds(1))
         let label = String(repeating: "a", count: 64)
         #expect(throws: IdentityError.tooLong(what: "label", octets: 64, limit: 63)) { try Normalize.checkedDomain(label + ".com") }
         #expect(try Normalize.checkedDomain(String(repeating: "a", count: 63) + ".com").count == 67)

@@ -70,7 +70,8 @@ import ActionsDomain
         await writer.close()
         let took = Date().timeIntervalSince(start)
         holder.releaseNow()
-        #expect(took < 3, "close() took \(took) s with a 1 s grace period")
+        // Far below the lock's 60 s: the grace period ended it, not the lock.
+        #expect(took < 30, "close() took \(took) s with a 1 s grace period")
         #expect(writer.stats.dropped == 10)
         #expect(writer.stats.lastError?.contains("locked") == true)
     }

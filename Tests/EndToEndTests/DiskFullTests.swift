@@ -95,7 +95,8 @@ import ActionsStore
         #expect(ok.json["outcome"] as? String == "ok")
         try disk.fill()
         let refused = try await register(server, "full@example.com")
-        #expect(refused.seconds < 1.5)
+        // Bounded by events.durable_wait_ms, not by the disk: a write stuck on it would never answer.
+        #expect(refused.seconds < 10, "answered after \(refused.seconds) s")
         #expect(refused.json["verdict"] as? String == "Deny", "fail-closed by default: never allowed silently")
         #expect(refused.json["outcome"] as? String == "log_unavailable")
         try disk.free()

@@ -35,7 +35,7 @@ import ActionsStore
             #expect(answer.json["verdict"] as? String == mode.verdict.rawValue, "\(url) under \(mode)")
             #expect(answer.json["decided_by"] as? String == "error_mode", "\(url)")
             #expect(answer.json["outcome"] as? String == outcome.rawValue, "\(url)")
-            #expect(answer.seconds < 2, "the 300 ms timeout bounds the wait")
+            #expect(answer.seconds < 10, "the 300 ms timeout bounds the wait (the slow endpoint takes 30 s)")
         }
         let events = try await harness.waitForEvents(7)
         #expect(Set(events.map(\.outcome)) == Set(Self.faults.map(\.outcome) + [.connectError]))

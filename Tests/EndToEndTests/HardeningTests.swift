@@ -46,7 +46,7 @@ import ActionsStore
         }
         // A liveness bound on a debug build (the hand-written punycode spent a second of CPU on the
         // first case in a release build); the figures belong in actions-bench.
-        #expect(seconds < 2, "the slowest refusal took \(seconds) s")
+        #expect(seconds < 5, "the slowest refusal took \(seconds) s")
         // Duplicate member names at any depth (I-JSON): local policy and the endpoint could read different emails.
         for body in [#"{"user_data":{"email":"a@example.com","email":"b@mailinator.com"}}"#,
                      #"{"user_data":{"email":"a@example.com"},"user_data":{"email":"b@example.com"}}"#,

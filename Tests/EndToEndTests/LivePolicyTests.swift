@@ -15,12 +15,12 @@ import ActionsStore
         let changed = Date()
         let output = try harness.ctl("mode", "set", "authentication", "fail-open")
         #expect(output.contains("fail-closed -> fail-open"))
-        let took = try await eventually(timeout: 3, interval: 0.02) {
+        // The promise is 250 ms; ten times it leaves a busy machine room and still fails a poll
+        // that stopped (the next full reload is minutes away).
+        let took = try await eventually(timeout: 2.5, interval: 0.02) {
             try await harness.authenticate("ana@example.com").json["verdict"] as? String == "Allow"
         }
-        let elapsed = Date().timeIntervalSince(changed)
-        #expect(took != nil)
-        #expect(elapsed < 1.0, "took \(elapsed) s")
+        #expect(took != nil, "not applied \(Date().timeIntervalSince(changed)) s after the change")
 
         let audit = try harness.ctl("audit")
         #expect(audit.contains("mode.set\tauthentication\tfail-closed\t->\tfail-open"))
