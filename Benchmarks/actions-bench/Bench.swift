@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions-bench",
         abstract: "Benchmarks for the store, the server and the dashboard; prints figures, side by side.",
-        subcommands: [StoreBench.self, EngineBench.self, ServerBench.self, TopBench.self, BaselineServer.self])
+        subcommands: [StoreBench.self, EngineBench.self, ServerBench.self, TopBench.self, BackfillBench.self, BaselineServer.self])
 }
 
 /// Median and percentiles of a list of durations in milliseconds.

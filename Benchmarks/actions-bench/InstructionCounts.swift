@@ -160,6 +160,12 @@ struct InstructionCounts {
             var line = String(format: "%@: %.0f instructions/request", count.name, count.perRequest)
             if count.name != bare.name { line += String(format: ", %.2f× the bare handler's", count.perRequest / bare.perRequest) }
             report(line)
+            // The decision path alone: the indexer works behind it, at idle priority.
+            if let indexer = count.stages.first(where: { $0.0.hasPrefix("search indexer") })?.1 {
+                var path = String(format: "  decision path (HTTP, decision, event writer): %.0f instructions/request", count.perRequest - indexer)
+                if count.name != bare.name { path += String(format: ", %.2f× the bare handler's", (count.perRequest - indexer) / bare.perRequest) }
+                report(path)
+            }
             for (label, value) in count.stages {
                 report("    " + label.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%8.0f", value))
             }

@@ -85,7 +85,7 @@ extension EventFilter {
 
     /// Every trigram of the text, quoted, joined by AND: what the contentless trigram index can
     /// answer (it keeps no positions, so a phrase cannot be asked for).
-    static func trigramQuery(_ text: String) -> String {
+    package static func trigramQuery(_ text: String) -> String {
         let scalars = Array(foldCase(text.trimmingCharacters(in: .whitespaces)).unicodeScalars)
         var seen: Set<String> = []
         var terms: [String] = []

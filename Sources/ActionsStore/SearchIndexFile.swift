@@ -144,9 +144,19 @@ final class SearchIndexFile: Sendable {
         try Int64.fetchOne(db, sql: "SELECT value FROM search_meta WHERE key = ?", arguments: [key]) ?? 0
     }
 
+    /// FTS5 merges an index level's segments once this many are there (its default is 4). Each
+    /// merge rewrites them, so merging 16 at a time rewrites each event's entries about half as
+    /// often: filling a fresh index over the first 22 million events of a 100M-row log took 95 s
+    /// against 130 s (232k events/s against 170k), with trigram queries as fast
+    /// (`actions-bench backfill`). Set on an index that has no setting of its own.
+    static let automerge = 16
+
     /// Indexes up to `batch` events after the last indexed one; returns how many.
     func index(batch: Int) throws(StoreError) -> Int {
         try write { db in
+            if try Int.fetchOne(db, sql: "SELECT v FROM events_search_config WHERE k = 'automerge'") == nil {
+                try db.execute(sql: "INSERT INTO events_search(events_search, rank) VALUES ('automerge', ?)", arguments: [Self.automerge])
+            }
             let upTo = try Self.mark("indexed_up_to", db)
             guard let range = try Row.fetchOne(db, sql: """
                     SELECT count(*), max(id) FROM (SELECT id FROM log.events WHERE id > ? ORDER BY id LIMIT ?)

@@ -77,6 +77,29 @@ import ActionsDomain
                 == (35..<40).reversed().map { "n\($0)@needle.io" })
     }
 
+    /// FTS5 merges segments 16 at a time on an index without a setting of its own (a fresh one,
+    /// or one made before the setting existed); an index's own setting is left as it is.
+    @Test func theIndexMergesSixteenSegmentsAtATimeUnlessSetOtherwise() throws {
+        let path = temporaryDatabasePath()
+        let store = try Store(path: path)
+        try store.insert(needles(0..<5))
+        func automerge() throws -> Int? {
+            try DatabaseQueue(path: SearchIndexFile.path(forLog: path)).read { db in
+                try Int.fetchOne(db, sql: "SELECT v FROM events_search_config WHERE k = 'automerge'")
+            }
+        }
+        #expect(try automerge() == nil, "nothing set before the first batch")
+        #expect(try store.indexSearch() == 5)
+        #expect(try automerge() == SearchIndexFile.automerge)
+        try DatabaseQueue(path: SearchIndexFile.path(forLog: path)).write { db in
+            try db.execute(sql: "INSERT INTO events_search(events_search, rank) VALUES ('automerge', 2)")
+        }
+        try store.insert(needles(5..<10))
+        #expect(try store.indexSearch() == 5)
+        #expect(try automerge() == 2)
+        #expect(try store.latestEvents(EventFilter(text: "needle"), limit: 100).count == 10)
+    }
+
     /// The index holds nothing the log does not. A deleted index is made again and filled from
     /// the start; a read-only store that finds none searches by scanning the log.
     @Test func aMissingIndexIsRebuiltOrScannedAround() throws {
