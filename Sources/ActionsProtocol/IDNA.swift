@@ -48,7 +48,7 @@ enum IDNA {
         var ascii = String(cString: output)
         // UTS #46 keeps a trailing empty label (from a mapped full stop); one spelling has none.
         if ascii.hasSuffix(".") && ascii.utf8.count > 1 { ascii.removeLast() }
-        guard !ascii.isEmpty, !ascii.hasPrefix("."), !ascii.hasSuffix("."), !ascii.contains("..") else {
+        guard !ascii.isEmpty, !ascii.hasPrefix("."), !ascii.hasSuffix("."), !ascii.containsBytes("..") else {
             throw .invalidDomain(String(text), reason: "empty label")
         }
         // Punycode can make a name longer than its UTF-8 (libidn2 allows 255): RFC 1035's 253 holds

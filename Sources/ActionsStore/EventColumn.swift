@@ -3,7 +3,7 @@ import ActionsProtocol
 
 /// The event log's columns: the one definition of an event row. The insert list (and COPY's),
 /// the select list, the row reader, the CSV export's columns and the check of both live schemas
-/// (`EventColumnTests`) all come from it, and each column's value is written and read by its own
+/// (`SchemaParityTests`) all come from it, and each column's value is written and read by its own
 /// case, never by its position in a list: adding a column is a case here, its two lines in
 /// `Event.write` and `Event.read`, and a migration on each backend.
 package enum EventColumn: CaseIterable, Sendable {

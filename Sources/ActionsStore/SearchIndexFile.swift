@@ -150,12 +150,17 @@ final class SearchIndexFile: Sendable {
     /// against 130 s (232k events/s against 170k), with trigram queries as fast
     /// (`actions-bench backfill`). Set on an index that has no setting of its own.
     static let automerge = 16
+    /// A level of this many segments is merged whole, in the transaction that made it so
+    /// (FTS5's default is 16). Kept well above `automerge`, so that merges stay incremental,
+    /// spread over batches: a whole-level merge would hold the index's write lock in one batch.
+    static let crisismerge = 64
 
     /// Indexes up to `batch` events after the last indexed one; returns how many.
     func index(batch: Int) throws(StoreError) -> Int {
         try write { db in
             if try Int.fetchOne(db, sql: "SELECT v FROM events_search_config WHERE k = 'automerge'") == nil {
                 try db.execute(sql: "INSERT INTO events_search(events_search, rank) VALUES ('automerge', ?)", arguments: [Self.automerge])
+                try db.execute(sql: "INSERT INTO events_search(events_search, rank) VALUES ('crisismerge', ?)", arguments: [Self.crisismerge])
             }
             let upTo = try Self.mark("indexed_up_to", db)
             guard let range = try Row.fetchOne(db, sql: """

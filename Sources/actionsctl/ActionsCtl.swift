@@ -103,7 +103,14 @@ func parseActions(_ name: String?) throws -> [ActionType] {
 /// unusable (a schema from another version, a read-only file), 77 permission denied, 75 a
 /// failure that may pass (locked, unreachable: try again), 64 stays for usage errors.
 func attempt<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as StoreError { throw failure(error.description, status: exitStatus(error)) }
+    do {
+        return try body()
+    } catch let error as StoreError {
+        throw failure(error.description, status: exitStatus(error))
+    } catch let error as InvalidValue {
+        // A value no rule can hold (`ListEntry.normalize`, `RateRule.parse`): refused as the store refuses one.
+        throw failure(error.description, status: 65)
+    }
 }
 
 /// A runtime failure with its message on stderr (no usage text) and a sysexits status.

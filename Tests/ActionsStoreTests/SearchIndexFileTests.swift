@@ -91,6 +91,10 @@ import ActionsDomain
         #expect(try automerge() == nil, "nothing set before the first batch")
         #expect(try store.indexSearch() == 5)
         #expect(try automerge() == SearchIndexFile.automerge)
+        let crisismerge = try DatabaseQueue(path: SearchIndexFile.path(forLog: path)).read { db in
+            try Int.fetchOne(db, sql: "SELECT v FROM events_search_config WHERE k = 'crisismerge'")
+        }
+        #expect(crisismerge == SearchIndexFile.crisismerge)
         try DatabaseQueue(path: SearchIndexFile.path(forLog: path)).write { db in
             try db.execute(sql: "INSERT INTO events_search(events_search, rank) VALUES ('automerge', 2)")
         }

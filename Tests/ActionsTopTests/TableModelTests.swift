@@ -231,7 +231,8 @@ struct ModelRun {
         let start = ContinuousClock.now
         controller.press(.char("l")) // the rules screen: its rules and hits load on the query lane, which now waits on the lock
         // Back while the lock still holds and the query still waits: the key did not wait on it.
-        #expect(!holder.isFinished && controller.isWorking, "the key waited on the store (\(ContinuousClock.now - start))")
+        #expect(!holder.isFinished && controller.isWorking && ContinuousClock.now - start < .seconds(1),
+                "the key waited on the store (\(ContinuousClock.now - start))")
         // The tail has its own lane: new events arrive while the query waits.
         try run.insert((21...25).map { run.makeEvent(id: Int64($0)) })
         var arrived = false

@@ -50,6 +50,12 @@ import ActionsTestSupport
         let harness = try ServerHarness()
         let refused = try run(ctl, ["deny", "remove", "no-such.example"], environment: ["ACTIONS_DB": harness.databasePath])
         #expect(refused.status == 65 && !refused.stderr.contains("Usage"), "\(refused.status) \(refused.stderr)")
+        // A value no rule can hold is refused the same way, its text shown escaped.
+        for arguments in [["deny", "add", "ip", "bogus\u{1b}[31m"], ["rate", "add", "ip", "0/1m"]] {
+            let invalid = try run(ctl, arguments, environment: ["ACTIONS_DB": harness.databasePath])
+            #expect(invalid.status == 65 && !invalid.stderr.contains("Usage") && !invalid.stderr.contains("\u{1b}"),
+                    "\(arguments): \(invalid.status) \(invalid.stderr)")
+        }
         let usage = try run(ctl, ["deny", "add"], environment: ["ACTIONS_DB": harness.databasePath])
         #expect(usage.status == 64 && usage.stderr.contains("Usage"), "\(usage.status) \(usage.stderr)")
     }
