@@ -79,15 +79,11 @@ package enum TopApp {
         controller.load()
         // Writes already asked for are finished before the program exits.
         defer { controller.finish() }
-        var lastTick = MonotonicClock.nowNs()
-        var lastCheckpoint = lastTick
+        var lastCheckpoint = MonotonicClock.nowNs()
         var lastClockSecond = WallClock.nowMs() / 1000
         var needsDraw = true
         var drawnTheme = controller.theme
-        // A frame waits this long for the refresh it started, so the clock's second and the tail's
-        // rows are drawn once, not twice (a frame is most of the dashboard's CPU while idle).
-        let refreshWaitNs: UInt64 = 50_000_000
-        var refreshStarted: UInt64?
+        var schedule = RefreshSchedule(refreshMs: options.refreshMs, nowNs: MonotonicClock.nowNs())
         while !controller.shouldQuit && !StopRequest.requested {
             // Results of store work (it all runs off this thread) are applied here.
             if controller.drain() { needsDraw = true }
@@ -103,22 +99,7 @@ package enum TopApp {
                 controller.showTime()
                 needsDraw = true
             }
-            // Whole seconds of refresh run as the clock's second turns, and that frame waits for
-            // the refresh; others run on their own timer and hold no frame (a hold renewed every
-            // 50 ms would hold the screen for as long as any read ran). A wall clock that stands
-            // still delays a refresh by half a second at most.
-            let nowNs = MonotonicClock.nowNs()
-            let elapsedNs = nowNs - lastTick
-            let onTheSecond = options.refreshMs >= 1000 && options.refreshMs % 1000 == 0
-            let due = onTheSecond
-                ? (clockMoved && elapsedNs >= UInt64(options.refreshMs - 500) * 1_000_000) || elapsedNs >= UInt64(options.refreshMs + 500) * 1_000_000
-                : elapsedNs >= UInt64(options.refreshMs) * 1_000_000
-            if due {
-                lastTick = nowNs
-                controller.tick()
-                if onTheSecond { refreshStarted = nowNs }
-            }
-            if let started = refreshStarted, !controller.isWorking || nowNs - started >= refreshWaitNs { refreshStarted = nil }
+            if schedule.tickDue(nowNs: MonotonicClock.nowNs(), clockMoved: clockMoved) { controller.tick() }
             // A new theme repaints every cell: ncurses redraws only what it thinks changed, and a
             // colour change alone left cells in the old theme's colours.
             if controller.theme != drawnTheme {
@@ -126,7 +107,7 @@ package enum TopApp {
                 terminal.invalidate()
                 needsDraw = true
             }
-            if needsDraw && refreshStarted == nil {
+            if needsDraw && schedule.mayDraw(nowNs: MonotonicClock.nowNs(), working: controller.isWorking) {
                 let (width, height) = terminal.size
                 controller.setSize(width: width, height: height)
                 terminal.draw(renderer.render(controller.state, width: width, height: height), theme: controller.theme)
@@ -144,8 +125,7 @@ package enum TopApp {
                 if key == .resize || key == .char("\u{0C}") { terminal.invalidate() }
                 controller.press(key)
                 needsDraw = true
-                // What a key changed is drawn at once.
-                refreshStarted = nil
+                schedule.keyPressed()
             } else if StopRequest.terminalHungUp() {
                 break
             }
