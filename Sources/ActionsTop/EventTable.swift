@@ -41,7 +41,7 @@ package struct EventTable: Sendable, Equatable {
     /// Returns the number of events taken in (a full table drops as many of its oldest).
     @discardableResult
     package mutating func merge(_ events: [Event]) -> Int {
-        // From the id set: a key path over the rows copied each of them, on every refresh.
+        // From the sorted ids: a key path over the rows copied each of them, on every refresh.
         let oldest = complete ? nil : ids.first
         return insert(events) { id in oldest.map { id > $0 } ?? true }
     }
@@ -72,8 +72,8 @@ package struct EventTable: Sendable, Equatable {
         // The tail's new events usually all sort before (newest first) or after every row: placed
         // there in one move, the table is not sorted again. A full sort of 10,000 events on every
         // refresh was most of the dashboard's CPU while 1,000 events/s arrived.
-        // The tail reads by id, so a batch is usually in the table's order already, or in the
-        // reverse of it (newest first): a check and a reverse, not a sort that copies every event.
+        // Taken as above, a batch is usually in order already: a check, not a sort that copies
+        // every event.
         if !fresh.isSorted(by: order.ordered) { fresh.sort(by: order.ordered) }
         if let first = rows.first, let last = fresh.last, order.ordered(last, first) {
             rows.insert(contentsOf: fresh, at: 0)
