@@ -77,10 +77,15 @@ extension DecisionLog {
 package enum ImpactPreview {
     package static let windowMs: Int64 = 24 * 3_600_000
 
-    /// Entries are compared in their normalized spelling, as they will be stored: normalize
-    /// `entry` first (`ListEntry.normalize`).
+    /// Entries are compared in their normalized spelling, as they will be stored. Normalizing is
+    /// idempotent, so an entry its caller normalized already is left as it is; one that cannot be
+    /// normalized cannot be stored either, and its caller has refused it before this.
     package static func run<Log: DecisionLog>(_ store: Log, entry: ListEntry? = nil, rate: RateRule? = nil,
                                              nowMs: Int64 = WallClock.nowMs()) throws(Log.Failure) -> Replay.RuleImpact {
+        var entry = entry
+        if let candidate = entry, let normalized = try? ListEntry.normalize(candidate.value, kind: candidate.kind) {
+            entry?.value = normalized
+        }
         let rules = try store.rules(includeExpired: false, nowMs: nowMs)
         var replay = Replay(book: Replay.withCandidate(rules, entry: entry, rate: rate), foldAddresses: try store.foldAddresses())
         try store.replay(&replay, sinceMs: nowMs - windowMs)
