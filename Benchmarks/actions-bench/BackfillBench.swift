@@ -37,32 +37,29 @@ struct BackfillBench: ParsableCommand {
                                      arguments: [start + Int64(events), start + 2 * Int64(events)])
                 }
             }
-            // The index starts at the log's beginning: index `start` events' worth first, untimed,
-            // so the timed part reads rows the read above did not warm.
-            // Timed too: merges come in lumps, so a short window alone can miss or catch one.
-            // The slowest batch holds the index's write lock longest (retention's cleanup waits on it).
-            var indexed = 0
-            var slowestMs = 0.0
-            let preloadMs = try milliseconds {
-                while indexed < Int(start) {
-                    var count = 0
-                    slowestMs = max(slowestMs, try milliseconds { count = try store.indexSearch(batch: batch) })
-                    if count == 0 { break }
-                    indexed += count
+            // The index starts at the log's beginning: `start` events go in first, so the window
+            // after them reads rows the read above did not warm. Both are timed: merges come in
+            // lumps, so a short window alone can miss or catch one. The slowest batch holds the
+            // index's write lock longest (retention's cleanup waits on it).
+            func fill(_ target: Int) throws -> (indexed: Int, ms: Double, slowestMs: Double) {
+                var indexed = 0
+                var slowestMs = 0.0
+                let ms = try milliseconds {
+                    while indexed < target {
+                        var count = 0
+                        slowestMs = max(slowestMs, try milliseconds { count = try store.indexSearch(batch: batch) })
+                        if count == 0 { break }
+                        indexed += count
+                    }
                 }
+                return (indexed, ms, slowestMs)
             }
-            if indexed > 0 {
+            let first = try fill(Int(start))
+            if first.indexed > 0 {
                 report(String(format: "  first %d events into the empty index: %.1f s = %.0f events/s, slowest batch %.0f ms",
-                              indexed, preloadMs / 1000, Double(indexed) / preloadMs * 1000, slowestMs))
+                              first.indexed, first.ms / 1000, Double(first.indexed) / first.ms * 1000, first.slowestMs))
             }
-            var timed = 0
-            let indexMs = try milliseconds {
-                while timed < events {
-                    let count = try store.indexSearch(batch: batch)
-                    if count == 0 { break }
-                    timed += count
-                }
-            }
+            let (timed, indexMs, _) = try fill(events)
             // What the merging saved or deferred: trigram queries over the index as it was left.
             let search = try DatabaseQueue(path: db + "-search")
             let segments = try search.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events_search_data WHERE id > 10") ?? 0 }
