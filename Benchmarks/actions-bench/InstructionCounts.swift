@@ -122,9 +122,9 @@ struct InstructionCounts {
     /// Waits until the log holds `events` rows and the search index has caught up with them.
     func settle(_ database: String?, events: Int) async throws {
         guard let database else { return }
-        let store = try Store(path: database)
+        let store = try await Store.open(path: database)
         for _ in 0..<600 {
-            if try store.eventCount() >= events, try store.searchBacklog() == 0 { return }
+            if try await BlockingWork.run({ try store.eventCount() >= events && store.searchBacklog() == 0 }) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw BenchError("the log did not catch up with \(events) events")

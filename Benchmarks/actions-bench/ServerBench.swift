@@ -269,10 +269,13 @@ struct ServerBench: AsyncParsableCommand {
         let db = directory.appendingPathComponent("overhead.db").path
         let config = directory.appendingPathComponent("bench.toml").path
         try "[circuit]\nfailure_threshold = 1\ncooldown_seconds = 3600\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let store = try Store(path: db)
-        try store.setEndpoint(endpoint.url + "/hook/allow", timeoutMs: 2000, for: .authentication, by: Operator(user: "bench"))
-        try store.setErrorMode(.failOpen, for: .userRegistration, by: Operator(user: "bench"))
-        try store.setEndpoint("http://127.0.0.1:9/dead", timeoutMs: 500, for: .userRegistration, by: Operator(user: "bench"))
+        let store = try await Store.open(path: db)
+        let endpointURL = endpoint.url
+        try await BlockingWork.run {
+            try store.setEndpoint(endpointURL + "/hook/allow", timeoutMs: 2000, for: .authentication, by: Operator(user: "bench"))
+            try store.setErrorMode(.failOpen, for: .userRegistration, by: Operator(user: "bench"))
+            try store.setEndpoint("http://127.0.0.1:9/dead", timeoutMs: 500, for: .userRegistration, by: Operator(user: "bench"))
+        }
         let server = try Child(binary("actions-server"), ["--db", db, "--port", "0", "--config", config, "--log-level", "error"],
                                environment: ["ACTIONS_SECRET": Self.secret])
         defer { server.stop() }
@@ -294,7 +297,8 @@ struct ServerBench: AsyncParsableCommand {
                      through.isEmpty ? 0 : Summary(values: through).percentile(0.5) - Summary(values: direct).percentile(0.5)))
         // The engine's own account: decision time minus the endpoint call, per event.
         try await Task.sleep(for: .seconds(1))
-        let events = try store.latestEvents(EventFilter(actionType: .authentication), limit: rate * latencySeconds)
+        let limit = rate * latencySeconds
+        let events = try await BlockingWork.run { try store.latestEvents(EventFilter(actionType: .authentication), limit: limit) }
         let added = events.compactMap { event in event.endpointLatencyUs.map { Double(event.latencyUs - $0) / 1000 } }
         report("engine overhead per event (decision − endpoint call): \(Summary(values: added))")
         // Where a tail comes from: the endpoint call as the engine timed it (against the direct
@@ -307,8 +311,10 @@ struct ServerBench: AsyncParsableCommand {
         _ = try await openLoop(client: client, url: server.url + "/v1/actions/user_registration", body: registration, signed: false, seconds: 1)
         let open = try await openLoop(client: client, url: server.url + "/v1/actions/user_registration", body: registration, signed: false)
         try await Task.sleep(for: .seconds(1))
-        let decisions = try store.latestEvents(EventFilter(actionType: .userRegistration), limit: rate * latencySeconds)
-            .filter { $0.outcome == .circuitOpen }.map { Double($0.latencyUs) / 1000 }
+        let decisions = try await BlockingWork.run {
+            try store.latestEvents(EventFilter(actionType: .userRegistration), limit: limit)
+                .filter { $0.outcome == .circuitOpen }.map { Double($0.latencyUs) / 1000 }
+        }
         report("circuit open, HTTP round trip: \(Summary(values: open))")
         report("circuit open, decision time:   \(Summary(values: decisions))")
         try await client.shutdown()

@@ -47,8 +47,8 @@ struct StoreBench: AsyncParsableCommand {
 
     /// Events per second through the writer into `location`; rows are counted after.
     func ingestRate(into location: String) async throws -> Double {
-        let store = try Store(path: location, access: .pool)
-        let before = try store.eventCount()
+        let store = try await Store.open(path: location, access: .pool)
+        let before = try await BlockingWork.run { try store.eventCount() }
         let writer = EventWriter(store: store, capacity: ingest + 1)
         _ = Task { await writer.run() }
         let now = WallClock.nowMs()
@@ -66,7 +66,7 @@ struct StoreBench: AsyncParsableCommand {
         while writer.stats.queued > 0 { try await Task.sleep(for: .milliseconds(5)) }
         await writer.close()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let count = try store.eventCount() - before
+        let count = try await BlockingWork.run { try store.eventCount() } - before
         report(String(format: "ingested %d events in %.2f s: %.0f events/s (rows counted: %d, dropped: %d)",
                      ingest, seconds, Double(ingest) / seconds, count, writer.stats.dropped))
         if let error = writer.stats.lastError { report("last write error: \(error)") }

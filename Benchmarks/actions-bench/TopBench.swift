@@ -141,7 +141,7 @@ struct TopBench: AsyncParsableCommand {
         let pidText = try capture("tmux", ["-L", socket, "display-message", "-p", "-t", "bench", "#{pane_pid}"])
         guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw BenchError("no pane pid") }
         try await Task.sleep(for: .seconds(2))
-        let store = try Store(path: bigDB, access: .pool)
+        let store = try await Store.open(path: bigDB, access: .pool)
         let writer = EventWriter(store: store)
         _ = Task { await writer.run() }
         // Half the run on the event table, half on the attack panel (refreshed every 2 s).

@@ -45,6 +45,7 @@ package final class DecisionEngine: Sendable {
 
     /// `tracer`: where decision spans go (OTLP, built by actions-server from the `OTEL_*`
     /// variables); nil, the default, is no spans at all.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package init(store: Store, config: EngineConfig, metrics: EngineMetrics = EngineMetrics(),
                 logger: Logger = Logger(label: "actions.engine"), tracer: (any Tracer)? = nil) {
         self.store = store
@@ -147,6 +148,7 @@ package final class DecisionEngine: Sendable {
     package var policyVersion: Int64 { policy.current.configVersion }
 
     /// Re-reads the policy now instead of at the next poll.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func reloadPolicy() { policy.reload(force: true) }
 
     /// Prometheus text, with the writer's figures brought up to date.

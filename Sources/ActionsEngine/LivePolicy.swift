@@ -42,6 +42,7 @@ package final class LivePolicy: Service, Sendable {
     /// Called after a reload with the old and new snapshots (the engine resets circuits on endpoint changes).
     private let onChange: Mutex<(@Sendable (PolicySnapshot, PolicySnapshot) -> Void)?> = Mutex(nil)
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package init(store: Store, logger: Logger = Logger(label: "actions.settings")) {
         self.store = store
         self.logger = logger
@@ -56,6 +57,7 @@ package final class LivePolicy: Service, Sendable {
     }
 
     /// Reloads when the config version moved (or always, with `force`). Errors keep the last snapshot.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func reload(force: Bool = false) {
         do {
             let version = try store.configVersion()

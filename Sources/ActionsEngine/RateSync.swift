@@ -57,6 +57,7 @@ final class RateSync: Service, Sendable {
     }
 
     /// One step: rebuild after a rule change, else read what other nodes decided.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func sync(nowMs: Int64 = WallClock.nowMs()) throws {
         let snapshot = policy.current
         let rules = snapshot.rules.rates

@@ -46,6 +46,7 @@ extension Store {
             """, [WallClock.nowMs(), actor.user, actor.sshConnection, action, target, old, new])
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func auditLog(limit: Int = 100) throws(StoreError) -> [AuditEntry] {
         try reading { db in
             try db.rows("""

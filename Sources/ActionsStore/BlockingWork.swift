@@ -1,13 +1,17 @@
 import ActionsDomain
+import Foundation
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where work that can block (SQLite calls that may wait on another process's lock, file I/O)
-/// runs when an async caller needs it: a small pool of dedicated threads, never Swift's
-/// cooperative pool. That pool has one thread per core (two on our machines), so one SQLite call
-/// waiting out a busy timeout there stalled every request in the process.
+/// The threading model in one place (README, "Threads"): async code never blocks, and blocking
+/// code runs only on threads made here. Work that can block (SQLite calls that may wait on
+/// another process's lock, file I/O) runs, when an async caller needs it, on a small pool of
+/// dedicated threads, never on Swift's cooperative pool. That pool has one thread per core (two
+/// on our machines), so one SQLite call waiting out a busy timeout there stalled every request in
+/// the process. The store's blocking API is `@available(*, noasync)`: async code cannot call it
+/// except inside `run`.
 package enum BlockingWork {
     /// Eight threads: enough that a few writes stuck on a lock leave room for reads (settings
     /// reloads, retention), and still cheap. Started on first use.
@@ -39,6 +43,33 @@ package enum BlockingWork {
         try await idlePool.runIfActive {
             IdlePriority.adopt()
             return try body()
+        }
+    }
+}
+
+extension BlockingWork {
+    /// A long-lived loop that blocks (the event writer, the dashboard's UI thread and its store
+    /// lanes) gets a named thread of its own, made here and nowhere else: a loop parked on the
+    /// pool above would hold one of its eight threads for the life of the process.
+    package static func startThread(named name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        if let stackSize { thread.stackSize = stackSize }
+        thread.start()
+    }
+
+    /// `body` on a thread of its own (see `startThread`), awaited: returns or throws what it does.
+    package static func runOnThread<T: Sendable>(named name: String, stackSize: Int? = nil,
+                                                 _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            startThread(named: name, stackSize: stackSize) { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// The same for a body that cannot fail.
+    package static func runOnThread(named name: String, _ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { continuation in
+            startThread(named: name) { body(); continuation.resume() }
         }
     }
 }

@@ -39,6 +39,7 @@ extension Event {
 
 extension Store {
     /// Writes events at once in one transaction. The server goes through `EventWriter` instead.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func insert(_ events: [Event]) throws(StoreError) {
         try append(events, status: nil)
     }

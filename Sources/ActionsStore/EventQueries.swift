@@ -136,11 +136,13 @@ extension EventFilter {
 
 extension Store {
     /// When the oldest event still in the log was decided; nil for an empty log.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func firstEventTimeMs() throws(StoreError) -> Int64? {
         try reading { try $0.int64("SELECT ts_ms FROM events ORDER BY id LIMIT 1") }
     }
 
     /// The newest `limit` events matching the filter, newest first; `beforeID` pages further back.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func latestEvents(_ filter: EventFilter = EventFilter(), limit: Int = 100, beforeID: Int64? = nil) throws(StoreError) -> [Event] {
         try reading { db in
             var (clauses, arguments) = try Self.whereClauses(filter, db)
@@ -155,6 +157,7 @@ extension Store {
     }
 
     /// Events newer than `afterID`, oldest first: the tail.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func events(after afterID: Int64, _ filter: EventFilter = EventFilter(), limit: Int = 1000) throws(StoreError) -> [Event] {
         try reading { db in
             var (clauses, arguments) = try Self.whereClauses(filter, db)
@@ -168,6 +171,7 @@ extension Store {
 
     /// The events whose ids fall in any of these ranges, oldest first: the holes a tail left
     /// behind, asked for again in case a late commit filled them.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func events(inIDRanges ranges: [ClosedRange<Int64>], limit: Int = 10_000) throws(StoreError) -> [Event] {
         guard !ranges.isEmpty else { return [] }
         return try reading { db in
@@ -178,6 +182,7 @@ extension Store {
         }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func event(id: Int64) throws(StoreError) -> Event? {
         try reading { db in
             try db.row("SELECT \(EventColumn.selectList) FROM events WHERE id = ?", [id]).map(Event.init(row:))
@@ -188,6 +193,7 @@ extension Store {
     /// page at a time (a day of a busy log does not fit in memory at once). Returns the last id
     /// read, `afterID` when there was none.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func forEachEvent(after afterID: Int64, _ filter: EventFilter = EventFilter(), pageSize: Int = 20_000,
                              _ body: (Event) -> Void) throws(StoreError) -> Int64 {
         var after = afterID
@@ -201,19 +207,23 @@ extension Store {
 
     /// An id to read on from with `events(after:)` that misses no event at or after `ms` (see
     /// `idBound`: it may take in up to `orderSlackMs` before it).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func firstEventID(atOrAfterMs ms: Int64) throws(StoreError) -> Int64 {
         try reading { db in try Self.idBound(atOrAfter: ms, db) }
     }
 
     /// The newest `limit` ids, newest first (the primary key alone).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func newestEventIDs(limit: Int) throws(StoreError) -> [Int64] {
         try reading { try $0.rows("SELECT id FROM events ORDER BY id DESC LIMIT ?", [limit]).map { $0.int64(0) } }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func maxEventID() throws(StoreError) -> Int64 {
         try reading { try $0.int64("SELECT max(id) FROM events") ?? 0 }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func eventCount() throws(StoreError) -> Int {
         try reading { Int(try $0.int64("SELECT count(*) FROM events") ?? 0) }
     }
@@ -427,6 +437,7 @@ package struct WindowStats: Sendable, Equatable {
 
 extension Store {
     /// Stats over `[now - windowMs, now]`, read from the covering time index only.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func stats(windowMs: Int64, nowMs: Int64 = WallClock.nowMs(), actionType: ActionType? = nil) throws(StoreError) -> WindowStats {
         try reading { db in
             var sql = "SELECT verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ? AND ts_ms <= ?"
@@ -468,6 +479,7 @@ package struct StatSample: Sendable, Equatable {
 extension Store {
     /// Samples since a time, from the covering time index alone (no table reads).
     /// `limit`: at most the newest this-many events (a day of a busy log is millions of rows).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func statSamples(sinceMs: Int64, limit: Int? = nil) throws(StoreError) -> [StatSample] {
         try reading { db in
             var sql = "SELECT action_type, ts_ms, verdict, outcome, latency_us FROM events \(Self.byTime(db)) WHERE ts_ms >= ?"
@@ -495,6 +507,7 @@ extension Store {
     }
 
     /// Migration identifiers in the database that this binary does not know (a newer writer upgraded it).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func unknownMigrations() throws(StoreError) -> [String] {
         try appliedMigrations().subtracting(isPostgres ? PostgresSchema.known : Schema.known).sorted()
     }

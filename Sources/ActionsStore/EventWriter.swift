@@ -64,8 +64,9 @@ package final class EventWriter: Service, @unchecked Sendable {
     private var closingSinceNs: UInt64?
     private var finished = false
     private var waiters: [(seq: UInt64, deadlineNs: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
-    /// Sweeps waiters past their deadline; made on the first wait that has one.
-    private var deadlineSweeper: (any DispatchSourceTimer)?
+    /// Sweeps waiters past their deadline; made on the first wait that has one. A task, not the
+    /// writer thread: that thread may itself be stuck on a lock.
+    private var deadlineSweeper: Task<Void, Never>?
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
     private let startedMs = WallClock.nowMs()
     private let shutdownGraceSeconds: Double
@@ -120,14 +121,7 @@ package final class EventWriter: Service, @unchecked Sendable {
         markStarted()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        writeLoop()
-                        continuation.resume()
-                    }
-                    thread.name = "actions-event-writer"
-                    thread.start()
-                }
+                await BlockingWork.runOnThread(named: "actions-event-writer") { [self] in writeLoop() }
             } onCancel: { self.beginClosing() }
         } onGracefulShutdown: { self.beginClosing() }
     }
@@ -206,11 +200,13 @@ package final class EventWriter: Service, @unchecked Sendable {
 
     /// Called with `lock` held.
     private func startDeadlineSweeper() {
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .userInitiated))
-        timer.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50), leeway: .milliseconds(10))
-        timer.setEventHandler { [weak self] in self?.sweepExpiredWaiters() }
-        deadlineSweeper = timer
-        timer.resume()
+        deadlineSweeper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50), tolerance: .milliseconds(10))
+                guard let self else { return }
+                self.sweepExpiredWaiters()
+            }
+        }
     }
 
     private func sweepExpiredWaiters() {
@@ -455,6 +451,7 @@ package struct WriterStatus: Sendable, Equatable {
 
 extension Store {
     /// Writers that reported within `freshMs`.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func writerStatuses(nowMs: Int64 = WallClock.nowMs(), freshMs: Int64 = 10_000) throws(StoreError) -> [WriterStatus] {
         try reading { db in
             try db.rows("""

@@ -6,6 +6,7 @@ extension Store {
     /// Atomic across processes and nodes: SQLite's write lock, or on PostgreSQL a transaction-scoped
     /// advisory lock on the account key, serializes the read-modify-write of one account's record.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
                                    nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures {
         try writing(deadlineNs: deadlineNs) { db in
@@ -31,6 +32,7 @@ extension Store {
     /// A successful login clears the count, unless the user is locked out: then nothing changes
     /// and the lockout is returned, so the caller can say so instead of claiming a reset.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func recordLoginSuccess(email: String, nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures? {
         try writing(deadlineNs: deadlineNs) { db in
             let key = try Self.lockoutKey(email, db)
@@ -43,6 +45,7 @@ extension Store {
 
     /// The lockouts in force (what a decision needs), or with `includeUnlocked` every count too.
     /// Only the rows asked for are read: the table keeps every account that failed a login.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func loginFailures(includeUnlocked: Bool = false, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [LoginFailures] {
         try reading { db in
             try db.rows("""
@@ -55,6 +58,7 @@ extension Store {
     /// Retention for failed-login counts: deletes those not locked and not updated within
     /// `idleMs` (a count older than the lockout window can lock no one). Returns how many went.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func pruneLoginFailures(idleMs: Int64, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
         try writing { db in
             try db.rows("""
@@ -64,6 +68,7 @@ extension Store {
     }
 
     /// Ends a lockout and clears the count; audited. Throws notFound when the email has none.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func unlock(email: String, by actor: Operator, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) {
         var key = email
         let found: Bool = try writing { db in

@@ -81,8 +81,9 @@ package enum BuildInfo {
 
 extension Store {
     /// Records a node's heartbeat (insert or update its row).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func heartbeat(_ node: NodeStatus) throws(StoreError) {
-        try writing { db in
+        _ = try writing { db in
             try db.execute("""
                 INSERT INTO nodes(name, version, started_ms, updated_ms, decisions, decisions_mps, queued, dropped, circuits, database_server, stopped_ms, url)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -98,6 +99,7 @@ extension Store {
 
     /// Every node that reported within `withinMs` (a day by default: a stopped node stays listed,
     /// marked, until it has been gone that long), by name.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func nodes(nowMs: Int64 = WallClock.nowMs(), withinMs: Int64 = 86_400_000) throws(StoreError) -> [NodeStatus] {
         try reading { db in
             try db.rows("""

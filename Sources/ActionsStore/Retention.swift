@@ -7,6 +7,7 @@ extension Store {
     /// transaction with a pause between, so the event writer never waits long for the lock.
     /// Returns the number of rows deleted.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func prune(maxAgeMs: Int64? = nil, maxRows: Int? = nil, batchSize: Int = 5000,
                       pause: TimeInterval = 0.005, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> Int {
         var cutoffID: Int64 = 0

@@ -2,10 +2,12 @@ import ActionsDomain
 import ActionsProtocol
 
 extension Store {
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func settings() throws(StoreError) -> [ActionType: ActionSettings] {
         try reading { db in try Self.settings(db) }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func settings(for type: ActionType) throws(StoreError) -> ActionSettings {
         try settings()[type] ?? ActionSettings(actionType: type)
     }
@@ -23,6 +25,7 @@ extension Store {
 
     /// Sets the error mode; audited. Returns the previous mode.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func setErrorMode(_ mode: ErrorMode, for type: ActionType, by actor: Operator) throws(StoreError) -> ErrorMode {
         try writing { db in
             let old = try Self.settings(db)[type]?.errorMode ?? .failClosed
@@ -35,6 +38,7 @@ extension Store {
     }
 
     /// Sets or clears (url nil) the endpoint; audited.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func setEndpoint(_ url: String?, timeoutMs: Int? = nil, enabled: Bool? = nil, for type: ActionType, by actor: Operator) throws(StoreError) {
         if let url {
             guard let scheme = url.split(separator: ":").first?.lowercased(), scheme == "http" || scheme == "https",
@@ -66,6 +70,7 @@ extension Store {
 
     // MARK: Circuit state (written by the server, read by the dashboard)
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func saveCircuit(_ state: CircuitState) throws(StoreError) {
         _ = try writing { db in
             try db.execute("""
@@ -80,6 +85,7 @@ extension Store {
         }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func circuits() throws(StoreError) -> [ActionType: CircuitState] {
         try reading { db in
             var result: [ActionType: CircuitState] = [:]
@@ -97,6 +103,7 @@ extension Store {
 extension Store {
     /// Whether lockout and rate keys fold `+tag` sub-addressing and Gmail dots (`Normalize`).
     /// One switch per store, off by default: folding merges what a provider might keep apart.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func foldAddresses() throws(StoreError) -> Bool {
         try reading { try Self.foldAddresses($0) }
     }
@@ -106,6 +113,7 @@ extension Store {
     }
 
     /// Turns folding on or off; audited. Existing lockout records keep the key they were made under.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func setFoldAddresses(_ on: Bool, by actor: Operator) throws(StoreError) {
         try writing { db in
             let old = try Self.foldAddresses(db)

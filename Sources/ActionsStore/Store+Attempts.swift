@@ -8,6 +8,7 @@ extension Store {
     /// the last id read, attempt or not (`afterID` when there was none): a log of nothing but
     /// test actions is read past once, not again every time.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func forEachAttempt(after afterID: Int64, pageSize: Int = 10_000, _ body: (LoggedAttempt) -> Void) throws(StoreError) -> Int64 {
         var after = afterID
         while true {
@@ -34,6 +35,7 @@ extension Store {
 
 /// The store is the log policy reads (`ActionsPolicy` knows it only through `DecisionLog`).
 extension Store: DecisionLog {
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func forEachEvent(sinceMs: Int64, _ body: (Event) -> Void) throws(StoreError) {
         try forEachEvent(after: 0, EventFilter(sinceMs: sinceMs), body)
     }

@@ -6,6 +6,7 @@ extension Store {
     static let ruleColumns = "id, effect, kind, value, scope, reason, message, shadow, source, rate_limit, window_ms, created_by, created_ms, expires_ms"
 
     /// Every rule (deny and allow entries, rate rules), oldest first.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func rules(includeExpired: Bool = true, nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> RuleSet {
         var set = try reading { db in try Self.rules(db) }
         // Expired entries are few: filter only when there are some (a copy of 110,000 entries is not free).
@@ -17,6 +18,7 @@ extension Store {
     }
 
     /// The deny and allow entries (of one effect, when given).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func listEntries(_ effect: ListEffect? = nil, includeExpired: Bool = true,
                             nowMs: Int64 = WallClock.nowMs()) throws(StoreError) -> [ListEntry] {
         try rules(includeExpired: includeExpired, nowMs: nowMs).entries.filter { effect == nil || $0.effect == effect }
@@ -46,6 +48,7 @@ extension Store {
     /// Adds a deny or allow entry (or replaces the one with the same effect, kind, value, scope and
     /// source); audited.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func addListEntry(_ entry: ListEntry, by actor: Operator) throws(StoreError) -> ListEntry {
         var entry = entry
         entry.value = try StoreError.checking { () throws(InvalidValue) in try ListEntry.normalize(entry.value, kind: entry.kind) }
@@ -62,6 +65,7 @@ extension Store {
 
     /// Adds a rate rule (or replaces the one with the same key, rate and scope); audited.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func addRateRule(_ rule: RateRule, by actor: Operator) throws(StoreError) -> RateRule {
         guard rule.limit > 0, rule.windowMs > 0 else { throw .invalidValue("a rate needs a positive limit and window") }
         var rule = rule
@@ -98,6 +102,7 @@ extension Store {
 
     /// Removes a rule of any kind by id; audited. Throws notFound when there is none.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func removeRule(id: Int64, by actor: Operator) throws(StoreError) -> String {
         let removed: String? = try writing { db in
             guard let old = try Self.rules(db, where: "WHERE id = ?", [id]).label(of: id) else { return nil }
@@ -113,6 +118,7 @@ extension Store {
     /// Promotes a shadow rule to enforcing (`shadow: false`) or demotes an enforcing one to shadow;
     /// audited. Returns the rule's description; notFound when there is none.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func setShadow(_ shadow: Bool, rule id: Int64, by actor: Operator) throws(StoreError) -> String {
         let label: String? = try writing { db in
             let rules = try Self.rules(db, where: "WHERE id = ?", [id])
@@ -131,6 +137,7 @@ extension Store {
     /// Replaces an imported list's entries with `values` in one transaction: what the source no
     /// longer names is removed, what is new is added, and nothing else is touched (entries added
     /// by hand, other sources). With `dryRun`, only says what would change.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func importEntries(_ values: [String], source: String, effect: ListEffect = .deny, kind: EntryKind,
                               scope: RuleScope = .all, reason: String? = nil, shadow: Bool = false, dryRun: Bool = false,
                               by actor: Operator) throws(StoreError) -> ListImport.Result {
@@ -220,6 +227,7 @@ package struct RuleHits: Sendable, Equatable {
 extension Store {
     /// Per rule id: the decisions it made and its shadow hits since `sinceMs` (test decisions left out).
     /// `scanLimit` bounds the scan to the newest this-many events (an interactive reader).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func ruleHits(sinceMs: Int64, scanLimit: Int? = nil) throws(StoreError) -> [Int64: RuleHits] {
         try reading { db in
             var first = try Self.idBound(atOrAfter: sinceMs, db)

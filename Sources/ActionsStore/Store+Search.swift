@@ -8,6 +8,7 @@ extension Store {
     /// On SQLite the index is a file of its own, and this takes only its lock (`SearchIndexFile`).
     /// Several nodes may run it at once: PostgreSQL's row lock on the mark serializes them.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func indexSearch(batch: Int = 50_000) throws(StoreError) -> Int {
         switch searchIndex {
         case .success(let index)?: return try index.index(batch: batch)
@@ -29,6 +30,7 @@ extension Store {
     }
 
     /// Events not yet in the search index.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func searchBacklog() throws(StoreError) -> Int64 {
         try reading { db in
             let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
@@ -38,6 +40,7 @@ extension Store {
 
     /// How far the search index trails the log: events not yet in it, and when the oldest of
     /// them was decided (nil when none waits). Two reads by primary key, cheap at any size.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func searchLag() throws(StoreError) -> (events: Int64, oldestMs: Int64?) {
         try reading { db in
             let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
@@ -76,6 +79,7 @@ extension Store {
     /// is called after each step; returning false stops the search, which returns what it found.
     /// One statement over a whole unindexed log (100M rows) held the dashboard's query lane for
     /// minutes with nothing to show, and only SQLite could stop it.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func searchLatest(_ filter: EventFilter, limit: Int, chunk: Int64 = 100_000,
                              progress: (SearchProgress) -> Bool = { _ in true }) throws(StoreError) -> (events: [Event], stopped: Bool) {
         let text = filter.text.trimmingCharacters(in: .whitespaces)

@@ -65,6 +65,7 @@ package final class Store: Sendable {
     ///   (0660 in a directory its group may write to: see `createFile`).
     ///   - syncEveryCommit: `synchronous = FULL`, an fsync per commit, so a commit survives power
     ///   loss (durable events); otherwise NORMAL, which survives a process crash.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package init(path: String, access: Access = .single, create: Bool = true, readOnly: Bool = false,
                 busyTimeout: TimeInterval = 5, fileMode: mode_t = 0o600, syncEveryCommit: Bool = false) throws(StoreError) {
         if PostgresLocation.isURL(path) {
@@ -335,6 +336,7 @@ package final class Store: Sendable {
     /// Changes whenever another connection commits; never for this connection's own commits.
     /// Meaningful with `.single` access, where every read uses the same connection. On
     /// PostgreSQL, a value that moves with new events, settings, circuit states and heartbeats.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func dataVersion() throws(StoreError) -> Int {
         switch backend {
         case .sqlite:
@@ -353,6 +355,7 @@ package final class Store: Sendable {
     }
 
     /// Bumped by every change a running server must pick up.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func configVersion() throws(StoreError) -> Int64 {
         try reading { try $0.int64("SELECT value FROM meta WHERE key = 'config_version'") ?? 0 }
     }
@@ -379,6 +382,7 @@ package final class Store: Sendable {
     package static var currentThread: UInt { PostgresDatabase.currentThread }
 
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func checkpoint() {
         guard case .sqlite(let db) = backend else { return }
         _ = try? db.writeWithoutTransaction { try $0.checkpoint(.truncate) }

@@ -33,9 +33,7 @@ final class StoreWorker {
 
         init(store: Store, name: String) {
             self.store = store
-            let thread = Thread { [self] in loop() }
-            thread.name = name
-            thread.start()
+            BlockingWork.startThread(named: name) { [self] in loop() }
         }
 
         /// Drops queued jobs whose ids are in `ids` (they never run).

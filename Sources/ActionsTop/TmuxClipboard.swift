@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import ActionsStore
 
 /// tmux takes an application's OSC 52 only with `set-clipboard on`: `external`, its default, and
 /// `off` drop it.
@@ -13,7 +14,7 @@ enum TmuxClipboard {
         var answer: Bool? { result.withLock { $0 } }
 
         init() {
-            Thread.detachNewThread { [self] in
+            BlockingWork.startThread(named: "actions-top-tmux-question") { [self] in
                 let off = TmuxClipboard.isOff()
                 result.withLock { $0 = off }
                 answered.signal()

@@ -82,7 +82,7 @@ enum ListEntryCommands {
         let matches = Int64(key).map { id in entries.filter { $0.id == id } } ?? entries.filter { spellings.contains($0.value) }
         guard !matches.isEmpty else { throw failure("no \(effect.rawValue) entry \(TerminalText.escape(key))") }
         for match in matches {
-            try attempt { try store.removeRule(id: match.id, by: .current()) }
+            _ = try attempt { try store.removeRule(id: match.id, by: .current()) }
             printRow("removed \(match.id)", match.kind.rawValue, match.value)
         }
     }

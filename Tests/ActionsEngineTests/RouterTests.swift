@@ -19,13 +19,15 @@ import ActionsStore
                  _ body: @Sendable (any TestClientProtocol, DecisionEngine) async throws -> Void) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString).db").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try Store(path: path, access: .pool)
-        try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "test"))
         var config = EngineConfig()
         config.secrets = secrets ?? [secret]
         config.apiToken = token
         config.maxBodyBytes = 2048
-        let engine = DecisionEngine(store: store, config: config)
+        let engine = try await BlockingWork.run { [config] in
+            let store = try Store(path: path, access: .pool)
+            try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "test"))
+            return DecisionEngine(store: store, config: config)
+        }
         let app = try ActionsServer.application(engine: engine, host: "127.0.0.1", port: 0, logger: Logger(label: "router-test"))
         try await app.test(.router) { client in try await body(client, engine) }
     }

@@ -8,7 +8,7 @@ import ActionsTestSupport
 
 @Suite struct EventWriterTests {
     @Test(arguments: StoreBackend.allCases) func concurrentProducersLoseNothing(_ backend: StoreBackend) async throws {
-        let store = try Store(path: backend.newDatabase(), access: .pool)
+        let store = try await Store.open(path: backend.newDatabase(), access: .pool)
         let writer = EventWriter(store: store)
         _ = Task { await writer.run() }
         let producers = 8, perProducer = 2_500
@@ -20,10 +20,10 @@ import ActionsTestSupport
             }
         }
         await writer.close()
-        #expect(try store.eventCount() == producers * perProducer)
+        #expect(try await BlockingWork.run { try store.eventCount() } == producers * perProducer)
         #expect(writer.stats.dropped == 0)
         #expect(writer.stats.written == producers * perProducer)
-        let status = try store.writerStatuses()
+        let status = try await BlockingWork.run { try store.writerStatuses() }
         #expect(status.first?.written == producers * perProducer)
     }
 
@@ -40,14 +40,14 @@ import ActionsTestSupport
     }
 
     @Test(arguments: StoreBackend.allCases) func aCallerCanAwaitDurability(_ backend: StoreBackend) async throws {
-        let store = try Store(path: backend.newDatabase(), access: .pool)
+        let store = try await Store.open(path: backend.newDatabase(), access: .pool)
         let writer = EventWriter(store: store)
         _ = Task { await writer.run() }
         let ok = await writer.append(sampleEvent(1, email: "durable@example.com"))
         #expect(ok)
         // Durable means another connection sees it now, not eventually.
-        let other = try Store(path: store.path)
-        #expect(try other.latestEvents(EventFilter(text: "durable")).count == 1)
+        let durable = try await BlockingWork.run { try Store(path: store.path).latestEvents(EventFilter(text: "durable")).count }
+        #expect(durable == 1)
         await writer.close()
     }
 
@@ -56,7 +56,7 @@ import ActionsTestSupport
     /// out the window. With a 60 s window, each of these would take 60 s if they did: the bound
     /// below is far from both that and what a busy machine takes for four commits.
     @Test func aBusyGatherEndsOnceThePreviousBatchSizeIsIn() async throws {
-        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+        let store = try await Store.open(path: temporaryDatabasePath(), access: .pool)
         let writer = EventWriter(store: store, gather: .whileBusy(upTo: .seconds(60), busyAt: 1))
         _ = Task { await writer.run() }
         let start = ContinuousClock.now
@@ -64,14 +64,14 @@ import ActionsTestSupport
             #expect(await writer.append(sampleEvent(n)))
         }
         #expect(ContinuousClock.now - start < .seconds(30), "four commits in a row, none waiting out the window")
-        #expect(try store.eventCount() == 4)
+        #expect(try await BlockingWork.run { try store.eventCount() } == 4)
         await writer.close()
     }
 
     /// Background mode's window is waited out whole (nobody waits on the commit, and the batch
     /// grows), whatever the last commit held: one event alone is committed only when it closes.
     @Test func aBackgroundWindowGathersForItsWholeLength() async throws {
-        let store = try Store(path: temporaryDatabasePath(), access: .pool)
+        let store = try await Store.open(path: temporaryDatabasePath(), access: .pool)
         let writer = EventWriter(store: store, gather: .window(.milliseconds(600)))
         _ = Task { await writer.run() }
         for n in 0..<2 {
@@ -84,14 +84,17 @@ import ActionsTestSupport
 
     @Test func aFullQueueCountsDropsInsteadOfLosingSilently() async throws {
         let path = temporaryDatabasePath()
-        let store = try Store(path: path, access: .pool, busyTimeout: 0.05)
+        let store = try await Store.open(path: path, access: .pool, busyTimeout: 0.05)
         // Another process-like connection holds the write lock, so nothing can be written.
-        let blocker = try Store(path: path)
-        let locked = Task.detached {
-            try? blocker.db.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
-                Thread.sleep(forTimeInterval: 1.0)
-                try db.execute(sql: "COMMIT")
+        // (On a blocking thread: a second in a task would hold one of the pool's two threads.)
+        let blocker = try await Store.open(path: path)
+        let locked = Task {
+            try? await BlockingWork.run {
+                try blocker.db.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    Thread.sleep(forTimeInterval: 1.0)
+                    try db.execute(sql: "COMMIT")
+                }
             }
         }
         try await Task.sleep(for: .milliseconds(100))
@@ -104,7 +107,7 @@ import ActionsTestSupport
         await locked.value
         await writer.close()
         // Everything accepted while the database was locked was written once it freed up.
-        #expect(try store.eventCount() == 100)
+        #expect(try await BlockingWork.run { try store.eventCount() } == 100)
         #expect(writer.stats.dropped == 50)
     }
 }

@@ -11,7 +11,7 @@ import ActionsTestSupport
     static let hostile = ["a\0b@example.com", "\0", "\u{E000}0", "\u{E000}", "x\u{E000}\u{E000}0\0\u{E000}", "tab\there\\n\0\r\n"]
 
     @Test(arguments: StoreBackend.allCases) func everyTextRoundTripsAndKeepsItsPlace(_ backend: StoreBackend) async throws {
-        let store = try Store(path: backend.newDatabase(), access: .pool)
+        let store = try await Store.open(path: backend.newDatabase(), access: .pool)
         let writer = EventWriter(store: store)
         _ = Task { await writer.run() }
         var sent: [Event] = []
@@ -29,7 +29,7 @@ import ActionsTestSupport
         }
         await writer.close()
         #expect(writer.stats.written == 3 * Self.hostile.count && writer.stats.dropped == 0 && writer.stats.rejected == 0)
-        let stored = try store.latestEvents(limit: 1000).reversed().map { $0 }
+        let stored = try await BlockingWork.run { try store.latestEvents(limit: 1000).reversed().map { $0 } }
         #expect(stored.count == 3 * Self.hostile.count)
         for (n, event) in sent.enumerated() {
             let row = stored[3 * n + 1]
@@ -83,7 +83,7 @@ import ActionsTestSupport
         #expect(answers["poison@example.com"] == false)
         let refused = answers.filter { !$0.value }.keys.sorted()
         #expect(refused == ["poison@example.com"])
-        let count = try store.eventCount()
+        let count = try await BlockingWork.run { try store.eventCount() }
         #expect(count == 39)
         #expect(writer.stats.rejected == 1 && writer.stats.dropped == 0 && writer.stats.written == 39)
         #expect(writer.stats.lastRejectedMs != nil)

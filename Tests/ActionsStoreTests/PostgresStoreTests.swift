@@ -70,7 +70,7 @@ import ActionsTestSupport
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(opened == 6)
-        #expect(try Store(path: url).unknownMigrations().isEmpty)
+        #expect(try await BlockingWork.run { try Store(path: url).unknownMigrations().isEmpty })
     }
 
     /// pg3 moves deny entries into the rules table, keeping their ids; the id sequence moves past them.
@@ -118,7 +118,7 @@ import ActionsTestSupport
             CREATE TRIGGER hold_commit AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION hold_commit();
             """])
         #expect(slow.status == 0, "\(slow.output)")
-        let tailer = try Store(path: url)
+        let tailer = try await Store.open(path: url)
         // A thread per writer: blocking store calls, truly concurrent (as separate nodes are).
         let done = DispatchGroup()
         for (w, store) in stores.enumerated() {
@@ -137,14 +137,14 @@ import ActionsTestSupport
         let deadline = Date().addingTimeInterval(60)
         // Tail until the writers are done (then once more for what they committed last).
         while done.wait(timeout: .now()) == .timedOut && Date() < deadline {
-            let fresh = try tailer.events(after: lastID, limit: 10_000)
+            let fresh = try await BlockingWork.run { [lastID] in try tailer.events(after: lastID, limit: 10_000) }
             if let last = fresh.last?.id { lastID = last }
             seen += fresh.compactMap(\.id)
             if fresh.isEmpty { try await Task.sleep(for: .milliseconds(1)) }
         }
-        done.wait()
-        seen += try tailer.events(after: lastID, limit: 100_000).compactMap(\.id)
-        #expect(try tailer.eventCount() == total)
+        try await BlockingWork.run { done.wait() }
+        seen += try await BlockingWork.run { [lastID] in try tailer.events(after: lastID, limit: 100_000).compactMap(\.id) }
+        #expect(try await BlockingWork.run { try tailer.eventCount() } == total)
         #expect(seen.count == total, "the tail saw \(seen.count) of \(total) rows")
         #expect(Set(seen).count == seen.count)
     }

@@ -59,7 +59,7 @@ import ActionsDomain
 
     @Test func closingGivesUpOnABatchStuckBehindALockAfterTheGracePeriod() async throws {
         let path = temporaryDatabasePath()
-        let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
+        let store = try await Store.open(path: path, access: .pool, busyTimeout: 0.1)
         let holder = try LockHolder(path: path, seconds: 60)
         let writer = EventWriter(store: store, shutdownGraceSeconds: 1)
         _ = Task { await writer.run() }
@@ -79,12 +79,12 @@ import ActionsDomain
     @Test func aCorruptDatabaseIsNotRetriedForever() async throws {
         let path = temporaryDatabasePath()
         do {
-            let store = try Store(path: path, access: .pool)
+            let store = try await Store.open(path: path, access: .pool)
             let writer = EventWriter(store: store)
             _ = Task { await writer.run() }
             for i in 0..<5_000 { writer.submit(sampleEvent(i)) }
             await writer.close()
-            store.checkpoint()
+            try await BlockingWork.run { store.checkpoint() }
         }
         // Scribble over the second half of the file: the events table and its indexes grew last.
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
@@ -93,7 +93,7 @@ import ActionsDomain
         try handle.write(contentsOf: Data(repeating: 0xA5, count: Int(size - size / 2)))
         try handle.close()
 
-        let store = try Store(path: path, access: .pool, busyTimeout: 0.1)
+        let store = try await Store.open(path: path, access: .pool, busyTimeout: 0.1)
         let writer = EventWriter(store: store, gather: .window(.zero), shutdownGraceSeconds: 1)
         _ = Task { await writer.run() }
         for i in 0..<50 { writer.submit(sampleEvent(10_000 + i)) }

@@ -212,9 +212,10 @@ struct ModelRun {
 }
 
 /// Every store read runs off the UI thread: while another session holds a table a query needs,
-/// keys return at once, the tail goes on delivering events, and Esc stops the query.
+/// keys return at once, the tail goes on delivering events, and Esc stops the query. (The test
+/// is the UI thread: synchronous, as actions-top's is, so it may hold a store of its own.)
 @Suite(.serialized) struct NeverFrozenTests {
-    @Test func aBlockedQueryHoldsNeitherTheKeysNorTheTail() async throws {
+    @Test func aBlockedQueryHoldsNeitherTheKeysNorTheTail() throws {
         let url = try StoreBackend.postgres.newDatabase()
         let store = try Store(path: url, busyTimeout: 0.5), query = try Store(path: url, busyTimeout: 8), writer = try Store(path: url)
         defer { store.close(); query.close(); writer.close() }
@@ -238,7 +239,7 @@ struct ModelRun {
         var arrived = false
         for _ in 0..<100 where !arrived {
             controller.tick()
-            try await Task.sleep(for: .milliseconds(20))
+            Thread.sleep(forTimeInterval: 0.02)
             controller.drain()
             arrived = controller.state.events.contains { $0.id == 25 }
         }
@@ -246,7 +247,7 @@ struct ModelRun {
         #expect(controller.isWorking, "the query is still waiting on the lock")
         controller.press(.escape)
         #expect(controller.state.message?.text == "stopped")
-        while !holder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
+        while !holder.isFinished { Thread.sleep(forTimeInterval: 0.05) }
         controller.settle()
         // Back to the events: each Esc first stops what still loads (the rules' refresh), then goes back.
         for _ in 0..<3 where controller.state.screen != .events { controller.press(.escape) }
@@ -259,7 +260,7 @@ struct ModelRun {
         let searchHolder = try TestPostgres.hold("events_search", in: url, seconds: 4)
         for key in [Key.char("/"), .char("a"), .char("n"), .char("n"), .enter] { controller.press(key) }
         #expect(controller.state.searching?.text == "ann")
-        try await Task.sleep(for: .milliseconds(1200))
+        Thread.sleep(forTimeInterval: 1.2)
         controller.showTime()
         controller.drain()
         let line = Renderer().render(controller.state, width: 100, height: 30).text
@@ -275,12 +276,12 @@ struct ModelRun {
         #expect(controller.state.searching == nil && controller.state.filter.text.isEmpty && controller.state.message?.text == "stopped")
         var cancelled = false
         for _ in 0..<20 where !cancelled {
-            try await Task.sleep(for: .milliseconds(50))
+            Thread.sleep(forTimeInterval: 0.05)
             cancelled = waitingOnTheLock() == 0
         }
         #expect(cancelled, "Esc left the statement waiting in the server (no cancel request)")
         #expect(!searchHolder.isFinished, "the lock was still held: the cancel, not its release, ended the wait")
-        while !searchHolder.isFinished { try await Task.sleep(for: .milliseconds(50)) }
+        while !searchHolder.isFinished { Thread.sleep(forTimeInterval: 0.05) }
     }
 }
 

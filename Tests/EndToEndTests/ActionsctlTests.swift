@@ -81,7 +81,7 @@ import ActionsTestSupport
     @Test func ctrlCStopsALongSearchWithWhatItFound() async throws {
         let directory = Paths.temporaryDirectory()
         let path = directory.appendingPathComponent("big.db").path
-        _ = try Store(path: path)
+        _ = try await BlockingWork.run { try Store(path: path) }
         // 3 million rows, none indexed; the newest names the needle.
         let fill = try run("/usr/bin/sqlite3", [path, """
             WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 3000000)

@@ -59,10 +59,12 @@ import ActionsStore
         let harness = try ServerHarness()
         // Events decided ten minutes ago, written by another process: the index has not seen them.
         let old = WallClock.nowMs() - 600_000
-        try harness.store().insert((0..<5).map { n in
-            Event(timeMs: old + Int64(n), actionType: .userRegistration, actionId: "old_\(n)", email: "old\(n)@example.com",
-                  verdict: .allow, decidedBy: .allowDefault)
-        })
+        try await BlockingWork.run {
+            try harness.store().insert((0..<5).map { n in
+                Event(timeMs: old + Int64(n), actionType: .userRegistration, actionId: "old_\(n)", email: "old\(n)@example.com",
+                      verdict: .allow, decidedBy: .allowDefault)
+            })
+        }
         var problems: [String] = []
         let behind = await eventually(timeout: 5) {
             problems = (try? await http("GET", harness.url + "/healthz").json["problems"] as? [String]) ?? []

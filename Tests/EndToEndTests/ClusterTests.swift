@@ -35,7 +35,11 @@ final class Cluster: @unchecked Sendable {
         return result.stdout
     }
 
+    @available(*, noasync, message: "opens a store, which blocks: from async code, call it inside `BlockingWork.run { }`")
     func store() throws -> Store { try Store(path: database, create: false) }
+
+    /// The policy version in the shared store now.
+    func configVersion() async throws -> Int64 { try await BlockingWork.run { try self.store().configVersion() } }
 
     static func registration(_ email: String) -> String {
         #"{"object":"user_registration_action_context","user_data":{"object":"user_data","email":"\#(email)","first_name":"A","last_name":"B"},"ip_address":"198.51.100.7"}"#
@@ -82,7 +86,7 @@ final class Cluster: @unchecked Sendable {
             statuses.append(try await cluster.failedLogin("mallory@example.com", on: attempt % 2).json["status"] as? String ?? "")
         }
         #expect(statuses == ["counted", "counted", "counted", "locked"])
-        let version = try cluster.store().configVersion()
+        let version = try await cluster.configVersion()
         #expect(await cluster.policyApplied(version) != nil)
         for node in 0..<2 {
             let answer = try await cluster.authenticate("mallory@example.com", on: node)
@@ -92,7 +96,7 @@ final class Cluster: @unchecked Sendable {
         async let a: [HTTPAnswer] = (0..<10).asyncMap { _ in try await cluster.failedLogin("race@example.com", on: 0) }
         async let b: [HTTPAnswer] = (0..<10).asyncMap { _ in try await cluster.failedLogin("race@example.com", on: 1) }
         _ = try await (a, b)
-        let record = try cluster.store().loginFailures(includeUnlocked: true).first { $0.email == "race@example.com" }
+        let record = try await BlockingWork.run { try cluster.store().loginFailures(includeUnlocked: true).first { $0.email == "race@example.com" } }
         // Four lock; the six after each node's lockout are counted too (20 failures in all).
         #expect(record?.failures == 20)
     }
@@ -100,10 +104,10 @@ final class Cluster: @unchecked Sendable {
     @Test func aModeFlipReachesBothNodesWithinASecond() async throws {
         let cluster = try Cluster(config: "[circuit]\nfailure_threshold = 1000\n")
         try cluster.ctl("endpoint", "set", "user_registration", "http://127.0.0.1:\(freePort())/dead", "--timeout-ms", "200")
-        #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
+        #expect(await cluster.policyApplied(try await cluster.configVersion()) != nil)
         for node in 0..<2 { #expect(try await cluster.register("a@example.com", on: node).json["verdict"] as? String == "Deny") }
         try cluster.ctl("mode", "set", "user_registration", "fail-open")
-        let took = await cluster.policyApplied(try cluster.store().configVersion(), timeout: 1)
+        let took = await cluster.policyApplied(try await cluster.configVersion(), timeout: 1)
         #expect(took != nil, "a node still decided with the old policy after 1 s")
         for node in 0..<2 { #expect(try await cluster.register("a@example.com", on: node).json["verdict"] as? String == "Allow") }
         print("cluster: mode flip applied on both nodes in \(Int((took ?? 1) * 1000)) ms")
@@ -120,7 +124,7 @@ final class Cluster: @unchecked Sendable {
         #expect(screen.contains("NODE") && screen.contains("node-a") && screen.contains("node-b"), "\(screen)")
 
         try await top.addDenyEntry(["domain", "blocked.example", "", "from the dashboard", ""], expectingCount: 1)
-        #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
+        #expect(await cluster.policyApplied(try await cluster.configVersion()) != nil)
         #expect(try await cluster.register("eve@blocked.example", on: 1).json["verdict"] as? String == "Deny")
 
         cluster.nodes[1].kill()
@@ -158,7 +162,7 @@ final class Cluster: @unchecked Sendable {
         #expect(kept.failed == 0, "the surviving node failed \(kept.failed) requests")
         // The survivor flushes on a graceful stop; its acknowledged decisions are all there.
         #expect(cluster.nodes[0].stop() == 0)
-        let logged = try cluster.store().latestEvents(EventFilter(node: "node-a"), limit: 10_000).count
+        let logged = try await BlockingWork.run { try cluster.store().latestEvents(EventFilter(node: "node-a"), limit: 10_000).count }
         #expect(logged == kept.answered, "node-a answered \(kept.answered), logged \(logged)")
     }
 
@@ -170,7 +174,7 @@ final class Cluster: @unchecked Sendable {
     @Test func anOutageAndARestartUnderTrafficLoseNothing() async throws {
         let cluster = try Cluster()
         try cluster.ctl("deny", "add", "domain", "mailinator.com")
-        #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
+        #expect(await cluster.policyApplied(try await cluster.configVersion()) != nil)
         var answered = 0
         for i in 0..<20 { if try await cluster.register("before\(i)@example.com", on: i % 2).status == 200 { answered += 1 } }
 
@@ -214,10 +218,10 @@ final class Cluster: @unchecked Sendable {
         try await Task.sleep(for: .milliseconds(500))
         try TestPostgres.restart()
         answered += await traffic.value
-        let store = try cluster.store()
-        let all = await eventually(timeout: 30) { ((try? store.eventCount()) ?? 0) >= answered }
+        let store = try await BlockingWork.run { try cluster.store() }
+        let all = await eventually(timeout: 30) { [answered] in ((try? store.eventCount()) ?? 0) >= answered }
         #expect(all != nil, "events written: \((try? store.eventCount()) ?? -1) of \(answered) answered")
-        #expect(try store.eventCount() == answered)
+        #expect(try await BlockingWork.run { try store.eventCount() } == answered)
         print("cluster: slowest decision while PostgreSQL was down \(Int(slowest * 1000)) ms")
         #expect(slowest < 0.1)
     }
@@ -237,7 +241,7 @@ extension Range where Bound == Int {
     @Test func aRateLimitHoldsAcrossBothNodes() async throws {
         let cluster = try Cluster()
         try cluster.ctl("rate", "add", "ip", "4/10m", "--action", "user_registration", "--message", "Too many sign-ups from your network")
-        #expect(await cluster.policyApplied(try cluster.store().configVersion()) != nil)
+        #expect(await cluster.policyApplied(try await cluster.configVersion()) != nil)
         for attempt in 0..<4 {
             let answer = try await cluster.register("user\(attempt)@example.com", on: attempt % 2)
             #expect(answer.json["verdict"] as? String == "Allow", "attempt \(attempt): \(answer.json)")

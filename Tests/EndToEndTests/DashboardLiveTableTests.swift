@@ -64,9 +64,9 @@ import ActionsStore
 
         // Traffic over, no filter: the rows shown are the log's newest events, none missing.
         try top.send("Escape")
-        let store = try harness.store()
+        let store = try await BlockingWork.run { try harness.store() }
         defer { store.close() }
-        let total = try store.eventCount()
+        let total = try await BlockingWork.run { try store.eventCount() }
         let settled = try await top.waitFor(timeout: 10, "the table caught up with \(total) events") { screen in
             let shown = self.emails(screen)
             // The screen is sorted by time, ties by id; ids follow commit order, which concurrent

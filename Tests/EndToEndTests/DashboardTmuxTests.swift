@@ -243,7 +243,7 @@ import ActionsStore
         try await top.waitFor("copy.me@example.com")
         try top.send("y")
         try await top.waitFor("copied event")
-        let buffer = try await eventually(timeout: 3) { (try? top.tmux(["show-buffer"]))?.contains("copy.me@example.com") == true }
+        let buffer = await eventually(timeout: 3) { (try? top.tmux(["show-buffer"]))?.contains("copy.me@example.com") == true }
         #expect(buffer != nil, "tmux received no OSC 52 clipboard write")
         let json = try top.tmux(["show-buffer"])
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
@@ -367,7 +367,7 @@ import ActionsStore
         #expect(trace.contains("matched rule 1 (deny ip 203.0.113.0/24"), "\(trace)")
         #expect(trace.contains("rule 2 (rate domain 2/1h): 2 of 2 in the window, over the limit"), "counts rebuilt from the log")
         #expect(trace.contains("Deny by rule 1"))
-        #expect(try harness.store().eventCount() == 2, "nothing logged")
+        #expect(try await BlockingWork.run { try harness.store().eventCount() } == 2, "nothing logged")
         try top.send("Escape")
         try await top.waitFor("Rules (2)")
         try top.send("q")

@@ -74,13 +74,14 @@ import ActionsStore
             (try? await http("GET", server.baseURL + "/healthz").json["status"] as? String) == "ok"
         }
         #expect(recovered != nil, "the writer recovered by itself once space returned")
-        let store = try Store(path: disk.database, create: false)
+        let path = disk.database
+        let store = try await BlockingWork.run { try Store(path: path, create: false) }
         let integrity = try await DatabaseQueue(path: disk.database).read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
         #expect(integrity == "ok")
         let health2 = try await http("GET", server.baseURL + "/healthz").json
         let dropped = health2["events_dropped"] as? Int ?? -1
         // Everything not counted as dropped is on disk.
-        #expect(try store.eventCount() == 401 - dropped, "dropped \(dropped)")
+        #expect(try await BlockingWork.run { try store.eventCount() } == 401 - dropped, "dropped \(dropped)")
         // The dashboard reads the writer's status row once it can be written again.
         let status = await eventually(timeout: 5) { ((try? store.writerStatuses().first?.dropped) ?? 0) == dropped }
         #expect(status != nil)

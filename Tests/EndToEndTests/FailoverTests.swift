@@ -157,9 +157,12 @@ import ActionsTestSupport
 
         // Every answer given, before, during and after, is in the promoted database.
         let all = shared.answers.withLock { $0 }
-        let store = try Store(path: pair.standbyURL, create: false)
-        var rows: [String] = []
-        try store.forEachEvent(after: 0) { rows.append($0.uid) }
+        let store = try await BlockingWork.run { try Store(path: pair.standbyURL, create: false) }
+        let rows = try await BlockingWork.run {
+            var rows: [String] = []
+            try store.forEachEvent(after: 0) { rows.append($0.uid) }
+            return rows
+        }
         let logged = Set(rows)
         let lost = all.filter { !logged.contains($0.eventID) }
         // A batch whose COMMIT the dying primary never confirmed is retried on the new one, and
@@ -177,7 +180,7 @@ import ActionsTestSupport
 
         // The dashboard followed: events decided after the failover reach its table.
         let newest = try #require(all.max { $0.answeredNs < $1.answeredNs })
-        let event = try #require(try store.latestEvents(limit: 1).first)
+        let event = try #require(try await BlockingWork.run { try store.latestEvents(limit: 1).first })
         _ = try await top.waitFor(TerminalText.escape(event.email ?? newest.eventID), timeout: 15)
     }
 }

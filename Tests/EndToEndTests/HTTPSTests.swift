@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import ActionsProtocol
+import ActionsStore
 
 /// `--tls-cert/--tls-key`: WorkOS only calls HTTPS endpoints. A self-signed certificate made by
 /// the test; curl and the official SDK's signed requests over it; a reload on SIGHUP that keeps
@@ -54,7 +55,7 @@ import ActionsProtocol
         // Without trusting the certificate, curl refuses it.
         #expect(try run("/usr/bin/curl", ["-sS", base + "/healthz"]).status != 0)
 
-        let target = try harness.store().configVersion()
+        let target = try await BlockingWork.run { try harness.store().configVersion() }
         let applied = await eventually(timeout: 5) {
             let health = try? run("/usr/bin/curl", ["-sS", "--cacert", certificate.cert, base + "/healthz"])
             return health?.stdout.contains("\"config_version\":\(target)") == true

@@ -33,20 +33,20 @@ import ActionsStore
         #expect(answer.json["decided_by"] as? String == "endpoint")
         #expect(status == 0, "exit status \(status): \(harness.server.outputAfterExit())")
         let eventID = try #require(answer.json["event_id"] as? String)
-        let logged = try harness.store().events(after: 0).map(\.uid)
+        let logged = try await BlockingWork.run { try harness.store().events(after: 0).map(\.uid) }
         #expect(logged.contains(eventID), "the in-flight decision's event was not flushed before exit")
         // Its last heartbeat says it stopped, so dashboards do not show it as gone silent.
         let nodes = try harness.ctl("nodes")
         #expect(nodes.contains("\tstopped\t") && !nodes.contains("SILENT"), "\(nodes)")
         // How far the search index trails the log is said under the table, as the store has it
         // (it waits for 20,000 events or 10 s, so on a slow machine it may have caught up).
-        let lag = try harness.store().searchLag().events
+        let lag = try await BlockingWork.run { try harness.store().searchLag().events }
         let listed = try run(Paths.binary("actionsctl"), ["nodes"], environment: ["ACTIONS_DB": harness.databasePath])
         #expect(listed.stderr.contains(lag == 0 ? "search index: up to date" : "search index: \(lag) event\(lag == 1 ? "" : "s") behind the log"),
                 "\(listed.stderr)")
         let json = try harness.ctl("nodes", "--json")
         #expect(json.contains(#""search_index_lag_events":\#(lag)"#), "\(json)")
-        #expect(try harness.store().nodes().allSatisfy { $0.stoppedMs != nil })
+        #expect(try await BlockingWork.run { try harness.store().nodes().allSatisfy { $0.stoppedMs != nil } })
     }
 
     /// Secrets rotate without a restart; a change that needs one is named; a broken file is refused.

@@ -107,8 +107,8 @@ import ActionsStore
             try await group.waitForAll()
         }
         let sent = await traffic.value
-        let store = try harness.store()
-        #expect(try store.listEntries(.deny).count == 30)
+        let store = try await BlockingWork.run { try harness.store() }
+        #expect(try await BlockingWork.run { try store.listEntries(.deny).count } == 30)
         let logged = await eventually { (try? store.eventCount()) == sent }
         #expect(logged != nil, "every decision logged: \(sent)")
     }

@@ -102,7 +102,7 @@ import ActionsTestSupport
         let domains = listed.filter { domain in !refused.contains { $0.contains(" \(domain) is not a domain") } }
         #expect(domains.count == listed.count - refused.count)
         #expect(dry.contains("would import source disposable:\t\(domains.count) added, 0 removed"), "\(dry.suffix(200))")
-        #expect(try harness.store().listEntries(.deny).count == 1, "a dry run changes nothing")
+        #expect(try await BlockingWork.run { try harness.store().listEntries(.deny).count } == 1, "a dry run changes nothing")
         let imported = try harness.ctl("deny", "import", "--kind", "domain", "--source", "disposable", file.path)
         #expect(imported.contains("\(domains.count) added, 0 removed, 0 unchanged, \(refused.count) lines skipped"), "\(imported)")
         try harness.ctl("allow", "add", "domain", "mailinator.com")
@@ -117,7 +117,7 @@ import ActionsTestSupport
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("0 added, 10 removed, \(domains.count - 10) unchanged, 1 lines skipped"), "\(second.stdout)")
         #expect(second.stderr.contains("line \(domains.count - 9): skipped"), "\(second.stderr)")
-        let entries = try harness.store().listEntries(.deny)
+        let entries = try await BlockingWork.run { try harness.store().listEntries(.deny) }
         #expect(entries.count == domains.count - 10 + 1)
         #expect(entries.contains { $0.value == "manual.example" && $0.source == nil })
         #expect(try harness.ctl("audit").contains("deny.import\tsource disposable (domain)"))
@@ -132,7 +132,7 @@ import ActionsTestSupport
         _ = try await harness.waitForEvents(4)
         let preview = try harness.ctl("deny", "add", "domain", "new-spam.example", "--preview")
         #expect(preview.contains("would have denied 3 of the last 24 h's allowed attempts (2 distinct users)"), "\(preview)")
-        #expect(try harness.store().listEntries(.deny).isEmpty, "a preview adds nothing")
+        #expect(try await BlockingWork.run { try harness.store().listEntries(.deny).isEmpty }, "a preview adds nothing")
         let ratePreview = try harness.ctl("rate", "add", "ip", "1/1h", "--preview")
         #expect(ratePreview.contains("would have denied 1 of the last 24 h's allowed attempts (1 distinct user)"), "\(ratePreview)")
 
@@ -161,7 +161,7 @@ import ActionsTestSupport
         // Tests do not count toward rate rules: the same address is still allowed. Without
         // --server, the server is found in the database's heartbeats (where each node listens).
         let deadline = Date().addingTimeInterval(5)
-        while try harness.store().nodes().first?.url == nil && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        while try await BlockingWork.run({ try harness.store().nodes().first?.url }) == nil && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         let again = try run(ctl, ["test", "user_registration", "--email", "ana@example.com", "--ip", "198.51.100.4", "--db", harness.databasePath])
         #expect(again.stdout.contains("0 of 1 in the window") && again.stdout.contains("verdict\tAllow"), "\(again.stdout)\(again.stderr)")
         let denied = try run(ctl, ["test", "user_registration", "--email", "eve@example.com", "--ip", "203.0.113.7", "--server", harness.url])

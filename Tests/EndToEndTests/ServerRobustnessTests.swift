@@ -85,7 +85,7 @@ import ActionsStore
         #expect(status == 0)
         let answer = try await inFlight.value
         #expect(answer.json["verdict"] as? String == "Allow", "the request in flight was answered")
-        #expect(try harness.store().eventCount() == 51, "every decision is on disk after exit")
+        #expect(try await BlockingWork.run { try harness.store().eventCount() } == 51, "every decision is on disk after exit")
     }
 
     @Test func metricsAndHealth() async throws {

@@ -59,10 +59,10 @@ import ActionsStore
         // Debug builds of everything share two cores here: the pace slips a little (about 1,800/s seen).
         #expect(answered > seconds * rate * 8 / 10, "traffic: \(summary)")
         // 0 events lost: every decision answered is in the log.
-        let store = try harness.store()
+        let store = try await BlockingWork.run { try harness.store() }
         let logged = await eventually(timeout: 20) { ((try? store.eventCount()) ?? 0) >= answered }
         #expect(logged != nil)
-        let count = try store.eventCount()
+        let count = try await BlockingWork.run { try store.eventCount() }
         #expect(count == answered, "answered \(answered), logged \(count)")
         // Memory is flat after warm-up (a leak at 2,000 req/s would show within 45 s).
         #expect(rssWarm > 0)

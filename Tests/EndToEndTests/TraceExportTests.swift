@@ -103,7 +103,7 @@ import ActionsStore
             #expect(answer.status == 200 && answer.json["verdict"] as? String == "Allow")
         }
         #expect(try await harness.waitForEvents(20).count == 20)
-        let decisions = try harness.store().latestEvents(limit: 20).map(\.latencyUs)
+        let decisions = try await BlockingWork.run { try harness.store().latestEvents(limit: 20).map(\.latencyUs) }
         #expect(decisions.allSatisfy { $0 < 1_000_000 }, "a decision waited on the collector: \(decisions) µs")
         #expect(try await http("GET", harness.url + "/healthz").status == 200)
         let start = Date()

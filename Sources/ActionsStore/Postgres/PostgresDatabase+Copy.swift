@@ -48,7 +48,7 @@ extension PostgresDatabase {
                 || $0 == 0 || $0 == StoredText.escapeLead }
         }
         if plain {
-            text.withUTF8 { buffer.writeBytes($0) }
+            _ = text.withUTF8 { buffer.writeBytes($0) }
             return
         }
         if text.withUTF8(StoredText.needsEncoding) { text = StoredText.encode(text) }

@@ -197,9 +197,10 @@ final class PostgresDatabase: Sendable {
     // MARK: Waiting on async work from a blocking thread
 
     /// Runs `operation` in a task and waits for it on this (non-cooperative) thread, at most
-    /// `timeoutMs`. Never call from Swift's cooperative pool.
+    /// `timeoutMs`. Never from async code (the compiler refuses it).
     /// A statement on `endpoint` stops waiting when a failover retires it: a server that died
     /// mid-statement does not always close the connection at once.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func wait<T: Sendable>(timeoutMs: Int? = nil, on endpoint: PostgresEndpoint? = nil, _ what: @autoclosure () -> String,
                            _ operation: @escaping @Sendable () async throws -> T) throws(StoreError) -> T {
         let outcome = Mutex<Result<T, any Error>?>(nil)
@@ -231,6 +232,7 @@ final class PostgresDatabase: Sendable {
     }
 
     /// A connection of the pool, leased to a blocking caller for the duration of `body`.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func withConnection<T>(timeoutMs: Int? = nil, forWrite: Bool = false, _ body: (PostgresSession) throws -> T) throws(StoreError) -> T {
         do {
             let endpoint = try endpoint(forWrite: forWrite)
@@ -297,6 +299,7 @@ final class PostgresDatabase: Sendable {
     }
 
     /// A transaction on one connection: BEGIN, `body`, COMMIT (ROLLBACK when it throws).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func transaction<T>(readOnly: Bool, deadlineNs: UInt64?, _ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
         var waitMs = connectionWaitMs
         if let deadlineNs {
@@ -397,6 +400,7 @@ final class Lease: Sendable {
 
     /// Waits for the connection, at most `timeoutMs`, and no longer once `giveUp` says so
     /// (asked every 100 ms); what arrives after the caller gave up goes straight back.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func take(timeoutMs: Int, giveUp: () -> Bool = { false }) -> Taken {
         let deadline = DispatchTime.now() + .milliseconds(timeoutMs)
         while arrived.wait(timeout: min(deadline, .now() + .milliseconds(100))) == .timedOut {

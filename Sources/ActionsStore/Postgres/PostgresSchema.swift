@@ -182,7 +182,7 @@ enum PostgresSchema {
                 _ = try? session.execute("RESET lock_timeout")
             }
             // Session-level lock: held across the migrations' own transactions, released below.
-            try session.execute("SELECT pg_advisory_lock(?)", [migrationLock])
+            _ = try session.execute("SELECT pg_advisory_lock(?)", [migrationLock])
             defer { _ = try? session.execute("SELECT pg_advisory_unlock(?)", [migrationLock]) }
             try session.execute("CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
             let done = try applied(session)
@@ -192,7 +192,7 @@ enum PostgresSchema {
                 do {
                     // One statement at a time: the extended protocol takes one per query.
                     for statement in statements(sql) { try session.execute(statement) }
-                    try session.execute("INSERT INTO schema_migrations VALUES (?, ?)", [identifier, WallClock.nowMs()])
+                    _ = try session.execute("INSERT INTO schema_migrations VALUES (?, ?)", [identifier, WallClock.nowMs()])
                     try session.execute("COMMIT")
                 } catch {
                     _ = try? session.execute("ROLLBACK")

@@ -62,9 +62,12 @@ package protocol SQLSession {
     /// Runs a statement. Returns, on SQLite, the number of rows it changed; on PostgreSQL, the
     /// number of rows it returned (0 without RETURNING): count changes with RETURNING or a query.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func rows(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow]
     /// Hands each row to `body` as it is read, without keeping them all (large reads).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func forEachRow(_ sql: String, _ arguments: [any SQLBindable], _ body: (SQLRow) throws -> Void) throws
 }
 

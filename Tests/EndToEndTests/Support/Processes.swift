@@ -1,3 +1,4 @@
+import ActionsStore
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -125,4 +126,11 @@ func eventually(timeout: Double = 5, interval: Double = 0.05, _ condition: () as
         try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
     }
     return nil
+}
+
+/// The same for a condition that blocks its thread (a store read): each check runs on
+/// `BlockingWork`, as the product's store calls do, never on the cooperative pool. A check that
+/// throws counts as not yet.
+func eventually(timeout: Double = 5, interval: Double = 0.05, _ condition: @escaping @Sendable () throws -> Bool) async -> Double? {
+    await eventually(timeout: timeout, interval: interval) { (try? await BlockingWork.run(condition)) ?? false }
 }
