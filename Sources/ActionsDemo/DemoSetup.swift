@@ -4,6 +4,7 @@ import ActionsStore
 
 /// Seeds a demo database: deny lists, endpoints pointing at the flaky example endpoint, error modes.
 package enum DemoSetup {
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package static func seed(_ store: Store, endpointBaseURL: String) throws {
         let demo = Operator(user: "demo")
         for domain in ["mailinator.com", "tempmail.dev", "*.spam.example"] {

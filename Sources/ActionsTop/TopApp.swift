@@ -36,6 +36,7 @@ package enum TopApp {
 
     /// Runs until `q`, SIGINT, SIGTERM or a hang-up. Blocks the calling thread; the terminal is restored on return.
     /// - Parameter queryStore: a second connection for long queries (see `DashboardController`).
+    @available(*, noasync, message: "blocks its thread until the dashboard quits: from async code, use `runOnUIThread`")
     package static func run(store: Store, queryStore: Store? = nil, options: Options,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let catalog = ThemeCatalog.standard(environment: environment)

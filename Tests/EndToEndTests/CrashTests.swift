@@ -27,7 +27,7 @@ import ActionsStore
         let server = try ServiceProcess(Paths.binary("actions-server"), arguments, environment: ["ACTIONS_SECRET": ServerHarness.secret])
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 16
-        nonisolated(unsafe) let session = URLSession(configuration: configuration)
+        let session = URLSession(configuration: configuration)
         let collected = Collected()
         let url = server.baseURL + "/v1/actions/user_registration"
         let load = Task { [session] in

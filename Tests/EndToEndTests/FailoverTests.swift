@@ -76,7 +76,7 @@ import ActionsTestSupport
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 16
         configuration.timeoutIntervalForRequest = 30
-        nonisolated(unsafe) let session = URLSession(configuration: configuration)
+        let session = URLSession(configuration: configuration)
         let shared = Shared()
         let url = server.baseURL + "/v1/actions/user_registration"
         let load = Task { [session] in
