@@ -57,50 +57,10 @@ extension Store {
     /// when a primary dies and its synchronous standby already holds the batch): the batch's first
     /// and last events are looked for first (by time, then id: an index), and a batch already in
     /// the log is not written twice. A batch is written whole or not at all, so the two decide.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func append(_ events: some Collection<some EventRow>, status: WriterStatus?, retrying: Bool = false) throws(StoreError) {
-        switch backend {
-        case .sqlite:
-            try write { db in
-                try Self.insert(events, db)
-                if let status { try Self.record(status, SQLiteSession(db: db)) }
-            }
-        case .postgres(let database):
-            try database.transaction(readOnly: false, deadlineNs: nil) { db in
-                try db.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.eventOrderLock])
-                if retrying, let first = events.first, try Self.holds(first, and: events.dropFirst(events.count - 1).first ?? first, db) {
-                    if let status { try Self.record(status, db) }
-                    return
-                }
-                if !events.isEmpty, let session = db as? PostgresSession {
-                    try database.copy(events, columns: Event.insertColumns, session: session)
-                }
-                if let status { try Self.record(status, db) }
-            }
-        }
-    }
-
-    /// Whether the log holds both events (by time, which `events_by_time` indexes, and uid).
-    private static func holds(_ first: some EventRow, and last: some EventRow, _ db: any SQLSession) throws -> Bool {
-        let found = try db.int64("SELECT count(DISTINCT uid) FROM events WHERE ts_ms BETWEEN ? AND ? AND uid IN (?, ?)",
-                                 [min(first.timeMs, last.timeMs), max(first.timeMs, last.timeMs), first.uid, last.uid]) ?? 0
-        return found == (first.uid == last.uid ? 1 : 2)
-    }
-
-    /// Binds each value straight into GRDB's cached statements through the SQLite API: building
-    /// StatementArguments boxes all twenty values first, and that was over half the cost of a row.
-    /// Full groups of `Event.rowsPerInsert` go in one statement each, the rest one row at a time.
-    static func insert(_ events: some Collection<some EventRow>, _ db: Database) throws {
-        var rest = events[...]
-        var count = events.count
-        for (sql, rows) in [(Event.insertManySQL, Event.rowsPerInsert), (Event.insertSQL, 1)] where count >= rows {
-            var binder = RowBinder(handle: try db.cachedStatement(sql: sql).sqliteStatement)
-            defer { binder.clear() }
-            while count >= rows {
-                try binder.run(rest.prefix(rows), db, sql: sql)
-                rest = rest.dropFirst(rows)
-                count -= rows
-            }
-        }
+        if isReadOnly { throw .readOnly(path: path) }
+        try backend.append(events, status: status, retrying: retrying)
     }
 }
 
@@ -126,6 +86,23 @@ protocol EventFieldWriter {
 /// buffer and bound without a copy (SQLITE_STATIC) for the step: SQLite copying each of a row's
 /// dozen texts into its own allocation was a quarter of the writer's work per event (callgrind).
 struct RowBinder: EventFieldWriter {
+    /// Binds each value straight into GRDB's cached statements through the SQLite API: building
+    /// StatementArguments boxes all twenty values first, and that was over half the cost of a row.
+    /// Full groups of `Event.rowsPerInsert` go in one statement each, the rest one row at a time.
+    static func insert(_ events: some Collection<some EventRow>, _ db: Database) throws {
+        var rest = events[...]
+        var count = events.count
+        for (sql, rows) in [(Event.insertManySQL, Event.rowsPerInsert), (Event.insertSQL, 1)] where count >= rows {
+            var binder = RowBinder(handle: try db.cachedStatement(sql: sql).sqliteStatement)
+            defer { binder.clear() }
+            while count >= rows {
+                try binder.run(rest.prefix(rows), db, sql: sql)
+                rest = rest.dropFirst(rows)
+                count -= rows
+            }
+        }
+    }
+
     let handle: SQLiteStatement
     private var index: Int32 = 0
     private var texts: [UInt8] = []

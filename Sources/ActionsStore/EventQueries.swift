@@ -308,7 +308,7 @@ extension Store {
             // Case is folded as `EventFilter.matches` folds it (`EventFilter.foldCase`), so
             // `élodie` finds `ÉLODIE`. SQLite's LIKE folds ASCII alone: a needle with other
             // letters compares `actions_lower(column)`, the same mapping registered as a function
-            // (`Store.lowerFunction`). An ASCII needle keeps the native LIKE, several times cheaper
+            // (`SQLiteBackend.lowerFunction`). An ASCII needle keeps the native LIKE, several times cheaper
             // on the scans of short searches, and asks the function only of values holding other
             // characters (a Kelvin sign lowers to `k`: `\u{212A}EVIN@x` is found by `kevin`).
             // PostgreSQL's `actions_lower` is lower() under ICU's root collation, whatever the
@@ -317,7 +317,7 @@ extension Store {
             let pattern = "%" + StoredText.encode(folded).replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let columns = Schema.searchColumns
-            let nativeFold = db.dialect == .sqlite && folded.utf8.allSatisfy { $0 < 0x80 }
+            let nativeFold = db.dialect.likeFoldsASCII && folded.utf8.allSatisfy { $0 < 0x80 }
             /// The test of one column against `pattern`, and its arguments.
             func like(_ column: String) -> (String, [any SQLBindable]) {
                 let folding = "actions_lower(\(column)) LIKE ? ESCAPE '\\'"
@@ -330,8 +330,9 @@ extension Store {
                 arguments += [window.above, window.atMost]
             }
             if filter.textBy == .indexOnly {
-                clauses.append("id IN (\(Self.searchCandidates(db, reasonLike: reasonLike.0)))")
-                arguments += db.dialect == .postgres ? [pattern] : [EventFilter.trigramQuery(text)] + reasonLike.1
+                let candidates = db.dialect.searchCandidates(pattern: pattern, trigramQuery: EventFilter.trigramQuery(text), reasonLike: reasonLike)
+                clauses.append("id IN (\(candidates.sql))")
+                arguments += candidates.arguments
             } else if filter.textBy == .indexAndScan && EventFilter.searchIsIndexed(text) {
                 // The trigram index finds the candidates in the whole log up to its mark (on
                 // SQLite in the index's own file, see SearchIndexFile.attach); the rows after it
@@ -339,18 +340,13 @@ extension Store {
                 // The per-column test below keeps only true matches (SQLite's index answers "has
                 // every trigram", each in any of its columns; PostgreSQL's indexed text joins the
                 // columns). SQLite keeps reasons apart, once per distinct reason (Schema v10).
-                let candidates = Self.searchCandidates(db, reasonLike: reasonLike.0)
+                let candidates = db.dialect.searchCandidates(pattern: pattern, trigramQuery: EventFilter.trigramQuery(text), reasonLike: reasonLike)
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
-                let mark = "(SELECT value FROM \(Self.searchMark(db.dialect)))"
-                let tail = filter.textScanLimit == nil ? mark
-                    : "\(db.dialect == .postgres ? "GREATEST" : "max")(\(mark), \(Self.newestRowsBound))"
-                clauses.append("(id IN (\(candidates)) OR id > \(tail))")
-                if db.dialect == .postgres {
-                    arguments.append(pattern)
-                } else {
-                    arguments += [EventFilter.trigramQuery(text)] + reasonLike.1
-                }
+                let mark = "(SELECT value FROM \(db.dialect.searchMark))"
+                let tail = filter.textScanLimit == nil ? mark : "\(db.dialect.greatest)(\(mark), \(Self.newestRowsBound))"
+                clauses.append("(id IN (\(candidates.sql)) OR id > \(tail))")
+                arguments += candidates.arguments
                 if let limit = filter.textScanLimit { arguments.append(limit) }
             }
             let tests = columns.map(like)
@@ -364,22 +360,10 @@ extension Store {
         return (clauses, arguments)
     }
 
-    /// The ids the search index holds for a text (its arguments: PostgreSQL the LIKE pattern;
-    /// SQLite the trigram query, then the reason test's).
-    static func searchCandidates(_ db: any SQLSession, reasonLike: String) -> String {
-        db.dialect == .postgres
-            ? "SELECT id FROM events_search WHERE actions_lower(body) LIKE ? ESCAPE '\\'"
-            : """
-              SELECT rowid FROM events_search WHERE events_search MATCH ?
-              UNION ALL SELECT event_id FROM search_reason_events
-              WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(reasonLike))
-              """
-    }
-
     /// Shadow hits are few: SQLite, without statistics, would rather walk the table by id than
     /// take the partial index a range on `shadow_rule_id` allows. PostgreSQL plans it alone.
     static func indexHint(_ filter: EventFilter, _ db: any SQLSession) -> String {
-        db.dialect == .sqlite && filter.shadowHitsOnly && filter.ruleId == nil ? "INDEXED BY events_shadow" : ""
+        filter.shadowHitsOnly && filter.ruleId == nil ? db.dialect.indexedBy("events_shadow") : ""
     }
 
     static func whereSQL(_ clauses: [String]) -> String {
@@ -503,12 +487,12 @@ extension Store {
     /// SQLite: read the stats through their covering time index (its planner sometimes preferred
     /// the partial verdict index). PostgreSQL plans this well by itself.
     static func byTime(_ db: any SQLSession) -> String {
-        db.dialect == .sqlite ? "INDEXED BY events_by_time" : ""
+        db.dialect.indexedBy("events_by_time")
     }
 
     /// Migration identifiers in the database that this binary does not know (a newer writer upgraded it).
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func unknownMigrations() throws(StoreError) -> [String] {
-        try appliedMigrations().subtracting(isPostgres ? PostgresSchema.known : Schema.known).sorted()
+        try appliedMigrations().subtracting(backend.knownMigrations).sorted()
     }
 }

@@ -92,9 +92,7 @@ extension Store {
     /// PostgreSQL: holds one account's record for this transaction, across every node (SQLite's
     /// write transaction already excludes every other writer).
     static func lockAccount(_ key: String, _ db: any SQLSession) throws {
-        if db.dialect == .postgres {
-            _ = try db.rows("SELECT pg_advisory_xact_lock(hashtextextended(?, 8734))", [key])
-        }
+        if let lock = db.dialect.accountLock { _ = try db.rows(lock, [key]) }
     }
 
     static func loginFailures(_ db: any SQLSession, email: String) throws -> LoginFailures? {

@@ -30,7 +30,7 @@ extension Store {
             }) else { break }
             // SQLite's index is a file of its own: the batch leaves it first (see
             // SearchIndexFile.remove), then the log. PostgreSQL's rows go with their events.
-            if case .success(let index)? = searchIndex { try index.remove(upTo: last) }
+            try backend.removeFromSearch(upTo: last)
             let count = try writing { db in
                 try db.rows("DELETE FROM events WHERE id <= ? RETURNING id", [last]).count
             }

@@ -218,7 +218,7 @@ enum Schema {
         migrator.registerMigration(v11) { db in
             // One index column per searched column instead of one joined text: SQLite built the
             // joined text with a new allocation for every `||`. With SQLite's memory statistics off
-            // too (`Store.sqliteConfigured`), indexing went from 31,000 to 21,000 instructions an
+            // too (`SQLiteBackend.configured`), indexing went from 31,000 to 21,000 instructions an
             // event (callgrind). The index answers the same MATCH over all columns; a term no longer
             // matches across two columns' boundary, which was never a true match anyway.
             // Rebuilt behind the log, reasons included, as v10 was.
@@ -339,11 +339,9 @@ enum Schema {
     /// is indexed on its own, once per distinct reason (see v10).
     static func searchText(row: String?, _ dialect: SQLDialect) -> String {
         let prefix = row.map { $0 + "." } ?? ""
-        let contains = dialect == .postgres ? "strpos" : "instr"
-        let columns = dialect == .postgres ? searchColumns : searchColumns.filter { $0 != "reason" }
-        return columns.map { column in
+        return dialect.searchDocumentColumns.map { column in
             column == "email_domain"
-                ? "CASE WHEN \(contains)(lower(coalesce(\(prefix)email, '')), \(prefix)email_domain) > 0 THEN '' ELSE coalesce(\(prefix)email_domain, '') END"
+                ? "CASE WHEN \(dialect.position)(lower(coalesce(\(prefix)email, '')), \(prefix)email_domain) > 0 THEN '' ELSE coalesce(\(prefix)email_domain, '') END"
                 : "coalesce(\(prefix)\(column), '')"
         }.joined(separator: " || ' ' || ")
     }

@@ -10,30 +10,15 @@ extension Store {
     @discardableResult
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func indexSearch(batch: Int = 50_000) throws(StoreError) -> Int {
-        switch searchIndex {
-        case .success(let index)?: return try index.index(batch: batch)
-        case .failure(let error)?: throw error
-        // PostgreSQL: the index is a table beside the log, written below. (A read-only SQLite
-        // store has no index of its own to write; `writing` refuses it.)
-        case nil: break
-        }
-        return try writing { db in
-            let upTo = try db.int64("SELECT value FROM meta WHERE key = 'search_indexed_up_to' FOR UPDATE") ?? 0
-            guard let range = try db.row("SELECT count(*), max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?) AS batch",
-                                         [upTo, batch]),
-                  let last = range.optionalInt64(1) else { return 0 }
-            try db.execute("INSERT INTO events_search(id, body) SELECT id, \(Schema.searchText(row: nil, .postgres)) FROM events WHERE id > ? AND id <= ?",
-                           [upTo, last])
-            try db.execute("UPDATE meta SET value = ? WHERE key = 'search_indexed_up_to'", [last])
-            return range.int(0)
-        }
+        if isReadOnly { throw .readOnly(path: path) }
+        return try backend.indexSearch(batch: batch)
     }
 
     /// Events not yet in the search index.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func searchBacklog() throws(StoreError) -> Int64 {
         try reading { db in
-            let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
+            let upTo = try db.int64("SELECT value FROM \(db.dialect.searchMark)") ?? 0
             return max(0, (try db.int64("SELECT max(id) FROM events") ?? 0) - upTo)
         }
     }
@@ -43,17 +28,11 @@ extension Store {
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func searchLag() throws(StoreError) -> (events: Int64, oldestMs: Int64?) {
         try reading { db in
-            let upTo = try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0
+            let upTo = try db.int64("SELECT value FROM \(db.dialect.searchMark)") ?? 0
             let events = max(0, (try db.int64("SELECT max(id) FROM events") ?? 0) - upTo)
             guard events > 0 else { return (0, nil) }
             return (events, try db.int64("SELECT ts_ms FROM events WHERE id > ? ORDER BY id LIMIT 1", [upTo]))
         }
-    }
-
-    /// Where the last indexed event id is kept, as SQL after FROM: the index file's own mark on
-    /// SQLite (see SearchIndexFile.attach), a row of `meta` on PostgreSQL.
-    static func searchMark(_ dialect: SQLDialect) -> String {
-        dialect == .postgres ? "meta WHERE key = 'search_indexed_up_to'" : "search_meta WHERE key = 'indexed_up_to'"
     }
 }
 
@@ -86,7 +65,7 @@ extension Store {
         guard !text.isEmpty else { return (try latestEvents(filter, limit: limit), false) }
         let indexed = EventFilter.searchIsIndexed(text)
         let (mark, maxID) = try reading { db in
-            (indexed ? (try db.int64("SELECT value FROM \(Self.searchMark(db.dialect))") ?? 0) : 0, try db.int64("SELECT max(id) FROM events") ?? 0)
+            (indexed ? (try db.int64("SELECT value FROM \(db.dialect.searchMark)") ?? 0) : 0, try db.int64("SELECT max(id) FROM events") ?? 0)
         }
         // What the one statement would scan: above the mark, or the newest `textScanLimit` rows.
         let budgetFloor = filter.textScanLimit.map { maxID - Int64($0) } ?? 0

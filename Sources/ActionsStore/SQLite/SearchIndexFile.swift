@@ -27,7 +27,7 @@ final class SearchIndexFile: Sendable {
     static func path(forLog logPath: String) -> String { logPath + "-search" }
 
     /// `file:` URI that opens `path` read-only (ATTACH takes a URI; SQLite is built with USE_URI,
-    /// and `Store.sqliteConfigured` turns URIs on where it is not). `?`, `#` and `%` would end or
+    /// and `SQLiteBackend.configured` turns URIs on where it is not). `?`, `#` and `%` would end or
     /// change the path, so they are escaped.
     static func readOnlyURI(_ path: String) -> String {
         var escaped = ""
@@ -45,7 +45,7 @@ final class SearchIndexFile: Sendable {
     /// Opens (and makes, with `fileMode`) the index of the log at `logPath`, which must exist.
     init(logPath: String, busyTimeout: TimeInterval, fileMode: mode_t) throws(StoreError) {
         path = Self.path(forLog: logPath)
-        if !FileManager.default.fileExists(atPath: path) { try Store.createFile(path, mode: fileMode, like: logPath) }
+        if !FileManager.default.fileExists(atPath: path) { try SQLiteFile.create(path, mode: fileMode, like: logPath) }
         var config = Configuration()
         config.busyMode = .timeout(busyTimeout)
         config.label = "actions-search"
@@ -79,7 +79,7 @@ final class SearchIndexFile: Sendable {
             } catch {
                 let busy = (error as? DatabaseError)?.resultCode.primaryResultCode == .SQLITE_BUSY
                 guard busy, MonotonicClock.nowNs() < deadlineNs else {
-                    throw .cannotOpen(path: path, reason: Store.message(error))
+                    throw .cannotOpen(path: path, reason: SQLiteBackend.message(error))
                 }
                 Thread.sleep(forTimeInterval: 0.005)
             }
@@ -136,7 +136,7 @@ final class SearchIndexFile: Sendable {
                 return result!
             }
         } catch {
-            throw Store.storeError(error)
+            throw SQLiteBackend.storeError(error)
         }
     }
 
