@@ -20,6 +20,8 @@ struct ServerBench: AsyncParsableCommand {
     /// what a decision costs; the bare handler and background mode read the same at either.
     @Option(help: "wrk connections (each a client sending its next request once answered).") var connections = 128
     @Option(help: "Alternating throughput rounds.") var rounds = 5
+    @Option(help: "wrk connection counts the throughput rounds alternate between, comma-separated (durable mode is bound by its commit pipeline at few connections, by CPU at many).")
+    var throughputConnections = "32,128"
     @Option(help: "Requests per second for the latency runs.") var rate = 1000
     @Option(help: "Seconds per latency run.") var latencySeconds = 10
     @Flag(help: "Skip the throughput rounds.") var latencyOnly = false
@@ -113,8 +115,8 @@ struct ServerBench: AsyncParsableCommand {
         var p99Ms: Double = 0
     }
 
-    func wrk(_ url: String, script: String) throws -> WrkResult {
-        parse(try capture("wrk", ["-t2", "-c\(connections)", "-d\(duration)s", "--latency", "-s", script, url]))
+    func wrk(_ url: String, script: String, connections: Int? = nil) throws -> WrkResult {
+        parse(try capture("wrk", ["-t2", "-c\(connections ?? self.connections)", "-d\(duration)s", "--latency", "-s", script, url]))
     }
 
     func parse(_ output: String) -> WrkResult {
@@ -141,9 +143,6 @@ struct ServerBench: AsyncParsableCommand {
         return 0
     }
 
-    /// Alternates the bare handler, the engine in background mode and the engine in durable mode
-    /// (`--durable-events`: each answer waits for its fsync'd commit), `rounds` times each, and
-    /// compares medians: on a shared two-core machine one run of each is too noisy to compare.
     /// A new, empty database on the PostgreSQL server `url` names (made with psql).
     func freshDatabase(on url: String) throws -> String {
         let name = "actions_bench_\(getpid())_\(Int.random(in: 0..<1_000_000))"
@@ -156,15 +155,25 @@ struct ServerBench: AsyncParsableCommand {
         return String(url[..<slash]) + "/" + name + query
     }
 
+    /// Alternates the bare handler, the engine in background mode and the engine in durable mode
+    /// (`--durable-events`: each answer waits for its fsync'd commit), at each connection count,
+    /// `rounds` times each, and compares medians: on a shared two-core machine one run of each is
+    /// too noisy to compare.
     func throughput(_ directory: URL, postgres: String?, syncStandby: String?) throws {
-        section("server: throughput with local policy, every decision logged (wrk -t2 -c\(connections) -d\(duration)s, \(rounds) alternating rounds)")
+        let counts = throughputConnections.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+        guard !counts.isEmpty else { throw ValidationError("--throughput-connections: give counts such as 32,128") }
+        section("server: throughput with local policy, every decision logged (wrk -t2 -c\(counts.map(String.init).joined(separator: "/")) -d\(duration)s, \(rounds) alternating rounds)")
         let script = try wrkScript(directory)
+        /// One configuration's figures at one connection count.
+        struct Series {
+            var rates: [Double] = [], cpu: [Double] = [], ratios: [Double] = [], p99: [Double] = []
+        }
         struct Mode {
             var name: String
             var flags: [String]
             var db: String
             var environment: [String: String] = [:]
-            var rates: [Double] = [], cpu: [Double] = [], ratios: [Double] = [], p99: [Double] = []
+            var series: [Int: Series] = [:]
             var answered = 0
         }
         var modes = [Mode(name: "background", flags: [], db: directory.appendingPathComponent("background.db").path),
@@ -185,47 +194,57 @@ struct ServerBench: AsyncParsableCommand {
             try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
             try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
         }
-        var baseRates: [Double] = [], baseCPU: [Double] = [], baseP99: [Double] = []
+        var base: [Int: Series] = [:]
         /// Runs wrk against a fresh child; returns the result and the child's CPU µs per request.
-        func measure(_ child: Child, _ path: String) throws -> (WrkResult, Double) {
+        func measure(_ child: Child, _ path: String, connections: Int) throws -> (WrkResult, Double) {
             let before = cpuSeconds(of: child.process.processIdentifier)
-            let result = try wrk(child.url + path, script: script)
+            let result = try wrk(child.url + path, script: script, connections: connections)
             let cpu = cpuSeconds(of: child.process.processIdentifier) - before
             child.stop() // SIGTERM: actions-server flushes the event log before exiting
             return (result, result.requests > 0 ? cpu * 1e6 / Double(result.requests) : 0)
         }
         for round in 1...rounds {
-            let (base, baseMicros) = try measure(try Child(binary("actions-bench"), ["baseline"]), "/v1/actions/user_registration")
-            baseRates.append(base.rate)
-            baseP99.append(base.p99Ms)
-            baseCPU.append(baseMicros)
-            var line = String(format: "round %d: bare handler %.0f req/s (%.1f µs CPU/req, p99 %.1f ms)", round, base.rate, baseMicros, base.p99Ms)
-            for index in modes.indices {
-                let server = try Child(binary("actions-server"), ["--db", modes[index].db, "--port", "0", "--log-level", "error"] + modes[index].flags,
-                                       environment: ["ACTIONS_SECRET": Self.secret].merging(modes[index].environment) { $1 })
-                let (engine, micros) = try measure(server, "/v1/actions/user_registration")
-                modes[index].answered += engine.requests
-                modes[index].rates.append(engine.rate)
-                modes[index].cpu.append(micros)
-                modes[index].ratios.append(engine.rate / base.rate)
-                modes[index].p99.append(engine.p99Ms)
-                line += String(format: ", %@ %.0f req/s (%.1f µs CPU/req, %.0f %%, p99 %.1f ms, non-2xx %d)", modes[index].name, engine.rate, micros,
-                               engine.rate / base.rate * 100, engine.p99Ms, engine.errors)
+            for count in counts {
+                let (bare, bareMicros) = try measure(try Child(binary("actions-bench"), ["baseline"]), "/v1/actions/user_registration",
+                                                     connections: count)
+                base[count, default: Series()].rates.append(bare.rate)
+                base[count, default: Series()].p99.append(bare.p99Ms)
+                base[count, default: Series()].cpu.append(bareMicros)
+                var line = String(format: "round %d, %d connections: bare handler %.0f req/s (%.1f µs CPU/req, p99 %.1f ms)",
+                                  round, count, bare.rate, bareMicros, bare.p99Ms)
+                for index in modes.indices {
+                    let server = try Child(binary("actions-server"), ["--db", modes[index].db, "--port", "0", "--log-level", "error"] + modes[index].flags,
+                                           environment: ["ACTIONS_SECRET": Self.secret].merging(modes[index].environment) { $1 })
+                    let (engine, micros) = try measure(server, "/v1/actions/user_registration", connections: count)
+                    modes[index].answered += engine.requests
+                    modes[index].series[count, default: Series()].rates.append(engine.rate)
+                    modes[index].series[count, default: Series()].cpu.append(micros)
+                    modes[index].series[count, default: Series()].ratios.append(engine.rate / bare.rate)
+                    modes[index].series[count, default: Series()].p99.append(engine.p99Ms)
+                    line += String(format: ", %@ %.0f req/s (%.1f µs CPU/req, %.0f %%, p99 %.1f ms, non-2xx %d)", modes[index].name, engine.rate, micros,
+                                   engine.rate / bare.rate * 100, engine.p99Ms, engine.errors)
+                }
+                report(line)
             }
-            report(line)
         }
-        let baseMedian = Summary(values: baseRates).percentile(0.5), baseCPUMedian = Summary(values: baseCPU).percentile(0.5)
-        report(String(format: "median: bare handler %.0f req/s, %.1f µs CPU/req, p99 %.1f ms", baseMedian, baseCPUMedian,
-                      Summary(values: baseP99).percentile(0.5)))
+        for count in counts {
+            let bare = base[count] ?? Series()
+            let baseMedian = Summary(values: bare.rates).percentile(0.5), baseCPUMedian = Summary(values: bare.cpu).percentile(0.5)
+            report(String(format: "median at %d connections: bare handler %.0f req/s, %.1f µs CPU/req, p99 %.1f ms", count, baseMedian, baseCPUMedian,
+                          Summary(values: bare.p99).percentile(0.5)))
+            for mode in modes {
+                let series = mode.series[count] ?? Series()
+                let cpu = Summary(values: series.cpu).percentile(0.5)
+                // CPU per request is steadier than req/s on a shared machine: it does not depend on how
+                // much of the two cores other jobs took during a round. It includes the event writer thread.
+                report(String(format: "median at %d connections: %@ %.0f req/s, ratio %.0f %% of the bare handler (range %.0f–%.0f %%); CPU %.1f µs/req, %.2f× the bare handler's; p99 %.1f ms",
+                              count, mode.name, Summary(values: series.rates).percentile(0.5), Summary(values: series.ratios).percentile(0.5) * 100,
+                              (series.ratios.min() ?? 0) * 100, (series.ratios.max() ?? 0) * 100, cpu, baseCPUMedian > 0 ? cpu / baseCPUMedian : 0,
+                              Summary(values: series.p99).percentile(0.5)))
+            }
+        }
         for mode in modes {
             let rows = try Store(path: mode.db).eventCount()
-            let cpu = Summary(values: mode.cpu).percentile(0.5)
-            // CPU per request is steadier than req/s on a shared machine: it does not depend on how
-            // much of the two cores other jobs took during a round. It includes the event writer thread.
-            report(String(format: "median: %@ %.0f req/s, ratio %.0f %% of the bare handler (range %.0f–%.0f %%); CPU %.1f µs/req, %.2f× the bare handler's; p99 %.1f ms",
-                          mode.name, Summary(values: mode.rates).percentile(0.5), Summary(values: mode.ratios).percentile(0.5) * 100,
-                          (mode.ratios.min() ?? 0) * 100, (mode.ratios.max() ?? 0) * 100, cpu, baseCPUMedian > 0 ? cpu / baseCPUMedian : 0,
-                          Summary(values: mode.p99).percentile(0.5)))
             // wrk stops counting at its deadline; answers still in flight then are logged but not counted by wrk.
             report("\(mode.name): requests counted by wrk \(mode.answered), events logged \(rows), lost \(max(0, mode.answered - rows))")
         }

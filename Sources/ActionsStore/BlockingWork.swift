@@ -52,7 +52,14 @@ extension BlockingWork {
     /// lanes) gets a named thread of its own, made here and nowhere else: a loop parked on the
     /// pool above would hold one of its eight threads for the life of the process.
     package static func startThread(named name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: body)
+        let thread = Thread {
+            // The name `top -H`, perf and /proc show. Set from the thread itself: Foundation's
+            // `Thread.name` set before the start never reached the kernel, and the thread kept its
+            // creator's name (the writer showed as a cooperative pool thread). Linux takes at
+            // most 15 bytes, and refuses a longer name whole: keep names that short.
+            Thread.current.name = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+            body()
+        }
         thread.name = name
         if let stackSize { thread.stackSize = stackSize }
         thread.start()

@@ -121,7 +121,7 @@ package final class EventWriter: Service, @unchecked Sendable {
         markStarted()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await BlockingWork.runOnThread(named: "actions-event-writer") { [self] in writeLoop() }
+                await BlockingWork.runOnThread(named: "event-writer") { [self] in writeLoop() }
             } onCancel: { self.beginClosing() }
         } onGracefulShutdown: { self.beginClosing() }
     }

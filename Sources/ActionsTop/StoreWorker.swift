@@ -124,7 +124,7 @@ final class StoreWorker {
     /// `tail` and `query`: two connections to the same database (one may be the other when the
     /// backend pools connections itself).
     init(tail: Store, query: Store) {
-        lanes = [Lane(store: tail, name: "actions-top-tail"), Lane(store: query, name: "actions-top-query")]
+        lanes = [Lane(store: tail, name: "top-tail-lane"), Lane(store: query, name: "top-query-lane")]
     }
 
     deinit { lanes.forEach { $0.stop() } }

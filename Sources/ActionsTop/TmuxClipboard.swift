@@ -14,7 +14,7 @@ enum TmuxClipboard {
         var answer: Bool? { result.withLock { $0 } }
 
         init() {
-            BlockingWork.startThread(named: "actions-top-tmux-question") { [self] in
+            BlockingWork.startThread(named: "top-tmux-query") { [self] in
                 let off = TmuxClipboard.isOff()
                 result.withLock { $0 = off }
                 answered.signal()

@@ -24,7 +24,7 @@ package enum TopApp {
     /// `run` on a thread of its own: the loop blocks in getch, and must not hold one of the few
     /// cooperative threads that in-process servers (the demo) need.
     package static func runOnUIThread(store: Store, queryStore: Store? = nil, options: Options) async throws {
-        try await BlockingWork.runOnThread(named: "actions-top-ui", stackSize: 8 << 20) {
+        try await BlockingWork.runOnThread(named: "top-ui", stackSize: 8 << 20) {
             try run(store: store, queryStore: queryStore, options: options)
         }
     }
