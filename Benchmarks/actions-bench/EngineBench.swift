@@ -129,10 +129,8 @@ struct EngineBench: AsyncParsableCommand {
     }
 }
 
-/// The issues' realistic policy: 100,000 domain entries (90k exact, 10k wildcards) and 10,000
-/// networks of mixed lengths, a fifth of them IPv6.
-/// Seven reloads, each after a change: (whole reload, the read alone), in milliseconds.
 extension EngineBench {
+    /// Seven reloads, each after a change: (whole reload, the read alone), in milliseconds.
     static func reloadTimes(_ loaded: Store) throws -> (reloads: [Double], reads: [Double]) {
         var reloads: [Double] = [], reads: [Double] = []
         for round in 0..<7 {
@@ -147,6 +145,8 @@ extension EngineBench {
     }
 }
 
+/// The issues' realistic policy: 100,000 domain entries (90k exact, 10k wildcards) and 10,000
+/// networks of mixed lengths, a fifth of them IPv6.
 func loadRealisticPolicy(into store: Store) throws {
     let actor = Operator(user: "bench")
     let domains = (0..<100_000).map { i in i % 10 == 0 ? "*.w\(i).example" : "d\(i).example" }

@@ -22,6 +22,7 @@ extension RateCounter {
     /// Fills the windows of `rules` from the log: the events inside the longest window (at most
     /// `maxSpanMs` back), the newest `maxEvents` of them when there are more, streamed a page of
     /// narrow rows at a time. Returns how many were read and the last id read, to read on from.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func rebuild<Log: DecisionLog>(from store: Log, rules: [RateRule], foldAddresses: Bool, nowMs: Int64,
                                           maxSpanMs: Int64 = 86_400_000, maxEvents: Int) throws(Log.Failure) -> (read: Int, lastID: Int64) {
         guard let longest = rules.map(\.windowMs).max() else { return (0, try store.maxEventID()) }

@@ -67,6 +67,7 @@ package struct Replay {
 
 extension DecisionLog {
     /// Replays the decisions logged since `sinceMs` through `replay`, a page at a time.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func replay(_ replay: inout Replay, sinceMs: Int64) throws(Failure) {
         try forEachEvent(sinceMs: sinceMs) { replay.add($0) }
     }
@@ -80,6 +81,7 @@ package enum ImpactPreview {
     /// Entries are compared in their normalized spelling, as they will be stored. Normalizing is
     /// idempotent, so an entry its caller normalized already is left as it is; one that cannot be
     /// normalized cannot be stored either, and its caller has refused it before this.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package static func run<Log: DecisionLog>(_ store: Log, entry: ListEntry? = nil, rate: RateRule? = nil,
                                              nowMs: Int64 = WallClock.nowMs()) throws(Log.Failure) -> Replay.RuleImpact {
         var entry = entry

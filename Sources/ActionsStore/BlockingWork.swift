@@ -51,13 +51,15 @@ extension BlockingWork {
     /// A long-lived loop that blocks (the event writer, the dashboard's UI thread and its store
     /// lanes) gets a named thread of its own, made here and nowhere else: a loop parked on the
     /// pool above would hold one of its eight threads for the life of the process.
+    /// `name`: at most 15 bytes, which is all Linux keeps (a longer name is refused whole).
     package static func startThread(named name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+        precondition(name.utf8.count <= 15, "thread name \(name) is longer than Linux allows")
         let thread = Thread {
             // The name `top -H`, perf and /proc show. Set from the thread itself: Foundation's
             // `Thread.name` set before the start never reached the kernel, and the thread kept its
             // creator's name (the writer showed as a cooperative pool thread). Linux takes at
-            // most 15 bytes, and refuses a longer name whole: keep names that short.
-            Thread.current.name = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+            // most 15 bytes.
+            Thread.current.name = name
             body()
         }
         thread.name = name

@@ -53,6 +53,7 @@ package enum EventExport {
 
     /// Writes events to a file (created mode 0600: the log holds personal data); returns the count.
     @discardableResult
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package static func write(_ events: [Event], to path: String, format: Format) throws -> Int {
         var text = header(format).map { $0 + "\n" } ?? ""
         for event in events { text += try line(event, format) + "\n" }
@@ -62,6 +63,7 @@ package enum EventExport {
 
     /// Writes a file only its owner can read (0600, also when it existed with a wider mode): every
     /// file the tools write holds personal data from the log.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package static func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
         // Never through a symlink: the write would land, and the mode change, on its target.
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)

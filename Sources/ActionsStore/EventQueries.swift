@@ -330,7 +330,7 @@ extension Store {
                 arguments += [window.above, window.atMost]
             }
             if filter.textBy == .indexOnly {
-                let candidates = db.dialect.searchCandidates(pattern: pattern, trigramQuery: EventFilter.trigramQuery(text), reasonLike: reasonLike)
+                let candidates = db.dialect.searchCandidates(pattern: pattern, text: text, reasonLike: reasonLike)
                 clauses.append("id IN (\(candidates.sql))")
                 arguments += candidates.arguments
             } else if filter.textBy == .indexAndScan && EventFilter.searchIsIndexed(text) {
@@ -340,7 +340,7 @@ extension Store {
                 // The per-column test below keeps only true matches (SQLite's index answers "has
                 // every trigram", each in any of its columns; PostgreSQL's indexed text joins the
                 // columns). SQLite keeps reasons apart, once per distinct reason (Schema v10).
-                let candidates = db.dialect.searchCandidates(pattern: pattern, trigramQuery: EventFilter.trigramQuery(text), reasonLike: reasonLike)
+                let candidates = db.dialect.searchCandidates(pattern: pattern, text: text, reasonLike: reasonLike)
                 // With a scan bound, only the newest unindexed rows are scanned (an index far behind, on
                 // a log it has just started to fill); the dashboard says so.
                 let mark = "(SELECT value FROM \(db.dialect.searchMark))"

@@ -31,7 +31,9 @@ package final class Store: Sendable {
         return sqlite
     }
     var db: any DatabaseWriter { sqlite.writer }
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T { try sqlite.write(body) }
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T { try sqlite.read(body) }
 
     package var isPostgres: Bool { backend.dialect == .postgres }
@@ -71,6 +73,7 @@ package final class Store: Sendable {
     package var databaseServer: String? { backend.writeHost }
 
     /// Migration identifiers recorded in the database.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func appliedMigrations() throws(StoreError) -> Set<String> { try backend.appliedMigrations() }
 
     /// Ends a PostgreSQL store's connection pool (a SQLite store closes with its last reference).
@@ -83,12 +86,14 @@ package final class Store: Sendable {
     /// - Parameter deadlineNs: a monotonic instant (`MonotonicClock`) after which the write is not
     ///   started: a caller that has given up by then gets SQLITE_BUSY instead of a write that lands
     ///   after it answered. On PostgreSQL it also bounds the wait for a connection.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func writing<T>(deadlineNs: UInt64? = nil, _ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
         return try backend.transaction(write: true, deadlineNs: deadlineNs, body)
     }
 
     /// A read on either backend, in one snapshot.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func reading<T>(_ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
         try backend.transaction(write: false, deadlineNs: nil, body)
     }

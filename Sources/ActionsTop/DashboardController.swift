@@ -80,6 +80,7 @@ package final class DashboardController {
     package var isWorking: Bool { worker.hasPendingWork }
 
     /// Waits until every queued read and write has run and its result is applied (tests, benchmarks).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func settle(timeout: TimeInterval = 60) { worker.settle(timeout: timeout) }
 
     /// The header's clock, between ticks.

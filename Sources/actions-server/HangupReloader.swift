@@ -22,6 +22,7 @@ struct HangupReloader: Service {
         }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func reload() {
         do {
             let (applied, needsRestart) = engine.reload(try loadConfig())

@@ -22,6 +22,16 @@ import Glibc
         #expect(!idleThreads.contains(poolThread))
     }
 
+    /// A thread BlockingWork makes carries its name where operators look (`top -H`, perf,
+    /// /proc): the event writer's showed as one of Swift's pool threads before.
+    @Test func aThreadCarriesItsNameToTheKernel() async throws {
+        let name = "t-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let seen = try await BlockingWork.runOnThread(named: name) {
+            try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(seen == name)
+    }
+
     @Test func errorsComeBackFromTheIdleLane() async {
         struct Refused: Error {}
         await #expect(throws: Refused.self) { try await BlockingWork.runWhenIdle { throw Refused() } }

@@ -27,20 +27,6 @@ import ActionsTestSupport
         #expect(status.first?.written == producers * perProducer)
     }
 
-    /// The writer's thread carries its name where operators look (`top -H`, perf, /proc): it
-    /// showed as one of Swift's pool threads before.
-    @Test func theWriterThreadIsNamed() async throws {
-        let store = try await Store.open(path: temporaryDatabasePath(), access: .pool)
-        let writer = EventWriter(store: store)
-        _ = Task { await writer.run() }
-        #expect(await writer.append(sampleEvent(1)))
-        let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").map { task in
-            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        }
-        #expect(names.contains("event-writer"), "\(names)")
-        await writer.close()
-    }
-
     /// Durable mode's promise rests on `synchronous = FULL` on the connection that writes: an
     /// fsync per commit. A DatabasePool used to reset it to NORMAL when it switched to WAL, after
     /// the store had set it, so durable commits were never synced.

@@ -212,8 +212,10 @@ struct ModelRun {
 }
 
 /// Every store read runs off the UI thread: while another session holds a table a query needs,
-/// keys return at once, the tail goes on delivering events, and Esc stops the query. (The test
-/// is the UI thread: synchronous, as actions-top's is, so it may hold a store of its own.)
+/// keys return at once, the tail goes on delivering events, and Esc stops the query. The test
+/// drives the controller synchronously, as actions-top's UI thread does. (swift-testing still
+/// runs it on one of its pool's threads, which it holds for the test's ten seconds: the suite is
+/// serialized, and the store work it waits on runs on the controller's own lanes.)
 @Suite(.serialized) struct NeverFrozenTests {
     @Test func aBlockedQueryHoldsNeitherTheKeysNorTheTail() throws {
         let url = try StoreBackend.postgres.newDatabase()

@@ -57,7 +57,7 @@ import ActionsStore
         #expect(rejected.json["outcome"] as? String == "circuit_open")
         #expect(rejected.json["decided_by"] as? String == "circuit")
         #expect(rejected.json["verdict"] as? String == "Allow")
-        let opened = await eventually { try harness.ctl("circuit").contains("authentication\topen") }
+        let opened = try await eventually { try await BlockingWork.run { try harness.ctl("circuit").contains("authentication\topen") } }
         #expect(opened != nil, "actions-top can see the open circuit in the store")
 
         // The endpoint comes back; after the cool-down one probe goes through and closes the circuit.
@@ -68,7 +68,7 @@ import ActionsStore
         #expect(probe.json["outcome"] as? String == "ok")
         #expect(probe.json["verdict"] as? String == "Deny", "the endpoint's own verdict again")
         #expect((probe.json["reason"] as? String)?.contains("probe") == true)
-        let closed = await eventually { try harness.ctl("circuit").contains("authentication\tclosed") }
+        let closed = try await eventually { try await BlockingWork.run { try harness.ctl("circuit").contains("authentication\tclosed") } }
         #expect(closed != nil)
         endpoint.stop()
     }

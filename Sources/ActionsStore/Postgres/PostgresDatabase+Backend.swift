@@ -29,6 +29,7 @@ extension PostgresDatabase {
     /// by COPY. The transaction first takes an advisory lock, so that ids are assigned and
     /// committed in one order across every node (see `Store.append`). `retrying`: a batch whose
     /// last try may have committed is looked for first, and not written twice.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func append(_ events: some Collection<some EventRow>, status: WriterStatus?, retrying: Bool) throws(StoreError) {
         try transaction(readOnly: false, deadlineNs: nil) { db in
             try db.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.eventOrderLock])
@@ -52,6 +53,7 @@ extension PostgresDatabase {
 
     /// A value that moves with new events, settings, circuit states and heartbeats: PostgreSQL
     /// has no `data_version`.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func dataVersion() throws(StoreError) -> Int {
         try transaction(readOnly: true, deadlineNs: nil) { db in
             Int(try db.int64("""
@@ -66,6 +68,7 @@ extension PostgresDatabase {
 
     /// The index is a table beside the log, filled in the log's own transactions. Several nodes
     /// may run this at once: the row lock on the mark serializes them.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func indexSearch(batch: Int) throws(StoreError) -> Int {
         try transaction(readOnly: false, deadlineNs: nil) { db in
             let upTo = try db.int64("SELECT value FROM meta WHERE key = 'search_indexed_up_to' FOR UPDATE") ?? 0

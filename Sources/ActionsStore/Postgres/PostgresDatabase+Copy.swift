@@ -7,6 +7,7 @@ extension PostgresDatabase {
     /// Streams events into `events` with `COPY ... FROM STDIN` (text format) on the session's
     /// connection, inside its transaction: one round trip and no statement to parse per batch,
     /// where a multi-row INSERT of thousands of parameters cost PostgreSQL more to plan than to run.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func copy(_ events: some Collection<some EventRow>, columns: [String], session: PostgresSession) throws(StoreError) {
         var writer = CopyRowWriter(capacity: events.count * 256)
         for event in events {

@@ -78,6 +78,7 @@ final class PostgresDatabase: Sendable {
 
     /// Where a call goes: writes from a store that reads from a standby go to a primary, found
     /// (with `read-write`) at the first.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func endpoint(forWrite: Bool) throws(StoreError) -> PostgresEndpoint {
         let (reader, writer) = state.withLock { ($0.reader, $0.writer) }
         guard forWrite && location.targetSessionAttrs.readsFromStandby else { return reader }
@@ -123,7 +124,7 @@ final class PostgresDatabase: Sendable {
         // no server qualifies (the orchestrator has not promoted one yet), it looks again every
         // second, for a minute: the calls that wait meanwhile are on a pool that cannot connect,
         // and would only report it when their connection wait ends (5 s for the server).
-        Thread.detachNewThread { [self] in
+        BlockingWork.startThread(named: "pg-failover") { [self] in
             defer {
                 state.withLock { state in state.looks[role] = Look(running: false, lastNs: MonotonicClock.nowNs()) }
             }

@@ -80,6 +80,7 @@ extension PostgresDatabase {
     /// host refused for good (a wrong password, say): a standby may yet be promoted.
     /// `currentFirst`: the server a store is on, asked before the others and kept while it
     /// qualifies (a failover's look; libpq's order is for the first connection).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     static func select(_ location: PostgresLocation, attrs: PostgresLocation.TargetSessionAttrs, settings: Settings,
                        currentFirst: PostgresLocation.Host? = nil) throws(StoreError) -> (PostgresLocation.Host, PostgresClient.Configuration.TLS) {
         let security = try PostgresTLS(location)

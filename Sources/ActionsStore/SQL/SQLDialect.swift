@@ -45,11 +45,12 @@ package enum SQLDialect: Sendable {
         }
     }
 
-    /// The ids the search index holds for a text, and the arguments the statement takes in
-    /// order. PostgreSQL's index is on the LIKE pattern itself; SQLite's answers a trigram query,
-    /// with reasons indexed apart (once per distinct reason, Schema v10) and tested with
-    /// `reasonLike` and its arguments.
-    func searchCandidates(pattern: String, trigramQuery: String,
+    /// The ids the search index holds for `text`, and the arguments the statement takes in
+    /// order. PostgreSQL's index is on the LIKE pattern itself; SQLite's answers a trigram query
+    /// (made here only: `EventFilter.trigramQuery` needs three characters, which only an indexed
+    /// search has), with reasons indexed apart (once per distinct reason, Schema v10) and tested
+    /// with `reasonLike` and its arguments.
+    func searchCandidates(pattern: String, text: String,
                           reasonLike: (sql: String, arguments: [any SQLBindable])) -> (sql: String, arguments: [any SQLBindable]) {
         switch self {
         case .postgres:
@@ -59,7 +60,7 @@ package enum SQLDialect: Sendable {
              SELECT rowid FROM events_search WHERE events_search MATCH ?
              UNION ALL SELECT event_id FROM search_reason_events
              WHERE reason_id IN (SELECT id FROM search_reasons WHERE \(reasonLike.sql))
-             """, [trigramQuery] + reasonLike.arguments)
+             """, [EventFilter.trigramQuery(text)] + reasonLike.arguments)
         }
     }
 

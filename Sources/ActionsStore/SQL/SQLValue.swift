@@ -50,8 +50,6 @@ package struct SQLRow: Sendable {
     }
 }
 
-/// Which SQL a session speaks, for the few statements that differ.
-
 /// A connection inside a transaction (or a read), on which store code runs its statements. SQL
 /// uses `?` placeholders on both backends; PostgreSQL's session numbers them.
 package protocol SQLSession {

@@ -143,6 +143,7 @@ struct SQLiteBackend: Sendable {
     }
 
     /// Migration identifiers recorded in the file.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func appliedMigrations() throws(StoreError) -> Set<String> {
         try read { try Schema.migrator.appliedIdentifiers($0) }
     }
@@ -154,6 +155,7 @@ struct SQLiteBackend: Sendable {
     ///   started: a caller that has given up by then gets SQLITE_BUSY instead of a write that lands
     ///   after it answered. Writes queue behind each other, so this bounds the queueing; the busy
     ///   timeout bounds the write itself.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func write<T>(deadlineNs: UInt64? = nil, _ body: (Database) throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
         do {
@@ -174,6 +176,7 @@ struct SQLiteBackend: Sendable {
     }
 
     /// A read in one snapshot.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try writer.read(body)
@@ -182,12 +185,14 @@ struct SQLiteBackend: Sendable {
         }
     }
 
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func transaction<T>(write: Bool, deadlineNs: UInt64?, _ body: (any SQLSession) throws -> T) throws(StoreError) -> T {
         write ? try self.write(deadlineNs: deadlineNs) { try body(SQLiteSession(db: $0)) } : try read { try body(SQLiteSession(db: $0)) }
     }
 
     /// Appends a batch of events, and the writer's status row when given, in one transaction
     /// (SQLite's write lock already orders ids with commits; see `Store.append`).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func append(_ events: some Collection<some EventRow>, status: WriterStatus?) throws(StoreError) {
         try write { db in
             try RowBinder.insert(events, db)
@@ -196,11 +201,13 @@ struct SQLiteBackend: Sendable {
     }
 
     /// Changes whenever another connection commits; never for this connection's own commits.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func dataVersion() throws(StoreError) -> Int {
         try read { try Int.fetchOne($0, sql: "PRAGMA data_version") ?? 0 }
     }
 
     /// Adds up to `batch` events to the index file (a read-only store has none: `writing` refuses it).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func indexSearch(batch: Int) throws(StoreError) -> Int {
         switch searchIndex {
         case .success(let index)?: return try index.index(batch: batch)
@@ -211,11 +218,13 @@ struct SQLiteBackend: Sendable {
 
     /// The index is a file of its own: a batch of events leaves it before it leaves the log (see
     /// `SearchIndexFile.remove`).
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func removeFromSearch(upTo lastID: Int64) throws(StoreError) {
         if case .success(let index)? = searchIndex { try index.remove(upTo: lastID) }
     }
 
     /// A tailer that stays open keeps the WAL from being recycled; this truncates it when possible.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     func checkpoint() {
         _ = try? writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
     }
