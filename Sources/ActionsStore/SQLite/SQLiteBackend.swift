@@ -163,12 +163,7 @@ struct SQLiteBackend: Sendable {
                 if let deadlineNs, MonotonicClock.nowNs() > deadlineNs {
                     throw StoreError.sqlite(code: 5 /* SQLITE_BUSY */, message: "database is busy; gave up waiting for the write lock")
                 }
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
+                return try db.immediateTransaction(body)
             }
         } catch {
             throw Self.storeError(error)
@@ -243,5 +238,18 @@ struct SQLiteBackend: Sendable {
             return error.message ?? "\(error.resultCode)"
         }
         return "\(error)"
+    }
+}
+
+extension Database {
+    /// `body` in a transaction that takes the write lock up front (BEGIN IMMEDIATE), committed
+    /// when it returns, rolled back when it throws.
+    func immediateTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        try inTransaction(.immediate) {
+            result = try body(self)
+            return .commit
+        }
+        return result!
     }
 }

@@ -127,14 +127,7 @@ final class SearchIndexFile: Sendable {
     /// A write transaction on this file (the log only read, in one snapshot).
     private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
-            return try queue.inDatabase { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
+            return try queue.inDatabase { try $0.immediateTransaction(body) }
         } catch {
             throw SQLiteBackend.storeError(error)
         }
