@@ -46,7 +46,8 @@ struct InstructionCounts {
     /// Functions a thread runs in and never returns from while the dump is taken: callgrind_annotate
     /// lists the whole thread's cost as theirs, which says nothing about where it goes.
     static let threadRoots = ["clone", "start_thread", "ThreadOpsPosix", "setupThreadAndEventLoop", "(@guaranteed NIOThread)",
-                              "NIOThreadPool._start", "NSThreadStart", "Thread.main()", "EventWriter.run()", "(below main)"]
+                              "NIOThreadPool._start", "NSThreadStart", "Thread.main()", "EventWriter.run()", "BlockingWork.startThread",
+                              "BlockingWork.runOnThread", "(below main)"]
 
     static func available() -> Bool {
         (try? capture("valgrind", ["--version"]))?.hasPrefix("valgrind") == true
