@@ -319,7 +319,8 @@ package final class DecisionEngine: Sendable {
     /// A request refused before it was decided (no or a wrong token, a bad signature): counted
     /// in `actions_requests_refused_total` by route and reason, and logged with the peer's
     /// address at most once a second (a flood of them must not flood the log either).
-    package func refused(_ route: APIRoute, reason: String, peer: String?) {
+    /// `peer` is worked out only for a line that is written.
+    package func refused(_ route: APIRoute, reason: String, peer: @autoclosure () -> String?) {
         metrics.recordRefusal(route: route.path, reason: reason)
         let nowMs = WallClock.nowMs()
         let suppressed: Int? = refusalLog.withLock { state in
@@ -332,7 +333,7 @@ package final class DecisionEngine: Sendable {
         }
         guard let suppressed else { return }
         logger.warning("refused \(route.path): \(reason)", metadata: [
-            "peer": .string(peer ?? "unknown"), "refused_since_last_line": .stringConvertible(suppressed),
+            "peer": .string(peer() ?? "unknown"), "refused_since_last_line": .stringConvertible(suppressed),
         ])
     }
 
