@@ -55,7 +55,7 @@ import ActionsStore
         // Without trusting the certificate, curl refuses it.
         #expect(try run("/usr/bin/curl", ["-sS", base + "/healthz"]).status != 0)
 
-        let target = try await BlockingWork.run { try harness.store().configVersion() }
+        let target = try await harness.configVersion()
         let applied = await eventually(timeout: 5) {
             let health = try? run("/usr/bin/curl", ["-sS", "--cacert", certificate.cert, base + "/healthz"])
             return health?.stdout.contains("\"config_version\":\(target)") == true

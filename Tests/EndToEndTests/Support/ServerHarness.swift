@@ -57,7 +57,7 @@ final class ServerHarness: @unchecked Sendable {
     /// Waits until the server decides with the settings now in the store (its `/healthz` reports
     /// the config version it runs), instead of sleeping through the poll interval.
     func settingsApplied(timeout: Double = 5) async throws {
-        let target = try await BlockingWork.run { try self.store().configVersion() }
+        let target = try await configVersion()
         let applied = await eventually(timeout: timeout) {
             let version = (try? await http("GET", url + "/healthz").json["config_version"] as? Int) ?? -1
             return Int64(version) >= target
@@ -68,6 +68,9 @@ final class ServerHarness: @unchecked Sendable {
     /// A second connection to the same file, as actions-top would open it.
     @available(*, noasync, message: "opens a store, which blocks: from async code, call it inside `BlockingWork.run { }`")
     func store() throws -> Store { try Store(path: databasePath, create: false) }
+
+    /// The policy version in the store now.
+    func configVersion() async throws -> Int64 { try await BlockingWork.run { try self.store().configVersion() } }
 
     /// Waits until the event log holds `count` rows (the writer commits off the request path).
     func waitForEvents(_ count: Int, timeout: Double = 5) async throws -> [Event] {
