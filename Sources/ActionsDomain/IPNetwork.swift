@@ -1,3 +1,4 @@
+import ActionsProtocol
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     package let isIPv4: Bool
 
     package init?(_ text: String) {
-        if let value = Self.plainIPv4(text) {
+        if let value = IPText.plainIPv4(text) {
             self.init(ipv4: value)
             return
         }
@@ -42,35 +43,6 @@ package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         mapped[14] = UInt8((value >> 8) & 0xff)
         mapped[15] = UInt8(value & 0xff)
         self.init(bytes: mapped, isIPv4: true)
-    }
-
-    /// A dotted quad in its plain form (four decimal parts of 0-255 without leading zeros, nothing
-    /// else), read from the bytes: what nearly every context carries, and what inet_pton reads the
-    /// same way. Anything else is left to the general path (nil). Bridging the text to C and the
-    /// trimming checks cost about 2,500 instructions a decision (callgrind).
-    package static func plainIPv4(_ text: String) -> UInt32? {
-        var text = text
-        return text.withUTF8 { bytes -> UInt32? in
-            guard bytes.count >= 7 && bytes.count <= 15 else { return nil }
-            var value: UInt32 = 0, part: UInt32 = 0, digits = 0, dots = 0
-            for byte in bytes {
-                if byte == UInt8(ascii: ".") {
-                    guard digits > 0 && dots < 3 else { return nil }
-                    value = value << 8 | part
-                    (part, digits, dots) = (0, 0, dots + 1)
-                } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                    // A leading zero is refused: inet_pton refuses "01", and "0" alone is fine.
-                    guard digits < 3 && !(digits == 1 && part == 0) else { return nil }
-                    part = part * 10 + UInt32(byte - UInt8(ascii: "0"))
-                    guard part <= 255 else { return nil }
-                    digits += 1
-                } else {
-                    return nil
-                }
-            }
-            guard digits > 0 && dots == 3 else { return nil }
-            return value << 8 | part
-        }
     }
 
     package init(bytes: [UInt8], isIPv4: Bool) {

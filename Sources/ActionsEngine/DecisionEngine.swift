@@ -167,8 +167,11 @@ package final class DecisionEngine: Sendable {
     /// not counted in the rate windows.
     /// `trace`: the request's W3C trace context: the event keeps its trace id, and the endpoint
     /// call carries the trace on with a span of its own.
-    package func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
-                       consultEndpoint: Bool = true, test: Bool = false, trace traceParent: TraceParent? = nil) async -> Decision {
+    /// `identity`: the context's email as `ActionContext.decodeChecked` normalized it (nil: it is
+    /// normalized here).
+    package func decide(_ context: ActionContext, identity: Normalize.EmailAndDomain? = nil, received: [UInt8]? = nil,
+                       startNs: UInt64 = MonotonicClock.nowNs(), consultEndpoint: Bool = true, test: Bool = false,
+                       trace traceParent: TraceParent? = nil) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
         let snapshot = policy.current
@@ -176,7 +179,8 @@ package final class DecisionEngine: Sendable {
         let actionID = context.id ?? Self.newActionID(nowMs: nowMs)
         let span = spans.decision(type, parent: traceParent)
         // Matching uses the normalized spelling; the event keeps the email as it was sent.
-        let attempt = Attempt(type: type, timeMs: nowMs, email: context.email, ip: context.ipAddress)
+        let attempt = identity.map { Attempt(type: type, timeMs: nowMs, normalized: $0, ip: context.ipAddress) }
+            ?? Attempt(type: type, timeMs: nowMs, email: context.email, ip: context.ipAddress)
         var event = Event(timeMs: nowMs, actionType: type, actionId: actionID, userId: context.userId,
                           email: context.email, emailDomain: attempt.domain, ip: context.ipAddress, userAgent: context.userAgent,
                           verdict: .allow, decidedBy: .allowDefault, errorMode: settings.errorMode,

@@ -113,9 +113,15 @@ public enum FuzzHarness {
             precondition(domain.utf8.count <= Normalize.maxDomainOctets + 2, "a domain past 253 octets came out")
             precondition((try? Normalize.checkedDomain(domain, hostname: hostname)) == domain, "not a fixed point: \(domain)")
         }
-        if let (email, _) = try? Normalize.checkedEmailAndDomain(text) {
-            precondition(email.utf8.count <= 4 * Normalize.maxEmailOctets, "an email grew without bound")
+        if let checked = try? Normalize.checkedEmailAndDomain(text) {
+            precondition(checked.email.utf8.count <= 4 * Normalize.maxEmailOctets, "an email grew without bound")
+            // A decision judges the checked spelling in place of normalizing again: the two agree.
+            let plain = Normalize.emailAndDomain(text)
+            precondition(checked.email == plain.email && checked.domain == plain.domain, "checked and plain differ: \(text)")
         }
+        // The ASCII fast path answers exactly as the general path: the same address, or a refusal.
+        let fast = try? Normalize.checkedEmailAndDomain(text), general = try? Normalize.checkedEmailAndDomain(text, fastPath: false)
+        precondition(fast?.email == general?.email && fast?.domain == general?.domain, "the fast path differs: \(text)")
     }
 
     /// actions-top's theme files.

@@ -18,6 +18,14 @@ package struct Attempt: Sendable {
         self.address = ip.flatMap { IPAddress($0) }
     }
 
+    /// An attempt whose email is already normalized (`ActionContext.decodeChecked`).
+    package init(type: ActionType, timeMs: Int64, normalized identity: Normalize.EmailAndDomain, ip: String?) {
+        self.type = type
+        self.timeMs = timeMs
+        (self.email, self.domain) = identity
+        self.address = ip.flatMap { IPAddress($0) }
+    }
+
     package init(_ event: Event) {
         self.init(type: event.actionType, timeMs: event.timeMs, email: event.email, ip: event.ip)
     }

@@ -195,6 +195,9 @@ package enum JSON {
             for seen in few where seen.count == range.count {
                 if memcmp(key.baseAddress!, bytes.baseAddress! + seen.lowerBound, range.count) == 0 { return false }
             }
+            // Room for as many as stay in the list at once: growing it from empty reallocated it
+            // three times for a context's object (about 700 instructions each).
+            if few.isEmpty { few.reserveCapacity(17) }
             few.append(range)
             if few.count > 16 { promote(bytes) }
             return true

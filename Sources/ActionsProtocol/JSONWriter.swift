@@ -15,9 +15,8 @@ package enum JSONWriter {
         if escaping == .pythonASCII && text.utf8.contains(where: { $0 >= 0x7f }) {
             appendPythonASCII(text, to: &out)
         } else {
-            var text = text
-            text.withUTF8 { bytes in
-                // Copy runs that need no escape in one go: printable ASCII, DEL and raw UTF-8.
+            // Copy runs that need no escape in one go: printable ASCII, DEL and raw UTF-8.
+            func appendRuns(_ bytes: UnsafeBufferPointer<UInt8>) {
                 var runStart = 0
                 for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5c {
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
@@ -25,6 +24,12 @@ package enum JSONWriter {
                     runStart = index + 1
                 }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+            }
+            // A native string's bytes are read in place; `withUTF8` would copy the string first
+            // (a mutable copy), and every decision's answer quotes half a dozen.
+            if text.utf8.withContiguousStorageIfAvailable(appendRuns) == nil {
+                var text = text
+                text.withUTF8(appendRuns)
             }
         }
         out.append(UInt8(ascii: "\""))

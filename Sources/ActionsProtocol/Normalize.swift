@@ -20,6 +20,9 @@ import Foundation
 /// specialized across modules, and unspecialized it cost the policy module about 20,000
 /// instructions per decision in witness calls and metadata lookups (callgrind).
 package enum Normalize {
+    /// An email in the one spelling, and its domain (empty without an `@`).
+    package typealias EmailAndDomain = (email: String, domain: String)
+
     /// RFC 5321 and RFC 1035 sizes, in octets of UTF-8: checked before any other work on an
     /// identity, so a hostile size costs nothing.
     package static let maxEmailOctets = 254, maxLocalPartOctets = 64, maxDomainOctets = 253, maxLabelOctets = 63
@@ -83,7 +86,10 @@ package enum Normalize {
     /// The email as `email(_:)` gives it and its domain, or why it is not an address to judge:
     /// sizes first (the address, its local part, its domain and labels), then the domain by UTS #46.
     /// Without an `@` there is no domain to check.
-    package static func checkedEmailAndDomain(_ text: String) throws(IdentityError) -> (email: String, domain: String) {
+    ///
+    /// `fastPath: false` is for tests: the general path alone, to hold the fast one to it.
+    package static func checkedEmailAndDomain(_ text: String, fastPath: Bool = true) throws(IdentityError) -> EmailAndDomain {
+        if fastPath, let plain = plainASCIIEmailAndDomain(text) { return plain }
         let octets = text.utf8.count
         guard octets <= maxEmailOctets else { throw .tooLong(what: "email", octets: octets, limit: maxEmailOctets) }
         // No address holds a control character (RFC 5321's qtext has none), and NUL would not
@@ -98,6 +104,50 @@ package enum Normalize {
         }
         let domain = try checkedDomain(text[text.index(after: at)...])
         return (domainless(local) + "@" + domain, domain)
+    }
+
+    /// The fast path of nearly every decision: a printable ASCII address within every size, whose
+    /// domain is plain (letters, digits, hyphens, underscores and dots; no empty label, no
+    /// punycode label, no trailing dot, no `*.` or address literal). For such an address the
+    /// general path's answer is the address lower-cased and the part after its last `@`: this
+    /// gives it in one pass over the bytes. Anything else is left to the general path (nil), which
+    /// also gives every refusal its reason. The general path cost about 6,000 instructions a
+    /// decision (callgrind), in substring searches and joined strings.
+    private static func plainASCIIEmailAndDomain(_ text: String) -> EmailAndDomain? {
+        var text = text
+        return text.withUTF8 { bytes -> EmailAndDomain? in
+            let count = bytes.count
+            guard count <= maxEmailOctets, let at = bytes.lastIndex(of: UInt8(ascii: "@")),
+                  at <= maxLocalPartOctets, count - at - 1 <= maxDomainOctets, at + 1 < count else { return nil }
+            for byte in bytes[..<at] where byte < 0x20 || byte >= 0x7f { return nil }
+            // The domain, label by label: `label` counts the current label's bytes.
+            var label = 0
+            var index = at + 1
+            while index < count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: ".") {
+                    guard label > 0 else { return nil } // a leading dot or an empty label
+                    label = 0
+                } else {
+                    guard isDomainByte(byte) else { return nil }
+                    // A label starting `xn--` (any case) is punycode: libidn2 checks it.
+                    if label == 0, index + 3 < count, bytes[index] | 0x20 == UInt8(ascii: "x"),
+                       bytes[index + 1] | 0x20 == UInt8(ascii: "n"), bytes[index + 2] == UInt8(ascii: "-"),
+                       bytes[index + 3] == UInt8(ascii: "-") { return nil }
+                    label += 1
+                    guard label <= maxLabelOctets else { return nil }
+                }
+                index += 1
+            }
+            guard label > 0 else { return nil } // a trailing dot
+            func lowered(_ part: UnsafeBufferPointer<UInt8>) -> String {
+                String(unsafeUninitializedCapacity: part.count) { out in
+                    for (offset, byte) in part.enumerated() { out[offset] = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
+                    return part.count
+                }
+            }
+            return (lowered(bytes), lowered(UnsafeBufferPointer(rebasing: bytes[(at + 1)...])))
+        }
     }
 
     static func checkSizes(domain: Substring) throws(IdentityError) {

@@ -138,11 +138,21 @@ struct RowBinder: EventFieldWriter {
             sqlite3_bind_null(handle, index)
             return
         }
-        if value.withUTF8(StoredText.needsEncoding) { value = StoredText.encode(value) }
-        value.withUTF8 { bytes in
-            spans.append((index, texts.count, bytes.count))
-            texts.append(contentsOf: bytes) // a copy of the bytes; the view's own append went byte by byte
+        // One pass over the bytes in the usual case: checked, then copied while they are at hand.
+        let encode = value.withUTF8 { bytes in
+            if StoredText.needsEncoding(bytes) { return true }
+            add(bytes)
+            return false
         }
+        if encode {
+            value = StoredText.encode(value)
+            value.withUTF8 { add($0) }
+        }
+    }
+
+    private mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) {
+        spans.append((index, texts.count, bytes.count))
+        texts.append(contentsOf: bytes) // a copy of the bytes; the view's own append went byte by byte
     }
 
     mutating func integer(_ value: Int64?) {

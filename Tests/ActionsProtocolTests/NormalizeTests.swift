@@ -117,6 +117,41 @@ import Testing
     }
 }
 
+/// Every decision takes the ASCII fast path of `checkedEmailAndDomain`: it must answer as the
+/// general path does, address for address and refusal for refusal, at every edge it claims.
+@Suite struct CheckedEmailFastPathTests {
+    static let label63 = String(repeating: "a", count: 63)
+    static let edges: [String] = [
+        "Eve@Example.COM", "a@b", "a@-b.com", "a@b_c.com", "a@B-1.c0m", "@example.com", "a@", "abc", "a@b.c@d.com",
+        "\"q@x\"@example.com", "a@xn--bcher-kva.de", "a@XN--bcher-kva.de", "a@x.Xn--bcher-kva.de", "a@xn-bcher.de",
+        "a@b..c", "a@.b", "a@b.", "a@b..", "a@*.b.com", "a@[203.0.113.5]", "a@ex ample.com", "a@b/c.com", "a\u{7f}@x.com",
+        "a\u{1}@x.com", "é@x.com", "a@bücher.de", "a@ｅxample.com", "a@example。com",
+        "a@" + label63 + ".com", "a@" + label63 + "a.com", "a@" + label63,
+        String(repeating: "x", count: 64) + "@example.com", String(repeating: "x", count: 65) + "@example.com",
+        // A 253-octet domain, and one past it; a 254-octet address, and one past it.
+        "a@" + [label63, label63, label63, String(repeating: "d", count: 61)].joined(separator: "."),
+        "a@" + [label63, label63, label63, String(repeating: "d", count: 62)].joined(separator: "."),
+        String(repeating: "x", count: 60) + "@" + [label63, label63, label63, String(repeating: "d", count: 1)].joined(separator: "."),
+        String(repeating: "x", count: 61) + "@" + [label63, label63, label63, String(repeating: "d", count: 1)].joined(separator: "."),
+    ]
+
+    @Test(arguments: edges)
+    func theFastPathAnswersAsTheGeneralPath(_ email: String) {
+        let fast = Result { () throws(IdentityError) in try Normalize.checkedEmailAndDomain(email) }
+        let general = Result { () throws(IdentityError) in try Normalize.checkedEmailAndDomain(email, fastPath: false) }
+        switch (fast, general) {
+        case (.success(let a), .success(let b)): #expect(a.email == b.email && a.domain == b.domain, "\(email.debugDescription)")
+        case (.failure(let a), .failure(let b)): #expect(a == b, "\(email.debugDescription)")
+        default: Issue.record("\(email.debugDescription): fast \(fast), general \(general)")
+        }
+    }
+
+    @Test func plainAddressesAreLowerCasedWithTheirDomain() throws {
+        let checked = try Normalize.checkedEmailAndDomain("Eve.Smith+Tag@Mail.Example.COM")
+        #expect(checked.email == "eve.smith+tag@mail.example.com" && checked.domain == "mail.example.com")
+    }
+}
+
 /// Found in review: what libidn2 maps to ASCII punctuation, and a wildcard whose ACE form passes 253.
 @Suite struct IDNAOutputTests {
     @Test(arguments: ["evil\u{FF0F}x.com", "x\u{FF20}gmail.com", "evil.com\u{FF1A}25", "evil.com\u{3000}", "\u{FF0A}.evil.com",
