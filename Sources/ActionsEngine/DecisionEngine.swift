@@ -167,11 +167,23 @@ package final class DecisionEngine: Sendable {
     /// not counted in the rate windows.
     /// `trace`: the request's W3C trace context: the event keeps its trace id, and the endpoint
     /// call carries the trace on with a span of its own.
-    /// `identity`: the context's email as `ActionContext.decodeChecked` normalized it (nil: it is
-    /// normalized here).
-    package func decide(_ context: ActionContext, identity: Normalize.EmailAndDomain? = nil, received: [UInt8]? = nil,
-                       startNs: UInt64 = MonotonicClock.nowNs(), consultEndpoint: Bool = true, test: Bool = false,
-                       trace traceParent: TraceParent? = nil) async -> Decision {
+    package func decide(_ context: ActionContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
+                       consultEndpoint: Bool = true, test: Bool = false, trace traceParent: TraceParent? = nil) async -> Decision {
+        await decide(context, identity: nil, received: received, startNs: startNs, consultEndpoint: consultEndpoint, test: test,
+                     trace: traceParent)
+    }
+
+    /// The same for a context decoded from a request: its email is judged as `decodeChecked`
+    /// normalized it, not normalized again.
+    package func decide(_ checked: CheckedContext, received: [UInt8]? = nil, startNs: UInt64 = MonotonicClock.nowNs(),
+                       consultEndpoint: Bool = true, test: Bool = false, trace traceParent: TraceParent? = nil) async -> Decision {
+        await decide(checked.context, identity: checked.identity, received: received, startNs: startNs,
+                     consultEndpoint: consultEndpoint, test: test, trace: traceParent)
+    }
+
+    /// `identity`: the context's own email normalized (nil: normalized here).
+    private func decide(_ context: ActionContext, identity: Normalize.EmailAndDomain?, received: [UInt8]?, startNs: UInt64,
+                        consultEndpoint: Bool, test: Bool, trace traceParent: TraceParent?) async -> Decision {
         let type = context.type
         let nowMs = WallClock.nowMs()
         let snapshot = policy.current

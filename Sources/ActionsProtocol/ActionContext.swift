@@ -231,8 +231,7 @@ package enum ActionContext: Sendable, Equatable {
 
     /// The same, with the email as `checkIdentity` normalized it: a decision judges that spelling,
     /// and normalizing the address a second time cost about 2,500 instructions a decision.
-    package static func decodeChecked(_ type: ActionType, from body: [UInt8]) throws(ContextError)
-        -> (context: ActionContext, identity: Normalize.EmailAndDomain) {
+    package static func decodeChecked(_ type: ActionType, from body: [UInt8]) throws(ContextError) -> CheckedContext {
         let root: ContextFields
         do {
             root = ContextFields(object: try JSON.object(body), path: "")
@@ -248,7 +247,7 @@ package enum ActionContext: Sendable, Equatable {
         case .userRegistration: context = .userRegistration(try UserRegistrationContext(root))
         case .authentication: context = .authentication(try AuthenticationContext(root))
         }
-        return (context, try context.checkIdentity())
+        return CheckedContext(context: context, identity: try context.checkIdentity())
     }
 
     /// What policy judges must be an identity it can judge, before anything else is done with it:
@@ -352,6 +351,18 @@ struct ContextFields {
     func requiredNested(_ key: StaticString) throws(ContextError) -> ContextFields {
         guard let fields = try nested(key) else { throw .missingField(name(key)) }
         return fields
+    }
+}
+
+/// A decoded context and its email as `checkIdentity` normalized it. Only `decodeChecked` makes
+/// one, so the identity a decision judges is always its own context's.
+package struct CheckedContext: Sendable {
+    package let context: ActionContext
+    package let identity: Normalize.EmailAndDomain
+
+    fileprivate init(context: ActionContext, identity: Normalize.EmailAndDomain) {
+        self.context = context
+        self.identity = identity
     }
 }
 

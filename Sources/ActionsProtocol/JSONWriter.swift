@@ -25,8 +25,8 @@ package enum JSONWriter {
                 }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
             }
-            // A native string's bytes are read in place; `withUTF8` would copy the string first
-            // (a mutable copy), and every decision's answer quotes half a dozen.
+            // A native string's bytes are read in place, without the mutable copy of the string
+            // (a retain and a release) `withUTF8` needs: every decision's answer quotes half a dozen.
             if text.utf8.withContiguousStorageIfAvailable(appendRuns) == nil {
                 var text = text
                 text.withUTF8(appendRuns)

@@ -102,7 +102,7 @@ package enum Normalize {
         guard local.utf8.count <= maxLocalPartOctets else {
             throw .tooLong(what: "local part", octets: local.utf8.count, limit: maxLocalPartOctets)
         }
-        let domain = try checkedDomain(text[text.index(after: at)...])
+        let domain = try checkedDomain(text[text.utf8.index(after: at)...])
         return (domainless(local) + "@" + domain, domain)
     }
 
@@ -206,7 +206,7 @@ package enum Normalize {
     package static func emailAndDomain(_ text: Substring) -> (email: String, domain: String) {
         if let ascii = asciiEmailAndDomain(text), !hasACELabel(ascii.domain) { return ascii }
         guard let at = lastAt(text) else { return (domainless(text), "") }
-        let domain = domain(text[text.index(after: at)...])
+        let domain = domain(text[text.utf8.index(after: at)...])
         return (domainless(text[..<at]) + "@" + domain, domain)
     }
 
@@ -215,7 +215,7 @@ package enum Normalize {
         let normalized = self.email(email)
         guard foldAddresses, let at = lastAt(normalized[...]) else { return normalized }
         var local = normalized[..<at]
-        let domain = normalized[normalized.index(after: at)...]
+        let domain = normalized[normalized.utf8.index(after: at)...]
         if let plus = local.firstIndex(of: "+"), plus != local.startIndex { local = local[..<plus] }
         var folded = String(local)
         if domain == "gmail.com" || domain == "googlemail.com" { folded.removeAll { $0 == "." } }
@@ -225,10 +225,12 @@ package enum Normalize {
     /// The domain part of an email, normalized; empty when there is no `@`.
     package static func emailDomain(_ email: String) -> String {
         guard let at = lastAt(email[...]) else { return "" }
-        return domain(email[email.index(after: at)...])
+        return domain(email[email.utf8.index(after: at)...])
     }
 
-    /// The last `@`, found in the UTF-8 bytes (an `@` is never part of a larger character).
+    /// The last `@`, found in the UTF-8 bytes (an `@` is never part of a larger character). The
+    /// domain starts at the next byte: `index(after:)` steps over a whole character, and a
+    /// combining mark right after the `@` (`eve@\u{301}evil.com`) went with it, unchecked.
     private static func lastAt(_ text: Substring) -> Substring.Index? {
         text.utf8.lastIndex(of: UInt8(ascii: "@"))
     }

@@ -146,6 +146,14 @@ import Testing
         }
     }
 
+    /// Found in review: the domain was taken from the character after the `@`, and a combining
+    /// mark joins the `@` into one character, so it went unchecked and `evil.com` came out.
+    @Test func aCombiningMarkAfterTheAtIsPartOfTheDomain() {
+        #expect(throws: IdentityError.self) { try Normalize.checkedEmailAndDomain("eve@\u{301}evil.com") }
+        #expect(Normalize.emailAndDomain("eve@\u{301}evil.com").domain != "evil.com")
+        #expect(Normalize.emailDomain("eve@\u{301}evil.com") != "evil.com")
+    }
+
     @Test func plainAddressesAreLowerCasedWithTheirDomain() throws {
         let checked = try Normalize.checkedEmailAndDomain("Eve.Smith+Tag@Mail.Example.COM")
         #expect(checked.email == "eve.smith+tag@mail.example.com" && checked.domain == "mail.example.com")

@@ -117,7 +117,7 @@ package struct ActionsController: Sendable {
         // One read of the reloadable configuration per request.
         let config = engine.config
         let body: [UInt8]
-        let context: ActionContext, identity: Normalize.EmailAndDomain
+        let context: CheckedContext
         // Unauthenticated: refused and counted, never logged as a decision (what it claims is no
         // one's); the answer still says Deny, for a caller that reads only the verdict.
         do {
@@ -127,7 +127,7 @@ package struct ActionsController: Sendable {
         }
         do {
             body = try await RequestBody.read(request, limit: config.maxBodyBytes)
-            (context, identity) = try ActionContext.decodeChecked(type, from: body)
+            context = try ActionContext.decodeChecked(type, from: body)
         } catch let error as APIError {
             let event = engine.logRejected(type: type, outcome: .invalidRequest, reason: error.message, startNs: start)
             throw APIError(status: error.status, code: error.code, message: error.message,
@@ -138,7 +138,7 @@ package struct ActionsController: Sendable {
                            extra: ["verdict": "Deny", "event_id": event.uid])
         }
         let trace = request.headers[Self.traceparent].flatMap(TraceParent.init(header:))
-        let decision = await engine.decide(context, identity: identity, received: body, startNs: start, test: test, trace: trace)
+        let decision = await engine.decide(context, received: body, startNs: start, test: test, trace: trace)
         return JSONBody.response(.ok, bytes: DecisionAnswer.bytes(decision))
     }
 
@@ -169,15 +169,15 @@ package struct ActionsController: Sendable {
             engine.refused(.workOSEndpoint(type), reason: error.code, peer: Self.describe(peer))
             throw APIError(status: .unauthorized, code: error.code, message: error.description)
         }
-        let context: ActionContext, identity: Normalize.EmailAndDomain
+        let context: CheckedContext
         do {
-            (context, identity) = try ActionContext.decodeChecked(type, from: body)
+            context = try ActionContext.decodeChecked(type, from: body)
         } catch {
             engine.logRejected(type: type, outcome: .invalidRequest, reason: error.description, startNs: start)
             throw APIError(status: .badRequest, code: error.code, message: error.description)
         }
         let trace = request.headers[Self.traceparent].flatMap(TraceParent.init(header:))
-        let decision = await engine.decide(context, identity: identity, received: body, startNs: start, consultEndpoint: false, trace: trace)
+        let decision = await engine.decide(context, received: body, startNs: start, consultEndpoint: false, trace: trace)
         let signed = ResponseSigner(secret: signingSecret).body(for: type, verdict: decision.verdict, errorMessage: decision.errorMessage)
         return JSONBody.response(.ok, bytes: signed)
     }
