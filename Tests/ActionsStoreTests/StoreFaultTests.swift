@@ -137,3 +137,42 @@ import ActionsDomain
         #expect(WallClock.nowMs().addingReportingOverflow(DurationText.maxMilliseconds).overflow == false)
     }
 }
+
+/// Every SQLite write goes through `Database.immediateTransaction`, with BEGIN and COMMIT as
+/// cached statements: what throws, and a COMMIT SQLite refuses, must leave nothing behind and
+/// the connection ready for the next transaction.
+@Suite struct ImmediateTransactionTests {
+    struct Stop: Error {}
+
+    @Test func whatThrowsOrFailsToCommitLeavesNothingAndTheNextCommits() throws {
+        let queue = try DatabaseQueue()
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: """
+                PRAGMA foreign_keys = ON;
+                CREATE TABLE t(x);
+                CREATE TABLE p(id INTEGER PRIMARY KEY);
+                CREATE TABLE c(p REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)
+                """)
+            func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? -1 }
+            #expect(throws: Stop.self) {
+                try db.immediateTransaction { db in
+                    try db.execute(sql: "INSERT INTO t VALUES (1)")
+                    throw Stop()
+                }
+            }
+            #expect(!db.isInsideTransaction)
+            #expect(try count("t") == 0)
+            // A deferred foreign key fails the COMMIT itself, which leaves the transaction open.
+            #expect(throws: DatabaseError.self) {
+                try db.immediateTransaction { db in try db.execute(sql: "INSERT INTO c VALUES (5)") }
+            }
+            #expect(!db.isInsideTransaction)
+            #expect(try count("c") == 0)
+            for value in 2...3 {
+                try db.immediateTransaction { db in try db.execute(sql: "INSERT INTO t VALUES (?)", arguments: [value]) }
+            }
+            #expect(!db.isInsideTransaction)
+            #expect(try count("t") == 2)
+        }
+    }
+}
