@@ -177,3 +177,55 @@ import ActionsTestSupport
     }
 }
 
+
+/// The string scanner skips eight bytes at a time while none can end a plain run: a byte it must
+/// stop at (a control, `"`, `\`, anything past ASCII) may never hide in a skipped word.
+@Suite struct JSONWordSkipTests {
+    static func special(_ byte: UInt8) -> Bool { byte < 0x20 || byte >= 0x80 || byte == 0x22 || byte == 0x5C }
+
+    @Test func noByteThatEndsARunIsSkipped() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200_000 {
+            // Mostly printable ASCII, with now and then any byte at all.
+            let bytes = (0..<8).map { _ in
+                Int.random(in: 0..<10, using: &generator) == 0 ? UInt8.random(in: 0...255, using: &generator)
+                    : UInt8.random(in: 0x20...0x7E, using: &generator)
+            }
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            if bytes.contains(where: Self.special) { #expect(JSON.Cursor.mayEndPlainRun(word), "\(bytes)") }
+        }
+        // Each byte value at each place, in a word of plain letters, and beside the bytes nearest it.
+        for place in 0..<8 {
+            for value in 0...255 {
+                for neighbour: UInt8 in [0x20, 0x21, 0x7E, UInt8(ascii: "a")] {
+                    var bytes = [UInt8](repeating: neighbour, count: 8)
+                    bytes[place] = UInt8(value)
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    #expect(JSON.Cursor.mayEndPlainRun(word) == bytes.contains(where: Self.special), "\(bytes)")
+                }
+            }
+        }
+    }
+
+    @Test func stringsAcrossWordBoundariesReadAsBefore() throws {
+        for length in 0..<40 {
+            for special in ["\\n", "\\\"", "\\u00e9", "é", "\\\\"] {
+                for place in 0...length {
+                    var text = String(repeating: "x", count: length)
+                    text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: place))
+                    let object = try JSON.object(Array("{\"k\":\"\(text)\",\"n\":1}".utf8))
+                    let expected = text.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\\"", with: "\"")
+                        .replacingOccurrences(of: "\\u00e9", with: "é").replacingOccurrences(of: "\\\\", with: "\\")
+                    #expect(object["k"].flatMap(object.string) == expected)
+                    #expect(object["n"]?.kind == .number)
+                }
+            }
+        }
+        // A raw control character is still refused, wherever it falls in a word.
+        for place in 0..<20 {
+            var bytes = Array("{\"k\":\"\(String(repeating: "x", count: 20))\"}".utf8)
+            bytes[6 + place] = 0x01
+            #expect(throws: JSON.SyntaxError.self) { try JSON.object(bytes) }
+        }
+    }
+}
