@@ -51,8 +51,8 @@ struct InstructionCounts {
 
     /// Work a server does on a timer, not per request: polling the config version, the node's
     /// heartbeat, reading the index's lag, the writer's status row. Under callgrind a run of a few
-    /// thousand requests lasts seconds, so this work, about a million instructions a second,
-    /// showed as about 4,500 instructions "per request": at the real rate of tens of thousands of
+    /// thousand requests lasts 10–20 s, so this work, about 1.2 million instructions a second,
+    /// showed as 4,500–9,500 instructions "per request": at the real rate of tens of thousands of
     /// requests a second it is a fraction of one. Counted apart, per second, and left out of the
     /// decision path. (Synchronous functions, as above.)
     ///

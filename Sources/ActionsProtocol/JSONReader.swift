@@ -368,9 +368,6 @@ package enum JSON {
             return true
         }
 
-        /// A string literal: no raw control characters, only the escapes JSON defines, surrogates
-        /// paired. Returns whether it holds an escape.
-        @discardableResult
         /// Whether any of a word's eight bytes is outside plain printable ASCII or is `"` or `\`
         /// (bit tricks from "Bit Twiddling Hacks": `hasless` and `haszero`). Never false when such a
         /// byte is there; true at worst for nothing (the byte loop then decides).
@@ -383,6 +380,9 @@ package enum JSON {
             return (special | word) & highs != 0
         }
 
+        /// A string literal: no raw control characters, only the escapes JSON defines, surrogates
+        /// paired. Returns whether it holds an escape.
+        @discardableResult
         mutating func string() throws(SyntaxError) -> Bool {
             try expect(UInt8(ascii: "\""), "a string")
             var escaped = false

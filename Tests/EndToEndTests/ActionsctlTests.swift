@@ -81,9 +81,12 @@ import ActionsTestSupport
     @Test func ctrlCStopsALongSearchWithWhatItFound() async throws {
         let directory = Paths.temporaryDirectory()
         let path = directory.appendingPathComponent("big.db").path
-        _ = try await BlockingWork.run { try Store(path: path) }
+        // Made and closed on the blocking thread, before the fill starts: a store handed back and
+        // dropped here was closed by whichever thread let it go last, at times while sqlite3 was
+        // opening the file ("database is locked" in a full run).
+        try await BlockingWork.run { _ = try Store(path: path) }
         // 3 million rows, none indexed; the newest names the needle.
-        let fill = try run("/usr/bin/sqlite3", [path, """
+        let fill = try run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", path, """
             WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 3000000)
             INSERT INTO events (uid, ts_ms, action_type, action_id, email, email_domain, ip, verdict, decided_by, reason, outcome,
                 latency_us, error_mode, failed)
