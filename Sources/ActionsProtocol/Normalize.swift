@@ -140,13 +140,7 @@ package enum Normalize {
                 index += 1
             }
             guard label > 0 else { return nil } // a trailing dot
-            func lowered(_ part: UnsafeBufferPointer<UInt8>) -> String {
-                String(unsafeUninitializedCapacity: part.count) { out in
-                    for (offset, byte) in part.enumerated() { out[offset] = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
-                    return part.count
-                }
-            }
-            return (lowered(bytes), lowered(UnsafeBufferPointer(rebasing: bytes[(at + 1)...])))
+            return (ASCIIBytes.lowercased(bytes), ASCIIBytes.lowercased(UnsafeBufferPointer(rebasing: bytes[(at + 1)...])))
         }
     }
 
@@ -159,7 +153,7 @@ package enum Normalize {
         // set lookup (hashing each character) per character.
         // (nil: not ASCII, or not contiguous; the general loop below decides.)
         let asciiTooLong: Bool?? = domain.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
-            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            guard ASCIIBytes.isASCII(bytes) else { return nil }
             for byte in bytes {
                 label = byte == UInt8(ascii: ".") ? 0 : label + 1
                 if label > maxLabelOctets { return true }
@@ -201,9 +195,9 @@ package enum Normalize {
     package static func email(_ text: Substring) -> String { emailAndDomain(text).email }
 
     /// The normalized email and its domain together, the domain normalized once (a decision needs both).
-    package static func emailAndDomain(_ text: String) -> (email: String, domain: String) { emailAndDomain(text[...]) }
+    package static func emailAndDomain(_ text: String) -> EmailAndDomain { emailAndDomain(text[...]) }
 
-    package static func emailAndDomain(_ text: Substring) -> (email: String, domain: String) {
+    package static func emailAndDomain(_ text: Substring) -> EmailAndDomain {
         if let ascii = asciiEmailAndDomain(text), !hasACELabel(ascii.domain) { return ascii }
         guard let at = lastAt(text) else { return (domainless(text), "") }
         let domain = domain(text[text.utf8.index(after: at)...])
@@ -246,7 +240,7 @@ package enum Normalize {
     /// The fast path of almost every decision, with the result `emailAndDomain` gives: an ASCII
     /// email with an `@` and no trailing dot is itself lower-cased, and its domain the part after
     /// the last `@` (one string built, not three joined).
-    private static func asciiEmailAndDomain(_ text: Substring) -> (email: String, domain: String)? {
+    private static func asciiEmailAndDomain(_ text: Substring) -> EmailAndDomain? {
         guard let at = lastAt(text), text.utf8.last != UInt8(ascii: "."), let email = asciiLowercased(text) else { return nil }
         let domainStart = email.utf8.index(email.startIndex, offsetBy: text.utf8.distance(from: text.startIndex, to: at) + 1)
         return (email, String(email[domainStart...]))
@@ -256,11 +250,7 @@ package enum Normalize {
     private static func asciiLowercased(_ text: Substring) -> String? {
         var text = text
         return text.withUTF8 { bytes -> String? in
-            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
-            return String(unsafeUninitializedCapacity: bytes.count) { out in
-                for (index, byte) in bytes.enumerated() { out[index] = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
-                return bytes.count
-            }
+            ASCIIBytes.isASCII(bytes) ? ASCIIBytes.lowercased(bytes) : nil
         }
     }
 }

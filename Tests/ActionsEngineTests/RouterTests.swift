@@ -211,21 +211,3 @@ import ActionsStore
         }
     }
 }
-
-/// The body's ASCII check reads eight bytes at a time: a high bit anywhere, in a whole word or in
-/// the tail, must be seen.
-@Suite struct BodyASCIICheckTests {
-    @Test func aHighBitAtAnyPlaceIsSeen() {
-        for length in 0..<40 {
-            let ascii = [UInt8](repeating: UInt8(ascii: "a"), count: length)
-            #expect(ActionsEngine.RequestBody.isASCII(ascii), "length \(length)")
-            for place in 0..<length {
-                for byte: UInt8 in [0x80, 0xC3, 0xFF] {
-                    var bytes = ascii
-                    bytes[place] = byte
-                    #expect(!ActionsEngine.RequestBody.isASCII(bytes), "length \(length), 0x\(String(byte, radix: 16)) at \(place)")
-                }
-            }
-        }
-    }
-}

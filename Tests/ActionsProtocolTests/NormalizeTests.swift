@@ -175,3 +175,21 @@ import Testing
         #expect(throws: IdentityError.self) { try Normalize.checkedDomain(name, hostname: true) }
     }
 }
+
+/// The ASCII check (the request body's, and Normalize's) reads eight bytes at a time: a high bit
+/// anywhere, in a whole word or in the tail, must be seen.
+@Suite struct ASCIIBytesTests {
+    @Test func aHighBitAtAnyPlaceIsSeen() {
+        for length in 0..<40 {
+            let ascii = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            #expect(ascii.withUnsafeBytes { ASCIIBytes.isASCII($0) }, "length \(length)")
+            for place in 0..<length {
+                for byte: UInt8 in [0x80, 0xC3, 0xFF] {
+                    var bytes = ascii
+                    bytes[place] = byte
+                    #expect(!bytes.withUnsafeBytes { ASCIIBytes.isASCII($0) }, "length \(length), 0x\(String(byte, radix: 16)) at \(place)")
+                }
+            }
+        }
+    }
+}
