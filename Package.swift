@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "ActionsEngineTests",
             dependencies: [
-                "ActionsEngine", "ActionsDemo",
+                "ActionsEngine", "ActionsDemo", "ActionsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

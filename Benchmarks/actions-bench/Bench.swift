@@ -1,5 +1,6 @@
 import ArgumentParser
 import ActionsEngine
+import ActionsStore
 import Foundation
 
 /// Benchmarks that print figures. Run in release: `scripts/bench` builds and runs them all.
@@ -51,4 +52,10 @@ func section(_ title: String) {
 /// Prints a line at once (unbuffered), so figures show up as they are measured even through a pipe.
 func report(_ line: String) {
     announce(line)
+}
+
+/// Deletes a log a bench made, with its WAL and search index. Called as a bench ends, when
+/// nothing else runs: the unlinks are the one blocking step left on its task, and cheap.
+func removeScratchLog(_ path: String) {
+    Store.removeSQLiteLog(at: path)
 }

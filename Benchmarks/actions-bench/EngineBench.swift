@@ -18,7 +18,7 @@ struct EngineBench: AsyncParsableCommand {
     func run() async throws {
         section("engine: per-decision cost in-process (\(count) decisions per step, one thread)")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-engine-\(getpid()).db").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer { removeScratchLog(path) }
         let engine = try await BlockingWork.run {
             let store = try Store(path: path, access: .pool)
             // The server bench's deny list: a domain and a network, so every decision checks both.

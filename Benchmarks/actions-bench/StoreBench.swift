@@ -18,7 +18,7 @@ struct StoreBench: AsyncParsableCommand {
 
     func run() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-ingest-\(getpid()).db").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer { removeScratchLog(path) }
         section("store: ingest through EventWriter (SQLite: WAL, synchronous=NORMAL, file-backed)")
         let sqlite = try await ingestRate(into: path)
         try indexRate(path, ingestRate: sqlite)
@@ -110,7 +110,7 @@ func buildBigDatabase(path bigDB: String, rows: Int) throws -> Store {
         report("reusing \(bigDB)")
         return store
     }
-    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: bigDB + suffix) }
+    Store.removeSQLiteLog(at: bigDB)
     let store = try Store(path: bigDB)
     let now = WallClock.nowMs()
     let spacing = max(1, 864_000_000 / Int64(rows)) // ten days

@@ -69,6 +69,14 @@ package final class Store: Sendable {
         }
     }
 
+    /// Deletes the SQLite log at `path` and every file beside it that is its (WAL, shared memory,
+    /// search index): for benchmarks and tools that make a log and throw it away. Nothing may
+    /// have it open.
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
+    package static func removeSQLiteLog(at path: String) {
+        for file in SQLiteFile.all(ofLog: path) { try? FileManager.default.removeItem(atPath: file) }
+    }
+
     /// The PostgreSQL server this store writes to now, `host:port` (a failover moves it); nil on SQLite.
     package var databaseServer: String? { backend.writeHost }
 

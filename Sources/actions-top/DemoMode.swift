@@ -15,8 +15,15 @@ enum DemoMode {
     static func run(options: TopApp.Options, rate: Double) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-top-demo-\(getpid())")
         try await BlockingWork.run { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("actions.db").path
+        // Removed on a blocking thread, as it was made, whether the demo ended well or not.
+        let ended: Result<Void, any Error>
+        do { ended = .success(try await run(options: options, rate: rate, path: directory.appendingPathComponent("actions.db").path)) }
+        catch { ended = .failure(error) }
+        _ = try? await BlockingWork.run { try FileManager.default.removeItem(at: directory) }
+        try ended.get()
+    }
+
+    private static func run(options: TopApp.Options, rate: Double, path: String) async throws {
         // SQLite work stays off the cooperative pool, which the in-process servers need.
         let store = try await Store.open(path: path, access: .pool)
         // Logs would scribble over the dashboard; the demo's story is on the screen.

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -17,8 +18,7 @@ import ActionsStore
 
     func withApp(token: String? = nil, secrets: [String]? = nil,
                  _ body: @Sendable (any TestClientProtocol, DecisionEngine) async throws -> Void) async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString).db").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let path = Scratch.directory("router").appendingPathComponent("actions.db").path
         var config = EngineConfig()
         config.secrets = secrets ?? [secret]
         config.apiToken = token

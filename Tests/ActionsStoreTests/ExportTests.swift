@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsDomain
 @testable import ActionsStore
@@ -19,8 +20,7 @@ import ActionsDomain
     }
 
     @Test func filesAreWrittenForTheirOwnerOnly() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString).csv").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = Scratch.directory("export").appendingPathComponent("export.csv").path
         _ = FileManager.default.createFile(atPath: path, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
         try EventExport.writePrivateFile(path, Array("new\n".utf8))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int

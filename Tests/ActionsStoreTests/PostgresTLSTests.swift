@@ -171,8 +171,7 @@ struct ThrowawayCA {
     var certificate: String { directory + "/ca.crt" }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-ca-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = Scratch.directory("ca").path
         try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=actions test CA",
                           "-keyout", directory + "/ca.key", "-out", certificate])
     }

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 import GRDB
 import GRDBSQLite
 import ActionsProtocol
@@ -130,8 +131,7 @@ import ActionsDomain
 
     /// ATTACH takes the index's path as a URI: characters that would end or change it are escaped.
     @Test func aLogPathWithURICharactersStillFindsItsIndex() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-uri-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = Scratch.directory("uri")
         let path = directory.appendingPathComponent("a?b#c%20 d.db").path
         let store = try Store(path: path)
         try store.insert(needles(0..<3))

@@ -1,12 +1,11 @@
 import Foundation
+import ActionsTestSupport
 import ActionsProtocol
 import ActionsDomain
 @testable import ActionsStore
 
 func temporaryDatabasePath() -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("actions-store-\(UUID().uuidString.prefix(8))")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent("actions.db").path
+    Scratch.directory("store").appendingPathComponent("actions.db").path
 }
 
 func sampleEvent(_ n: Int, timeMs: Int64 = WallClock.nowMs(), verdict: Verdict = .allow, outcome: Outcome = .ok,

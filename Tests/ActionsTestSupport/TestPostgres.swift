@@ -10,9 +10,7 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertibl
     public func newDatabase() throws -> String {
         switch self {
         case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("actions-test-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return directory.appendingPathComponent("actions.db").path
+            return Scratch.directory("sqlite").appendingPathComponent("actions.db").path
         case .postgres:
             return try TestPostgres.newDatabase()
         }

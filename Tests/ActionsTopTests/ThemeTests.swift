@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import ActionsTestSupport
 @testable import ActionsTop
 
 @Suite struct ThemeTests {
@@ -55,7 +56,7 @@ import Foundation
     }
 
     @Test func userThemesComeFromXDGConfigHome() throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("xdg-\(UUID().uuidString.prefix(6))")
+        let home = Scratch.directory("xdg")
         try FileManager.default.createDirectory(at: home.appendingPathComponent("actions-top/themes"), withIntermediateDirectories: true)
         try "deny = magenta\n".write(to: home.appendingPathComponent("actions-top/themes/mine.theme"), atomically: true, encoding: .utf8)
         let standard = ThemeCatalog.standard(environment: ["XDG_CONFIG_HOME": home.path, "ACTIONS_TOP_THEMES": Self.themes])

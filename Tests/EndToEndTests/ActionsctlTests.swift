@@ -80,6 +80,8 @@ import ActionsTestSupport
 @Suite struct SearchInterruptTests {
     @Test func ctrlCStopsALongSearchWithWhatItFound() async throws {
         let directory = Paths.temporaryDirectory()
+        // 650 MB: gone when the test ends, not when the whole run does.
+        defer { Scratch.remove(directory) }
         let path = directory.appendingPathComponent("big.db").path
         // Made and closed on the blocking thread, before the fill starts: a store handed back and
         // dropped here was closed by whichever thread let it go last, at times while sqlite3 was

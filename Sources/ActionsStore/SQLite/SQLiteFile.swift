@@ -41,6 +41,14 @@ enum SQLiteFile {
         Glibc.close(fd)
     }
 
+    /// Every file a SQLite log at `path` may have beside it: its WAL and shared memory, and its
+    /// search index (`<log>-search`) with the index's own. Deleting a log means deleting all of
+    /// them: an index left behind would describe rows a new log at that path does not have.
+    static func all(ofLog path: String) -> [String] {
+        let search = SearchIndexFile.path(forLog: path)
+        return [path, path + "-wal", path + "-shm", search, search + "-wal", search + "-shm"]
+    }
+
     static func directory(of path: String) -> String {
         let parent = (path as NSString).deletingLastPathComponent
         return parent.isEmpty ? "." : parent

@@ -1,4 +1,5 @@
 import Foundation
+import ActionsTestSupport
 
 /// Runs a command to completion, feeding stdin, and returns its exit status and output.
 struct RunResult {
@@ -25,11 +26,7 @@ enum Paths {
 
     static func binary(_ name: String) -> String { binaries.appendingPathComponent(name).path }
 
-    static func temporaryDirectory() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("actions-test-\(UUID().uuidString.prefix(8))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryDirectory() -> URL { Scratch.directory("e2e") }
 }
 
 @discardableResult
