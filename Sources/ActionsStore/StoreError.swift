@@ -79,3 +79,21 @@ extension StoreError {
         }
     }
 }
+
+extension StoreError {
+    /// The sysexits.h status a command exits with when it meets this failure, for scripts and
+    /// service managers to act on (actionsctl's and actions-server's man pages list them): 65 a
+    /// value the store refuses, 66 no such database, 69 the database unusable (a schema from
+    /// another version, a read-only file), 77 permission denied, 75 a failure that may pass
+    /// (locked, unreachable: try again). 64 stays for usage errors, which these are not.
+    package var exitStatus: Int32 {
+        if isTransient { return 75 }            // EX_TEMPFAIL
+        switch self {
+        case .invalidValue, .notFound: return 65    // EX_DATAERR
+        case .missingDatabase: return 66            // EX_NOINPUT
+        case .cannotOpen(_, let reason) where reason.hasPrefix("permission denied"): return 77   // EX_NOPERM
+        case .postgres("3D000"?, _, _): return 66   // the database does not exist
+        default: return 69                          // EX_UNAVAILABLE
+        }
+    }
+}

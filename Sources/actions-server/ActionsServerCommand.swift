@@ -1,5 +1,6 @@
 import ArgumentParser
 import ActionsEngine
+import ActionsProtocol
 import ActionsDomain
 import ActionsStore
 import Foundation
@@ -59,18 +60,22 @@ struct Serve: AsyncParsableCommand {
     /// The config file over the defaults, with the command line's overrides on top: at start and
     /// again on every SIGHUP.
     func loadConfig() throws -> EngineConfig {
-        var settings: EngineConfig
-        do {
-            settings = try EngineConfig.load(file: config)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        var settings = try EngineConfig.load(file: config)
         if let host { settings.host = host }
         if let port { settings.port = port }
         if let db { settings.databasePath = db }
         if let node { settings.node = node }
         if durableEvents { settings.durableEvents = true }
         return settings
+    }
+
+    /// A failure to start that is not a usage error (a config file, a certificate or the database
+    /// could not be used): its message on stderr, escaped (it may echo a file's contents), no usage
+    /// text, and a sysexits.h status a service manager can act on: 78 for a setting
+    /// (EX_CONFIG), the store's own for the database (`StoreError.exitStatus`).
+    static func startFailure(_ message: String, status: Int32) -> ExitCode {
+        FileHandle.standardError.write(Data("actions-server: \(TerminalText.escape(message))\n".utf8))
+        return ExitCode(status)
     }
 
     func run() async throws {
@@ -83,14 +88,19 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "actions-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         // Files are read on the blocking pool, never on the cooperative one.
-        let settings = try await BlockingWork.run { try loadConfig() }
+        let settings: EngineConfig
+        do {
+            settings = try await BlockingWork.run { try loadConfig() }
+        } catch {
+            throw Self.startFailure("\(error)", status: 78)
+        }
         let path = settings.databasePath ?? Store.defaultPath()
         var tls: TLSCertificates?
         if let tlsCert, let tlsKey {
             do {
                 tls = try await BlockingWork.run { try TLSCertificates(certificatePath: tlsCert, keyPath: tlsKey) }
             } catch {
-                throw ValidationError("\(error)")
+                throw Self.startFailure("\(error)", status: 78)
             }
         }
         // Before the store opens (and migrates): a setting the exporter cannot serve stops here.
@@ -100,9 +110,7 @@ struct Serve: AsyncParsableCommand {
                 try SpanExport.make(environment: ProcessInfo.processInfo.environment, logLevel: logger.logLevel, logger: logger)
             }
         } catch {
-            // A setting, not a usage error: no usage text, and sysexits' EX_CONFIG.
-            FileHandle.standardError.write(Data("actions-server: OTLP span export: \(error)\n".utf8))
-            throw ExitCode(78)
+            throw Self.startFailure("OTLP span export: \(error)", status: 78)
         }
         if spans != nil { logger.info("exporting decision spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)") }
         let store: Store
@@ -110,7 +118,7 @@ struct Serve: AsyncParsableCommand {
             store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000,
                                          syncEveryCommit: settings.durableEvents)
         } catch {
-            throw ValidationError("\(error)")
+            throw Self.startFailure(error.description, status: error.exitStatus)
         }
         if settings.secrets.isEmpty && settings.actionSecrets.isEmpty {
             logger.warning("ACTIONS_SECRET is not set: endpoint calls cannot be verified and /actions/* answers 503")

@@ -16,6 +16,14 @@ enum ServerManual {
             ("/etc/actions-server/env", "The unit's EnvironmentFile: ACTIONS_SECRET and ACTIONS_API_TOKEN (mode 0600)."),
             ("actions.toml", "The --config file (see actions.example.toml); SIGHUP re-reads it, and names the keys that need a restart."),
             ("--tls-cert, --tls-key files", "PEM certificate chain and key for HTTPS; SIGHUP re-reads them."),
-        ], tag: .path), terminator: "")
+        ], tag: .path)
+        + ManualSections.section("EXIT STATUS", [
+            ("0", "Stopped by SIGTERM or SIGINT, the event log flushed."), ("64", "A usage error; the usage is printed."),
+            ("66", "No such database (a PostgreSQL database that does not exist)."),
+            ("69", "The database cannot be used or made: another version's schema, a read-only file, a missing directory."),
+            ("75", "A failure that may pass (locked, PostgreSQL unreachable): a service manager may restart it."),
+            ("77", "Permission denied: the service user is not in the database directory's group."),
+            ("78", "A setting refused: the config file, the TLS files, an OTEL_* variable."),
+        ], tag: .literal), terminator: "")
     }
 }

@@ -98,15 +98,13 @@ func parseActions(_ name: String?) throws -> [ActionType] {
 }
 
 /// Turns a store error into a clean message and a non-zero exit: a runtime failure, not a usage
-/// error, so no usage text, and an exit status from sysexits.h a script can act on (see the
-/// man page's EXIT STATUS): 65 a value the store refuses, 66 no such database, 69 the database
-/// unusable (a schema from another version, a read-only file), 77 permission denied, 75 a
-/// failure that may pass (locked, unreachable: try again), 64 stays for usage errors.
+/// error, so no usage text, and an exit status from sysexits.h a script can act on
+/// (`StoreError.exitStatus`; the man page's EXIT STATUS).
 func attempt<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as StoreError {
-        throw failure(error.description, status: exitStatus(error))
+        throw failure(error.description, status: error.exitStatus)
     } catch let error as InvalidValue {
         // A value no rule can hold (`ListEntry.normalize`, `RateRule.parse`): refused as the store refuses one.
         throw failure(error.description, status: 65)
@@ -118,17 +116,6 @@ func attempt<T>(_ body: () throws -> T) throws -> T {
 func failure(_ message: String, status: Int32 = 65) -> ExitCode {
     FileHandle.standardError.write(Data("Error: \(TerminalText.escape(message))\n".utf8))
     return ExitCode(status)
-}
-
-func exitStatus(_ error: StoreError) -> Int32 {
-    if error.isTransient { return 75 }     // EX_TEMPFAIL
-    switch error {
-    case .invalidValue, .notFound: return 65    // EX_DATAERR
-    case .missingDatabase: return 66            // EX_NOINPUT
-    case .cannotOpen(_, let reason) where reason.hasPrefix("permission denied"): return 77   // EX_NOPERM
-    case .postgres("3D000"?, _, _): return 66   // the database does not exist
-    default: return 69                          // EX_UNAVAILABLE
-    }
 }
 
 func formatTime(_ ms: Int64) -> String {

@@ -129,7 +129,7 @@ import ActionsStore
         for bad in ["[server]\nport = 1__8_7_0_9\n", "[server]\nport = +18710\n", "[server]\nport = 0x10\n",
                     "[actions.authentication]\nsecret = unquoted-secret-42\n"] {
             let result = try start(bad)
-            #expect(result.status != 0, "\(bad)")
+            #expect(result.status == 78 && !result.stderr.contains("Usage"), "a setting, not a usage error: \(bad) \(result.status) \(result.stderr)")
             for value in ["1__8_7_0_9", "+18710", "0x10", "unquoted-secret-42"] where bad.contains(value) {
                 #expect(!(result.stderr + result.stdout).contains(value), "the refused value was echoed: \(result.stderr)")
             }
@@ -143,5 +143,26 @@ import ActionsStore
                                         environment: ["ACTIONS_SECRET": "a-long-enough-test-secret"])
         #expect(server.port == port)
         #expect(server.stop() == 0)
+    }
+
+    /// What stops the server at start and is not a usage error gets its message, no usage text
+    /// and a sysexits.h status a service manager can act on: a database that cannot be made, one
+    /// unreachable for now, a certificate that cannot be read. It used to print the usage and exit 64.
+    @Test func startFailuresExitWithSysexitsStatusesAndNoUsage() throws {
+        let directory = Paths.temporaryDirectory()
+        let environment = ["ACTIONS_SECRET": "a-long-enough-test-secret"]
+        let server = Paths.binary("actions-server")
+        let cannotMake = try run(server, ["--db", "/nonexistent-dir/actions.db", "--port", "0"], environment: environment)
+        #expect(cannotMake.status == 69 && cannotMake.stderr.contains("/nonexistent-dir/actions.db"), "\(cannotMake.status) \(cannotMake.stderr)")
+        // Nothing listens on port 1: may pass, so EX_TEMPFAIL, as actionsctl says it.
+        let unreachable = try run(server, ["--db", "postgres://postgres@127.0.0.1:1/actions", "--port", "0"], environment: environment)
+        #expect(unreachable.status == 75, "\(unreachable.status) \(unreachable.stderr)")
+        let missingCert = try run(server, ["--db", directory.appendingPathComponent("a.db").path, "--port", "0",
+                                           "--tls-cert", "/nonexistent-dir/cert.pem", "--tls-key", "/nonexistent-dir/key.pem"],
+                                  environment: environment)
+        #expect(missingCert.status == 78 && missingCert.stderr.contains("cert.pem"), "\(missingCert.status) \(missingCert.stderr)")
+        for result in [cannotMake, unreachable, missingCert] {
+            #expect(!result.stderr.contains("Usage") && result.stderr.hasPrefix("actions-server: "), "\(result.stderr)")
+        }
     }
 }
