@@ -43,7 +43,7 @@ struct InstallTests {
     }
 
     /// Every page answers what the service needs from its environment and files; actions-top's
-    /// lists its keys from the key table; actionsctl's its exit statuses.
+    /// lists its keys from the key table; actionsctl's and actions-server's their exit statuses.
     @Test func manPagesAnswerTheEnvironmentFilesAndKeys() throws {
         func page(_ tool: String) throws -> String {
             let rendered = try run("/usr/bin/env", ["MANWIDTH=200", "man", "-P", "cat", "-l", prefix + "/share/man/man1/\(tool).1"])
@@ -55,6 +55,9 @@ struct InstallTests {
                      "/etc/actions-server/env", "/var/lib/actions-server/actions.db"] {
             #expect(server.contains(text), "man actions-server lacks \(text)")
         }
+        // Its own exit statuses, once: the generic "exits 0 on success" section is replaced.
+        #expect(server.components(separatedBy: "EXIT STATUS").count == 2 && server.contains("78") && !server.contains("exits 0 on success"),
+                "man actions-server's EXIT STATUS")
         let ctl = try page("actionsctl")
         for text in ["ENVIRONMENT", "ACTIONS_SERVER", "EXIT STATUS", "77", "Permission denied"] { #expect(ctl.contains(text), "man actionsctl lacks \(text)") }
         let top = try page("actions-top")
