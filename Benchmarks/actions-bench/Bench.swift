@@ -54,8 +54,11 @@ func report(_ line: String) {
     announce(line)
 }
 
-/// Deletes a log a bench made, with its WAL and search index. Called as a bench ends, when
-/// nothing else runs: the unlinks are the one blocking step left on its task, and cheap.
-func removeScratchLog(_ path: String) {
-    Store.removeSQLiteLog(at: path)
+/// Runs `body` on a new SQLite log at `path`, then deletes it with its WAL and search index
+/// (on a blocking thread), whether the bench ended well or not.
+func withScratchLog(_ path: String, _ body: () async throws -> Void) async throws {
+    let ended: Result<Void, any Error>
+    do { ended = .success(try await body()) } catch { ended = .failure(error) }
+    _ = try? await BlockingWork.run { Store.removeSQLiteLog(at: path) }
+    try ended.get()
 }

@@ -18,32 +18,33 @@ struct EngineBench: AsyncParsableCommand {
     func run() async throws {
         section("engine: per-decision cost in-process (\(count) decisions per step, one thread)")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-engine-\(getpid()).db").path
-        defer { removeScratchLog(path) }
-        let engine = try await BlockingWork.run {
-            let store = try Store(path: path, access: .pool)
-            // The server bench's deny list: a domain and a network, so every decision checks both.
-            try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
-            try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
-            let engine = DecisionEngine(store: store, config: EngineConfig())
-            engine.reloadPolicy()
-            return engine
-        }
-        let services = ServiceGroup(configuration: .init(services: engine.services, logger: Logger(label: "bench")))
-        let running = Task { try await services.run() }
-        let bodies = ServerBench.bodies
-        let contexts = try bodies.map { try ActionContext.decode(.userRegistration, from: $0) }
+        try await withScratchLog(path) {
+            let engine = try await BlockingWork.run {
+                let store = try Store(path: path, access: .pool)
+                // The server bench's deny list: a domain and a network, so every decision checks both.
+                try store.addListEntry(ListEntry(kind: .domain, value: "mailinator.com"), by: Operator(user: "bench"))
+                try store.addListEntry(ListEntry(kind: .ip, value: "203.0.113.0/24"), by: Operator(user: "bench"))
+                let engine = DecisionEngine(store: store, config: EngineConfig())
+                engine.reloadPolicy()
+                return engine
+            }
+            let services = ServiceGroup(configuration: .init(services: engine.services, logger: Logger(label: "bench")))
+            let running = Task { try await services.run() }
+            let bodies = ServerBench.bodies
+            let contexts = try bodies.map { try ActionContext.decode(.userRegistration, from: $0) }
 
-        let decode = try microseconds { i in _ = try ActionContext.decode(.userRegistration, from: bodies[i % 20]) }
-        let decide = await asyncMicroseconds { i in _ = await engine.decide(contexts[i % 20]) }
-        let whole = try await asyncMicroseconds { i in
-            let context = try ActionContext.decode(.userRegistration, from: bodies[i % 20])
-            _ = DecisionAnswer.bytes(await engine.decide(context))
+            let decode = try microseconds { i in _ = try ActionContext.decode(.userRegistration, from: bodies[i % 20]) }
+            let decide = await asyncMicroseconds { i in _ = await engine.decide(contexts[i % 20]) }
+            let whole = try await asyncMicroseconds { i in
+                let context = try ActionContext.decode(.userRegistration, from: bodies[i % 20])
+                _ = DecisionAnswer.bytes(await engine.decide(context))
+            }
+            await services.triggerGracefulShutdown()
+            try await running.value
+            report(String(format: "decode context: %.2f µs;  decide + log: %.2f µs;  decode + decide + answer: %.2f µs", decode, decide, whole))
+            report("events written: \(engine.eventLog.written), dropped: \(engine.eventLog.dropped)")
+            try await rulesAtScale()
         }
-        await services.triggerGracefulShutdown()
-        try await running.value
-        report(String(format: "decode context: %.2f µs;  decide + log: %.2f µs;  decode + decide + answer: %.2f µs", decode, decide, whole))
-        report("events written: \(engine.eventLog.written), dropped: \(engine.eventLog.dropped)")
-        try await rulesAtScale()
     }
 
     /// The policy issue's figures: with 100k domain entries and 10k CIDRs loaded, a decision may

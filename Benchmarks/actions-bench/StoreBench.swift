@@ -18,17 +18,18 @@ struct StoreBench: AsyncParsableCommand {
 
     func run() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("actions-bench-ingest-\(getpid()).db").path
-        defer { removeScratchLog(path) }
-        section("store: ingest through EventWriter (SQLite: WAL, synchronous=NORMAL, file-backed)")
-        let sqlite = try await ingestRate(into: path)
-        try indexRate(path, ingestRate: sqlite)
-        if let postgres {
-            section("store: ingest through EventWriter into PostgreSQL (COPY, commits in id order)")
-            let rate = try await ingestRate(into: postgres)
-            report(String(format: "PostgreSQL ingest: %.0f events/s, %.0f %% of SQLite's in this run", rate, rate / sqlite * 100))
-            try indexRate(postgres, ingestRate: rate)
+        try await withScratchLog(path) {
+            section("store: ingest through EventWriter (SQLite: WAL, synchronous=NORMAL, file-backed)")
+            let sqlite = try await ingestRate(into: path)
+            try indexRate(path, ingestRate: sqlite)
+            if let postgres {
+                section("store: ingest through EventWriter into PostgreSQL (COPY, commits in id order)")
+                let rate = try await ingestRate(into: postgres)
+                report(String(format: "PostgreSQL ingest: %.0f events/s, %.0f %% of SQLite's in this run", rate, rate / sqlite * 100))
+                try indexRate(postgres, ingestRate: rate)
+            }
+            if !ingestOnly { try queries() }
         }
-        if !ingestOnly { try queries() }
     }
 
     /// The search index's cost on ingest: it is filled behind the writer, in batches of 50,000 (as

@@ -69,11 +69,11 @@ struct Serve: AsyncParsableCommand {
         return settings
     }
 
-    /// A failure to start that is not a usage error (a config file, a certificate or the database
-    /// could not be used): its message on stderr, escaped (it may echo a file's contents), no usage
-    /// text, and a sysexits.h status a service manager can act on: 78 for a setting
-    /// (EX_CONFIG), the store's own for the database (`StoreError.exitStatus`).
-    static func startFailure(_ message: String, status: Int32) -> ExitCode {
+    /// A failure that is not a usage error (a config file, a certificate or the database could not
+    /// be used, the port is taken): its message on stderr, escaped (it may echo a file's contents),
+    /// no usage text, and a sysexits.h status a service manager can act on: 78 for a setting
+    /// (EX_CONFIG), the store's own for the database (`StoreError.exitStatus`), 1 for the rest.
+    static func failure(_ message: String, status: Int32) -> ExitCode {
         FileHandle.standardError.write(Data("actions-server: \(TerminalText.escape(message))\n".utf8))
         return ExitCode(status)
     }
@@ -92,7 +92,7 @@ struct Serve: AsyncParsableCommand {
         do {
             settings = try await BlockingWork.run { try loadConfig() }
         } catch {
-            throw Self.startFailure("\(error)", status: 78)
+            throw Self.failure("\(error)", status: 78)
         }
         let path = settings.databasePath ?? Store.defaultPath()
         var tls: TLSCertificates?
@@ -100,7 +100,7 @@ struct Serve: AsyncParsableCommand {
             do {
                 tls = try await BlockingWork.run { try TLSCertificates(certificatePath: tlsCert, keyPath: tlsKey) }
             } catch {
-                throw Self.startFailure("\(error)", status: 78)
+                throw Self.failure("\(error)", status: 78)
             }
         }
         // Before the store opens (and migrates): a setting the exporter cannot serve stops here.
@@ -110,7 +110,7 @@ struct Serve: AsyncParsableCommand {
                 try SpanExport.make(environment: ProcessInfo.processInfo.environment, logLevel: logger.logLevel, logger: logger)
             }
         } catch {
-            throw Self.startFailure("OTLP span export: \(error)", status: 78)
+            throw Self.failure("OTLP span export: \(error)", status: 78)
         }
         if spans != nil { logger.info("exporting decision spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)") }
         let store: Store
@@ -118,7 +118,9 @@ struct Serve: AsyncParsableCommand {
             store = try await Store.open(path: path, access: .pool, busyTimeout: Double(settings.busyTimeoutMs) / 1000,
                                          syncEveryCommit: settings.durableEvents)
         } catch {
-            throw Self.startFailure(error.description, status: error.exitStatus)
+            // A database URL the store refuses (an unknown parameter, a bad sslmode) is a setting.
+            if case .invalidValue = error { throw Self.failure(error.description, status: 78) }
+            throw Self.failure(error.description, status: error.exitStatus)
         }
         if settings.secrets.isEmpty && settings.actionSecrets.isEmpty {
             logger.warning("ACTIONS_SECRET is not set: endpoint calls cannot be verified and /actions/* answers 503")
@@ -143,7 +145,12 @@ struct Serve: AsyncParsableCommand {
         let exporter: [any Service] = spans.map { [$0.service] } ?? []
         let group = ServiceGroup(configuration: .init(services: exporter + engine.services + [server, reloader],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // The port taken, say: worth restarting (the old process may still hold it).
+            throw Self.failure("\(error)", status: 1)
+        }
         let stats = engine.eventLog
         if let error = stats.lastError, stats.dropped > 0 {
             logger.error("actions-server stopped; events could not all be written",

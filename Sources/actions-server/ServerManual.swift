@@ -18,12 +18,14 @@ enum ServerManual {
             ("--tls-cert, --tls-key files", "PEM certificate chain and key for HTTPS; SIGHUP re-reads them."),
         ], tag: .path)
         + ManualSections.section("EXIT STATUS", [
-            ("0", "Stopped by SIGTERM or SIGINT, the event log flushed."), ("64", "A usage error; the usage is printed."),
+            ("0", "Stopped by SIGTERM or SIGINT, the event log flushed."),
+            ("1", "Any other failure, such as the port already in use: the unit restarts it."),
+            ("64", "A usage error; the usage is printed."),
             ("66", "No such database (a PostgreSQL database that does not exist)."),
             ("69", "The database cannot be used or made: another version's schema, a read-only file, a missing directory."),
-            ("75", "A failure that may pass (locked, PostgreSQL unreachable): a service manager may restart it."),
+            ("75", "A failure that may pass (the file locked, the disk full, PostgreSQL unreachable): the unit restarts it."),
             ("77", "Permission denied: the service user is not in the database directory's group."),
-            ("78", "A setting refused: the config file, the TLS files, an OTEL_* variable."),
+            ("78", "A setting refused: the config file, ACTIONS_SECRET or ACTIONS_API_TOKEN, the database URL, the TLS files, an OTEL_* variable."),
         ], tag: .literal), terminator: "")
     }
 }

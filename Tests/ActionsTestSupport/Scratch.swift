@@ -11,7 +11,7 @@ public enum Scratch {
     public static let root: URL = {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("actions-tests-\(getpid())-\(UUID().uuidString.prefix(6))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        make(url)
         ownedRoot = url.path
         atexit {
             if let root = Scratch.ownedRoot { try? FileManager.default.removeItem(atPath: root) }
@@ -25,8 +25,18 @@ public enum Scratch {
     /// A new, empty directory of its own for one test (`name` says whose, in a listing).
     public static func directory(_ name: String = "test") -> URL {
         let url = root.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        make(url)
         return url
+    }
+
+    /// Stops the run at once with the reason when the directory cannot be made (TMPDIR missing,
+    /// the disk full): every test after would fail later, somewhere less clear.
+    private static func make(_ url: URL) {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            fatalError("cannot make the test directory \(url.path): \(error)")
+        }
     }
 
     /// Removes one test's directory now rather than at exit: for tests that write hundreds of MB.

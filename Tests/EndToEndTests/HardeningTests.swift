@@ -161,7 +161,18 @@ import ActionsStore
                                            "--tls-cert", "/nonexistent-dir/cert.pem", "--tls-key", "/nonexistent-dir/key.pem"],
                                   environment: environment)
         #expect(missingCert.status == 78 && missingCert.stderr.contains("cert.pem"), "\(missingCert.status) \(missingCert.stderr)")
-        for result in [cannotMake, unreachable, missingCert] {
+        // A database URL the store refuses is a setting too, not a failure that may pass.
+        let badURL = try run(server, ["--db", "postgres://postgres@127.0.0.1:1/actions?sslmode=bogus", "--port", "0"], environment: environment)
+        #expect(badURL.status == 78 && badURL.stderr.contains("sslmode"), "\(badURL.status) \(badURL.stderr)")
+        var results = [cannotMake, unreachable, missingCert, badURL]
+        // A directory the service user may not write: EX_NOPERM, which the unit does not restart.
+        if geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
+            let denied = try run("/usr/sbin/runuser", ["-u", "nobody", "--", server, "--db", directory.appendingPathComponent("b.db").path,
+                                                      "--port", "0"], environment: environment)
+            #expect(denied.status == 77 && denied.stderr.contains("permission denied"), "\(denied.status) \(denied.stderr)")
+            results.append(denied)
+        }
+        for result in results {
             #expect(!result.stderr.contains("Usage") && result.stderr.hasPrefix("actions-server: "), "\(result.stderr)")
         }
     }

@@ -101,7 +101,7 @@ struct SQLiteBackend: Sendable {
                 }
             } catch {
                 guard contended(error), (error as? DatabaseError)?.resultCode == .SQLITE_BUSY else {
-                    throw .cannotOpen(path: path, reason: Self.message(error))
+                    throw Self.openFailure(path, error)
                 }
                 Thread.sleep(forTimeInterval: 0.005)
             }
@@ -115,7 +115,7 @@ struct SQLiteBackend: Sendable {
                     try db.execute(sql: syncEveryCommit ? "PRAGMA main.synchronous = FULL" : "PRAGMA main.synchronous = NORMAL")
                 }
             } catch {
-                throw .cannotOpen(path: path, reason: Self.message(error))
+                throw Self.openFailure(path, error)
             }
         }
         writer = opened!
@@ -124,10 +124,22 @@ struct SQLiteBackend: Sendable {
                 try migrate()
                 return
             } catch {
-                guard contended(error) else { throw (error as? StoreError) ?? .cannotOpen(path: path, reason: Self.message(error)) }
+                guard contended(error) else { throw (error as? StoreError) ?? Self.openFailure(path, error) }
                 Thread.sleep(forTimeInterval: 0.005)
             }
         }
+    }
+
+    /// Why the file could not be opened. A lock held past the busy timeout, a full or failing disk
+    /// keep their SQLite code, so they count as passing failures (`isTransient`: actionsctl and
+    /// actions-server exit 75, and the unit restarts the server); anything else cannot be opened
+    /// as it is (69), SQLITE_CANTOPEN included: a file this user cannot open stays so.
+    static func openFailure(_ path: String, _ error: any Error) -> StoreError {
+        if let code = (error as? DatabaseError)?.resultCode.primaryResultCode,
+           [ResultCode.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR].contains(code) {
+            return .sqlite(code: code.rawValue, message: "cannot open database \(path): \(message(error))")
+        }
+        return .cannotOpen(path: path, reason: message(error))
     }
 
     /// Throws StoreError for what retrying cannot fix (a newer or older schema), else GRDB's error.

@@ -31,8 +31,12 @@ enum SQLiteFile {
         let fd = Glibc.open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, copied ? model.st_mode & 0o777 : mode)
         guard fd >= 0 else {
             // Another process made it a moment ago: that file is the one to open.
-            if errno == EEXIST, lstat(path, &model) == 0, model.st_mode & S_IFMT == S_IFREG { return }
-            throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            let failure = errno
+            if failure == EEXIST, lstat(path, &model) == 0, model.st_mode & S_IFMT == S_IFREG { return }
+            // Worded as the open's own refusal is, which is what tells a permission problem apart.
+            let reason = failure == EACCES || failure == EPERM
+                ? "permission denied: this user may not create it in \(Self.directory(of: path))" : String(cString: strerror(failure))
+            throw .cannotOpen(path: path, reason: reason)
         }
         fchmod(fd, copied ? model.st_mode & 0o777 : mode)
         // Root hands the file to the model's owner and group; anyone else can give it the group
