@@ -134,7 +134,7 @@ struct SQLiteBackend: Sendable {
     /// keep their SQLite code, so they count as passing failures (`isTransient`: actionsctl and
     /// actions-server exit 75, and the unit restarts the server); anything else cannot be opened
     /// as it is (69), SQLITE_CANTOPEN included: a file this user cannot open stays so.
-    static func openFailure(_ path: String, _ error: any Error) -> StoreError {
+    private static func openFailure(_ path: String, _ error: any Error) -> StoreError {
         if let code = (error as? DatabaseError)?.resultCode.primaryResultCode,
            [ResultCode.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR].contains(code) {
             return .sqlite(code: code.rawValue, message: "cannot open database \(path): \(message(error))")
