@@ -147,6 +147,9 @@ package final class DecisionEngine: Sendable {
     /// The policy version decisions use (the store's `config_version`).
     package var policyVersion: Int64 { policy.current.configVersion }
 
+    /// The lockouts version decisions use (the store's `lockout_version`).
+    package var lockoutVersion: Int64 { policy.current.versions.lockouts }
+
     /// Re-reads the policy now instead of at the next poll.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func reloadPolicy() { policy.reload(force: true) }

@@ -14,17 +14,19 @@ package struct PolicySnapshot: Sendable {
     package var rules: RuleBook
     /// Keyed by `Normalize.accountKey`.
     package var lockouts: [String: LoginFailures]
-    package var configVersion: Int64
+    /// The store's versions this was read at (see `Store.PolicyVersions`).
+    package var versions: Store.PolicyVersions
+    package var configVersion: Int64 { versions.config }
     /// The store's switch for folding sub-addresses in lockout and rate keys.
     package var foldAddresses: Bool
 
     package init(settings: [ActionType: ActionSettings] = [:], rules: RuleBook = RuleBook(),
-                lockouts: [String: LoginFailures] = [:], configVersion: Int64 = -1, foldAddresses: Bool = false) {
+                lockouts: [String: LoginFailures] = [:], versions: Store.PolicyVersions = .init(), foldAddresses: Bool = false) {
         self.foldAddresses = foldAddresses
         self.settings = settings
         self.rules = rules
         self.lockouts = lockouts
-        self.configVersion = configVersion
+        self.versions = versions
     }
 
     package func settings(for type: ActionType) -> ActionSettings {
@@ -56,27 +58,44 @@ package final class LivePolicy: Service, Sendable {
         onChange.withLock { $0 = handler }
     }
 
-    /// Reloads when the config version moved (or always, with `force`). Errors keep the last snapshot.
+    /// Reloads what moved (or everything, with `force`): settings and rules when the config version
+    /// did, only the lockouts when theirs alone did. Errors keep the last snapshot.
+    ///
+    /// The versions are read first: a change committed while the rest is read is read again at
+    /// the next poll, never missed.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func reload(force: Bool = false) {
         do {
-            let version = try store.configVersion()
+            let versions = try store.policyVersions()
             let old = current
-            if !force && version == old.configVersion { return }
+            if !force && versions == old.versions { return }
+            let lockouts = try Self.byEmail(store.loginFailures())
+            if !force && versions.config == old.versions.config {
+                // Lockouts alone: the rule book is not read or compiled again.
+                state.withLock {
+                    $0.lockouts = lockouts
+                    $0.versions.lockouts = versions.lockouts
+                }
+                return
+            }
             let settings = try store.settings()
             let rules = try store.rules(includeExpired: false)
-            let lockouts = try store.loginFailures()
             let fold = try store.foldAddresses()
-            var byEmail: [String: LoginFailures] = [:]
-            for record in lockouts { byEmail[record.email] = record }
-            let snapshot = PolicySnapshot(settings: settings, rules: RuleBook(rules), lockouts: byEmail,
-                                          configVersion: version, foldAddresses: fold)
+            let snapshot = PolicySnapshot(settings: settings, rules: RuleBook(rules), lockouts: lockouts,
+                                          versions: versions, foldAddresses: fold)
             state.withLock { $0 = snapshot }
-            if !force { logger.info("settings reloaded", metadata: ["config_version": "\(version)"]) }
+            if !force { logger.info("settings reloaded", metadata: ["config_version": "\(versions.config)"]) }
             onChange.withLock { $0 }?(old, snapshot)
         } catch {
             logger.warning("settings reload failed; keeping the last ones", metadata: ["error": "\(error)"])
         }
+    }
+
+    private static func byEmail(_ records: [LoginFailures]) -> [String: LoginFailures] {
+        var byEmail: [String: LoginFailures] = [:]
+        byEmail.reserveCapacity(records.count)
+        for record in records { byEmail[record.email] = record }
+        return byEmail
     }
 
     /// Applies a lockout at once, before the next poll.

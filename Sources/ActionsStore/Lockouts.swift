@@ -16,7 +16,7 @@ extension Store {
                 ?? LoginFailures(email: key, userId: userId, failures: 0, windowStartMs: nowMs, lockedUntilMs: nil,
                                  lastIP: ip, updatedMs: nowMs)
             let (record, locked) = current.countingFailure(userId: userId, ip: ip, policy: policy, nowMs: nowMs)
-            if locked { try Self.bumpConfigVersion(db) }
+            if locked { try Self.bumpLockoutVersion(db) }
             try db.execute("""
                 INSERT INTO login_failures(email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -78,7 +78,7 @@ extension Store {
             try db.execute("DELETE FROM login_failures WHERE email = ?", [key])
             try Self.audit(db, by: actor, action: "lockout.unlock", target: key,
                            old: "failures=\(old.failures) locked_until=\(old.lockedUntilMs.map(String.init) ?? "none")", new: nil)
-            try Self.bumpConfigVersion(db)
+            try Self.bumpLockoutVersion(db)
             return true
         }
         if !found { throw .notFound("lockout for \(key)") }

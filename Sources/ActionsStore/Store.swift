@@ -112,16 +112,52 @@ package final class Store: Sendable {
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func dataVersion() throws(StoreError) -> Int { try backend.dataVersion() }
 
-    /// Bumped by every change a running server must pick up.
+    /// Bumped by every change to settings and rules a running server must pick up.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
-    package func configVersion() throws(StoreError) -> Int64 {
-        try reading { try $0.int64("SELECT value FROM meta WHERE key = 'config_version'") ?? 0 }
+    package func configVersion() throws(StoreError) -> Int64 { try policyVersions().config }
+
+    /// What a running server's policy was read at: settings and rules (`config`), and lockouts
+    /// (`lockouts`), apart. A lockout is the one change an attacker makes happen (ten failed
+    /// logins start one): when it bumped the config version, every lockout made every node
+    /// read and compile its whole rule book again (100k deny entries: tens of milliseconds each),
+    /// back to back under a credential-stuffing run. Now it makes them read the lockouts alone.
+    package struct PolicyVersions: Sendable, Equatable {
+        package var config: Int64
+        package var lockouts: Int64
+
+        package init(config: Int64 = -1, lockouts: Int64 = -1) {
+            self.config = config
+            self.lockouts = lockouts
+        }
+    }
+
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
+    package func policyVersions() throws(StoreError) -> PolicyVersions {
+        try reading { db in
+            // lockout_version has no row until the first lockout: no migration, so a log an older
+            // binary made or still uses keeps working.
+            var versions = PolicyVersions(config: 0, lockouts: 0)
+            for row in try db.rows("SELECT key, value FROM meta WHERE key IN ('config_version', 'lockout_version')") {
+                if row.string(0) == "config_version" { versions.config = row.int64(1) } else { versions.lockouts = row.int64(1) }
+            }
+            return versions
+        }
     }
 
     /// On PostgreSQL this also notifies every listening node; the notice goes out on commit, with
     /// the change, and never for a change rolled back.
     static func bumpConfigVersion(_ db: any SQLSession) throws {
         try db.execute("UPDATE meta SET value = value + 1 WHERE key = 'config_version'")
+        if let notice = db.dialect.configChangeNotice { try db.execute(notice) }
+    }
+
+    /// A lockout started or ended: servers re-read the lockouts, not the rules (see
+    /// `PolicyVersions`). Notified on PostgreSQL as a config change is.
+    static func bumpLockoutVersion(_ db: any SQLSession) throws {
+        try db.execute("""
+            INSERT INTO meta(key, value) VALUES ('lockout_version', 1)
+            ON CONFLICT(key) DO UPDATE SET value = meta.value + 1
+            """)
         if let notice = db.dialect.configChangeNotice { try db.execute(notice) }
     }
 

@@ -62,10 +62,11 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Both nodes decide with at least this policy version.
-    func policyApplied(_ version: Int64, timeout: Double = 5) async -> Double? {
+    /// `field`: config_version (settings and rules), or lockout_version (lockouts, which move apart).
+    func policyApplied(_ version: Int64, field: String = "config_version", timeout: Double = 5) async -> Double? {
         await eventually(timeout: timeout, interval: 0.01) {
             for node in nodes.indices {
-                let seen = (try? await http("GET", url(node) + "/healthz").json["config_version"] as? Int) ?? -1
+                let seen = (try? await http("GET", url(node) + "/healthz").json[field] as? Int) ?? -1
                 if Int64(seen) < version { return false }
             }
             return true
@@ -80,14 +81,17 @@ final class Cluster: @unchecked Sendable {
 @Suite(.serialized) struct ClusterTests {
     @Test func aLockoutIsCountedAcrossBothNodes() async throws {
         let cluster = try Cluster(config: "[lockout]\nthreshold = 4\nlockout_seconds = 600\n")
+        let before = try await BlockingWork.run { try cluster.store().policyVersions() }
         // Failures alternate between the nodes; the fourth locks whichever node sees it.
         var statuses: [String] = []
         for attempt in 0..<4 {
             statuses.append(try await cluster.failedLogin("mallory@example.com", on: attempt % 2).json["status"] as? String ?? "")
         }
         #expect(statuses == ["counted", "counted", "counted", "locked"])
-        let version = try await cluster.configVersion()
-        #expect(await cluster.policyApplied(version) != nil)
+        let version = try await BlockingWork.run { try cluster.store().policyVersions() }
+        #expect(version.lockouts == before.lockouts + 1 && version.config == before.config,
+                "a lockout moves the lockout version, not the config's: \(before) -> \(version)")
+        #expect(await cluster.policyApplied(version.lockouts, field: "lockout_version") != nil)
         for node in 0..<2 {
             let answer = try await cluster.authenticate("mallory@example.com", on: node)
             #expect(answer.json["verdict"] as? String == "Deny", "node \(node): \(answer.json)")

@@ -102,11 +102,15 @@ struct HealthAnswer: Encodable {
     /// The settings version the server decides with: after a change, a caller can wait for it
     /// (it is the store's `config_version`) instead of sleeping through a poll interval.
     var configVersion: Int64
+    /// The lockouts version it decides with (the store's `lockout_version`): lockouts move apart
+    /// from settings, so that one does not make a server re-read its rules.
+    var lockoutVersion: Int64
     /// The PostgreSQL server events go to now (`host:port`; a failover changes it); absent on SQLite.
     var databaseServer: String?
     enum CodingKeys: String, CodingKey {
         case status, problems
         case configVersion = "config_version"
+        case lockoutVersion = "lockout_version"
         case databaseServer = "database_server"
         case eventsQueued = "events_queued"
         case eventsDropped = "events_dropped"

@@ -76,7 +76,8 @@ package struct ActionsController: Sendable {
         return JSONBody.response(.ok, HealthAnswer(status: problems.isEmpty ? "ok" : "degraded", problems: problems,
                                                    eventsQueued: stats.queued, eventsDropped: stats.dropped,
                                                    eventsRejected: stats.rejected,
-                                                   configVersion: engine.policyVersion, databaseServer: engine.databaseServer))
+                                                   configVersion: engine.policyVersion, lockoutVersion: engine.lockoutVersion,
+                                                   databaseServer: engine.databaseServer))
     }
 
     /// With `ACTIONS_API_TOKEN` set, the engine API and `/v1/events` need `Authorization: Bearer

@@ -54,15 +54,16 @@ final class ServerHarness: @unchecked Sendable {
                        #"{"object":"authentication_action_context","user":{"object":"user","id":"user_1","email":"\#(email)"},"ip_address":"\#(ip)"}"#)
     }
 
-    /// Waits until the server decides with the settings now in the store (its `/healthz` reports
-    /// the config version it runs), instead of sleeping through the poll interval.
+    /// Waits until the server decides with the settings and lockouts now in the store (its
+    /// `/healthz` reports the versions it runs), instead of sleeping through the poll interval.
     func settingsApplied(timeout: Double = 5) async throws {
-        let target = try await configVersion()
+        let target = try await BlockingWork.run { try self.store().policyVersions() }
         let applied = await eventually(timeout: timeout) {
-            let version = (try? await http("GET", url + "/healthz").json["config_version"] as? Int) ?? -1
-            return Int64(version) >= target
+            let health = (try? await http("GET", url + "/healthz").json) ?? [:]
+            return Int64(health["config_version"] as? Int ?? -1) >= target.config
+                && Int64(health["lockout_version"] as? Int ?? -1) >= target.lockouts
         }
-        guard applied != nil else { throw TestFailure("the server did not pick up config version \(target) within \(timeout) s") }
+        guard applied != nil else { throw TestFailure("the server did not pick up versions \(target) within \(timeout) s") }
     }
 
     /// A second connection to the same file, as actions-top would open it.
