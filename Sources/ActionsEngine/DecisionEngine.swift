@@ -373,11 +373,11 @@ package final class DecisionEngine: Sendable {
         let deadline = MonotonicClock.nowNs() + UInt64(config.lockoutWriteWaitMs) * 1_000_000
         switch loginEvent {
         case .failed(let email, let userId, let ip):
-            let record = try await BlockingWork.run {
-                try store.recordLoginFailure(email: email, userId: userId, ip: ip, policy: lockoutPolicy, deadlineNs: deadline)
+            let counted = try await BlockingWork.run {
+                try store.countLoginFailure(email: email, userId: userId, ip: ip, policy: lockoutPolicy, deadlineNs: deadline)
             }
-            if record.lockedUntilMs != nil { policy.noteLockout(record) }
-            return record
+            if let version = counted.startedLockout { policy.noteLockout(counted.record, version: version) }
+            return counted.record
         case .succeeded(let email):
             return try await BlockingWork.run { try store.recordLoginSuccess(email: email, deadlineNs: deadline) }
         }

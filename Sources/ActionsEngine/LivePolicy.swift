@@ -34,12 +34,27 @@ package struct PolicySnapshot: Sendable {
     }
 }
 
-/// Keeps a `PolicySnapshot` current: polls the store's config version (one row) and reloads when
-/// another process (actionsctl, actions-top) changed something. As a `Service`, it polls until
-/// its group shuts down.
+/// Keeps a `PolicySnapshot` current: polls the store's versions (one small read) and reloads when
+/// another process (actionsctl, actions-top, another node) changed something. As a `Service`, it
+/// polls until its group shuts down.
 package final class LivePolicy: Service, Sendable {
+    private struct State {
+        var snapshot = PolicySnapshot()
+        /// Lockouts this server started, with the lockout version each commit made, until a
+        /// snapshot read at that version or later holds them: a reload that read the lockouts just
+        /// before such a commit must not drop it until the next poll.
+        var notes: [(version: Int64, record: LoginFailures)] = []
+
+        /// `snapshot` with the notes it does not hold yet.
+        mutating func install(_ snapshot: PolicySnapshot) {
+            self.snapshot = snapshot
+            notes.removeAll { $0.version <= snapshot.versions.lockouts }
+            for note in notes { self.snapshot.lockouts[note.record.email] = note.record }
+        }
+    }
+
     private let store: Store
-    private let state: Mutex<PolicySnapshot>
+    private let state = Mutex(State())
     private let logger: Logger
     /// Called after a reload with the old and new snapshots (the engine resets circuits on endpoint changes).
     private let onChange: Mutex<(@Sendable (PolicySnapshot, PolicySnapshot) -> Void)?> = Mutex(nil)
@@ -48,21 +63,22 @@ package final class LivePolicy: Service, Sendable {
     package init(store: Store, logger: Logger = Logger(label: "actions.settings")) {
         self.store = store
         self.logger = logger
-        self.state = Mutex(PolicySnapshot())
         reload(force: true)
     }
 
-    package var current: PolicySnapshot { state.withLock { $0 } }
+    package var current: PolicySnapshot { state.withLock { $0.snapshot } }
 
     package func onChange(_ handler: @escaping @Sendable (PolicySnapshot, PolicySnapshot) -> Void) {
         onChange.withLock { $0 = handler }
     }
 
-    /// Reloads what moved (or everything, with `force`): settings and rules when the config version
-    /// did, only the lockouts when theirs alone did. Errors keep the last snapshot.
+    /// Reloads what moved (or everything, with `force`): only the lockouts when the config version
+    /// moved by exactly as much as the lockout version (every lockout moves both, nothing else moves
+    /// the second: see `Store.PolicyVersions`), else everything. Errors keep the last snapshot.
     ///
     /// The versions are read first: a change committed while the rest is read is read again at
-    /// the next poll, never missed.
+    /// the next poll, never missed. A reload that finds a newer snapshot in place when it is done
+    /// (two ran at once: the poll and a PostgreSQL notice) leaves it there.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func reload(force: Bool = false) {
         do {
@@ -70,11 +86,14 @@ package final class LivePolicy: Service, Sendable {
             let old = current
             if !force && versions == old.versions { return }
             let lockouts = try Self.byEmail(store.loginFailures())
-            if !force && versions.config == old.versions.config {
+            if !force && versions.config - old.versions.config == versions.lockouts - old.versions.lockouts {
                 // Lockouts alone: the rule book is not read or compiled again.
                 state.withLock {
-                    $0.lockouts = lockouts
-                    $0.versions.lockouts = versions.lockouts
+                    guard $0.snapshot.versions == old.versions else { return }
+                    var snapshot = $0.snapshot
+                    snapshot.lockouts = lockouts
+                    snapshot.versions = versions
+                    $0.install(snapshot)
                 }
                 return
             }
@@ -83,7 +102,13 @@ package final class LivePolicy: Service, Sendable {
             let fold = try store.foldAddresses()
             let snapshot = PolicySnapshot(settings: settings, rules: RuleBook(rules), lockouts: lockouts,
                                           versions: versions, foldAddresses: fold)
-            state.withLock { $0 = snapshot }
+            let applied = state.withLock {
+                let held = $0.snapshot.versions
+                guard held.config <= versions.config && held.lockouts <= versions.lockouts else { return false }
+                $0.install(snapshot)
+                return true
+            }
+            guard applied else { return }
             if !force { logger.info("settings reloaded", metadata: ["config_version": "\(versions.config)"]) }
             onChange.withLock { $0 }?(old, snapshot)
         } catch {
@@ -98,9 +123,15 @@ package final class LivePolicy: Service, Sendable {
         return byEmail
     }
 
-    /// Applies a lockout at once, before the next poll.
-    package func noteLockout(_ record: LoginFailures) {
-        state.withLock { $0.lockouts[record.email] = record }
+    /// Applies a lockout this server just started at once, before the next poll; `version` is the
+    /// lockout version its commit made. A snapshot read at that version or later already holds
+    /// it, or what came after (an operator's unlock), and is left as it is.
+    package func noteLockout(_ record: LoginFailures, version: Int64) {
+        state.withLock {
+            guard $0.snapshot.versions.lockouts < version else { return }
+            $0.snapshot.lockouts[record.email] = record
+            $0.notes.append((version, record))
+        }
     }
 
     /// Keeps the snapshot current until a graceful shutdown or cancellation. Each reload reads

@@ -9,6 +9,20 @@ extension Store {
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func recordLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
                                    nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> LoginFailures {
+        try countLoginFailure(email: email, userId: userId, ip: ip, policy: policy, nowMs: nowMs, deadlineNs: deadlineNs).record
+    }
+
+    /// A failed login counted, and when it started a lockout, the lockout version that committed
+    /// it: a server applies a lockout it started at once, but only to a snapshot older than that
+    /// version (a newer one already holds what followed, an unlock included).
+    package struct CountedFailure: Sendable {
+        package var record: LoginFailures
+        package var startedLockout: Int64?
+    }
+
+    @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
+    package func countLoginFailure(email: String, userId: String?, ip: String?, policy: LockoutPolicy,
+                                   nowMs: Int64 = WallClock.nowMs(), deadlineNs: UInt64? = nil) throws(StoreError) -> CountedFailure {
         try writing(deadlineNs: deadlineNs) { db in
             let key = try Self.lockoutKey(email, db)
             try Self.lockAccount(key, db)
@@ -16,7 +30,7 @@ extension Store {
                 ?? LoginFailures(email: key, userId: userId, failures: 0, windowStartMs: nowMs, lockedUntilMs: nil,
                                  lastIP: ip, updatedMs: nowMs)
             let (record, locked) = current.countingFailure(userId: userId, ip: ip, policy: policy, nowMs: nowMs)
-            if locked { try Self.bumpLockoutVersion(db) }
+            let startedLockout = locked ? try Self.bumpLockoutVersion(db) : nil
             try db.execute("""
                 INSERT INTO login_failures(email, user_id, failures, window_start_ms, locked_until_ms, last_ip, updated_ms, recent_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -25,7 +39,7 @@ extension Store {
                     last_ip = excluded.last_ip, updated_ms = excluded.updated_ms, recent_ms = excluded.recent_ms
                 """, [record.email, record.userId, record.failures, record.windowStartMs, record.lockedUntilMs,
                       record.lastIP, record.updatedMs, record.recentMs.map(String.init).joined(separator: ",")])
-            return record
+            return CountedFailure(record: record, startedLockout: startedLockout)
         }
     }
 

@@ -112,15 +112,21 @@ package final class Store: Sendable {
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func dataVersion() throws(StoreError) -> Int { try backend.dataVersion() }
 
-    /// Bumped by every change to settings and rules a running server must pick up.
+    /// Bumped by every change a running server must pick up, lockouts included.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func configVersion() throws(StoreError) -> Int64 { try policyVersions().config }
 
-    /// What a running server's policy was read at: settings and rules (`config`), and lockouts
-    /// (`lockouts`), apart. A lockout is the one change an attacker makes happen (ten failed
-    /// logins start one): when it bumped the config version, every lockout made every node
-    /// read and compile its whole rule book again (100k deny entries: tens of milliseconds each),
-    /// back to back under a credential-stuffing run. Now it makes them read the lockouts alone.
+    /// What a running server's policy was read at. `config` moves with every change, as it always
+    /// has; `lockouts` moves, in the same transaction, with every lockout started or lifted. When
+    /// both moved by the same amount, lockouts were all that changed, and a server re-reads only
+    /// them. A lockout is the one change an attacker makes happen (ten failed logins start one):
+    /// each used to make every node read and compile its whole rule book again (138 ms with 100k
+    /// deny entries), back to back under a credential-stuffing run.
+    ///
+    /// Why `config` still moves with lockouts: binaries from before `lockouts` existed (a cluster
+    /// upgraded node by node, an old actionsctl) read `config` alone, so they still see every
+    /// lockout, and what they change moves `config` alone, which the new ones read as "more than
+    /// lockouts": a full reload. Either way nothing is missed.
     package struct PolicyVersions: Sendable, Equatable {
         package var config: Int64
         package var lockouts: Int64
@@ -151,14 +157,15 @@ package final class Store: Sendable {
         if let notice = db.dialect.configChangeNotice { try db.execute(notice) }
     }
 
-    /// A lockout started or ended: servers re-read the lockouts, not the rules (see
-    /// `PolicyVersions`). Notified on PostgreSQL as a config change is.
-    static func bumpLockoutVersion(_ db: any SQLSession) throws {
-        try db.execute("""
+    /// A lockout started or ended: both versions move (see `PolicyVersions`), and on PostgreSQL
+    /// every node is notified. Returns the lockout version this change made.
+    @discardableResult
+    static func bumpLockoutVersion(_ db: any SQLSession) throws -> Int64 {
+        try bumpConfigVersion(db)
+        return try db.int64("""
             INSERT INTO meta(key, value) VALUES ('lockout_version', 1)
-            ON CONFLICT(key) DO UPDATE SET value = meta.value + 1
-            """)
-        if let notice = db.dialect.configChangeNotice { try db.execute(notice) }
+            ON CONFLICT(key) DO UPDATE SET value = meta.value + 1 RETURNING value
+            """) ?? 0
     }
 
     /// Stops the statement running on this store now, from another thread: SQLite's

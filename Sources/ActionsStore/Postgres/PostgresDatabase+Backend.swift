@@ -59,7 +59,6 @@ extension PostgresDatabase {
             Int(try db.int64("""
                 SELECT (SELECT coalesce(max(id), 0) FROM events) * 31
                      + (SELECT value FROM meta WHERE key = 'config_version') * 17
-                     + coalesce((SELECT value FROM meta WHERE key = 'lockout_version'), 0) * 13
                      + (SELECT coalesce(max(updated_ms), 0) FROM circuit_state)
                      + (SELECT coalesce(max(updated_ms), 0) FROM writer_status)
                      + (SELECT coalesce(max(updated_ms), 0) FROM nodes)
