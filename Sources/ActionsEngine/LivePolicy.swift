@@ -77,8 +77,9 @@ package final class LivePolicy: Service, Sendable {
     /// the second: see `Store.PolicyVersions`), else everything. Errors keep the last snapshot.
     ///
     /// The versions are read first: a change committed while the rest is read is read again at
-    /// the next poll, never missed. A reload that finds a newer snapshot in place when it is done
-    /// (two ran at once: the poll and a PostgreSQL notice) leaves it there.
+    /// the next poll, never missed. A reload that finds another snapshot installed while it read
+    /// (two ran at once: the poll and a PostgreSQL notice) leaves that one; the next poll compares
+    /// the versions again.
     @available(*, noasync, message: "blocks its thread: from async code, call it inside `BlockingWork.run { }`")
     package func reload(force: Bool = false) {
         do {
@@ -86,7 +87,9 @@ package final class LivePolicy: Service, Sendable {
             let old = current
             if !force && versions == old.versions { return }
             let lockouts = try Self.byEmail(store.loginFailures())
-            if !force && versions.config - old.versions.config == versions.lockouts - old.versions.lockouts {
+            // Forward only: a store restored from a backup moves its versions back, and is read whole.
+            if !force && versions.lockouts > old.versions.lockouts
+                && versions.config - old.versions.config == versions.lockouts - old.versions.lockouts {
                 // Lockouts alone: the rule book is not read or compiled again.
                 state.withLock {
                     guard $0.snapshot.versions == old.versions else { return }
@@ -103,8 +106,7 @@ package final class LivePolicy: Service, Sendable {
             let snapshot = PolicySnapshot(settings: settings, rules: RuleBook(rules), lockouts: lockouts,
                                           versions: versions, foldAddresses: fold)
             let applied = state.withLock {
-                let held = $0.snapshot.versions
-                guard held.config <= versions.config && held.lockouts <= versions.lockouts else { return false }
+                guard $0.snapshot.versions == old.versions else { return false }
                 $0.install(snapshot)
                 return true
             }

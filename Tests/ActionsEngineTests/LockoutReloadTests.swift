@@ -70,6 +70,31 @@ import ActionsTestSupport
         #expect(live.current.lockouts["eve@x.io"] != nil)
     }
 
+    /// A store whose versions went back (restored from a backup taken before a lockout and a rule
+    /// change, here rewritten in place with sqlite3) is read whole: lockouts alone did not change.
+    @Test func versionsThatWentBackAreReadWhole() throws {
+        let path = try StoreBackend.sqlite.newDatabase()
+        let store = try Store(path: path)
+        let live = LivePolicy(store: store)
+        try lock("eve@x.io", store)
+        try store.addListEntry(ListEntry(kind: .domain, value: "evil.example"), by: admin)
+        live.reload()
+        #expect(live.current.rules.rules.entries.count == 1 && live.current.lockouts["eve@x.io"] != nil)
+        let restore = Process()
+        restore.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        restore.arguments = ["-cmd", ".timeout 5000", path, """
+            UPDATE meta SET value = value - 1 WHERE key IN ('config_version', 'lockout_version');
+            DELETE FROM rules; DELETE FROM login_failures;
+            """]
+        try restore.run()
+        restore.waitUntilExit()
+        try #require(restore.terminationStatus == 0)
+        live.reload()
+        #expect(live.current.rules.rules.entries.isEmpty, "the restored rules were not read")
+        #expect(live.current.lockouts.isEmpty)
+        #expect(live.current.versions == (try store.policyVersions()))
+    }
+
     /// The server applies a lockout it started at once; a snapshot already read at that lockout's
     /// version or later (which holds an unlock that came after it) is not overruled by the note.
     @Test func aLateNoteNeverUndoesAnUnlock() throws {

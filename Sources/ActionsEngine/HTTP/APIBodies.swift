@@ -102,8 +102,9 @@ struct HealthAnswer: Encodable {
     /// The settings version the server decides with: after a change, a caller can wait for it
     /// (it is the store's `config_version`) instead of sleeping through a poll interval.
     var configVersion: Int64
-    /// The lockouts version it decides with (the store's `lockout_version`): lockouts move apart
-    /// from settings, so that one does not make a server re-read its rules.
+    /// The lockouts version it decides with (the store's `lockout_version`, which every lockout
+    /// started or lifted moves, with `config_version`): when both moved alike, a server re-read
+    /// only the lockouts, not its rules.
     var lockoutVersion: Int64
     /// The PostgreSQL server events go to now (`host:port`; a failover changes it); absent on SQLite.
     var databaseServer: String?
